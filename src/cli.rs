@@ -1,0 +1,337 @@
+//! The command line: the product's verbs as clap subcommands.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use uuid::Uuid;
+
+use crate::domain::time::Timestamp;
+use crate::http::Settings;
+use crate::ratelimit::RateLimit;
+use crate::server::{self, ServeOptions};
+use crate::store::{
+    self, AccessTokenInfo, Enterprise, Integration, NewAccessToken, NewIntegration, Store, TokenRef,
+};
+use crate::tokens::{self, TokenHash};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Guest messaging server speaking the Mews Connector API"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+    /// Manage enterprises (properties).
+    #[command(subcommand)]
+    Enterprise(EnterpriseCommand),
+    /// Manage integrations (client applications) and their ClientTokens.
+    #[command(subcommand)]
+    Integration(IntegrationCommand),
+    /// Manage access tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArg {
+    /// Database URL: sqlite://PATH.
+    #[arg(
+        long = "database",
+        env = "SWITCHBOARD_DATABASE_URL",
+        default_value = "sqlite://switchboard.db"
+    )]
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    #[command(flatten)]
+    pub database: DatabaseArg,
+    /// Do not create the demo tenant on an empty database.
+    #[arg(long, env = "SWITCHBOARD_NO_DEMO")]
+    pub no_demo: bool,
+    /// Requests allowed per access token in a sliding window: N/Ss.
+    #[arg(long, env = "SWITCHBOARD_RATE_LIMIT", default_value = "200/30s")]
+    pub rate_limit: RateLimit,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "SWITCHBOARD_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Format of the log on standard error.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnterpriseCommand {
+    /// Add an enterprise.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Its id; a new one is made when omitted.
+        #[arg(long)]
+        id: Option<Uuid>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// List enterprises.
+    List {
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationCommand {
+    /// Add an integration; prints its ClientToken once.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// List integrations.
+    List {
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue an access token; prints it once. The first enterprise is its home;
+    /// more than one makes a portfolio token.
+    Add {
+        #[arg(long)]
+        integration: Uuid,
+        #[arg(long = "enterprise", required = true)]
+        enterprises: Vec<Uuid>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// List access tokens (ids, never the tokens).
+    List {
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Revoke an access token, named by its id or by the token itself.
+    Revoke {
+        token: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            server::run(ServeOptions {
+                listen: args.listen,
+                database: args.database.url,
+                demo: !args.no_demo,
+                settings: Settings {
+                    rate_limit: args.rate_limit,
+                    max_body_bytes: args.max_body_bytes,
+                },
+            })
+            .await
+        }
+        Command::Enterprise(command) => enterprise(command).await,
+        Command::Integration(command) => integration(command).await,
+        Command::Token(command) => token(command).await,
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp::truncate(chrono::Utc::now())
+}
+
+fn check_name(name: &str) -> anyhow::Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 255 {
+        anyhow::bail!("--name must be 1 to 255 characters long");
+    }
+    Ok(name.to_owned())
+}
+
+async fn open(database: &DatabaseArg) -> anyhow::Result<Arc<dyn Store>> {
+    store::open(&database.url).await
+}
+
+async fn enterprise(command: EnterpriseCommand) -> anyhow::Result<()> {
+    match command {
+        EnterpriseCommand::Add { name, id, database } => {
+            let enterprise = Enterprise {
+                id: id.unwrap_or_else(Uuid::new_v4),
+                name: check_name(&name)?,
+                created: now(),
+            };
+            open(&database)
+                .await?
+                .add_enterprise(enterprise.clone())
+                .await?;
+            println!(
+                "Added enterprise {} \"{}\".",
+                enterprise.id, enterprise.name
+            );
+        }
+        EnterpriseCommand::List { database } => {
+            println!("{:<36}  {:<20}  NAME", "ID", "CREATED");
+            for e in open(&database).await?.enterprises().await? {
+                println!("{:<36}  {:<20}  {}", e.id, e.created, e.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn integration(command: IntegrationCommand) -> anyhow::Result<()> {
+    match command {
+        IntegrationCommand::Add { name, database } => {
+            let token = tokens::generate()?;
+            let integration = Integration {
+                id: Uuid::new_v4(),
+                name: check_name(&name)?,
+                created: now(),
+            };
+            open(&database)
+                .await?
+                .add_integration(NewIntegration {
+                    integration: integration.clone(),
+                    client_token: TokenHash::of(&token),
+                })
+                .await?;
+            println!(
+                "Added integration {} \"{}\".",
+                integration.id, integration.name
+            );
+            println!("ClientToken: {token}");
+            println!("Keep it now: switchboard stores only its hash and cannot show it again.");
+        }
+        IntegrationCommand::List { database } => {
+            println!("{:<36}  {:<20}  NAME", "ID", "CREATED");
+            for i in open(&database).await?.integrations().await? {
+                println!("{:<36}  {:<20}  {}", i.id, i.created, i.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn token(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Add {
+            integration,
+            enterprises,
+            database,
+        } => {
+            let mut unique = enterprises.clone();
+            unique.sort();
+            unique.dedup();
+            if unique.len() != enterprises.len() {
+                anyhow::bail!("each --enterprise may be given once");
+            }
+            let token = tokens::generate()?;
+            let info = AccessTokenInfo {
+                id: Uuid::new_v4(),
+                integration_id: integration,
+                enterprises,
+                created: now(),
+                revoked: None,
+            };
+            open(&database)
+                .await?
+                .add_access_token(NewAccessToken {
+                    info: info.clone(),
+                    token: TokenHash::of(&token),
+                })
+                .await?;
+            println!(
+                "Added access token {} for integration {integration}.",
+                info.id
+            );
+            println!("AccessToken: {token}");
+            println!("Keep it now: switchboard stores only its hash and cannot show it again.");
+        }
+        TokenCommand::List { database } => {
+            println!(
+                "{:<36}  {:<36}  {:<20}  {:<20}  ENTERPRISES (HOME FIRST)",
+                "ID", "INTEGRATION", "CREATED", "REVOKED"
+            );
+            for t in open(&database).await?.access_tokens().await? {
+                let enterprises: Vec<String> = t.enterprises.iter().map(Uuid::to_string).collect();
+                let revoked = t.revoked.map_or_else(|| "-".to_owned(), |r| r.to_string());
+                println!(
+                    "{:<36}  {:<36}  {:<20}  {:<20}  {}",
+                    t.id,
+                    t.integration_id,
+                    t.created,
+                    revoked,
+                    enterprises.join(",")
+                );
+            }
+        }
+        TokenCommand::Revoke { token, database } => {
+            let by = match Uuid::try_parse(&token) {
+                Ok(id) if token.len() == 36 => TokenRef::Id(id),
+                _ => TokenRef::Secret(TokenHash::of(&token)),
+            };
+            let revoked = open(&database)
+                .await?
+                .revoke_access_token(by, now())
+                .await
+                .context("cannot revoke the token")?;
+            if !revoked {
+                anyhow::bail!("no active access token matches");
+            }
+            println!("Revoked.");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_defaults_follow_the_spec() {
+        let cli = Cli::try_parse_from(["switchboard", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.listen, "127.0.0.1:8080");
+        assert_eq!(args.database.url, "sqlite://switchboard.db");
+        assert_eq!(args.rate_limit.to_string(), "200/30s");
+        assert!(!args.no_demo);
+    }
+}

@@ -1,0 +1,255 @@
+//! Reading a request body property by property.
+//!
+//! Every request is one JSON object. [`Object`] hands out its properties already
+//! checked, and every error it returns names the property by its full path
+//! (`Limitation.Count`, `Messages[3].Text`), which is what SPEC §2 asks for.
+//! `null` on a property reads the same as an absent property.
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// A rule of the request format was broken; the text is the client-facing message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError(pub String);
+
+impl InputError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+pub type Input<T> = Result<T, InputError>;
+
+/// A JSON object seen from one property path.
+#[derive(Clone, Copy)]
+pub struct Object<'a> {
+    map: &'a Map<String, Value>,
+    prefix: Option<&'a str>,
+}
+
+/// Owned path of a nested object, so that a child [`Object`] can borrow it.
+pub struct Path(String);
+
+impl Path {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'a> Object<'a> {
+    /// The request body itself.
+    pub fn root(value: &'a Value) -> Input<Self> {
+        match value {
+            Value::Object(map) => Ok(Self { map, prefix: None }),
+            _ => Err(InputError::new("The request body must be a JSON object.")),
+        }
+    }
+
+    /// The full path of a property of this object.
+    pub fn path(&self, name: &str) -> Path {
+        Path(match self.prefix {
+            Some(prefix) => format!("{prefix}.{name}"),
+            None => name.to_owned(),
+        })
+    }
+
+    /// A property's value; `null` counts as absent.
+    pub fn get(&self, name: &str) -> Option<&'a Value> {
+        self.map.get(name).filter(|v| !v.is_null())
+    }
+
+    pub fn required(&self, name: &str) -> Input<&'a Value> {
+        self.get(name)
+            .ok_or_else(|| InputError(format!("{} is required.", self.path(name).0)))
+    }
+
+    pub fn optional_str(&self, name: &str) -> Input<Option<&'a str>> {
+        self.get(name)
+            .map(|v| as_str(v, self.path(name).as_str()))
+            .transpose()
+    }
+
+    pub fn required_str(&self, name: &str) -> Input<&'a str> {
+        as_str(self.required(name)?, self.path(name).as_str())
+    }
+
+    pub fn optional_bool(&self, name: &str) -> Input<Option<bool>> {
+        self.get(name)
+            .map(|v| {
+                v.as_bool().ok_or_else(|| {
+                    InputError(format!("{} must be true or false.", self.path(name).0))
+                })
+            })
+            .transpose()
+    }
+
+    pub fn required_bool(&self, name: &str) -> Input<bool> {
+        self.required(name)?;
+        Ok(self.optional_bool(name)?.unwrap_or_default())
+    }
+
+    pub fn optional_uuid(&self, name: &str) -> Input<Option<Uuid>> {
+        self.get(name)
+            .map(|v| as_uuid(v, self.path(name).as_str()))
+            .transpose()
+    }
+
+    pub fn required_uuid(&self, name: &str) -> Input<Uuid> {
+        as_uuid(self.required(name)?, self.path(name).as_str())
+    }
+
+    /// A nested object, read with `path` as its prefix (get `path` from [`Object::path`]).
+    pub fn object_at(&self, name: &str, path: &'a Path) -> Input<Option<Object<'a>>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Object(map)) => Ok(Some(Object {
+                map,
+                prefix: Some(path.as_str()),
+            })),
+            Some(_) => Err(InputError(format!("{} must be an object.", path.0))),
+        }
+    }
+
+    /// An array property holding between 1 and `max` items.
+    pub fn optional_array(&self, name: &str, max: usize) -> Input<Option<&'a [Value]>> {
+        let Some(value) = self.get(name) else {
+            return Ok(None);
+        };
+        let path = self.path(name);
+        let items = value
+            .as_array()
+            .ok_or_else(|| InputError(format!("{} must be an array.", path.0)))?;
+        if items.is_empty() || items.len() > max {
+            return Err(InputError(format!(
+                "{} must contain between 1 and {max} items.",
+                path.0
+            )));
+        }
+        Ok(Some(items))
+    }
+
+    pub fn required_array(&self, name: &str, max: usize) -> Input<&'a [Value]> {
+        self.required(name)?;
+        Ok(self.optional_array(name, max)?.unwrap_or_default())
+    }
+
+    /// An array of 1 to `max` UUIDs, in the order given (duplicates kept).
+    pub fn optional_uuid_list(&self, name: &str, max: usize) -> Input<Option<Vec<Uuid>>> {
+        let Some(items) = self.optional_array(name, max)? else {
+            return Ok(None);
+        };
+        let path = self.path(name);
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| as_uuid(v, &format!("{}[{i}]", path.0)))
+            .collect::<Input<Vec<_>>>()
+            .map(Some)
+    }
+
+    pub fn required_uuid_list(&self, name: &str, max: usize) -> Input<Vec<Uuid>> {
+        self.required(name)?;
+        Ok(self.optional_uuid_list(name, max)?.unwrap_or_default())
+    }
+}
+
+/// Reads an array item as an object whose path is `path` (e.g. `Messages[2]`).
+pub fn item_object<'a>(value: &'a Value, path: &'a Path) -> Input<Object<'a>> {
+    match value {
+        Value::Object(map) => Ok(Object {
+            map,
+            prefix: Some(path.as_str()),
+        }),
+        _ => Err(InputError(format!("{} must be an object.", path.0))),
+    }
+}
+
+pub fn indexed_path(name: &str, index: usize) -> Path {
+    Path(format!("{name}[{index}]"))
+}
+
+fn as_str<'a>(value: &'a Value, path: &str) -> Input<&'a str> {
+    let s = value
+        .as_str()
+        .ok_or_else(|| InputError(format!("{path} must be a string.")))?;
+    if s.contains('\0') {
+        return Err(InputError(format!("{path} must not contain U+0000.")));
+    }
+    Ok(s)
+}
+
+/// Identifiers are hyphenated UUIDs; upper and lower case are both accepted.
+fn as_uuid(value: &Value, path: &str) -> Input<Uuid> {
+    let s = value
+        .as_str()
+        .ok_or_else(|| InputError(format!("{path} must be a string holding a UUID.")))?;
+    let invalid = || InputError(format!("{path} is not a valid UUID."));
+    if s.len() != 36 {
+        return Err(invalid());
+    }
+    Uuid::try_parse(s).map_err(|_| invalid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn null_reads_as_absent() {
+        let body = json!({"A": null});
+        let obj = Object::root(&body).unwrap();
+        assert_eq!(obj.optional_str("A"), Ok(None));
+        assert_eq!(obj.required_str("A").unwrap_err().0, "A is required.");
+    }
+
+    #[test]
+    fn nested_paths_name_the_property() {
+        let body = json!({"Limitation": {"Cursor": 7}});
+        let obj = Object::root(&body).unwrap();
+        let path = obj.path("Limitation");
+        let lim = obj.object_at("Limitation", &path).unwrap().unwrap();
+        assert_eq!(
+            lim.optional_uuid("Cursor").unwrap_err().0,
+            "Limitation.Cursor must be a string holding a UUID."
+        );
+    }
+
+    #[test]
+    fn uuids_accept_any_case_but_only_the_hyphenated_form() {
+        let body = json!({
+            "Upper": "3FA85F64-5717-4562-B3FC-2C963F66AFA6",
+            "Simple": "3fa85f6457174562b3fc2c963f66afa6",
+        });
+        let obj = Object::root(&body).unwrap();
+        assert!(obj.required_uuid("Upper").is_ok());
+        assert_eq!(
+            obj.required_uuid("Simple").unwrap_err().0,
+            "Simple is not a valid UUID."
+        );
+    }
+
+    #[test]
+    fn uuid_lists_name_the_bad_item() {
+        let body = json!({"Ids": ["3fa85f64-5717-4562-b3fc-2c963f66afa6", "nope"], "Empty": []});
+        let obj = Object::root(&body).unwrap();
+        assert_eq!(
+            obj.optional_uuid_list("Ids", 1000).unwrap_err().0,
+            "Ids[1] is not a valid UUID."
+        );
+        assert_eq!(
+            obj.optional_uuid_list("Empty", 1000).unwrap_err().0,
+            "Empty must contain between 1 and 1000 items."
+        );
+    }
+
+    #[test]
+    fn strings_must_not_hold_nul() {
+        let body = json!({"S": "a\u{0}b"});
+        let obj = Object::root(&body).unwrap();
+        assert_eq!(
+            obj.required_str("S").unwrap_err().0,
+            "S must not contain U+0000."
+        );
+    }
+}

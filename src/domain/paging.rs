@@ -1,0 +1,90 @@
+//! Cursor pagination (SPEC §7), the one implementation every `getAll` uses.
+//!
+//! Items are ordered newest first by `(created, seq)`: the creation second, then
+//! the store's insertion sequence, so that ties within one second keep insertion
+//! order. A cursor is the id of an item the caller can see; the store turns it
+//! into that item's [`Position`] and the next page starts strictly after it. The
+//! store answers a page with an index range scan from that position, so the cost
+//! of a page does not depend on how deep into the history it starts.
+
+use uuid::Uuid;
+
+use super::fields::{Input, InputError, Object};
+
+pub const MAX_COUNT: i64 = 1000;
+
+/// `Limitation`: how many items, starting after which one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limitation {
+    pub count: u32,
+    pub cursor: Option<Uuid>,
+}
+
+impl Limitation {
+    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+        let path = obj.path("Limitation");
+        let limitation = obj
+            .object_at("Limitation", &path)?
+            .ok_or_else(|| InputError::new("Limitation is required."))?;
+        let count = limitation
+            .required("Count")?
+            .as_i64()
+            .filter(|n| (1..=MAX_COUNT).contains(n))
+            .ok_or_else(|| {
+                InputError(format!(
+                    "Limitation.Count must be an integer between 1 and {MAX_COUNT}."
+                ))
+            })?;
+        let cursor = limitation.optional_uuid("Cursor")?;
+        Ok(Self {
+            count: count as u32,
+            cursor,
+        })
+    }
+}
+
+/// Where an item stands in the newest-first order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    pub created: i64,
+    pub seq: i64,
+}
+
+/// The cursor named an item that does not exist or that the caller cannot see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CursorNotVisible;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(limitation: serde_json::Value) -> Input<Limitation> {
+        let body = json!({ "Limitation": limitation });
+        Limitation::parse(&Object::root(&body).unwrap())
+    }
+
+    #[test]
+    fn count_must_be_between_1_and_1000() {
+        let message = "Limitation.Count must be an integer between 1 and 1000.";
+        for bad in [json!(0), json!(1001), json!(-1), json!(2.5), json!("10")] {
+            assert_eq!(parse(json!({ "Count": bad })).unwrap_err().0, message);
+        }
+        assert_eq!(parse(json!({ "Count": 1000 })).unwrap().count, 1000);
+        assert_eq!(
+            parse(json!({})).unwrap_err().0,
+            "Limitation.Count is required."
+        );
+    }
+
+    #[test]
+    fn limitation_itself_is_required() {
+        let body = json!({});
+        assert_eq!(
+            Limitation::parse(&Object::root(&body).unwrap())
+                .unwrap_err()
+                .0,
+            "Limitation is required."
+        );
+    }
+}

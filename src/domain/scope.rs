@@ -1,0 +1,108 @@
+//! What an access token may see (SPEC §6): the one place scope is decided.
+
+use uuid::Uuid;
+
+use super::fields::InputError;
+
+/// An authenticated access token: its integration and the enterprises in its
+/// scope, the home enterprise first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessGrant {
+    pub token_id: Uuid,
+    pub integration_id: Uuid,
+    pub enterprises: Vec<Uuid>,
+}
+
+impl AccessGrant {
+    /// The enterprise a new thread goes to: the requested one if it is in scope,
+    /// else the token's home enterprise.
+    pub fn enterprise_for_new_thread(&self, requested: Option<Uuid>) -> Result<Uuid, InputError> {
+        match requested {
+            None => {
+                self.enterprises.first().copied().ok_or_else(|| {
+                    InputError::new("The AccessToken has no enterprise in its scope.")
+                })
+            }
+            Some(id) if self.enterprises.contains(&id) => Ok(id),
+            Some(id) => Err(InputError(format!(
+                "EnterpriseId {id} is not in the scope of the AccessToken."
+            ))),
+        }
+    }
+
+    /// The enterprises a `getAll` looks at: those of `EnterpriseIds` when given
+    /// (every one must be in scope), else the whole scope.
+    pub fn enterprises_to_search(
+        &self,
+        requested: Option<&[Uuid]>,
+    ) -> Result<Vec<Uuid>, InputError> {
+        let Some(requested) = requested else {
+            return Ok(self.enterprises.clone());
+        };
+        let mut outside: Vec<Uuid> = requested
+            .iter()
+            .filter(|id| !self.enterprises.contains(id))
+            .copied()
+            .collect();
+        if !outside.is_empty() {
+            outside.sort();
+            outside.dedup();
+            let list: Vec<String> = outside.iter().map(Uuid::to_string).collect();
+            return Err(InputError(format!(
+                "EnterpriseIds contains enterprises outside the scope of the AccessToken: {}.",
+                list.join(", ")
+            )));
+        }
+        let mut ids = requested.to_vec();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant() -> AccessGrant {
+        AccessGrant {
+            token_id: Uuid::new_v4(),
+            integration_id: Uuid::new_v4(),
+            enterprises: vec![Uuid::from_u128(2), Uuid::from_u128(1)],
+        }
+    }
+
+    #[test]
+    fn new_threads_go_home_unless_told_otherwise() {
+        let g = grant();
+        assert_eq!(g.enterprise_for_new_thread(None), Ok(Uuid::from_u128(2)));
+        assert_eq!(
+            g.enterprise_for_new_thread(Some(Uuid::from_u128(1))),
+            Ok(Uuid::from_u128(1))
+        );
+        assert!(
+            g.enterprise_for_new_thread(Some(Uuid::from_u128(3)))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn requested_enterprises_must_all_be_in_scope() {
+        let g = grant();
+        let outside = Uuid::from_u128(9);
+        let err = g
+            .enterprises_to_search(Some(&[Uuid::from_u128(1), outside, outside]))
+            .unwrap_err();
+        assert_eq!(
+            err.0,
+            format!(
+                "EnterpriseIds contains enterprises outside the scope of the AccessToken: {outside}."
+            )
+        );
+        assert_eq!(
+            g.enterprises_to_search(Some(&[Uuid::from_u128(1), Uuid::from_u128(1)])),
+            Ok(vec![Uuid::from_u128(1)])
+        );
+        assert_eq!(g.enterprises_to_search(None).unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,70 @@
+//! Bounded texts: what a client may write into a thread or a message.
+
+use super::fields::{Input, InputError, Object};
+
+/// A text of `1..=MAX` Unicode scalar values that is not only whitespace
+/// (`OriginalSender`, `Subject`, a message's `Text`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text<const MAX: usize>(String);
+
+/// `OriginalSender` and `Subject` of a thread.
+pub type ShortText = Text<255>;
+
+impl<const MAX: usize> Text<MAX> {
+    pub fn parse(obj: &Object<'_>, name: &str) -> Input<Self> {
+        let path = obj.path(name);
+        let text = obj.required_str(name)?;
+        let len = text.chars().count();
+        if len == 0 || len > MAX {
+            return Err(InputError(format!(
+                "{} must be between 1 and {MAX} characters long.",
+                path.as_str()
+            )));
+        }
+        if text.trim().is_empty() {
+            return Err(InputError(format!(
+                "{} must not be only whitespace.",
+                path.as_str()
+            )));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: serde_json::Value) -> Input<ShortText> {
+        let body = json!({ "Subject": value });
+        ShortText::parse(&Object::root(&body).unwrap(), "Subject")
+    }
+
+    #[test]
+    fn length_counts_unicode_scalar_values() {
+        assert!(parse(json!("é".repeat(255))).is_ok());
+        assert!(parse(json!("😀".repeat(255))).is_ok());
+        assert_eq!(
+            parse(json!("😀".repeat(256))).unwrap_err().0,
+            "Subject must be between 1 and 255 characters long."
+        );
+    }
+
+    #[test]
+    fn empty_and_blank_are_refused() {
+        assert!(parse(json!("")).is_err());
+        assert_eq!(
+            parse(json!(" \t\n")).unwrap_err().0,
+            "Subject must not be only whitespace."
+        );
+    }
+}

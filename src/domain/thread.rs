@@ -1,0 +1,142 @@
+//! Message threads (SPEC §8): the requests that create and list them, and what
+//! a response shows of one.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::fields::{Input, InputError, Object};
+use super::paging::Limitation;
+use super::text::ShortText;
+use super::time::{TimeInterval, Timestamp};
+
+/// Filters given as arrays hold at most this many items.
+pub const MAX_FILTER_IDS: usize = 1000;
+/// Thread interval filters span at most this many calendar months.
+pub const THREAD_INTERVAL_MONTHS: u32 = 3;
+
+/// A stored thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thread {
+    pub id: Uuid,
+    pub integration_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub original_sender: String,
+    pub subject: String,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+    pub is_resolved: bool,
+}
+
+/// A thread as the Connector API shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ThreadView<'a> {
+    pub id: Uuid,
+    pub original_sender: &'a str,
+    pub subject: &'a str,
+    pub created_utc: Timestamp,
+    pub updated_utc: Timestamp,
+    pub is_resolved: bool,
+}
+
+impl<'a> From<&'a Thread> for ThreadView<'a> {
+    fn from(t: &'a Thread) -> Self {
+        Self {
+            id: t.id,
+            original_sender: &t.original_sender,
+            subject: &t.subject,
+            created_utc: t.created,
+            updated_utc: t.updated,
+            is_resolved: t.is_resolved,
+        }
+    }
+}
+
+/// The body of `messageThreads/add`, checked.
+#[derive(Debug, Clone)]
+pub struct AddThread {
+    pub original_sender: ShortText,
+    pub subject: ShortText,
+    /// Extension of the vendor's API: which enterprise of a portfolio token.
+    pub enterprise_id: Option<Uuid>,
+}
+
+impl AddThread {
+    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+        Ok(Self {
+            original_sender: ShortText::parse(obj, "OriginalSender")?,
+            subject: ShortText::parse(obj, "Subject")?,
+            enterprise_id: obj.optional_uuid("EnterpriseId")?,
+        })
+    }
+}
+
+/// The body of `messageThreads/getAll`, checked.
+#[derive(Debug, Clone)]
+pub struct ThreadFilter {
+    pub enterprise_ids: Option<Vec<Uuid>>,
+    pub thread_ids: Option<Vec<Uuid>>,
+    pub created: Option<TimeInterval>,
+    pub updated: Option<TimeInterval>,
+    pub limitation: Limitation,
+}
+
+impl ThreadFilter {
+    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+        let filter = Self {
+            enterprise_ids: obj.optional_uuid_list("EnterpriseIds", MAX_FILTER_IDS)?,
+            thread_ids: obj.optional_uuid_list("MessageThreadIds", MAX_FILTER_IDS)?,
+            created: TimeInterval::parse_optional(obj, "CreatedUtc", THREAD_INTERVAL_MONTHS)?,
+            updated: TimeInterval::parse_optional(obj, "UpdatedUtc", THREAD_INTERVAL_MONTHS)?,
+            limitation: Limitation::parse(obj)?,
+        };
+        if filter.thread_ids.is_none() && filter.created.is_none() && filter.updated.is_none() {
+            return Err(InputError::new(
+                "At least one of MessageThreadIds, CreatedUtc or UpdatedUtc is required.",
+            ));
+        }
+        Ok(filter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn get_all_needs_one_of_ids_created_or_updated() {
+        let body = json!({"EnterpriseIds": ["3fa85f64-5717-4562-b3fc-2c963f66afa6"], "Limitation": {"Count": 1}});
+        assert_eq!(
+            ThreadFilter::parse(&Object::root(&body).unwrap())
+                .unwrap_err()
+                .0,
+            "At least one of MessageThreadIds, CreatedUtc or UpdatedUtc is required."
+        );
+    }
+
+    #[test]
+    fn view_has_exactly_the_documented_properties() {
+        let thread = Thread {
+            id: Uuid::nil(),
+            integration_id: Uuid::nil(),
+            enterprise_id: Uuid::nil(),
+            original_sender: "John Doe".into(),
+            subject: "Example subject".into(),
+            created: Timestamp::from_unix(0),
+            updated: Timestamp::from_unix(1),
+            is_resolved: false,
+        };
+        assert_eq!(
+            serde_json::to_value(ThreadView::from(&thread)).unwrap(),
+            json!({
+                "Id": "00000000-0000-0000-0000-000000000000",
+                "OriginalSender": "John Doe",
+                "Subject": "Example subject",
+                "CreatedUtc": "1970-01-01T00:00:00Z",
+                "UpdatedUtc": "1970-01-01T00:00:01Z",
+                "IsResolved": false,
+            })
+        );
+    }
+}

@@ -1,0 +1,180 @@
+//! Datetimes and time intervals (SPEC §5).
+//!
+//! Stored timestamps are whole seconds since the Unix epoch, taken from the server
+//! clock; responses always show them as `YYYY-MM-DDThh:mm:ssZ`.
+
+use chrono::{DateTime, Months, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use serde::{Serialize, Serializer};
+
+use super::fields::{Input, InputError, Object};
+
+/// A stored instant: whole seconds, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    pub fn from_unix(seconds: i64) -> Self {
+        Self(seconds)
+    }
+
+    /// Truncates to whole seconds, so that what a response shows is what filters compare.
+    pub fn truncate(at: DateTime<Utc>) -> Self {
+        Self(at.timestamp())
+    }
+
+    pub fn unix(self) -> i64 {
+        self.0
+    }
+
+    pub fn to_datetime(self) -> DateTime<Utc> {
+        Utc.timestamp_opt(self.0, 0)
+            .single()
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+}
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            &self
+                .to_datetime()
+                .to_rfc3339_opts(SecondsFormat::Secs, true),
+        )
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Parses an input datetime: RFC 3339 with `Z` or an offset, fractional seconds
+/// allowed. A value without an offset is taken as UTC, since clients generated
+/// from the vendor's OpenAPI document send such values.
+pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&Utc));
+    }
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|naive| naive.and_utc())
+}
+
+/// `{"StartUtc", "EndUtc"}`, both ends inclusive, at most `N` calendar months long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeInterval {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+}
+
+impl TimeInterval {
+    /// Reads the interval property `name` of `obj`, allowing at most `max_months`.
+    pub fn parse_optional(obj: &Object<'_>, name: &str, max_months: u32) -> Input<Option<Self>> {
+        let path = obj.path(name);
+        let Some(interval) = obj.object_at(name, &path)? else {
+            return Ok(None);
+        };
+        let read = |end: &str| -> Input<DateTime<Utc>> {
+            let text = interval.required_str(end)?;
+            parse_datetime(text).ok_or_else(|| {
+                InputError(format!(
+                    "{} is not a valid date and time; use ISO 8601, for example 2022-03-03T00:00:00Z.",
+                    interval.path(end).as_str()
+                ))
+            })
+        };
+        let start = read("StartUtc")?;
+        let end = read("EndUtc")?;
+        let p = path.as_str();
+        if start > end {
+            return Err(InputError(format!(
+                "{p}.StartUtc must not be later than {p}.EndUtc."
+            )));
+        }
+        let longest = start.checked_add_months(Months::new(max_months));
+        if longest.is_none_or(|limit| end > limit) {
+            let unit = if max_months == 1 { "month" } else { "months" };
+            return Err(InputError(format!(
+                "{p} must not be longer than {max_months} {unit}."
+            )));
+        }
+        Ok(Some(Self { start, end }))
+    }
+
+    /// The interval as inclusive bounds on whole-second timestamps: a stored `t`
+    /// lies in the interval exactly when `first <= t <= last`.
+    pub fn stored_bounds(&self) -> (i64, i64) {
+        let first = self.start.timestamp() + i64::from(self.start.timestamp_subsec_nanos() > 0);
+        (first, self.end.timestamp())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn interval(start: &str, end: &str, months: u32) -> Input<Option<TimeInterval>> {
+        let body = json!({"I": {"StartUtc": start, "EndUtc": end}});
+        TimeInterval::parse_optional(&Object::root(&body).unwrap(), "I", months)
+    }
+
+    #[test]
+    fn output_is_whole_seconds_with_z() {
+        assert_eq!(
+            Timestamp::from_unix(1646668185).to_string(),
+            "2022-03-07T15:49:45Z"
+        );
+    }
+
+    #[test]
+    fn input_accepts_offsets_fractions_and_naive_utc() {
+        let expect = Utc.with_ymd_and_hms(2022, 3, 3, 0, 0, 0).unwrap();
+        assert_eq!(parse_datetime("2022-03-03T00:00:00Z"), Some(expect));
+        assert_eq!(parse_datetime("2022-03-03T01:00:00+01:00"), Some(expect));
+        assert_eq!(parse_datetime("2022-03-03T00:00:00"), Some(expect));
+        assert_eq!(
+            parse_datetime("2022-03-03T00:00:00.250").map(|d| d.timestamp_subsec_millis()),
+            Some(250)
+        );
+        assert_eq!(parse_datetime("2022-03-03"), None);
+        assert_eq!(parse_datetime("yesterday"), None);
+    }
+
+    #[test]
+    fn month_limit_clamps_the_day_to_the_months_end() {
+        // 30 November + 3 months = 28 February (2023 is not a leap year).
+        assert!(interval("2022-11-30T00:00:00Z", "2023-02-28T00:00:00Z", 3).is_ok());
+        assert_eq!(
+            interval("2022-11-30T00:00:00Z", "2023-02-28T00:00:01Z", 3)
+                .unwrap_err()
+                .0,
+            "I must not be longer than 3 months."
+        );
+        assert!(interval("2024-01-31T00:00:00Z", "2024-02-29T00:00:00Z", 1).is_ok());
+        assert!(interval("2024-01-31T00:00:00Z", "2024-03-01T00:00:00Z", 1).is_err());
+    }
+
+    #[test]
+    fn start_after_end_is_refused() {
+        assert_eq!(
+            interval("2022-03-03T00:00:01Z", "2022-03-03T00:00:00Z", 3)
+                .unwrap_err()
+                .0,
+            "I.StartUtc must not be later than I.EndUtc."
+        );
+    }
+
+    #[test]
+    fn fractional_bounds_map_to_whole_seconds_exactly() {
+        let i = interval("2022-03-03T00:00:00.5Z", "2022-03-03T00:00:09.9Z", 3)
+            .unwrap()
+            .unwrap();
+        let base = Utc
+            .with_ymd_and_hms(2022, 3, 3, 0, 0, 0)
+            .unwrap()
+            .timestamp();
+        assert_eq!(i.stored_bounds(), (base + 1, base + 9));
+    }
+}

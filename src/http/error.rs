@@ -1,0 +1,124 @@
+//! The one error type of the HTTP layer and its mapping to status codes.
+//!
+//! `IntoResponse` only sets the status and headers and attaches an [`ErrorReport`];
+//! the request middleware turns that into the JSON body `{"Message", "RequestId"}`
+//! (it knows the request id) and logs the cause of a 500.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::domain::fields::InputError;
+use crate::store::StoreError;
+
+/// The single message for every credential failure: it must not tell which token
+/// was wrong.
+pub const UNAUTHORIZED: &str =
+    "The ClientToken or AccessToken is invalid, or the AccessToken does not belong to the client.";
+
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest(String),
+    Unauthorized(&'static str),
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge(usize),
+    UnsupportedMediaType,
+    TooManyRequests {
+        retry_after_secs: u64,
+        message: String,
+    },
+    Unavailable(String),
+    Internal(anyhow::Error),
+}
+
+/// What the middleware needs to finish an error response.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    pub message: String,
+    /// The internal cause of a 500, for the log only.
+    pub cause: Option<String>,
+}
+
+impl From<InputError> for ApiError {
+    fn from(e: InputError) -> Self {
+        Self::BadRequest(e.0)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Internal(e) => Self::Internal(e),
+            other => Self::Internal(anyhow::anyhow!(other.to_string())),
+        }
+    }
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn report(self) -> ErrorReport {
+        let message = match self {
+            Self::BadRequest(m) | Self::Unavailable(m) => m,
+            Self::TooManyRequests { message, .. } => message,
+            Self::Unauthorized(m) => m.to_owned(),
+            Self::NotFound => {
+                "There is no operation at this address. Addresses are case-sensitive \
+                               and have no trailing slash."
+                    .to_owned()
+            }
+            Self::MethodNotAllowed => "This operation accepts only POST.".to_owned(),
+            Self::PayloadTooLarge(limit) => {
+                format!("The request body is larger than the limit of {limit} bytes.")
+            }
+            Self::UnsupportedMediaType => "Content-Type must be application/json.".to_owned(),
+            Self::Internal(cause) => {
+                return ErrorReport {
+                    message: "An unexpected error occurred. Quote the RequestId when reporting it."
+                        .to_owned(),
+                    cause: Some(format!("{cause:#}")),
+                };
+            }
+        };
+        ErrorReport {
+            message,
+            cause: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = status.into_response();
+        match &self {
+            Self::MethodNotAllowed => {
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            }
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ => {}
+        }
+        response.extensions_mut().insert(self.report());
+        response
+    }
+}

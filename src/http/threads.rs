@@ -1,0 +1,101 @@
+//! `messageThreads/add` and `messageThreads/getAll` of the Connector API.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::domain::fields::Object;
+use crate::domain::thread::{AddThread, Thread, ThreadFilter, ThreadView};
+use crate::domain::time::{TimeInterval, Timestamp};
+use crate::store::ThreadQuery;
+
+use super::auth::authenticate;
+use super::body::JsonBody;
+use super::context::RequestContext;
+use super::error::ApiError;
+use super::{AppState, respond};
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Added<'a> {
+    message_threads: [ThreadView<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ThreadPage<'a> {
+    message_threads: Vec<ThreadView<'a>>,
+    cursor: Option<Uuid>,
+}
+
+pub async fn add(
+    State(app): State<AppState>,
+    Extension(context): Extension<Arc<RequestContext>>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let body = Object::root(&body)?;
+    let grant = authenticate(&app, &context, &body).await?;
+    let request = AddThread::parse(&body)?;
+    let enterprise_id = grant.enterprise_for_new_thread(request.enterprise_id)?;
+    let now = Timestamp::truncate(app.clock.now());
+    let thread = app
+        .store
+        .add_thread(Thread {
+            id: Uuid::new_v4(),
+            integration_id: grant.integration_id,
+            enterprise_id,
+            original_sender: request.original_sender.into_string(),
+            subject: request.subject.into_string(),
+            created: now,
+            updated: now,
+            is_resolved: false,
+        })
+        .await?;
+    respond::json(&Added {
+        message_threads: [ThreadView::from(&thread)],
+    })
+}
+
+pub async fn get_all(
+    State(app): State<AppState>,
+    Extension(context): Extension<Arc<RequestContext>>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let body = Object::root(&body)?;
+    let grant = authenticate(&app, &context, &body).await?;
+    let filter = ThreadFilter::parse(&body)?;
+    let enterprises = grant.enterprises_to_search(filter.enterprise_ids.as_deref())?;
+    let threads = app
+        .store
+        .threads(ThreadQuery {
+            integration_id: grant.integration_id,
+            enterprises,
+            scope: grant.enterprises,
+            thread_ids: filter.thread_ids,
+            created: filter.created.as_ref().map(TimeInterval::stored_bounds),
+            updated: filter.updated.as_ref().map(TimeInterval::stored_bounds),
+            cursor: filter.limitation.cursor,
+            count: filter.limitation.count,
+        })
+        .await?
+        .map_err(|_| {
+            ApiError::BadRequest(
+                "Limitation.Cursor is not the id of a message thread this AccessToken can see."
+                    .to_owned(),
+            )
+        })?;
+    respond::page(
+        &headers,
+        threads.is_empty(),
+        &ThreadPage {
+            cursor: threads.last().map(|t| t.id),
+            message_threads: threads.iter().map(ThreadView::from).collect(),
+        },
+    )
+}

@@ -1,0 +1,154 @@
+//! The store: everything switchboard keeps, behind one trait.
+//!
+//! [`Store`] is the seam between the HTTP layer and the database. Each backend is
+//! a module of its own with its own migrations; [`open`] picks one by the scheme
+//! of the database URL.
+
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::domain::paging::CursorNotVisible;
+use crate::domain::scope::AccessGrant;
+use crate::domain::thread::Thread;
+use crate::domain::time::Timestamp;
+use crate::ratelimit::{Decision, RateLimit};
+use crate::tokens::TokenHash;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The write would duplicate something unique (an id, a token).
+    #[error("{0}")]
+    Conflict(String),
+    /// The write names something that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enterprise {
+    pub id: Uuid,
+    pub name: String,
+    pub created: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Integration {
+    pub id: Uuid,
+    pub name: String,
+    pub created: Timestamp,
+}
+
+/// A new integration and the digest of its ClientToken.
+#[derive(Debug, Clone)]
+pub struct NewIntegration {
+    pub integration: Integration,
+    pub client_token: TokenHash,
+}
+
+/// An access token as listed to an administrator (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenInfo {
+    pub id: Uuid,
+    pub integration_id: Uuid,
+    /// The home enterprise first.
+    pub enterprises: Vec<Uuid>,
+    pub created: Timestamp,
+    pub revoked: Option<Timestamp>,
+}
+
+/// A new access token and the digest of its secret.
+#[derive(Debug, Clone)]
+pub struct NewAccessToken {
+    pub info: AccessTokenInfo,
+    pub token: TokenHash,
+}
+
+/// How an administrator names a token to revoke.
+#[derive(Debug, Clone, Copy)]
+pub enum TokenRef {
+    Id(Uuid),
+    Secret(TokenHash),
+}
+
+/// One page of threads of one integration.
+#[derive(Debug, Clone)]
+pub struct ThreadQuery {
+    pub integration_id: Uuid,
+    /// The enterprises to search (already checked against the token's scope).
+    pub enterprises: Vec<Uuid>,
+    /// The token's whole scope: a cursor must name a thread visible in it.
+    pub scope: Vec<Uuid>,
+    pub thread_ids: Option<Vec<Uuid>>,
+    /// Inclusive bounds on stored seconds.
+    pub created: Option<(i64, i64)>,
+    pub updated: Option<(i64, i64)>,
+    pub cursor: Option<Uuid>,
+    pub count: u32,
+}
+
+/// Counters of the write path, for `/metrics`: how well commits are grouped.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteStats {
+    pub commits: u64,
+    pub writes: u64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+    /// True when the database holds no enterprise and no integration yet.
+    async fn is_empty(&self) -> StoreResult<bool>;
+    fn write_stats(&self) -> WriteStats;
+
+    /// The grant of an access token, if both tokens are known, the access token is
+    /// not revoked, and it belongs to the client token's integration.
+    async fn find_access(
+        &self,
+        client_token: TokenHash,
+        access_token: TokenHash,
+    ) -> StoreResult<Option<AccessGrant>>;
+    /// Counts a request of an access token against its rate limit.
+    async fn check_rate(
+        &self,
+        token_id: Uuid,
+        limit: RateLimit,
+        now_ms: i64,
+    ) -> StoreResult<Decision>;
+
+    async fn add_thread(&self, thread: Thread) -> StoreResult<Thread>;
+    async fn threads(
+        &self,
+        query: ThreadQuery,
+    ) -> StoreResult<Result<Vec<Thread>, CursorNotVisible>>;
+
+    async fn add_enterprise(&self, enterprise: Enterprise) -> StoreResult<()>;
+    async fn enterprises(&self) -> StoreResult<Vec<Enterprise>>;
+    async fn add_integration(&self, integration: NewIntegration) -> StoreResult<()>;
+    async fn integrations(&self) -> StoreResult<Vec<Integration>>;
+    async fn add_access_token(&self, token: NewAccessToken) -> StoreResult<()>;
+    async fn access_tokens(&self) -> StoreResult<Vec<AccessTokenInfo>>;
+    /// Revokes a token; false if there was no such active token.
+    async fn revoke_access_token(&self, token: TokenRef, at: Timestamp) -> StoreResult<bool>;
+}
+
+/// Opens (creating and migrating as needed) the store a database URL names.
+pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return Ok(Arc::new(sqlite::SqliteStore::open(path).await?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        anyhow::bail!(
+            "PostgreSQL is not supported by this version of switchboard yet; use sqlite://PATH"
+        );
+    }
+    anyhow::bail!("unsupported database URL '{url}': expected sqlite://PATH")
+}

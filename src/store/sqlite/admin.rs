@@ -1,0 +1,206 @@
+//! Tenants and credentials in the SQLite backend.
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use uuid::Uuid;
+
+use super::internal;
+use crate::domain::scope::AccessGrant;
+use crate::domain::time::Timestamp;
+use crate::store::{
+    AccessTokenInfo, Enterprise, Integration, NewAccessToken, NewIntegration, StoreError,
+    StoreResult, TokenRef,
+};
+use crate::tokens::TokenHash;
+
+/// Turns a uniqueness violation into a client-facing conflict.
+fn unique(e: rusqlite::Error, conflict: impl FnOnce() -> String) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => StoreError::Conflict(conflict()),
+        _ => internal(e),
+    }
+}
+
+fn exists(conn: &Connection, sql: &str, id: Uuid) -> StoreResult<bool> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.exists([id]))
+        .map_err(internal)
+}
+
+pub fn is_empty(conn: &Connection) -> StoreResult<bool> {
+    conn.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM enterprises) AND NOT EXISTS (SELECT 1 FROM integrations)",
+        [],
+        |r| r.get(0),
+    )
+    .map_err(internal)
+}
+
+pub fn find_access(
+    conn: &Connection,
+    client_token: TokenHash,
+    access_token: TokenHash,
+) -> StoreResult<Option<AccessGrant>> {
+    let found = conn
+        .prepare_cached(
+            "SELECT t.id, t.integration_id, t.token_hash, i.client_token_hash \
+             FROM access_tokens t JOIN integrations i ON i.id = t.integration_id \
+             WHERE t.token_hash = ?1 AND t.revoked_utc IS NULL",
+        )
+        .and_then(|mut s| {
+            s.query_row([&access_token.0[..]], |r| {
+                Ok((
+                    r.get::<_, Uuid>(0)?,
+                    r.get::<_, Uuid>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(internal)?;
+    let Some((token_id, integration_id, stored_access, stored_client)) = found else {
+        return Ok(None);
+    };
+    // Both digests are compared in constant time; either failing is the same answer.
+    let access_ok = access_token.matches(&stored_access);
+    let client_ok = client_token.matches(&stored_client);
+    if !(access_ok & client_ok) {
+        return Ok(None);
+    }
+    let enterprises = token_enterprises(conn, token_id)?;
+    Ok(Some(AccessGrant {
+        token_id,
+        integration_id,
+        enterprises,
+    }))
+}
+
+fn token_enterprises(conn: &Connection, token_id: Uuid) -> StoreResult<Vec<Uuid>> {
+    conn.prepare_cached(
+        "SELECT enterprise_id FROM access_token_enterprises WHERE token_id = ?1 ORDER BY position",
+    )
+    .and_then(|mut s| s.query_map([token_id], |r| r.get(0))?.collect())
+    .map_err(internal)
+}
+
+pub fn add_enterprise(conn: &Connection, e: &Enterprise) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO enterprises (id, name, created_utc) VALUES (?1, ?2, ?3)",
+        params![e.id, e.name, e.created.unix()],
+    )
+    .map_err(|err| unique(err, || format!("enterprise {} already exists", e.id)))?;
+    Ok(())
+}
+
+pub fn enterprises(conn: &Connection) -> StoreResult<Vec<Enterprise>> {
+    conn.prepare("SELECT id, name, created_utc FROM enterprises ORDER BY created_utc, name")
+        .and_then(|mut s| {
+            s.query_map([], |r| {
+                Ok(Enterprise {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    created: Timestamp::from_unix(r.get(2)?),
+                })
+            })?
+            .collect()
+        })
+        .map_err(internal)
+}
+
+pub fn add_integration(conn: &Connection, new: &NewIntegration) -> StoreResult<()> {
+    let i = &new.integration;
+    conn.execute(
+        "INSERT INTO integrations (id, name, client_token_hash, created_utc) VALUES (?1, ?2, ?3, ?4)",
+        params![i.id, i.name, &new.client_token.0[..], i.created.unix()],
+    )
+    .map_err(|err| unique(err, || format!("integration {} already exists", i.id)))?;
+    Ok(())
+}
+
+pub fn integrations(conn: &Connection) -> StoreResult<Vec<Integration>> {
+    conn.prepare("SELECT id, name, created_utc FROM integrations ORDER BY created_utc, name")
+        .and_then(|mut s| {
+            s.query_map([], |r| {
+                Ok(Integration {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    created: Timestamp::from_unix(r.get(2)?),
+                })
+            })?
+            .collect()
+        })
+        .map_err(internal)
+}
+
+pub fn add_access_token(conn: &Connection, new: &NewAccessToken) -> StoreResult<()> {
+    let t = &new.info;
+    if !exists(
+        conn,
+        "SELECT 1 FROM integrations WHERE id = ?1",
+        t.integration_id,
+    )? {
+        return Err(StoreError::NotFound(format!(
+            "there is no integration {}",
+            t.integration_id
+        )));
+    }
+    for &enterprise in &t.enterprises {
+        if !exists(conn, "SELECT 1 FROM enterprises WHERE id = ?1", enterprise)? {
+            return Err(StoreError::NotFound(format!(
+                "there is no enterprise {enterprise}"
+            )));
+        }
+    }
+    conn.execute(
+        "INSERT INTO access_tokens (id, integration_id, token_hash, created_utc) VALUES (?1, ?2, ?3, ?4)",
+        params![t.id, t.integration_id, &new.token.0[..], t.created.unix()],
+    )
+    .map_err(|err| unique(err, || "that access token already exists".to_owned()))?;
+    for (position, enterprise) in t.enterprises.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO access_token_enterprises (token_id, position, enterprise_id) VALUES (?1, ?2, ?3)",
+            params![t.id, position as i64, enterprise],
+        )
+        .map_err(internal)?;
+    }
+    Ok(())
+}
+
+pub fn access_tokens(conn: &Connection) -> StoreResult<Vec<AccessTokenInfo>> {
+    let rows: Vec<(Uuid, Uuid, i64, Option<i64>)> = conn
+        .prepare(
+            "SELECT id, integration_id, created_utc, revoked_utc FROM access_tokens \
+             ORDER BY created_utc, id",
+        )
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect()
+        })
+        .map_err(internal)?;
+    rows.into_iter()
+        .map(|(id, integration_id, created, revoked)| {
+            Ok(AccessTokenInfo {
+                id,
+                integration_id,
+                enterprises: token_enterprises(conn, id)?,
+                created: Timestamp::from_unix(created),
+                revoked: revoked.map(Timestamp::from_unix),
+            })
+        })
+        .collect()
+}
+
+pub fn revoke_access_token(conn: &Connection, token: TokenRef, at: Timestamp) -> StoreResult<bool> {
+    let changed = match token {
+        TokenRef::Id(id) => conn.execute(
+            "UPDATE access_tokens SET revoked_utc = ?2 WHERE id = ?1 AND revoked_utc IS NULL",
+            params![id, at.unix()],
+        ),
+        TokenRef::Secret(hash) => conn.execute(
+            "UPDATE access_tokens SET revoked_utc = ?2 WHERE token_hash = ?1 AND revoked_utc IS NULL",
+            params![&hash.0[..], at.unix()],
+        ),
+    }
+    .map_err(internal)?;
+    Ok(changed > 0)
+}

@@ -1,0 +1,249 @@
+//! The SQLite backend: one file, WAL mode, `synchronous=FULL`.
+//!
+//! Writes go through the group-commit [`writer::Writer`]; reads use a small pool
+//! of read-only connections. Rate-limit logs live in this process, since one
+//! server process owns a SQLite database.
+
+mod admin;
+mod readers;
+mod threads;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use async_trait::async_trait;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, ToSql};
+use uuid::Uuid;
+
+use crate::domain::paging::{CursorNotVisible, Position};
+use crate::domain::scope::AccessGrant;
+use crate::domain::thread::Thread;
+use crate::domain::time::Timestamp;
+use crate::ratelimit::{Decision, LocalLimiter, RateLimit};
+use crate::store::{
+    AccessTokenInfo, Enterprise, Integration, NewAccessToken, NewIntegration, Store, StoreError,
+    StoreResult, ThreadQuery, TokenRef, WriteStats,
+};
+use crate::tokens::TokenHash;
+use readers::Readers;
+use writer::Writer;
+pub(crate) use writer::internal;
+
+/// The versioned schema, applied in order at start.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../../migrations/sqlite/0001_init.sql"))];
+
+/// Read connections kept open.
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Readers,
+    limiter: LocalLimiter,
+}
+
+impl SqliteStore {
+    /// Opens the database file at `path`, creating it if needed, and migrates it.
+    pub async fn open(path: &str) -> anyhow::Result<Self> {
+        if path.is_empty() {
+            anyhow::bail!("the SQLite database URL names no file: use sqlite://PATH");
+        }
+        let path = PathBuf::from(path);
+        let writer_path = path.clone();
+        let conn = tokio::task::spawn_blocking(move || -> anyhow::Result<Connection> {
+            let mut conn = connect(&writer_path, false).with_context(|| {
+                format!("cannot open SQLite database {}", writer_path.display())
+            })?;
+            migrate(&mut conn)?;
+            Ok(conn)
+        })
+        .await??;
+        Ok(Self {
+            writer: Writer::start(conn)?,
+            readers: Readers::new(path, READERS),
+            limiter: LocalLimiter::default(),
+        })
+    }
+}
+
+/// Opens a connection with the settings every connection needs.
+fn connect(path: &Path, read_only: bool) -> StoreResult<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(internal)?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(internal)?;
+    if !read_only {
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(internal)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Internal(anyhow!(
+                "SQLite refused WAL mode (journal_mode is {mode})"
+            )));
+        }
+        // Every commit is on disk before it is acknowledged.
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(internal)?;
+    }
+    rusqlite::vtab::array::load_module(&conn).map_err(internal)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Applies the migrations this database has not seen, each in its own transaction.
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY NOT NULL,
+            applied_utc INTEGER NOT NULL
+        )",
+    )?;
+    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+    for &(version, sql) in MIGRATIONS {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let current: i64 = tx.query_row(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )?;
+        if current > latest {
+            anyhow::bail!(
+                "the database has schema version {current}, newer than this switchboard knows ({latest})"
+            );
+        }
+        if version > current {
+            tx.execute_batch(sql)
+                .with_context(|| format!("migration {version} failed"))?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_utc) VALUES (?1, unixepoch())",
+                [version],
+            )?;
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// A list of ids as an `rarray()` parameter.
+fn id_array(ids: &[Uuid]) -> Rc<Vec<Value>> {
+    Rc::new(
+        ids.iter()
+            .map(|id| Value::Blob(id.as_bytes().to_vec()))
+            .collect(),
+    )
+}
+
+/// Named parameters of a query built piece by piece.
+type Args = Vec<(&'static str, Box<dyn ToSql>)>;
+
+/// Appends what every page query ends with: start strictly after `after`, newest
+/// first, at most `count` rows. Tables must have `created_utc` and `seq` columns
+/// and an index ending in `(created_utc, seq)` after their equality columns.
+fn push_page(sql: &mut String, args: &mut Args, after: Option<Position>, count: u32) {
+    if let Some(after) = after {
+        sql.push_str(
+            " AND created_utc <= :after_created \
+              AND (created_utc < :after_created OR seq < :after_seq)",
+        );
+        args.push((":after_created", Box::new(after.created)));
+        args.push((":after_seq", Box::new(after.seq)));
+    }
+    sql.push_str(" ORDER BY created_utc DESC, seq DESC LIMIT :count");
+    args.push((":count", Box::new(count)));
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.readers
+            .read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(internal))
+            .await
+    }
+
+    async fn is_empty(&self) -> StoreResult<bool> {
+        self.readers.read(admin::is_empty).await
+    }
+
+    fn write_stats(&self) -> WriteStats {
+        self.writer.stats()
+    }
+
+    async fn find_access(
+        &self,
+        client_token: TokenHash,
+        access_token: TokenHash,
+    ) -> StoreResult<Option<AccessGrant>> {
+        self.readers
+            .read(move |conn| admin::find_access(conn, client_token, access_token))
+            .await
+    }
+
+    async fn check_rate(
+        &self,
+        token_id: Uuid,
+        limit: RateLimit,
+        now_ms: i64,
+    ) -> StoreResult<Decision> {
+        Ok(self.limiter.check(limit, token_id, now_ms))
+    }
+
+    async fn add_thread(&self, thread: Thread) -> StoreResult<Thread> {
+        self.writer
+            .write(move |conn| threads::insert(conn, &thread).map(|()| thread))
+            .await
+    }
+
+    async fn threads(
+        &self,
+        query: ThreadQuery,
+    ) -> StoreResult<Result<Vec<Thread>, CursorNotVisible>> {
+        self.readers
+            .read(move |conn| threads::page(conn, &query))
+            .await
+    }
+
+    async fn add_enterprise(&self, enterprise: Enterprise) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| admin::add_enterprise(conn, &enterprise))
+            .await
+    }
+
+    async fn enterprises(&self) -> StoreResult<Vec<Enterprise>> {
+        self.readers.read(admin::enterprises).await
+    }
+
+    async fn add_integration(&self, integration: NewIntegration) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| admin::add_integration(conn, &integration))
+            .await
+    }
+
+    async fn integrations(&self) -> StoreResult<Vec<Integration>> {
+        self.readers.read(admin::integrations).await
+    }
+
+    async fn add_access_token(&self, token: NewAccessToken) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| admin::add_access_token(conn, &token))
+            .await
+    }
+
+    async fn access_tokens(&self) -> StoreResult<Vec<AccessTokenInfo>> {
+        self.readers.read(admin::access_tokens).await
+    }
+
+    async fn revoke_access_token(&self, token: TokenRef, at: Timestamp) -> StoreResult<bool> {
+        self.writer
+            .write(move |conn| admin::revoke_access_token(conn, token, at))
+            .await
+    }
+}

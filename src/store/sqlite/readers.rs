@@ -1,0 +1,57 @@
+//! A small pool of read-only SQLite connections. In WAL mode readers never wait
+//! for the writer; each read runs on tokio's blocking pool.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use anyhow::anyhow;
+use rusqlite::Connection;
+use tokio::sync::Semaphore;
+
+use super::connect;
+use crate::store::{StoreError, StoreResult};
+
+pub struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+}
+
+impl Readers {
+    pub fn new(path: PathBuf, size: usize) -> Self {
+        Self {
+            path,
+            idle: Mutex::new(Vec::with_capacity(size)),
+            permits: Semaphore::new(size),
+        }
+    }
+
+    /// Runs `read` on an idle connection, opening one if none is idle.
+    pub async fn read<T, F>(&self, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Internal(anyhow!("the reader pool is closed")))?;
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => connect(&self.path, true)?,
+        };
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let result = read(&conn);
+            (conn, result)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(anyhow!("a read failed: {e}")))?;
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn);
+        result
+    }
+}

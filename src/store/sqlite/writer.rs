@@ -1,0 +1,136 @@
+//! The single SQLite writer, with group commit.
+//!
+//! SQLite allows one writer at a time, and with `synchronous=FULL` every commit
+//! waits for an fsync. Instead of one transaction (and one fsync) per request,
+//! one thread owns the write connection: it takes every write that is waiting,
+//! runs each in its own savepoint inside one transaction, commits once, and only
+//! then answers each caller. Writes that arrive during an fsync form the next
+//! group, so the number of fsyncs per second stays bounded while throughput grows
+//! with concurrency. A write that fails is rolled back to its savepoint alone.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+
+use anyhow::anyhow;
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::store::{StoreError, StoreResult, WriteStats};
+
+/// Most writes grouped into one transaction.
+const MAX_GROUP: usize = 512;
+
+/// Runs a write inside its savepoint, then gets the outcome of the commit.
+type Job = Box<dyn FnOnce(&Connection) -> Completion + Send>;
+type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+    stats: Arc<Counters>,
+}
+
+#[derive(Default)]
+struct Counters {
+    commits: AtomicU64,
+    writes: AtomicU64,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`, which must be set up already.
+    pub fn start(conn: Connection) -> anyhow::Result<Self> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let stats = Arc::new(Counters::default());
+        let thread_stats = stats.clone();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(conn, queue, &thread_stats))?;
+        Ok(Self { jobs, stats })
+    }
+
+    pub fn stats(&self) -> WriteStats {
+        WriteStats {
+            commits: self.stats.commits.load(Ordering::Relaxed),
+            writes: self.stats.writes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Runs `work` in the next group; returns once its group is durably committed.
+    pub async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let outcome = in_savepoint(conn, work);
+            Box::new(move |commit: Result<(), String>| {
+                let result = match (outcome, commit) {
+                    (Ok(value), Ok(())) => Ok(value),
+                    (Err(e), _) => Err(e),
+                    (Ok(_), Err(e)) => Err(StoreError::Internal(anyhow!("commit failed: {e}"))),
+                };
+                let _ = reply.send(result);
+            })
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| StoreError::Internal(anyhow!("the SQLite writer has stopped")))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Internal(anyhow!("the SQLite writer dropped a write")))?
+    }
+}
+
+fn in_savepoint<T>(
+    conn: &Connection,
+    work: impl FnOnce(&Connection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    conn.execute_batch("SAVEPOINT job").map_err(internal)?;
+    let outcome = catch_unwind(AssertUnwindSafe(|| work(conn)))
+        .unwrap_or_else(|_| Err(StoreError::Internal(anyhow!("a write panicked"))));
+    let end = if outcome.is_ok() {
+        "RELEASE job"
+    } else {
+        "ROLLBACK TO job; RELEASE job"
+    };
+    conn.execute_batch(end).map_err(internal)?;
+    outcome
+}
+
+fn run(conn: Connection, queue: mpsc::Receiver<Job>, stats: &Counters) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!(error = %e, "could not begin a write transaction");
+            // Dropping the jobs closes their reply channels: each write fails.
+            drop(group);
+            continue;
+        }
+        let completions: Vec<Completion> = group.into_iter().map(|job| job(&conn)).collect();
+        let commit = conn.execute_batch("COMMIT").map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            e.to_string()
+        });
+        if commit.is_ok() {
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats
+                .writes
+                .fetch_add(completions.len() as u64, Ordering::Relaxed);
+        }
+        for completion in completions {
+            completion(commit.clone());
+        }
+    }
+}
+
+pub fn internal(e: rusqlite::Error) -> StoreError {
+    StoreError::Internal(anyhow!(e))
+}

@@ -1,0 +1,241 @@
+//! The test harness: `spawn_app()` starts the real application on port 0 with a
+//! fresh SQLite database (the demo tenant seeded) and a manual clock.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use switchboard::clock::ManualClock;
+use switchboard::demo;
+use switchboard::domain::time::Timestamp;
+use switchboard::http::{AppState, Settings, router};
+use switchboard::metrics::Metrics;
+use switchboard::store::{self, Store};
+use tempfile::TempDir;
+
+pub const ADD: &str = "/api/connector/v1/messageThreads/add";
+pub const GET_ALL: &str = "/api/connector/v1/messageThreads/getAll";
+
+/// A ClientToken and AccessToken pair.
+#[derive(Clone, Copy, Debug)]
+pub struct Creds {
+    pub client: &'static str,
+    pub access: &'static str,
+}
+
+/// Sample Client's portfolio token: home Gross, also Net.
+pub const PORTFOLIO: Creds = Creds {
+    client: demo::CLIENT_TOKEN,
+    access: demo::PORTFOLIO_ACCESS_TOKEN,
+};
+/// Sample Client's token for Net only.
+pub const NET_ONLY: Creds = Creds {
+    client: demo::CLIENT_TOKEN,
+    access: demo::NET_ACCESS_TOKEN,
+};
+/// Test Client 2's token for Gross only.
+pub const OTHER_CLIENT: Creds = Creds {
+    client: demo::CLIENT_TOKEN_2,
+    access: demo::GROSS_ACCESS_TOKEN_2,
+};
+
+/// Where the manual clock starts.
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub store: Arc<dyn Store>,
+    _dir: TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Settings::default()).await
+}
+
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let store = store::open(&url).await.expect("open store");
+    let clock = Arc::new(ManualClock::new(start_time()));
+    demo::seed(store.as_ref(), Timestamp::truncate(start_time()))
+        .await
+        .expect("seed demo tenant");
+    let app = AppState {
+        store: store.clone(),
+        clock: clock.clone(),
+        metrics: Arc::new(Metrics::default()),
+        settings,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router(app)).await });
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        clock,
+        store,
+        _dir: dir,
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Checks the status and the error body of SPEC §3, including that `RequestId`
+    /// equals the `Request-Id` header; returns the message.
+    pub fn assert_error(&self, status: u16) -> String {
+        assert_eq!(self.status, status, "status; body: {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/json; charset=utf-8")
+        );
+        let body = self.json();
+        let id = self.header("request-id").expect("Request-Id header");
+        assert!(uuid::Uuid::try_parse(id).is_ok(), "Request-Id is a UUID");
+        assert_eq!(
+            body["RequestId"], id,
+            "RequestId equals the Request-Id header"
+        );
+        assert_eq!(
+            body.as_object().unwrap().len(),
+            2,
+            "only Message and RequestId: {body}"
+        );
+        body["Message"].as_str().expect("Message").to_owned()
+    }
+
+    /// Checks the status and the exact message of an error.
+    pub fn assert_message(&self, status: u16, message: &str) {
+        assert_eq!(self.assert_error(status), message);
+    }
+
+    pub fn ok(&self) -> Value {
+        assert_eq!(self.status, 200, "body: {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/json; charset=utf-8")
+        );
+        assert!(self.header("request-id").is_some());
+        self.json()
+    }
+}
+
+impl TestApp {
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request sent");
+        Reply {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            text: response.text().await.expect("body"),
+        }
+    }
+
+    /// Sends raw bytes on a new connection and reads until the server closes it.
+    pub async fn raw(&self, request: &[u8]) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let address = self.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        stream.write_all(request).await.expect("write");
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.expect("read");
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+        )
+        .await
+    }
+
+    /// Posts `fields` with `creds` and the `Client` name added.
+    pub async fn call(&self, path: &str, creds: Creds, fields: Value) -> Reply {
+        self.post(path, &with_creds(creds, fields)).await
+    }
+
+    pub async fn add_thread(&self, creds: Creds, sender: &str, subject: &str) -> Value {
+        let reply = self
+            .call(
+                ADD,
+                creds,
+                json!({"OriginalSender": sender, "Subject": subject}),
+            )
+            .await;
+        reply.ok()["MessageThreads"][0].clone()
+    }
+
+    /// `getAll` with a creation interval covering the test's whole time span.
+    pub async fn get_threads(&self, creds: Creds, fields: Value) -> Reply {
+        let mut body = json!({
+            "CreatedUtc": everything(),
+            "Limitation": {"Count": 1000},
+        });
+        merge(&mut body, fields);
+        self.call(GET_ALL, creds, body).await
+    }
+
+    /// The ids of every thread `creds` can see, newest first.
+    pub async fn visible_thread_ids(&self, creds: Creds) -> Vec<String> {
+        ids(&self.get_threads(creds, json!({})).await.ok()["MessageThreads"])
+    }
+}
+
+/// A creation interval that covers every thread a test makes.
+pub fn everything() -> Value {
+    json!({"StartUtc": "2026-01-01T00:00:00Z", "EndUtc": "2026-04-01T00:00:00Z"})
+}
+
+pub fn with_creds(creds: Creds, fields: Value) -> Value {
+    let mut body = json!({
+        "ClientToken": creds.client,
+        "AccessToken": creds.access,
+        "Client": "switchboard tests 1.0",
+    });
+    merge(&mut body, fields);
+    body
+}
+
+/// Sets every property of `extra` on `body` (a `null` is sent as `null`).
+pub fn merge(body: &mut Value, extra: Value) {
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        for (key, value) in extra {
+            body.insert(key, value);
+        }
+    }
+}
+
+pub fn ids(items: &Value) -> Vec<String> {
+    items
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|item| item["Id"].as_str().expect("Id").to_owned())
+        .collect()
+}

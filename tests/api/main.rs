@@ -1,0 +1,14 @@
+//! Integration tests: each starts the real server on port 0 with a fresh
+//! database and talks HTTP to it. Modules follow the sections of SPEC.md.
+
+mod helpers;
+
+mod auth;
+mod openapi;
+mod ops;
+mod pagination;
+mod process;
+mod rate_limit;
+mod requests;
+mod threads_add;
+mod threads_get_all;

@@ -1,0 +1,49 @@
+//! SPEC §1 other endpoints: health, readiness, metrics.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_ok() {
+    let app = spawn_app().await;
+    let health = app
+        .send(app.client.get(format!("{}/healthz", app.base)))
+        .await;
+    assert_eq!(health.ok(), json!({"Status": "ok"}));
+    let ready = app
+        .send(app.client.get(format!("{}/readyz", app.base)))
+        .await;
+    assert_eq!(ready.ok(), json!({"Status": "ready"}));
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status_and_show_group_commit() {
+    let app = spawn_app().await;
+    app.add_thread(PORTFOLIO, "A", "B").await;
+    app.get_threads(PORTFOLIO, json!({})).await.ok();
+    app.send(app.client.get(format!("{}/missing", app.base)))
+        .await;
+    let reply = app
+        .send(app.client.get(format!("{}/metrics", app.base)))
+        .await;
+    assert_eq!(reply.status, 200);
+    let text = reply.text;
+    for line in [
+        "switchboard_http_requests_total{route=\"/api/connector/v1/messageThreads/add\",status=\"200\"} 1",
+        "switchboard_http_requests_total{route=\"/api/connector/v1/messageThreads/getAll\",status=\"200\"} 1",
+        "switchboard_http_requests_total{route=\"unmatched\",status=\"404\"} 1",
+    ] {
+        assert!(text.contains(line), "missing {line} in\n{text}");
+    }
+    assert!(text.contains("switchboard_http_request_duration_seconds_bucket"));
+    // The demo seed and the thread: at least 8 writes, in at least one commit.
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in\n{text}"))
+    };
+    assert!(value("switchboard_store_writes_total") >= 8);
+    assert!(value("switchboard_store_commits_total") >= 1);
+}

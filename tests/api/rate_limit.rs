@@ -1,0 +1,102 @@
+//! SPEC §4: at most N requests per access token in any S-second window.
+
+use chrono::Duration;
+use serde_json::json;
+use switchboard::http::Settings;
+use switchboard::ratelimit::RateLimit;
+
+use crate::helpers::*;
+
+async fn limited_app() -> TestApp {
+    spawn_app_with(Settings {
+        rate_limit: RateLimit {
+            requests: 3,
+            window_secs: 10,
+        },
+        ..Settings::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_request_over_the_limit_gets_429_with_retry_after() {
+    let app = limited_app().await;
+    for _ in 0..3 {
+        app.get_threads(PORTFOLIO, json!({})).await.ok();
+        app.clock.advance(Duration::milliseconds(1500));
+    }
+    // 4.5 s after the first request: it leaves the window in 5.5 s, so retry after 6.
+    let reply = app.get_threads(PORTFOLIO, json!({})).await;
+    reply.assert_message(
+        429,
+        "Too many requests: an AccessToken may make at most 3 requests in 10 seconds. Retry after 6 seconds.",
+    );
+    assert_eq!(reply.header("retry-after"), Some("6"));
+}
+
+#[tokio::test]
+async fn the_window_slides() {
+    let app = limited_app().await;
+    for _ in 0..3 {
+        app.get_threads(PORTFOLIO, json!({})).await.ok();
+    }
+    app.clock.advance(Duration::milliseconds(9999));
+    let reply = app.get_threads(PORTFOLIO, json!({})).await;
+    reply.assert_error(429);
+    assert_eq!(reply.header("retry-after"), Some("1"), "at least 1 second");
+    app.clock.advance(Duration::milliseconds(1));
+    app.get_threads(PORTFOLIO, json!({})).await.ok();
+}
+
+#[tokio::test]
+async fn each_access_token_has_its_own_limit() {
+    let app = limited_app().await;
+    for _ in 0..3 {
+        app.get_threads(PORTFOLIO, json!({})).await.ok();
+    }
+    app.get_threads(PORTFOLIO, json!({}))
+        .await
+        .assert_error(429);
+    app.get_threads(NET_ONLY, json!({})).await.ok();
+    app.get_threads(OTHER_CLIENT, json!({})).await.ok();
+}
+
+#[tokio::test]
+async fn refused_and_unauthenticated_requests_do_not_count() {
+    let app = limited_app().await;
+    let wrong = Creds {
+        client: PORTFOLIO.client,
+        access: "WRONG",
+    };
+    for _ in 0..10 {
+        app.get_threads(wrong, json!({})).await.assert_error(401);
+    }
+    for _ in 0..3 {
+        app.get_threads(PORTFOLIO, json!({})).await.ok();
+    }
+    for _ in 0..5 {
+        app.get_threads(PORTFOLIO, json!({}))
+            .await
+            .assert_error(429);
+    }
+    // The refused requests did not extend the window.
+    app.clock.advance(Duration::seconds(10));
+    app.get_threads(PORTFOLIO, json!({})).await.ok();
+}
+
+#[tokio::test]
+async fn a_limited_write_stores_nothing() {
+    let app = limited_app().await;
+    for _ in 0..3 {
+        app.add_thread(PORTFOLIO, "A", "B").await;
+    }
+    app.call(
+        ADD,
+        PORTFOLIO,
+        json!({"OriginalSender": "A", "Subject": "B"}),
+    )
+    .await
+    .assert_error(429);
+    app.clock.advance(Duration::seconds(10));
+    assert_eq!(app.visible_thread_ids(PORTFOLIO).await.len(), 3);
+}

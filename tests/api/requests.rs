@@ -1,0 +1,229 @@
+//! SPEC §2 and §3: what every API request must look like, and the error body.
+
+use serde_json::json;
+use switchboard::http::Settings;
+
+use crate::helpers::*;
+
+const OPERATIONS: [&str; 2] = [ADD, GET_ALL];
+
+#[tokio::test]
+async fn other_methods_get_405_with_allow_post() {
+    let app = spawn_app().await;
+    for path in OPERATIONS {
+        for method in ["GET", "PUT", "DELETE", "PATCH"] {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let reply = app
+                .send(app.client.request(method, format!("{}{path}", app.base)))
+                .await;
+            reply.assert_message(405, "This operation accepts only POST.");
+            assert_eq!(reply.header("allow"), Some("POST"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn paths_are_exact_and_case_sensitive() {
+    let app = spawn_app().await;
+    let body = with_creds(PORTFOLIO, json!({"OriginalSender": "A", "Subject": "B"}));
+    for path in [
+        "/api/connector/v1/messageThreads/add/",
+        "/api/connector/v1/messagethreads/add",
+        "/api/connector/v1/messageThreads/Add",
+        "/api/connector/v2/messageThreads/add",
+        "/api/connector/v1/messageThreads/add/x",
+        "/nothing",
+    ] {
+        let reply = app.post(path, &body).await;
+        let message = reply.assert_error(404);
+        assert!(message.contains("case-sensitive"), "{message}");
+    }
+    assert!(app.visible_thread_ids(PORTFOLIO).await.is_empty());
+}
+
+#[tokio::test]
+async fn content_type_must_be_application_json() {
+    let app = spawn_app().await;
+    let body = with_creds(PORTFOLIO, json!({"OriginalSender": "A", "Subject": "B"})).to_string();
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/jsonx"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut request = app
+            .client
+            .post(format!("{}{ADD}", app.base))
+            .body(body.clone());
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        app.send(request)
+            .await
+            .assert_message(415, "Content-Type must be application/json.");
+    }
+    for content_type in ["application/json; charset=utf-8", "Application/JSON"] {
+        let request = app
+            .client
+            .post(format!("{}{ADD}", app.base))
+            .header("content-type", content_type)
+            .body(body.clone());
+        assert_eq!(app.send(request).await.status, 200, "{content_type}");
+    }
+    assert_eq!(app.visible_thread_ids(PORTFOLIO).await.len(), 2);
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_get_413() {
+    let app = spawn_app_with(Settings {
+        max_body_bytes: 1024,
+        ..Settings::default()
+    })
+    .await;
+    let padding = "x".repeat(1024);
+    let body = with_creds(
+        PORTFOLIO,
+        json!({"OriginalSender": "A", "Subject": "B", "Padding": padding}),
+    );
+    app.post(ADD, &body).await.assert_message(
+        413,
+        "The request body is larger than the limit of 1024 bytes.",
+    );
+
+    // Without a Content-Length (chunked), the limit holds while reading.
+    let payload = body.to_string();
+    let raw = format!(
+        "POST {ADD} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{payload}\r\n0\r\n\r\n",
+        payload.len()
+    );
+    let answer = app.raw(raw.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("\"RequestId\""), "{answer}");
+    assert!(app.visible_thread_ids(PORTFOLIO).await.is_empty());
+}
+
+#[tokio::test]
+async fn malformed_json_gets_400() {
+    let app = spawn_app().await;
+    for bad in ["", "{", "{\"ClientToken\": }", "nul", "{\"a\":1}x"] {
+        let request = app
+            .client
+            .post(format!("{}{ADD}", app.base))
+            .header("content-type", "application/json")
+            .body(bad);
+        let message = app.send(request).await.assert_error(400);
+        assert!(
+            message.starts_with("The request body is not valid JSON"),
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_body_must_be_one_json_object() {
+    let app = spawn_app().await;
+    for bad in [json!([]), json!("text"), json!(1), json!(null)] {
+        app.post(ADD, &bad)
+            .await
+            .assert_message(400, "The request body must be a JSON object.");
+    }
+}
+
+#[tokio::test]
+async fn credentials_and_client_are_required_non_empty_strings() {
+    let app = spawn_app().await;
+    for name in ["ClientToken", "AccessToken", "Client"] {
+        for path in OPERATIONS {
+            let mut body = with_creds(
+                PORTFOLIO,
+                json!({"OriginalSender": "A", "Subject": "B", "CreatedUtc": everything(), "Limitation": {"Count": 1}}),
+            );
+            body.as_object_mut().unwrap().remove(name);
+            app.post(path, &body)
+                .await
+                .assert_message(400, &format!("{name} is required."));
+            body[name] = json!(null);
+            app.post(path, &body)
+                .await
+                .assert_message(400, &format!("{name} is required."));
+            body[name] = json!("");
+            app.post(path, &body)
+                .await
+                .assert_message(400, &format!("{name} must not be empty."));
+            body[name] = json!(42);
+            app.post(path, &body)
+                .await
+                .assert_message(400, &format!("{name} must be a string."));
+        }
+    }
+    assert!(app.visible_thread_ids(PORTFOLIO).await.is_empty());
+}
+
+#[tokio::test]
+async fn unknown_properties_language_and_culture_are_accepted() {
+    let app = spawn_app().await;
+    let reply = app
+        .call(
+            ADD,
+            PORTFOLIO,
+            json!({
+                "OriginalSender": "A", "Subject": "B",
+                "LanguageCode": "en-US", "CultureCode": "en-US",
+                "SomethingNew": {"nested": [1, 2, 3]},
+            }),
+        )
+        .await;
+    reply.ok();
+    let reply = app
+        .call(ADD, PORTFOLIO, json!({"OriginalSender": "A", "Subject": "B", "LanguageCode": null, "CultureCode": null}))
+        .await;
+    reply.ok();
+}
+
+#[tokio::test]
+async fn strings_must_not_contain_nul() {
+    let app = spawn_app().await;
+    app.call(
+        ADD,
+        PORTFOLIO,
+        json!({"OriginalSender": "A\u{0}", "Subject": "B"}),
+    )
+    .await
+    .assert_message(400, "OriginalSender must not contain U+0000.");
+    assert!(app.visible_thread_ids(PORTFOLIO).await.is_empty());
+}
+
+#[tokio::test]
+async fn every_response_has_a_fresh_request_id() {
+    let app = spawn_app().await;
+    let first = app
+        .call(
+            ADD,
+            PORTFOLIO,
+            json!({"OriginalSender": "A", "Subject": "B"}),
+        )
+        .await;
+    let second = app
+        .call(
+            ADD,
+            PORTFOLIO,
+            json!({"OriginalSender": "A", "Subject": "B"}),
+        )
+        .await;
+    let not_found = app.send(app.client.get(format!("{}/nope", app.base))).await;
+    let health = app
+        .send(app.client.get(format!("{}/healthz", app.base)))
+        .await;
+    let ids: Vec<&str> = [&first, &second, &not_found, &health]
+        .iter()
+        .map(|r| r.header("request-id").expect("Request-Id"))
+        .collect();
+    for id in &ids {
+        assert!(uuid::Uuid::try_parse(id).is_ok());
+    }
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "ids are fresh: {ids:?}");
+}
