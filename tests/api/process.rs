@@ -1,1 +1,390 @@
-//! Tests that run the `switchboard` binary itself.
+//! Tests that run the `switchboard` binary itself: durability under SIGKILL, the
+//! command line, the request log, and shutdown.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::*;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_switchboard");
+
+struct Server {
+    child: Child,
+    base: String,
+    log: PathBuf,
+    /// What `serve` printed on standard output before it listened.
+    banner: String,
+}
+
+fn database_url(db: &Path) -> String {
+    format!("sqlite://{}", db.display())
+}
+
+/// Starts `switchboard serve` on port 0 and waits for its "listening" line.
+async fn serve(db: &Path, extra: &[&str]) -> Server {
+    let log = db.with_extension(format!("log{}", uuid::Uuid::new_v4().simple()));
+    let mut child = Command::new(BINARY)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            &database_url(db),
+        ])
+        .args(extra)
+        .env_remove("SWITCHBOARD_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start switchboard");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut banner = String::new();
+    let read = async {
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            if let Some(base) = line.strip_prefix("switchboard listening on ") {
+                return base.to_owned();
+            }
+            banner.push_str(&line);
+            banner.push('\n');
+        }
+        panic!(
+            "switchboard exited before listening: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    };
+    let base = tokio::time::timeout(Duration::from_secs(20), read)
+        .await
+        .expect("switchboard listens within 20 s");
+    // Keep draining stdout so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Server {
+        child,
+        base,
+        log,
+        banner,
+    }
+}
+
+/// Runs a CLI subcommand against `db`; returns (success, stdout, stderr).
+async fn cli(db: &Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(BINARY)
+        .args(args)
+        .env("SWITCHBOARD_DATABASE_URL", database_url(db))
+        .output()
+        .await
+        .expect("run switchboard");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+async fn post(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    body: &Value,
+) -> reqwest::Result<(u16, Value)> {
+    let response = client
+        .post(format!("{base}{path}"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    let text = response.text().await?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+#[tokio::test]
+async fn every_acknowledged_thread_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("durable.db");
+    let mut server = serve(&db, &["--rate-limit", "1000000/1s"]).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = reqwest::Client::new();
+    let mut writers = Vec::new();
+    for writer in 0..8 {
+        let (stop, client, base) = (stop.clone(), client.clone(), server.base.clone());
+        writers.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for n in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let body = with_creds(PORTFOLIO, json!({"OriginalSender": format!("writer {writer}"), "Subject": format!("#{n}")}));
+                match post(&client, &base, ADD, &body).await {
+                    Ok((200, reply)) => acknowledged.push(reply["MessageThreads"][0]["Id"].as_str().unwrap().to_owned()),
+                    Ok((status, reply)) => panic!("unexpected {status}: {reply}"),
+                    Err(_) => break, // the server is gone
+                }
+            }
+            acknowledged
+        }));
+    }
+    // Let the writers run, then kill the server in the middle of their writes.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.child.start_kill().expect("SIGKILL");
+    server.child.wait().await.unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        acknowledged.extend(writer.await.unwrap());
+    }
+    assert!(
+        acknowledged.len() >= 50,
+        "the writers got going: {}",
+        acknowledged.len()
+    );
+
+    let server = serve(&db, &["--rate-limit", "1000000/1s"]).await;
+    let mut found = 0;
+    for chunk in acknowledged.chunks(1000) {
+        let body = with_creds(
+            PORTFOLIO,
+            json!({"MessageThreadIds": chunk, "Limitation": {"Count": 1000}}),
+        );
+        let (status, reply) = post(&client, &server.base, GET_ALL, &body).await.unwrap();
+        assert_eq!(status, 200);
+        found += reply["MessageThreads"].as_array().unwrap().len();
+    }
+    assert_eq!(
+        found,
+        acknowledged.len(),
+        "every acknowledged thread is there after SIGKILL"
+    );
+}
+
+#[tokio::test]
+async fn one_log_line_per_request_without_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let mut server = serve(&db, &["--log-format", "json"]).await;
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{}{ADD}", server.base))
+        .header("content-type", "application/json")
+        .body(with_creds(PORTFOLIO, json!({"OriginalSender": "A", "Subject": "B"})).to_string())
+        .send()
+        .await
+        .unwrap();
+    let request_id = response.headers()["request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let wrong = with_creds(
+        Creds {
+            client: "SECRET-CLIENT",
+            access: "SECRET-ACCESS",
+        },
+        json!({}),
+    );
+    post(&client, &server.base, ADD, &wrong).await.unwrap();
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    for secret in [
+        PORTFOLIO.client,
+        PORTFOLIO.access,
+        "SECRET-CLIENT",
+        "SECRET-ACCESS",
+    ] {
+        assert!(!log.contains(secret), "a token reached the log");
+    }
+    let lines: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["target"] == "switchboard::request")
+        .collect();
+    assert_eq!(lines.len(), 2, "one line per request: {log}");
+    let line = lines
+        .iter()
+        .find(|l| l["request_id"] == request_id.as_str())
+        .expect("line of the request");
+    assert_eq!(line["method"], "POST");
+    assert_eq!(line["path"], ADD);
+    assert_eq!(line["status"], 200);
+    assert!(line["latency_us"].is_u64());
+    assert_eq!(
+        line["integration_id"],
+        switchboard::demo::SAMPLE_CLIENT.to_string()
+    );
+    assert_eq!(lines.iter().filter(|l| l["status"] == 401).count(), 1);
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("stop.db");
+    let mut server = serve(&db, &[]).await;
+    let pid = server.child.id().unwrap().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), server.child.wait())
+        .await
+        .expect("exits within 10 s")
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
+}
+
+#[tokio::test]
+async fn cli_issues_credentials_that_the_server_accepts_and_revokes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    let field = |out: &str, label: &str| -> String {
+        out.lines()
+            .find_map(|l| l.strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label} in {out}"))
+            .trim()
+            .to_owned()
+    };
+
+    let (ok, out, err) = cli(&db, &["enterprise", "add", "--name", "Hotel Sunrise"]).await;
+    assert!(ok, "{err}");
+    let enterprise = out.split_whitespace().nth(2).unwrap().to_owned();
+    let (ok, out, _) = cli(&db, &["enterprise", "list"]).await;
+    assert!(
+        ok && out.contains(&enterprise) && out.contains("Hotel Sunrise"),
+        "{out}"
+    );
+
+    let (ok, out, err) = cli(&db, &["integration", "add", "--name", "Chatbot"]).await;
+    assert!(ok, "{err}");
+    let integration = out.split_whitespace().nth(2).unwrap().to_owned();
+    let client_token = field(&out, "ClientToken:");
+    let (ok, out, _) = cli(&db, &["integration", "list"]).await;
+    assert!(
+        ok && out.contains(&integration) && !out.contains(&client_token),
+        "{out}"
+    );
+
+    let (ok, out, err) = cli(
+        &db,
+        &[
+            "token",
+            "add",
+            "--integration",
+            &integration,
+            "--enterprise",
+            &enterprise,
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let access_token = field(&out, "AccessToken:");
+    let (ok, out, _) = cli(&db, &["token", "list"]).await;
+    assert!(
+        ok && out.contains(&integration) && !out.contains(&access_token),
+        "{out}"
+    );
+
+    // --no-demo: only what the CLI made exists.
+    let server = serve(&db, &["--no-demo"]).await;
+    assert!(!server.banner.contains("demo"), "{}", server.banner);
+    let client = reqwest::Client::new();
+    let body = json!({"ClientToken": client_token, "AccessToken": access_token, "Client": "cli test", "OriginalSender": "A", "Subject": "B"});
+    assert_eq!(
+        post(&client, &server.base, ADD, &body).await.unwrap().0,
+        200
+    );
+    let demo = with_creds(PORTFOLIO, json!({"OriginalSender": "A", "Subject": "B"}));
+    assert_eq!(
+        post(&client, &server.base, ADD, &demo).await.unwrap().0,
+        401
+    );
+
+    let (ok, _, err) = cli(&db, &["token", "revoke", &access_token]).await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        post(&client, &server.base, ADD, &body).await.unwrap().0,
+        401,
+        "revoked at once"
+    );
+    let (ok, _, err) = cli(&db, &["token", "revoke", &access_token]).await;
+    assert!(!ok && err.contains("no active access token"), "{err}");
+}
+
+#[tokio::test]
+async fn cli_refuses_bad_input_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bad.db");
+    let (ok, _, err) = cli(
+        &db,
+        &[
+            "token",
+            "add",
+            "--integration",
+            "not-a-uuid",
+            "--enterprise",
+            "x",
+        ],
+    )
+    .await;
+    assert!(!ok && err.contains("invalid value 'not-a-uuid'"), "{err}");
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let (ok, _, err) = cli(
+        &db,
+        &[
+            "token",
+            "add",
+            "--integration",
+            &unknown,
+            "--enterprise",
+            &unknown,
+        ],
+    )
+    .await;
+    assert!(
+        !ok && err.contains(&format!("there is no integration {unknown}")),
+        "{err}"
+    );
+    let (ok, _, err) = cli(&db, &["enterprise", "add", "--name", "  "]).await;
+    assert!(!ok && err.contains("--name"), "{err}");
+    let (ok, out, _) = cli(&db, &["enterprise", "add", "--name", "A", "--id", &unknown]).await;
+    assert!(ok, "{out}");
+    let (ok, _, err) = cli(&db, &["enterprise", "add", "--name", "B", "--id", &unknown]).await;
+    assert!(!ok && err.contains("already exists"), "{err}");
+    let (ok, _, err) = cli(&db, &["serve", "--database", "mysql://somewhere/db"]).await;
+    assert!(!ok && err.contains("unsupported database URL"), "{err}");
+    let (ok, _, err) = cli(&db, &["serve", "--rate-limit", "lots"]).await;
+    assert!(!ok && err.contains("N/Ss"), "{err}");
+}
+
+#[tokio::test]
+async fn demo_tenant_is_created_once_and_announced() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let mut first = serve(&db, &[]).await;
+    assert!(
+        first
+            .banner
+            .contains(switchboard::demo::PORTFOLIO_ACCESS_TOKEN),
+        "{}",
+        first.banner
+    );
+    first.child.start_kill().unwrap();
+    first.child.wait().await.unwrap();
+    let second = serve(&db, &[]).await;
+    assert!(
+        second.banner.is_empty(),
+        "no second seed: {}",
+        second.banner
+    );
+    let (ok, out, _) = cli(&db, &["enterprise", "list"]).await;
+    assert!(ok);
+    assert_eq!(out.matches("Demo Hotel").count(), 2, "{out}");
+}

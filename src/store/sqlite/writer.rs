@@ -134,3 +134,105 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>, stats: &Counters) {
 pub fn internal(e: rusqlite::Error) -> StoreError {
     StoreError::Internal(anyhow!(e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::connect;
+
+    #[tokio::test]
+    async fn writes_waiting_during_a_commit_share_the_next_one() {
+        use std::future::Future;
+        use std::pin::Pin;
+        use std::task::{Context, Waker};
+
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connect(&dir.path().join("w.db"), false).unwrap();
+        conn.execute_batch("CREATE TABLE t (n INTEGER)").unwrap();
+        let writer = Arc::new(Writer::start(conn).unwrap());
+
+        // The first write holds the writer thread until 99 more are queued.
+        let (started, running) = oneshot::channel();
+        let (release, blocked) = mpsc::channel::<()>();
+        let first = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .write(move |conn| {
+                        let _ = started.send(());
+                        blocked.recv().ok();
+                        conn.execute("INSERT INTO t VALUES (0)", [])
+                            .map_err(internal)
+                    })
+                    .await
+            })
+        };
+        running.await.unwrap();
+
+        type Pending<'a> = Pin<Box<dyn Future<Output = StoreResult<usize>> + Send + 'a>>;
+        let mut rest: Vec<Pending<'_>> = (1..100)
+            .map(|n| {
+                Box::pin(writer.write(move |conn| {
+                    conn.execute("INSERT INTO t VALUES (?1)", [n])
+                        .map_err(internal)
+                })) as Pending<'_>
+            })
+            .collect();
+        // One poll each queues the write; none can finish while the writer is held.
+        let mut cx = Context::from_waker(Waker::noop());
+        for write in &mut rest {
+            assert!(write.as_mut().poll(&mut cx).is_pending());
+        }
+        release.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        for write in rest {
+            write.await.unwrap();
+        }
+        let stats = writer.stats();
+        assert_eq!(stats.writes, 100);
+        assert_eq!(stats.commits, 2, "the 99 waiting writes share one commit");
+    }
+
+    #[tokio::test]
+    async fn a_failing_write_is_rolled_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connect(&dir.path().join("w.db"), false).unwrap();
+        conn.execute_batch("CREATE TABLE t (n INTEGER UNIQUE)")
+            .unwrap();
+        let writer = Writer::start(conn).unwrap();
+        writer
+            .write(|c| c.execute("INSERT INTO t VALUES (1)", []).map_err(internal))
+            .await
+            .unwrap();
+        let failed = writer
+            .write(|c| {
+                c.execute("INSERT INTO t VALUES (2)", [])
+                    .map_err(internal)?;
+                c.execute("INSERT INTO t VALUES (1)", []).map_err(internal)
+            })
+            .await;
+        assert!(failed.is_err());
+        let count: i64 = writer
+            .write(|c| {
+                c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                    .map_err(internal)
+            })
+            .await
+            .unwrap();
+        assert_eq!(count, 1, "the failed write left nothing behind");
+    }
+
+    #[test]
+    fn the_write_connection_is_wal_with_full_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connect(&dir.path().join("w.db"), false).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(sync, 2, "synchronous=FULL");
+    }
+}
