@@ -7,7 +7,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use uuid::Uuid;
 
 use crate::domain::time::Timestamp;
-use crate::http::Settings;
 use crate::ratelimit::RateLimit;
 use crate::server::{self, ServeOptions};
 use crate::store::{
@@ -71,6 +70,9 @@ pub struct ServeArgs {
     /// Requests allowed per access token in a sliding window: N/Ss.
     #[arg(long, env = "SWITCHBOARD_RATE_LIMIT", default_value = "200/30s")]
     pub rate_limit: RateLimit,
+    /// Token of the staff (operator) API; generated and printed once when not given.
+    #[arg(long, env = "SWITCHBOARD_OPERATOR_TOKEN", hide_env_values = true)]
+    pub operator_token: Option<String>,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SWITCHBOARD_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -152,10 +154,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 listen: args.listen,
                 database: args.database.url,
                 demo: !args.no_demo,
-                settings: Settings {
-                    rate_limit: args.rate_limit,
-                    max_body_bytes: args.max_body_bytes,
-                },
+                operator_token: args.operator_token,
+                rate_limit: args.rate_limit,
+                max_body_bytes: args.max_body_bytes,
             })
             .await
         }

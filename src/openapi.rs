@@ -6,9 +6,13 @@
 
 use serde_json::{Value, json};
 
+use crate::domain::message::MAX_BATCH;
 use crate::domain::paging::MAX_COUNT;
 use crate::domain::thread::MAX_FILTER_IDS;
 use crate::http::paths;
+
+/// The thread id that examples use; the test suite puts a real one in its place.
+pub const EXAMPLE_THREAD_ID: &str = "7f9325f6-ef44-4911-89a8-ae51010a5aa4";
 
 fn string(min: usize, max: usize) -> Value {
     json!({ "type": "string", "minLength": min, "maxLength": max })
@@ -30,7 +34,7 @@ fn id_list() -> Value {
     json!({ "type": "array", "items": uuid(), "minItems": 1, "maxItems": MAX_FILTER_IDS })
 }
 
-/// A request schema: the credentials of every operation plus `properties`.
+/// A request schema of the Connector API: the credentials plus `properties`.
 fn request(required: &[&str], properties: Value) -> Value {
     let mut props = json!({
         "ClientToken": { "type": "string", "minLength": 1 },
@@ -47,28 +51,68 @@ fn request(required: &[&str], properties: Value) -> Value {
     json!({ "type": "object", "required": all_required, "properties": props })
 }
 
+/// A request schema of the operator API (credentials go in a header).
+fn staff_request(required: &[&str], properties: Value) -> Value {
+    json!({ "type": "object", "required": required, "properties": properties })
+}
+
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({ "type": "object", "required": required, "additionalProperties": false, "properties": properties })
+}
+
+fn list_of(item: &str) -> Value {
+    json!({ "type": "array", "items": reference(item) })
+}
+
+fn nullable_uuid() -> Value {
+    json!({ "type": ["string", "null"], "format": "uuid" })
+}
+
+/// How a caller authenticates, and whether the operation returns pages.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Connector,
+    ConnectorPaged,
+    Staff,
+    StaffPaged,
+}
+
 /// An operation: its request schema, its 200 schema, and the errors it can give.
-fn operation(summary: &str, request: &str, response: &str, example: Value, paged: bool) -> Value {
+fn operation(summary: &str, request: &str, response: &str, example: Value, kind: Kind) -> Value {
+    let staff = matches!(kind, Kind::Staff | Kind::StaffPaged);
+    let unauthorized = if staff {
+        "Missing or wrong Authorization: Bearer operator token"
+    } else {
+        "Unknown or mismatched ClientToken and AccessToken"
+    };
     let mut responses = json!({
         "200": {
             "description": "Success",
             "content": { "application/json": { "schema": reference(response) } }
         },
         "400": error_response("Bad input; Message names the property"),
-        "401": error_response("Unknown or mismatched ClientToken and AccessToken"),
+        "401": error_response(unauthorized),
         "405": error_response("A method other than POST"),
         "413": error_response("The body is larger than the limit"),
         "415": error_response("Content-Type is not application/json"),
-        "429": error_response("Rate limit of the AccessToken reached; see Retry-After"),
         "500": error_response("Unexpected error; Message reveals nothing internal"),
     });
-    if paged {
+    if !staff {
+        responses["429"] = error_response("Rate limit of the AccessToken reached; see Retry-After");
+    }
+    if matches!(kind, Kind::ConnectorPaged | Kind::StaffPaged) {
         responses["204"] =
             json!({ "description": "Empty page, when the request has Prefer: return=minimal" });
     }
+    let security = if staff {
+        json!([{ "operatorToken": [] }])
+    } else {
+        json!([])
+    };
     json!({
         "post": {
             "summary": summary,
+            "security": security,
             "requestBody": {
                 "required": true,
                 "content": { "application/json": {
@@ -162,6 +206,84 @@ fn schemas() -> Value {
             "UpdatedUtc": reference("TimeInterval"),
             "Limitation": reference("Limitation"),
         })),
+        "Message": object(&["Id", "MessageThreadId", "Text", "Sender", "CreatedUtc"], json!({
+            "Id": uuid(),
+            "MessageThreadId": uuid(),
+            "Text": string(1, 10_000),
+            "Sender": reference("Sender"),
+            "CreatedUtc": date_time(),
+        })),
+        "Sender": object(&["Discriminator", "Value"], json!({
+            "Discriminator": { "type": "string", "enum": ["Application", "Enterprise"] },
+            "Value": { "type": "null" },
+        })),
+        "MessageParameters": {
+            "type": "object",
+            "required": ["MessageThreadId", "Text"],
+            "properties": {
+                "MessageThreadId": uuid(),
+                "Text": string(1, 10_000),
+                "Identifier": { "type": ["string", "null"], "maxLength": 255 },
+            }
+        },
+        "MessageAddRequest": request(&["Messages"], json!({
+            "Messages": { "type": "array", "items": reference("MessageParameters"), "minItems": 1, "maxItems": MAX_BATCH },
+        })),
+        "AddedMessage": object(&["Identifier", "Message"], json!({
+            "Identifier": { "type": ["string", "null"] },
+            "Message": reference("Message"),
+        })),
+        "MessageAddResult": object(&["Messages"], json!({ "Messages": list_of("AddedMessage") })),
+        "MessageGetAllRequest": request(&["MessageThreadIds", "Limitation"], json!({
+            "MessageThreadIds": id_list(),
+            "EnterpriseIds": id_list(),
+            "CreatedUtc": reference("TimeInterval"),
+            "Limitation": reference("Limitation"),
+        })),
+        "MessagePage": object(&["Messages", "Cursor"], json!({
+            "Messages": list_of("Message"),
+            "Cursor": nullable_uuid(),
+        })),
+        "StaffMessageThread": object(
+            &["Id", "EnterpriseId", "IntegrationId", "OriginalSender", "Subject", "CreatedUtc", "UpdatedUtc", "IsResolved"],
+            json!({
+                "Id": uuid(),
+                "EnterpriseId": uuid(),
+                "IntegrationId": uuid(),
+                "OriginalSender": string(1, 255),
+                "Subject": string(1, 255),
+                "CreatedUtc": date_time(),
+                "UpdatedUtc": date_time(),
+                "IsResolved": { "type": "boolean" },
+            }),
+        ),
+        "StaffMessageThreadGetAllRequest": staff_request(&["Limitation"], json!({
+            "EnterpriseIds": id_list(),
+            "IntegrationIds": id_list(),
+            "IsResolved": { "type": ["boolean", "null"] },
+            "UpdatedUtc": reference("TimeInterval"),
+            "Limitation": reference("Limitation"),
+        })),
+        "StaffMessageThreadPage": object(&["MessageThreads", "Cursor"], json!({
+            "MessageThreads": list_of("StaffMessageThread"),
+            "Cursor": nullable_uuid(),
+        })),
+        "StaffMessageThreadUpdateRequest": staff_request(&["MessageThreadId", "IsResolved"], json!({
+            "MessageThreadId": uuid(),
+            "IsResolved": { "type": "boolean" },
+        })),
+        "StaffMessageThreadUpdateResult": object(&["MessageThreads"], json!({
+            "MessageThreads": { "type": "array", "items": reference("StaffMessageThread"), "minItems": 1, "maxItems": 1 },
+        })),
+        "StaffMessageGetAllRequest": staff_request(&["MessageThreadIds", "Limitation"], json!({
+            "MessageThreadIds": id_list(),
+            "EnterpriseIds": id_list(),
+            "CreatedUtc": reference("TimeInterval"),
+            "Limitation": reference("Limitation"),
+        })),
+        "StaffMessageAddRequest": staff_request(&["Messages"], json!({
+            "Messages": { "type": "array", "items": reference("MessageParameters"), "minItems": 1, "maxItems": MAX_BATCH },
+        })),
         "MessageThreadPage": {
             "type": "object",
             "required": ["MessageThreads", "Cursor"],
@@ -176,31 +298,100 @@ fn schemas() -> Value {
 
 /// The whole document.
 pub fn document() -> Value {
-    let mut paths = serde_json::Map::new();
-    paths.insert(
-        paths::THREADS_GET_ALL.to_owned(),
-        operation(
-            "List the integration's message threads, newest first. At least one of MessageThreadIds, CreatedUtc and UpdatedUtc is required; intervals are at most 3 months.",
-            "MessageThreadGetAllRequest",
-            "MessageThreadPage",
-            example(json!({
-                "EnterpriseIds": [crate::demo::GROSS, crate::demo::NET],
-                "CreatedUtc": { "StartUtc": "2022-03-03T00:00:00Z", "EndUtc": "2022-03-14T00:00:00Z" },
-                "Limitation": { "Count": 10 }
-            })),
-            true,
+    // Examples name a thread by a placeholder id; the test suite replaces it.
+    let thread = EXAMPLE_THREAD_ID;
+    let operations = [
+        (
+            paths::THREADS_GET_ALL,
+            operation(
+                "List the integration's message threads, newest first. At least one of MessageThreadIds, CreatedUtc and UpdatedUtc is required; intervals are at most 3 months.",
+                "MessageThreadGetAllRequest",
+                "MessageThreadPage",
+                example(json!({
+                    "EnterpriseIds": [crate::demo::GROSS, crate::demo::NET],
+                    "CreatedUtc": { "StartUtc": "2022-03-03T00:00:00Z", "EndUtc": "2022-03-14T00:00:00Z" },
+                    "Limitation": { "Count": 10 }
+                })),
+                Kind::ConnectorPaged,
+            ),
         ),
-    );
-    paths.insert(
-        paths::THREADS_ADD.to_owned(),
-        operation(
-            "Create a message thread on behalf of a guest.",
-            "MessageThreadAddRequest",
-            "MessageThreadAddResult",
-            example(json!({ "OriginalSender": "John Doe", "Subject": "Example subject" })),
-            false,
+        (
+            paths::THREADS_ADD,
+            operation(
+                "Create a message thread on behalf of a guest.",
+                "MessageThreadAddRequest",
+                "MessageThreadAddResult",
+                example(json!({ "OriginalSender": "John Doe", "Subject": "Example subject" })),
+                Kind::Connector,
+            ),
         ),
-    );
+        (
+            paths::MESSAGES_GET_ALL,
+            operation(
+                "List the messages of the integration's threads, newest first. CreatedUtc is at most 1 month.",
+                "MessageGetAllRequest",
+                "MessagePage",
+                example(json!({ "MessageThreadIds": [thread], "Limitation": { "Count": 100 } })),
+                Kind::ConnectorPaged,
+            ),
+        ),
+        (
+            paths::MESSAGES_ADD,
+            operation(
+                "Add the guest's messages (sender Application), all or nothing; reopens resolved threads.",
+                "MessageAddRequest",
+                "MessageAddResult",
+                example(
+                    json!({ "Messages": [{ "MessageThreadId": thread, "Text": "Text of the message", "Identifier": "Message 1" }] }),
+                ),
+                Kind::Connector,
+            ),
+        ),
+        (
+            paths::STAFF_THREADS_GET_ALL,
+            operation(
+                "Staff: list the threads of every integration, newest first.",
+                "StaffMessageThreadGetAllRequest",
+                "StaffMessageThreadPage",
+                json!({ "IsResolved": false, "Limitation": { "Count": 50 } }),
+                Kind::StaffPaged,
+            ),
+        ),
+        (
+            paths::STAFF_THREADS_UPDATE,
+            operation(
+                "Staff: resolve or reopen a thread.",
+                "StaffMessageThreadUpdateRequest",
+                "StaffMessageThreadUpdateResult",
+                json!({ "MessageThreadId": thread, "IsResolved": true }),
+                Kind::Staff,
+            ),
+        ),
+        (
+            paths::STAFF_MESSAGES_GET_ALL,
+            operation(
+                "Staff: list the messages of any threads, newest first.",
+                "StaffMessageGetAllRequest",
+                "MessagePage",
+                json!({ "MessageThreadIds": [thread], "Limitation": { "Count": 100 } }),
+                Kind::StaffPaged,
+            ),
+        ),
+        (
+            paths::STAFF_MESSAGES_ADD,
+            operation(
+                "Staff: reply (sender Enterprise); IsResolved does not change.",
+                "StaffMessageAddRequest",
+                "MessageAddResult",
+                json!({ "Messages": [{ "MessageThreadId": thread, "Text": "Hello! What time do you expect to arrive?" }] }),
+                Kind::Staff,
+            ),
+        ),
+    ];
+    let paths: serde_json::Map<String, Value> = operations
+        .into_iter()
+        .map(|(path, op)| (path.to_owned(), op))
+        .collect();
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -209,6 +400,11 @@ pub fn document() -> Value {
             "description": "Guest messaging of the Mews Connector API. All operations are POST with a JSON body; every response carries a Request-Id header."
         },
         "paths": paths,
-        "components": { "schemas": schemas() }
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "operatorToken": { "type": "http", "scheme": "bearer", "description": "The operator token of `serve`." }
+            }
+        }
     })
 }

@@ -10,13 +10,17 @@ use crate::clock::{Clock, SystemClock};
 use crate::domain::time::Timestamp;
 use crate::http::{AppState, Settings, router};
 use crate::metrics::Metrics;
+use crate::ratelimit::RateLimit;
+use crate::tokens::{self, TokenHash};
 use crate::{demo, store};
 
 pub struct ServeOptions {
     pub listen: String,
     pub database: String,
     pub demo: bool,
-    pub settings: Settings,
+    pub operator_token: Option<String>,
+    pub rate_limit: RateLimit,
+    pub max_body_bytes: usize,
 }
 
 pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
@@ -32,47 +36,60 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
         demo::seed(store.as_ref(), Timestamp::truncate(clock.now())).await?;
         println!("{}", demo::banner(&base));
     }
-    tracing::info!(database = %options.database, rate_limit = %options.settings.rate_limit, "store ready");
+    let operator_token = match options.operator_token {
+        Some(token) if !token.trim().is_empty() => token,
+        Some(_) => anyhow::bail!("--operator-token must not be empty"),
+        None => {
+            let token = tokens::generate()?;
+            println!(
+                "Operator token (generated now, shown once; set --operator-token to choose one): {token}"
+            );
+            token
+        }
+    };
+    let settings = Settings {
+        rate_limit: options.rate_limit,
+        max_body_bytes: options.max_body_bytes,
+        operator_token: TokenHash::of(&operator_token),
+    };
+    let shutdown = shutdown_signal()?;
+    tracing::info!(database = %options.database, rate_limit = %settings.rate_limit, "store ready");
     println!("switchboard listening on {base}");
 
     let app = AppState {
         store,
         clock,
         metrics: Arc::new(Metrics::default()),
-        settings: options.settings,
+        settings,
     };
     axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed before
+/// this returns, so a signal sent as soon as the server says it listens is not
+/// lost to the default action.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
+        tracing::info!("shutting down: finishing requests in flight");
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing requests in flight");
+    })
 }

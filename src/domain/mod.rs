@@ -4,6 +4,7 @@
 //! that can only hold valid values, and every rule lives in exactly one place.
 
 pub mod fields;
+pub mod message;
 pub mod paging;
 pub mod scope;
 pub mod text;

@@ -13,7 +13,42 @@ pub struct AccessGrant {
     pub enterprises: Vec<Uuid>,
 }
 
+/// Which threads (and so which messages) a caller can see. An access token sees
+/// the threads its integration created in the enterprises of its scope; staff
+/// see every thread.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Visibility {
+    /// `Some`: only this integration's threads.
+    pub integration: Option<Uuid>,
+    /// `Some`: only threads of these enterprises.
+    pub enterprises: Option<Vec<Uuid>>,
+}
+
+impl Visibility {
+    /// What staff see: everything.
+    pub fn staff() -> Self {
+        Self::default()
+    }
+
+    /// Whether a thread of `integration` in `enterprise` is visible.
+    pub fn sees(&self, integration: Uuid, enterprise: Uuid) -> bool {
+        self.integration.is_none_or(|i| i == integration)
+            && self
+                .enterprises
+                .as_ref()
+                .is_none_or(|scope| scope.contains(&enterprise))
+    }
+}
+
 impl AccessGrant {
+    /// What this token sees.
+    pub fn visibility(&self) -> Visibility {
+        Visibility {
+            integration: Some(self.integration_id),
+            enterprises: Some(self.enterprises.clone()),
+        }
+    }
+
     /// The enterprise a new thread goes to: the requested one if it is in scope,
     /// else the token's home enterprise.
     pub fn enterprise_for_new_thread(&self, requested: Option<Uuid>) -> Result<Uuid, InputError> {
@@ -70,6 +105,16 @@ mod tests {
             integration_id: Uuid::new_v4(),
             enterprises: vec![Uuid::from_u128(2), Uuid::from_u128(1)],
         }
+    }
+
+    #[test]
+    fn a_token_sees_its_integration_in_its_enterprises_and_staff_see_all() {
+        let g = grant();
+        let vis = g.visibility();
+        assert!(vis.sees(g.integration_id, Uuid::from_u128(1)));
+        assert!(!vis.sees(g.integration_id, Uuid::from_u128(3)));
+        assert!(!vis.sees(Uuid::new_v4(), Uuid::from_u128(1)));
+        assert!(Visibility::staff().sees(Uuid::new_v4(), Uuid::new_v4()));
     }
 
     #[test]

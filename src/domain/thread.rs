@@ -52,6 +52,35 @@ impl<'a> From<&'a Thread> for ThreadView<'a> {
     }
 }
 
+/// A thread as the operator API shows it: with its enterprise and integration.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StaffThreadView<'a> {
+    pub id: Uuid,
+    pub enterprise_id: Uuid,
+    pub integration_id: Uuid,
+    pub original_sender: &'a str,
+    pub subject: &'a str,
+    pub created_utc: Timestamp,
+    pub updated_utc: Timestamp,
+    pub is_resolved: bool,
+}
+
+impl<'a> From<&'a Thread> for StaffThreadView<'a> {
+    fn from(t: &'a Thread) -> Self {
+        Self {
+            id: t.id,
+            enterprise_id: t.enterprise_id,
+            integration_id: t.integration_id,
+            original_sender: &t.original_sender,
+            subject: &t.subject,
+            created_utc: t.created,
+            updated_utc: t.updated,
+            is_resolved: t.is_resolved,
+        }
+    }
+}
+
 /// The body of `messageThreads/add`, checked.
 #[derive(Debug, Clone)]
 pub struct AddThread {
@@ -96,6 +125,45 @@ impl ThreadFilter {
             ));
         }
         Ok(filter)
+    }
+}
+
+/// The body of the operator's `messageThreads/getAll`, checked: every filter is
+/// optional.
+#[derive(Debug, Clone)]
+pub struct StaffThreadFilter {
+    pub enterprise_ids: Option<Vec<Uuid>>,
+    pub integration_ids: Option<Vec<Uuid>>,
+    pub is_resolved: Option<bool>,
+    pub updated: Option<TimeInterval>,
+    pub limitation: Limitation,
+}
+
+impl StaffThreadFilter {
+    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+        Ok(Self {
+            enterprise_ids: obj.optional_uuid_list("EnterpriseIds", MAX_FILTER_IDS)?,
+            integration_ids: obj.optional_uuid_list("IntegrationIds", MAX_FILTER_IDS)?,
+            is_resolved: obj.optional_bool("IsResolved")?,
+            updated: TimeInterval::parse_optional(obj, "UpdatedUtc", THREAD_INTERVAL_MONTHS)?,
+            limitation: Limitation::parse(obj)?,
+        })
+    }
+}
+
+/// The body of the operator's `messageThreads/update`, checked.
+#[derive(Debug, Clone, Copy)]
+pub struct UpdateThread {
+    pub thread_id: Uuid,
+    pub is_resolved: bool,
+}
+
+impl UpdateThread {
+    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+        Ok(Self {
+            thread_id: obj.required_uuid("MessageThreadId")?,
+            is_resolved: obj.required_bool("IsResolved")?,
+        })
     }
 }
 

@@ -5,6 +5,8 @@ mod auth;
 mod body;
 pub mod context;
 pub mod error;
+mod messages;
+mod operator;
 mod ops;
 mod respond;
 mod threads;
@@ -19,15 +21,36 @@ use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimit;
 use crate::store::Store;
+use crate::tokens::TokenHash;
 use error::ApiError;
 
 /// The operations of SPEC §1 that this server implements, by path.
 pub mod paths {
     pub const THREADS_GET_ALL: &str = "/api/connector/v1/messageThreads/getAll";
     pub const THREADS_ADD: &str = "/api/connector/v1/messageThreads/add";
+    pub const MESSAGES_GET_ALL: &str = "/api/connector/v1/messages/getAll";
+    pub const MESSAGES_ADD: &str = "/api/connector/v1/messages/add";
+    pub const STAFF_THREADS_GET_ALL: &str = "/api/operator/v1/messageThreads/getAll";
+    pub const STAFF_THREADS_UPDATE: &str = "/api/operator/v1/messageThreads/update";
+    pub const STAFF_MESSAGES_GET_ALL: &str = "/api/operator/v1/messages/getAll";
+    pub const STAFF_MESSAGES_ADD: &str = "/api/operator/v1/messages/add";
 
     /// Every API operation (all `POST`).
-    pub const OPERATIONS: &[&str] = &[THREADS_GET_ALL, THREADS_ADD];
+    pub const OPERATIONS: &[&str] = &[
+        THREADS_GET_ALL,
+        THREADS_ADD,
+        MESSAGES_GET_ALL,
+        MESSAGES_ADD,
+        STAFF_THREADS_GET_ALL,
+        STAFF_THREADS_UPDATE,
+        STAFF_MESSAGES_GET_ALL,
+        STAFF_MESSAGES_ADD,
+    ];
+
+    /// The operations of the staff, authenticated by `Authorization: Bearer`.
+    pub fn is_staff(path: &str) -> bool {
+        path.starts_with("/api/operator/")
+    }
 }
 
 /// Settings of the API that the command line controls.
@@ -35,13 +58,17 @@ pub mod paths {
 pub struct Settings {
     pub rate_limit: RateLimit,
     pub max_body_bytes: usize,
+    /// Digest of the operator token of the staff API.
+    pub operator_token: TokenHash,
 }
 
 impl Default for Settings {
+    /// The SPEC defaults, with an operator token nobody knows.
     fn default() -> Self {
         Self {
             rate_limit: RateLimit::default(),
             max_body_bytes: 1024 * 1024,
+            operator_token: TokenHash::of(&uuid::Uuid::new_v4().to_string()),
         }
     }
 }
@@ -60,6 +87,21 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .route(paths::THREADS_GET_ALL, operation(threads::get_all))
         .route(paths::THREADS_ADD, operation(threads::add))
+        .route(paths::MESSAGES_GET_ALL, operation(messages::get_all))
+        .route(paths::MESSAGES_ADD, operation(messages::add))
+        .route(
+            paths::STAFF_THREADS_GET_ALL,
+            operation(operator::threads_get_all),
+        )
+        .route(
+            paths::STAFF_THREADS_UPDATE,
+            operation(operator::threads_update),
+        )
+        .route(
+            paths::STAFF_MESSAGES_GET_ALL,
+            operation(operator::messages_get_all),
+        )
+        .route(paths::STAFF_MESSAGES_ADD, operation(operator::messages_add))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

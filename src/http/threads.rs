@@ -28,8 +28,8 @@ struct Added<'a> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct ThreadPage<'a> {
-    message_threads: Vec<ThreadView<'a>>,
+struct ThreadPage<V> {
+    message_threads: Vec<V>,
     cursor: Option<Uuid>,
 }
 
@@ -74,9 +74,10 @@ pub async fn get_all(
     let threads = app
         .store
         .threads(ThreadQuery {
-            integration_id: grant.integration_id,
-            enterprises,
-            scope: grant.enterprises,
+            visibility: grant.visibility(),
+            enterprises: Some(enterprises),
+            integrations: None,
+            is_resolved: None,
             thread_ids: filter.thread_ids,
             created: filter.created.as_ref().map(TimeInterval::stored_bounds),
             updated: filter.updated.as_ref().map(TimeInterval::stored_bounds),
@@ -84,18 +85,28 @@ pub async fn get_all(
             count: filter.limitation.count,
         })
         .await?
-        .map_err(|_| {
-            ApiError::BadRequest(
-                "Limitation.Cursor is not the id of a message thread this AccessToken can see."
-                    .to_owned(),
-            )
-        })?;
+        .map_err(|_| cursor_not_visible("message thread"))?;
+    thread_page::<ThreadView>(&headers, &threads)
+}
+
+/// The 400 of a cursor that names nothing the caller can see.
+pub fn cursor_not_visible(kind: &str) -> ApiError {
+    ApiError::BadRequest(format!(
+        "Limitation.Cursor is not the id of a {kind} visible to the caller."
+    ))
+}
+
+/// A page of threads, shown as `V` (the integration's or the staff's view).
+pub fn thread_page<'a, V>(headers: &HeaderMap, threads: &'a [Thread]) -> Result<Response, ApiError>
+where
+    V: Serialize + From<&'a Thread>,
+{
     respond::page(
-        &headers,
+        headers,
         threads.is_empty(),
         &ThreadPage {
             cursor: threads.last().map(|t| t.id),
-            message_threads: threads.iter().map(ThreadView::from).collect(),
+            message_threads: threads.iter().map(V::from).collect(),
         },
     )
 }

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use crate::domain::message::Message;
 use crate::domain::paging::CursorNotVisible;
-use crate::domain::scope::AccessGrant;
+use crate::domain::scope::{AccessGrant, Visibility};
 use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
 use crate::ratelimit::{Decision, RateLimit};
@@ -78,14 +79,15 @@ pub enum TokenRef {
     Secret(TokenHash),
 }
 
-/// One page of threads of one integration.
+/// One page of threads.
 #[derive(Debug, Clone)]
 pub struct ThreadQuery {
-    pub integration_id: Uuid,
-    /// The enterprises to search (already checked against the token's scope).
-    pub enterprises: Vec<Uuid>,
-    /// The token's whole scope: a cursor must name a thread visible in it.
-    pub scope: Vec<Uuid>,
+    /// Who asks; a cursor must name a thread visible to them.
+    pub visibility: Visibility,
+    /// Filters, combined with AND; `None` does not filter.
+    pub enterprises: Option<Vec<Uuid>>,
+    pub integrations: Option<Vec<Uuid>>,
+    pub is_resolved: Option<bool>,
     pub thread_ids: Option<Vec<Uuid>>,
     /// Inclusive bounds on stored seconds.
     pub created: Option<(i64, i64)>,
@@ -93,6 +95,30 @@ pub struct ThreadQuery {
     pub cursor: Option<Uuid>,
     pub count: u32,
 }
+
+/// One page of messages of some threads.
+#[derive(Debug, Clone)]
+pub struct MessageQuery {
+    pub visibility: Visibility,
+    pub thread_ids: Vec<Uuid>,
+    pub enterprises: Option<Vec<Uuid>>,
+    pub created: Option<(i64, i64)>,
+    pub cursor: Option<Uuid>,
+    pub count: u32,
+}
+
+/// Messages to add together, all or nothing.
+#[derive(Debug, Clone)]
+pub struct MessageBatch {
+    /// Who adds them; every thread must be visible to them.
+    pub visibility: Visibility,
+    /// In request order, with ids and times already set.
+    pub messages: Vec<Message>,
+}
+
+/// The batch named, at this index, a thread the caller cannot see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadNotVisible(pub usize);
 
 /// Counters of the write path, for `/metrics`: how well commits are grouped.
 #[derive(Debug, Clone, Copy, Default)]
@@ -129,6 +155,24 @@ pub trait Store: Send + Sync + 'static {
         &self,
         query: ThreadQuery,
     ) -> StoreResult<Result<Vec<Thread>, CursorNotVisible>>;
+
+    /// Adds the messages, moves their threads' `UpdatedUtc`, and reopens the
+    /// threads of messages from the application; nothing if a thread is not visible.
+    async fn add_messages(
+        &self,
+        batch: MessageBatch,
+    ) -> StoreResult<Result<Vec<Message>, ThreadNotVisible>>;
+    async fn messages(
+        &self,
+        query: MessageQuery,
+    ) -> StoreResult<Result<Vec<Message>, CursorNotVisible>>;
+    /// Sets `IsResolved`; `UpdatedUtc` moves only if it changes. `None`: no such thread.
+    async fn set_resolved(
+        &self,
+        thread_id: Uuid,
+        is_resolved: bool,
+        at: Timestamp,
+    ) -> StoreResult<Option<Thread>>;
 
     async fn add_enterprise(&self, enterprise: Enterprise) -> StoreResult<()>;
     async fn enterprises(&self) -> StoreResult<Vec<Enterprise>>;

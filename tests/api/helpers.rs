@@ -12,10 +12,16 @@ use switchboard::domain::time::Timestamp;
 use switchboard::http::{AppState, Settings, router};
 use switchboard::metrics::Metrics;
 use switchboard::store::{self, Store};
+use switchboard::tokens::TokenHash;
 use tempfile::TempDir;
 
-pub const ADD: &str = "/api/connector/v1/messageThreads/add";
-pub const GET_ALL: &str = "/api/connector/v1/messageThreads/getAll";
+pub use switchboard::http::paths::{
+    MESSAGES_ADD, MESSAGES_GET_ALL, STAFF_MESSAGES_ADD, STAFF_MESSAGES_GET_ALL,
+    STAFF_THREADS_GET_ALL, STAFF_THREADS_UPDATE, THREADS_ADD as ADD, THREADS_GET_ALL as GET_ALL,
+};
+
+/// The operator token of every test server.
+pub const OPERATOR_TOKEN: &str = "test-operator-token";
 
 /// A ClientToken and AccessToken pair.
 #[derive(Clone, Copy, Debug)]
@@ -53,8 +59,16 @@ pub struct TestApp {
     _dir: TempDir,
 }
 
+/// The settings of SPEC.md, with [`OPERATOR_TOKEN`] for the staff API.
+pub fn settings() -> Settings {
+    Settings {
+        operator_token: TokenHash::of(OPERATOR_TOKEN),
+        ..Settings::default()
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(Settings::default()).await
+    spawn_app_with(settings()).await
 }
 
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
@@ -178,6 +192,53 @@ impl TestApp {
     /// Posts `fields` with `creds` and the `Client` name added.
     pub async fn call(&self, path: &str, creds: Creds, fields: Value) -> Reply {
         self.post(path, &with_creds(creds, fields)).await
+    }
+
+    /// Posts `body` to an operator operation with the operator token.
+    pub async fn staff(&self, path: &str, body: Value) -> Reply {
+        self.send(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .header("content-type", "application/json")
+                .bearer_auth(OPERATOR_TOKEN)
+                .body(body.to_string()),
+        )
+        .await
+    }
+
+    /// Adds one message from the app; returns the stored message.
+    pub async fn add_message(&self, creds: Creds, thread: &Value, text: &str) -> Value {
+        let reply = self
+            .call(
+                MESSAGES_ADD,
+                creds,
+                json!({"Messages": [{"MessageThreadId": thread["Id"], "Text": text}]}),
+            )
+            .await;
+        reply.ok()["Messages"][0]["Message"].clone()
+    }
+
+    /// Adds one staff reply; returns the stored message.
+    pub async fn reply(&self, thread: &Value, text: &str) -> Value {
+        let reply = self
+            .staff(
+                STAFF_MESSAGES_ADD,
+                json!({"Messages": [{"MessageThreadId": thread["Id"], "Text": text}]}),
+            )
+            .await;
+        reply.ok()["Messages"][0]["Message"].clone()
+    }
+
+    /// The messages of `thread` that `creds` can see, newest first.
+    pub async fn messages_of(&self, creds: Creds, thread: &Value) -> Value {
+        self.call(
+            MESSAGES_GET_ALL,
+            creds,
+            json!({"MessageThreadIds": [thread["Id"]], "Limitation": {"Count": 1000}}),
+        )
+        .await
+        .ok()["Messages"]
+            .clone()
     }
 
     pub async fn add_thread(&self, creds: Creds, sender: &str, subject: &str) -> Value {

@@ -4,7 +4,11 @@
 mod helpers;
 
 mod auth;
+mod conversation;
+mod isolation;
+mod messages;
 mod openapi;
+mod operator;
 mod ops;
 mod pagination;
 mod process;

@@ -60,7 +60,7 @@ async fn walk(
             requests: 100_000,
             window_secs: 1,
         },
-        ..Settings::default()
+        ..settings()
     })
     .await;
     let mut expected = Vec::new();

@@ -380,11 +380,77 @@ async fn demo_tenant_is_created_once_and_announced() {
     first.child.wait().await.unwrap();
     let second = serve(&db, &[]).await;
     assert!(
-        second.banner.is_empty(),
+        !second.banner.contains("demo tenant"),
         "no second seed: {}",
         second.banner
     );
     let (ok, out, _) = cli(&db, &["enterprise", "list"]).await;
     assert!(ok);
     assert_eq!(out.matches("Demo Hotel").count(), 2, "{out}");
+}
+
+#[tokio::test]
+async fn a_generated_operator_token_is_printed_once_and_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("operator.db");
+    let mut server = serve(&db, &[]).await;
+    let token = server
+        .banner
+        .lines()
+        .find_map(|l| l.split_once("Operator token").map(|(_, rest)| rest))
+        .and_then(|rest| rest.rsplit(' ').next())
+        .expect("the operator token is printed")
+        .to_owned();
+    let client = reqwest::Client::new();
+    let list = |token: String| {
+        client
+            .post(format!("{}{STAFF_THREADS_GET_ALL}", server.base))
+            .header("content-type", "application/json")
+            .bearer_auth(token)
+            .body(json!({"Limitation": {"Count": 1}}).to_string())
+            .send()
+    };
+    assert_eq!(list(token.clone()).await.unwrap().status(), 200);
+    assert_eq!(list("wrong".into()).await.unwrap().status(), 401);
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(!log.contains(&token), "the operator token is not logged");
+
+    // Given by the environment, it is used and not printed.
+    let mut child = Command::new(BINARY)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            &database_url(&db),
+        ])
+        .env("SWITCHBOARD_OPERATOR_TOKEN", "chosen-token")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        printed.push_str(&line);
+        if let Some(base) = line.strip_prefix("switchboard listening on ") {
+            let reply = client
+                .post(format!("{base}{STAFF_THREADS_GET_ALL}"))
+                .header("content-type", "application/json")
+                .bearer_auth("chosen-token")
+                .body(json!({"Limitation": {"Count": 1}}).to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), 200);
+            break;
+        }
+    }
+    assert!(
+        !printed.contains("chosen-token") && !printed.contains("Operator token"),
+        "{printed}"
+    );
 }

@@ -13,7 +13,7 @@ async fn limited_app() -> TestApp {
             requests: 3,
             window_secs: 10,
         },
-        ..Settings::default()
+        ..settings()
     })
     .await
 }

@@ -5,12 +5,12 @@ use switchboard::http::Settings;
 
 use crate::helpers::*;
 
-const OPERATIONS: [&str; 2] = [ADD, GET_ALL];
+use switchboard::http::paths::OPERATIONS;
 
 #[tokio::test]
 async fn other_methods_get_405_with_allow_post() {
     let app = spawn_app().await;
-    for path in OPERATIONS {
+    for &path in OPERATIONS {
         for method in ["GET", "PUT", "DELETE", "PATCH"] {
             let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
             let reply = app
@@ -77,7 +77,7 @@ async fn content_type_must_be_application_json() {
 async fn bodies_over_the_limit_get_413() {
     let app = spawn_app_with(Settings {
         max_body_bytes: 1024,
-        ..Settings::default()
+        ..settings()
     })
     .await;
     let padding = "x".repeat(1024);
@@ -134,7 +134,7 @@ async fn the_body_must_be_one_json_object() {
 async fn credentials_and_client_are_required_non_empty_strings() {
     let app = spawn_app().await;
     for name in ["ClientToken", "AccessToken", "Client"] {
-        for path in OPERATIONS {
+        for path in [ADD, GET_ALL, MESSAGES_ADD, MESSAGES_GET_ALL] {
             let mut body = with_creds(
                 PORTFOLIO,
                 json!({"OriginalSender": "A", "Subject": "B", "CreatedUtc": everything(), "Limitation": {"Count": 1}}),

@@ -195,7 +195,7 @@ async fn a_cursor_must_name_a_thread_the_token_sees() {
     let app = spawn_app().await;
     let mine_in_gross = app.add_thread(PORTFOLIO, "A", "Gross").await;
     let theirs = app.add_thread(OTHER_CLIENT, "A", "other integration").await;
-    let message = "Limitation.Cursor is not the id of a message thread this AccessToken can see.";
+    let message = "Limitation.Cursor is not the id of a message thread visible to the caller.";
     for (creds, cursor) in [
         (PORTFOLIO, theirs["Id"].clone()),
         (NET_ONLY, mine_in_gross["Id"].clone()),

@@ -5,6 +5,7 @@
 //! server process owns a SQLite database.
 
 mod admin;
+mod messages;
 mod readers;
 mod threads;
 mod writer;
@@ -19,14 +20,16 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, ToSql};
 use uuid::Uuid;
 
+use crate::domain::message::Message;
 use crate::domain::paging::{CursorNotVisible, Position};
-use crate::domain::scope::AccessGrant;
+use crate::domain::scope::{AccessGrant, Visibility};
 use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
 use crate::ratelimit::{Decision, LocalLimiter, RateLimit};
 use crate::store::{
-    AccessTokenInfo, Enterprise, Integration, NewAccessToken, NewIntegration, Store, StoreError,
-    StoreResult, ThreadQuery, TokenRef, WriteStats,
+    AccessTokenInfo, Enterprise, Integration, MessageBatch, MessageQuery, NewAccessToken,
+    NewIntegration, Store, StoreError, StoreResult, ThreadNotVisible, ThreadQuery, TokenRef,
+    WriteStats,
 };
 use crate::tokens::TokenHash;
 use readers::Readers;
@@ -34,7 +37,13 @@ use writer::Writer;
 pub(crate) use writer::internal;
 
 /// The versioned schema, applied in order at start.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../../../migrations/sqlite/0002_messages.sql"),
+    ),
+];
 
 /// Read connections kept open.
 const READERS: usize = 4;
@@ -148,17 +157,38 @@ type Args = Vec<(&'static str, Box<dyn ToSql>)>;
 /// Appends what every page query ends with: start strictly after `after`, newest
 /// first, at most `count` rows. Tables must have `created_utc` and `seq` columns
 /// and an index ending in `(created_utc, seq)` after their equality columns.
-fn push_page(sql: &mut String, args: &mut Args, after: Option<Position>, count: u32) {
+/// `plus` is `"+"` when the range must not pick an index (rows found by id).
+fn push_page(sql: &mut String, args: &mut Args, after: Option<Position>, count: u32, plus: &str) {
     if let Some(after) = after {
-        sql.push_str(
-            " AND created_utc <= :after_created \
-              AND (created_utc < :after_created OR seq < :after_seq)",
-        );
+        sql.push_str(&format!(
+            " AND {plus}created_utc <= :after_created \
+              AND (created_utc < :after_created OR seq < :after_seq)"
+        ));
         args.push((":after_created", Box::new(after.created)));
         args.push((":after_seq", Box::new(after.seq)));
     }
     sql.push_str(" ORDER BY created_utc DESC, seq DESC LIMIT :count");
     args.push((":count", Box::new(count)));
+}
+
+/// Appends the conditions of SPEC §6 on a `threads` row (with `alias`, such as
+/// `"t."`): the caller's integration and the enterprises of its scope.
+/// `plus` is `"+"` when the integration term must not pick an index.
+fn push_visibility(sql: &mut String, args: &mut Args, visibility: &Visibility, alias_plus: &str) {
+    let (plus, alias) = match alias_plus.strip_prefix('+') {
+        Some(alias) => ("+", alias),
+        None => ("", alias_plus),
+    };
+    if let Some(integration) = visibility.integration {
+        sql.push_str(&format!(
+            " AND {plus}{alias}integration_id = :vis_integration"
+        ));
+        args.push((":vis_integration", Box::new(integration)));
+    }
+    if let Some(scope) = &visibility.enterprises {
+        sql.push_str(&format!(" AND {alias}enterprise_id IN rarray(:vis_scope)"));
+        args.push((":vis_scope", Box::new(id_array(scope))));
+    }
 }
 
 #[async_trait]
@@ -208,6 +238,35 @@ impl Store for SqliteStore {
     ) -> StoreResult<Result<Vec<Thread>, CursorNotVisible>> {
         self.readers
             .read(move |conn| threads::page(conn, &query))
+            .await
+    }
+
+    async fn add_messages(
+        &self,
+        batch: MessageBatch,
+    ) -> StoreResult<Result<Vec<Message>, ThreadNotVisible>> {
+        self.writer
+            .write(move |conn| messages::insert(conn, batch))
+            .await
+    }
+
+    async fn messages(
+        &self,
+        query: MessageQuery,
+    ) -> StoreResult<Result<Vec<Message>, CursorNotVisible>> {
+        self.readers
+            .read(move |conn| messages::page(conn, &query))
+            .await
+    }
+
+    async fn set_resolved(
+        &self,
+        thread_id: Uuid,
+        is_resolved: bool,
+        at: Timestamp,
+    ) -> StoreResult<Option<Thread>> {
+        self.writer
+            .write(move |conn| threads::set_resolved(conn, thread_id, is_resolved, at))
             .await
     }
 

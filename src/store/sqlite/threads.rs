@@ -1,9 +1,11 @@
 //! Thread queries of the SQLite backend.
 
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
+use uuid::Uuid;
 
-use super::{Args, id_array, internal, push_page};
+use super::{Args, id_array, internal, push_page, push_visibility};
 use crate::domain::paging::{CursorNotVisible, Position};
+use crate::domain::scope::Visibility;
 use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
 use crate::store::{StoreResult, ThreadQuery};
@@ -46,56 +48,93 @@ pub fn insert(conn: &Connection, t: &Thread) -> StoreResult<()> {
     Ok(())
 }
 
+pub fn find(conn: &Connection, id: Uuid) -> StoreResult<Option<Thread>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM threads WHERE id = ?1"))
+        .and_then(|mut s| s.query_row([id], from_row).optional())
+        .map_err(internal)
+}
+
+/// The thread's place in the page order, if `visibility` sees it.
+fn position(conn: &Connection, id: Uuid, visibility: &Visibility) -> StoreResult<Option<Position>> {
+    let mut sql = "SELECT created_utc, seq FROM threads WHERE id = :id".to_owned();
+    let mut args: Args = vec![(":id", Box::new(id))];
+    push_visibility(&mut sql, &mut args, visibility, "");
+    query(conn, &sql, &args, |r| {
+        Ok(Position {
+            created: r.get(0)?,
+            seq: r.get(1)?,
+        })
+    })
+    .map(|rows| rows.into_iter().next())
+}
+
+pub fn set_resolved(
+    conn: &Connection,
+    id: Uuid,
+    is_resolved: bool,
+    at: Timestamp,
+) -> StoreResult<Option<Thread>> {
+    conn.prepare_cached(
+        "UPDATE threads SET is_resolved = ?2, updated_utc = ?3 WHERE id = ?1 AND is_resolved <> ?2",
+    )
+    .and_then(|mut s| s.execute(params![id, is_resolved, at.unix()]))
+    .map_err(internal)?;
+    find(conn, id)
+}
+
 pub fn page(
     conn: &Connection,
     q: &ThreadQuery,
 ) -> StoreResult<Result<Vec<Thread>, CursorNotVisible>> {
     let after = match q.cursor {
         None => None,
-        Some(cursor) => {
-            let position = conn
-                .prepare_cached(
-                    "SELECT created_utc, seq FROM threads \
-                     WHERE id = ?1 AND integration_id = ?2 AND enterprise_id IN rarray(?3)",
-                )
-                .and_then(|mut find| {
-                    find.query_row(params![cursor, q.integration_id, id_array(&q.scope)], |r| {
-                        Ok(Position {
-                            created: r.get(0)?,
-                            seq: r.get(1)?,
-                        })
-                    })
-                    .optional()
-                })
-                .map_err(internal)?;
-            match position {
-                Some(position) => Some(position),
-                None => return Ok(Err(CursorNotVisible)),
-            }
+        Some(cursor) => match position(conn, cursor, &q.visibility)? {
+            Some(position) => Some(position),
+            None => return Ok(Err(CursorNotVisible)),
+        },
+    };
+    // Steer SQLite to the right index: with ids, look the (at most 1000) ids up
+    // one by one, and a unary `+` keeps the other terms from choosing a page
+    // index; without ids, walk `threads_page` (one integration) or `threads_all`.
+    let by_id = q.thread_ids.is_some();
+    let indexed = |column: &str| {
+        if by_id {
+            format!("+{column}")
+        } else {
+            column.to_owned()
         }
     };
 
-    // With ids given, the unary `+` keeps SQLite from walking the page index of
-    // the whole integration: the at most 1000 ids are looked up one by one.
-    let integration = if q.thread_ids.is_some() {
-        "+integration_id"
-    } else {
-        "integration_id"
-    };
-    let mut sql = format!(
-        "SELECT {COLUMNS} FROM threads \
-         WHERE {integration} = :integration AND enterprise_id IN rarray(:enterprises)"
+    let mut sql = format!("SELECT {COLUMNS} FROM threads WHERE 1 = 1");
+    let mut args: Args = Vec::new();
+    push_visibility(
+        &mut sql,
+        &mut args,
+        &q.visibility,
+        if by_id { "+" } else { "" },
     );
-    let mut args: Args = vec![
-        (":integration", Box::new(q.integration_id)),
-        (":enterprises", Box::new(id_array(&q.enterprises))),
-    ];
     if let Some(ids) = &q.thread_ids {
         sql.push_str(" AND id IN rarray(:ids)");
         args.push((":ids", Box::new(id_array(ids))));
     }
+    if let Some(enterprises) = &q.enterprises {
+        sql.push_str(" AND enterprise_id IN rarray(:enterprises)");
+        args.push((":enterprises", Box::new(id_array(enterprises))));
+    }
+    if let Some(integrations) = &q.integrations {
+        // Never an index: the page index of a single integration would need a sort.
+        sql.push_str(" AND +integration_id IN rarray(:integrations)");
+        args.push((":integrations", Box::new(id_array(integrations))));
+    }
+    if let Some(is_resolved) = q.is_resolved {
+        sql.push_str(" AND is_resolved = :is_resolved");
+        args.push((":is_resolved", Box::new(is_resolved)));
+    }
     if let Some((first, last)) = q.created {
-        sql.push_str(" AND created_utc BETWEEN :created_first AND :created_last");
+        sql.push_str(&format!(
+            " AND {} BETWEEN :created_first AND :created_last",
+            indexed("created_utc")
+        ));
         args.push((":created_first", Box::new(first)));
         args.push((":created_last", Box::new(last)));
     }
@@ -104,13 +143,27 @@ pub fn page(
         args.push((":updated_first", Box::new(first)));
         args.push((":updated_last", Box::new(last)));
     }
-    push_page(&mut sql, &mut args, after, q.count);
+    push_page(
+        &mut sql,
+        &mut args,
+        after,
+        q.count,
+        if by_id { "+" } else { "" },
+    );
+    query(conn, &sql, &args, from_row).map(Ok)
+}
 
+/// Runs a query built piece by piece.
+pub(super) fn query<T>(
+    conn: &Connection,
+    sql: &str,
+    args: &Args,
+    map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> StoreResult<Vec<T>> {
     let named: Vec<(&str, &dyn ToSql)> = args.iter().map(|(n, v)| (*n, v.as_ref())).collect();
-    let mut select = conn.prepare_cached(&sql).map_err(internal)?;
-    let rows = select
-        .query_map(named.as_slice(), from_row)
+    let mut select = conn.prepare_cached(sql).map_err(internal)?;
+    select
+        .query_map(named.as_slice(), map)
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .map_err(internal)?;
-    Ok(Ok(rows))
+        .map_err(internal)
 }
