@@ -454,3 +454,67 @@ async fn a_generated_operator_token_is_printed_once_and_works() {
         "{printed}"
     );
 }
+
+/// The `sh` blocks of the README section headed `heading`.
+fn readme_blocks(heading: &str) -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find(heading)
+        .unwrap_or_else(|| panic!("README has {heading}"));
+    let section = &readme[start + heading.len()..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    section
+        .split("```sh\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap().to_owned())
+        .filter(|block| !block.starts_with("cargo "))
+        .collect()
+}
+
+async fn run_shell(script: &str, base: &str) -> String {
+    let script = script.replace("http://127.0.0.1:8080", base);
+    let output = Command::new("bash")
+        .args(["-euc", &script])
+        .output()
+        .await
+        .expect("bash");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{script}\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[tokio::test]
+async fn the_readme_examples_work_as_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("readme.db");
+    let server = serve(&db, &["--operator-token", "staff-secret"]).await;
+
+    let try_it = readme_blocks("## Try it");
+    assert_eq!(
+        try_it.len(),
+        3,
+        "add, getAll as in the reference, getAll of the last day"
+    );
+    let added: Value = serde_json::from_str(&run_shell(&try_it[0], &server.base).await).unwrap();
+    let thread = added["MessageThreads"][0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old: Value = serde_json::from_str(&run_shell(&try_it[1], &server.base).await).unwrap();
+    assert_eq!(old, json!({"MessageThreads": [], "Cursor": null}));
+    let recent: Value = serde_json::from_str(&run_shell(&try_it[2], &server.base).await).unwrap();
+    assert_eq!(recent["MessageThreads"][0]["Id"], thread.as_str());
+
+    let conversation = readme_blocks("## A whole conversation");
+    assert_eq!(conversation.len(), 1);
+    let out = run_shell(&conversation[0], &server.base).await;
+    assert!(out.contains(r#""Discriminator":"Enterprise""#), "{out}");
+    assert!(out.contains(r#""IsResolved":true"#), "{out}");
+    let last = out.rsplit(r#""IsResolved":"#).next().unwrap();
+    assert!(last.starts_with("false"), "the thread is open again: {out}");
+}
