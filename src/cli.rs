@@ -7,12 +7,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use uuid::Uuid;
 
 use crate::domain::time::Timestamp;
+use crate::domain::webhook::{RetryPolicy, WebhookUrl, parse_duration};
 use crate::ratelimit::RateLimit;
 use crate::server::{self, ServeOptions};
 use crate::store::{
     self, AccessTokenInfo, Enterprise, Integration, NewAccessToken, NewIntegration, Store, TokenRef,
 };
 use crate::tokens::{self, TokenHash};
+use crate::webhooks::WebhookSettings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,6 +40,9 @@ pub enum Command {
     /// Manage access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Inspect and re-send webhook deliveries.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +81,18 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SWITCHBOARD_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Most MessageAdded events in one webhook request.
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_BATCH", default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..))]
+    pub webhook_batch: u16,
+    /// Attempts per webhook delivery before it is kept as failed.
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_ATTEMPTS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub webhook_attempts: u32,
+    /// Wait after the first failed attempt; each later wait doubles (with ±20% jitter).
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_RETRY_BASE", default_value = "42s", value_parser = parse_duration)]
+    pub webhook_retry_base: std::time::Duration,
+    /// Most webhook requests in flight to one integration's receiver.
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_PER_RECEIVER", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub webhook_per_receiver: u16,
     /// Format of the log on standard error.
     #[arg(
         long,
@@ -111,6 +128,22 @@ pub enum IntegrationCommand {
     Add {
         #[arg(long)]
         name: String,
+        /// Where its MessageAdded webhooks go (http or https; the query string is kept exactly).
+        #[arg(long, value_parser = parse_webhook_url)]
+        webhook_url: Option<WebhookUrl>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Set or clear an integration's webhook URL.
+    SetWebhook {
+        #[arg(long)]
+        integration: Uuid,
+        /// The new URL (http or https).
+        #[arg(long = "url", value_parser = parse_webhook_url, required_unless_present = "clear", conflicts_with = "clear")]
+        new_url: Option<WebhookUrl>,
+        /// Remove the URL: no more events are produced for the integration.
+        #[arg(long)]
+        clear: bool,
         #[command(flatten)]
         database: DatabaseArg,
     },
@@ -146,6 +179,32 @@ pub enum TokenCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// List webhook deliveries.
+    List {
+        /// Only those kept as failed after their last attempt.
+        #[arg(long)]
+        failed: bool,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Send failed deliveries again (the running server picks them up).
+    Retry {
+        /// Every failed delivery.
+        #[arg(long, conflicts_with = "id", required_unless_present = "id")]
+        all: bool,
+        /// The delivery to send again.
+        id: Option<Uuid>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+fn parse_webhook_url(text: &str) -> Result<WebhookUrl, String> {
+    WebhookUrl::parse(text)
+}
+
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -157,12 +216,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 operator_token: args.operator_token,
                 rate_limit: args.rate_limit,
                 max_body_bytes: args.max_body_bytes,
+                webhooks: WebhookSettings {
+                    batch_size: args.webhook_batch.into(),
+                    retry: RetryPolicy {
+                        attempts: args.webhook_attempts,
+                        base_delay: args.webhook_retry_base,
+                    },
+                    per_receiver: args.webhook_per_receiver.into(),
+                    ..WebhookSettings::default()
+                },
             })
             .await
         }
         Command::Enterprise(command) => enterprise(command).await,
         Command::Integration(command) => integration(command).await,
         Command::Token(command) => token(command).await,
+        Command::Webhooks(command) => webhooks(command).await,
     }
 }
 
@@ -211,12 +280,17 @@ async fn enterprise(command: EnterpriseCommand) -> anyhow::Result<()> {
 
 async fn integration(command: IntegrationCommand) -> anyhow::Result<()> {
     match command {
-        IntegrationCommand::Add { name, database } => {
+        IntegrationCommand::Add {
+            name,
+            webhook_url,
+            database,
+        } => {
             let token = tokens::generate()?;
             let integration = Integration {
                 id: Uuid::new_v4(),
                 name: check_name(&name)?,
                 created: now(),
+                webhook_url: webhook_url.map(|u| u.as_str().to_owned()),
             };
             open(&database)
                 .await?
@@ -232,10 +306,36 @@ async fn integration(command: IntegrationCommand) -> anyhow::Result<()> {
             println!("ClientToken: {token}");
             println!("Keep it now: switchboard stores only its hash and cannot show it again.");
         }
+        IntegrationCommand::SetWebhook {
+            integration,
+            new_url,
+            clear: _,
+            database,
+        } => {
+            let url = new_url.map(|u| u.as_str().to_owned());
+            if !open(&database)
+                .await?
+                .set_webhook_url(integration, url.clone())
+                .await?
+            {
+                anyhow::bail!("there is no integration {integration}");
+            }
+            match url {
+                Some(url) => println!(
+                    "Webhooks of integration {integration} now go to {}",
+                    WebhookUrl::redacted(&url)
+                ),
+                None => println!("Integration {integration} has no webhook any more."),
+            }
+        }
         IntegrationCommand::List { database } => {
-            println!("{:<36}  {:<20}  NAME", "ID", "CREATED");
+            println!(
+                "{:<36}  {:<20}  {:<30}  WEBHOOK (QUERY HIDDEN)",
+                "ID", "CREATED", "NAME"
+            );
             for i in open(&database).await?.integrations().await? {
-                println!("{:<36}  {:<20}  {}", i.id, i.created, i.name);
+                let hook = i.webhook_url.as_deref().map_or("-", WebhookUrl::redacted);
+                println!("{:<36}  {:<20}  {:<30}  {hook}", i.id, i.created, i.name);
             }
         }
     }
@@ -309,6 +409,55 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
                 anyhow::bail!("no active access token matches");
             }
             println!("Revoked.");
+        }
+    }
+    Ok(())
+}
+
+async fn webhooks(command: WebhooksCommand) -> anyhow::Result<()> {
+    match command {
+        WebhooksCommand::List { failed, database } => {
+            println!(
+                "{:<36}  {:<36}  {:<36}  {:<9}  {:>8}  {:>6}  {:<20}  LAST ERROR",
+                "ID", "INTEGRATION", "ENTERPRISE", "STATUS", "ATTEMPTS", "EVENTS", "NEXT ATTEMPT"
+            );
+            for d in open(&database).await?.deliveries(failed).await? {
+                let next = if d.status == "pending" {
+                    chrono::DateTime::from_timestamp_millis(d.next_attempt_ms).map_or_else(
+                        || "-".to_owned(),
+                        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    )
+                } else {
+                    "-".to_owned()
+                };
+                println!(
+                    "{:<36}  {:<36}  {:<36}  {:<9}  {:>8}  {:>6}  {:<20}  {}",
+                    d.id,
+                    d.integration_id,
+                    d.enterprise_id,
+                    d.status,
+                    d.attempts,
+                    d.events,
+                    next,
+                    d.last_error.as_deref().unwrap_or("-")
+                );
+            }
+        }
+        WebhooksCommand::Retry {
+            all: _,
+            id,
+            database,
+        } => {
+            let now = chrono::Utc::now().timestamp_millis();
+            let count = open(&database).await?.retry_deliveries(id, now).await?;
+            if count == 0 {
+                match id {
+                    Some(id) => anyhow::bail!("there is no failed delivery {id}"),
+                    None => println!("There are no failed deliveries."),
+                }
+            } else {
+                println!("{count} delivery(ies) will be sent again.");
+            }
         }
     }
     Ok(())

@@ -45,6 +45,7 @@ pub async fn seed(store: &dyn Store, now: Timestamp) -> anyhow::Result<()> {
                     id,
                     name: name.to_owned(),
                     created: now,
+                    webhook_url: None,
                 },
                 client_token: TokenHash::of(token),
             })

@@ -27,3 +27,4 @@ pub mod ratelimit;
 pub mod server;
 pub mod store;
 pub mod tokens;
+pub mod webhooks;

@@ -5,10 +5,11 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::store::WriteStats;
+use crate::store::{DeliveryOutcome, WebhookBacklog, WriteStats};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -21,12 +22,21 @@ struct RouteLabel {
     route: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabel, Histogram>,
     commits: Counter,
     writes: Counter,
+    webhook_attempts: Family<OutcomeLabel, Counter>,
+    webhook_retries: Counter,
+    webhook_queue: Gauge,
+    webhook_latency: Histogram,
 }
 
 impl Default for Metrics {
@@ -58,12 +68,40 @@ impl Default for Metrics {
             "Writes committed; writes / commits is the mean group-commit size",
             writes.clone(),
         );
+        let webhook_attempts = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by outcome: delivered, retry (failed, will be tried again), failed (given up)",
+            webhook_attempts.clone(),
+        );
+        let webhook_retries = Counter::default();
+        registry.register(
+            "webhook_retries",
+            "Webhook attempts that repeated an earlier failed attempt",
+            webhook_retries.clone(),
+        );
+        let webhook_queue = Gauge::default();
+        registry.register(
+            "webhook_queue_depth",
+            "MessageAdded events waiting to be delivered",
+            webhook_queue.clone(),
+        );
+        let webhook_latency = Histogram::new(exponential_buckets(0.005, 2.0, 14));
+        registry.register(
+            "webhook_delivery_latency_seconds",
+            "From the commit of a message to the delivery of its event",
+            webhook_latency.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             commits,
             writes,
+            webhook_attempts,
+            webhook_retries,
+            webhook_queue,
+            webhook_latency,
         }
     }
 }
@@ -82,8 +120,32 @@ impl Metrics {
             .observe(latency.as_secs_f64());
     }
 
+    pub fn observe_webhook_latency(&self, seconds: f64) {
+        self.webhook_latency.observe(seconds);
+    }
+
+    pub fn count_webhook_attempt(&self, outcome: &DeliveryOutcome, is_retry: bool) {
+        let outcome = match outcome {
+            DeliveryOutcome::Delivered => "delivered",
+            DeliveryOutcome::Retry { .. } => "retry",
+            DeliveryOutcome::Failed { .. } => "failed",
+        };
+        self.webhook_attempts
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
+        if is_retry {
+            self.webhook_retries.inc();
+        }
+    }
+
     /// The text exposition of every metric.
-    pub fn render(&self, writes: WriteStats) -> Result<String, std::fmt::Error> {
+    pub fn render(
+        &self,
+        writes: WriteStats,
+        backlog: WebhookBacklog,
+    ) -> Result<String, std::fmt::Error> {
+        self.webhook_queue
+            .set(i64::try_from(backlog.pending_events).unwrap_or(i64::MAX));
         self.commits
             .inner()
             .store(writes.commits, std::sync::atomic::Ordering::Relaxed);

@@ -12,6 +12,7 @@ use crate::http::{AppState, Settings, router};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimit;
 use crate::tokens::{self, TokenHash};
+use crate::webhooks::{self, Wake, WebhookSettings};
 use crate::{demo, store};
 
 pub struct ServeOptions {
@@ -21,6 +22,7 @@ pub struct ServeOptions {
     pub operator_token: Option<String>,
     pub rate_limit: RateLimit,
     pub max_body_bytes: usize,
+    pub webhooks: WebhookSettings,
 }
 
 pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
@@ -56,15 +58,25 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
     tracing::info!(database = %options.database, rate_limit = %settings.rate_limit, "store ready");
     println!("switchboard listening on {base}");
 
+    let metrics = Arc::new(Metrics::default());
+    let wake = Arc::new(Wake::default());
+    let worker = webhooks::spawn(
+        store.clone(),
+        options.webhooks,
+        metrics.clone(),
+        wake.clone(),
+    )?;
     let app = AppState {
         store,
         clock,
-        metrics: Arc::new(Metrics::default()),
+        metrics,
         settings,
+        webhooks: wake,
     };
     axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown)
         .await?;
+    worker.abort();
     tracing::info!("stopped");
     Ok(())
 }

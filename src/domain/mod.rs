@@ -10,3 +10,4 @@ pub mod scope;
 pub mod text;
 pub mod thread;
 pub mod time;
+pub mod webhook;

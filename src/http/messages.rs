@@ -93,6 +93,7 @@ pub async fn add_messages(
         .add_messages(MessageBatch {
             visibility,
             messages,
+            at_ms: chrono::Utc::now().timestamp_millis(),
         })
         .await?
         .map_err(|ThreadNotVisible(index)| {
@@ -100,6 +101,7 @@ pub async fn add_messages(
                 "Messages[{index}].MessageThreadId is not the id of a message thread visible to the caller."
             ))
         })?;
+    app.webhooks.now();
     respond::json(&Added {
         messages: stored
             .iter()

@@ -22,6 +22,7 @@ use crate::metrics::Metrics;
 use crate::ratelimit::RateLimit;
 use crate::store::Store;
 use crate::tokens::TokenHash;
+use crate::webhooks::Wake;
 use error::ApiError;
 
 /// The operations of SPEC §1 that this server implements, by path.
@@ -80,6 +81,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
+    /// Wakes the webhook worker after a commit that added events.
+    pub webhooks: Arc<Wake>,
 }
 
 /// The whole HTTP application.

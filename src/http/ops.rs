@@ -26,9 +26,10 @@ pub async fn readyz(State(app): State<AppState>) -> Result<Response, ApiError> {
 }
 
 pub async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> {
+    let backlog = app.store.webhook_backlog().await?;
     let text = app
         .metrics
-        .render(app.store.write_stats())
+        .render(app.store.write_stats(), backlog)
         .map_err(|e| ApiError::Internal(e.into()))?;
     let mut response = text.into_response();
     response.headers_mut().insert(

@@ -6,6 +6,7 @@
 
 pub mod sqlite;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -45,6 +46,8 @@ pub struct Integration {
     pub id: Uuid,
     pub name: String,
     pub created: Timestamp,
+    /// Where its `MessageAdded` webhooks go, exactly as given.
+    pub webhook_url: Option<String>,
 }
 
 /// A new integration and the digest of its ClientToken.
@@ -114,6 +117,74 @@ pub struct MessageBatch {
     pub visibility: Visibility,
     /// In request order, with ids and times already set.
     pub messages: Vec<Message>,
+    /// When the batch is written, in milliseconds, for webhook latency.
+    pub at_ms: i64,
+}
+
+/// What the webhook worker asks for: due deliveries, within its limits.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub now_ms: i64,
+    /// How long a claimed delivery stays reserved for this worker.
+    pub lease_ms: i64,
+    /// Most events in one delivery.
+    pub batch_size: usize,
+    /// Most deliveries to claim now.
+    pub max: usize,
+    /// Deliveries in flight per integration, and the most allowed at once.
+    pub in_flight: HashMap<Uuid, usize>,
+    pub per_receiver: usize,
+}
+
+/// A delivery reserved for sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedDelivery {
+    pub id: Uuid,
+    pub integration_id: Uuid,
+    pub enterprise_id: Uuid,
+    /// `None` if the integration's URL was cleared since.
+    pub url: Option<String>,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// `(message id, milliseconds when it was written)`, oldest first.
+    pub events: Vec<(Uuid, i64)>,
+}
+
+/// What a claim reserved, and when the next delivery not reserved is due.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claimed {
+    pub deliveries: Vec<ClaimedDelivery>,
+    pub next_due_ms: Option<i64>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Delivered,
+    Retry { next_attempt_ms: i64, error: String },
+    Failed { error: String },
+}
+
+/// A delivery as `webhooks list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryInfo {
+    pub id: Uuid,
+    pub integration_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub status: String,
+    pub attempts: u32,
+    pub events: u64,
+    pub next_attempt_ms: i64,
+    pub last_error: Option<String>,
+}
+
+/// What is waiting to be delivered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebhookBacklog {
+    /// Events not yet delivered nor given up.
+    pub pending_events: u64,
+    /// When the next pending delivery is due.
+    pub next_due_ms: Option<i64>,
 }
 
 /// The batch named, at this index, a thread the caller cannot see.
@@ -173,6 +244,23 @@ pub trait Store: Send + Sync + 'static {
         is_resolved: bool,
         at: Timestamp,
     ) -> StoreResult<Option<Thread>>;
+
+    /// Sets or clears an integration's webhook URL; false if there is no such integration.
+    async fn set_webhook_url(&self, integration: Uuid, url: Option<String>) -> StoreResult<bool>;
+    /// Groups new events into deliveries, then reserves the due ones.
+    async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed>;
+    async fn finish_delivery(
+        &self,
+        id: Uuid,
+        outcome: DeliveryOutcome,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    /// Frees every reservation; only for a store that one server owns.
+    async fn release_leases(&self) -> StoreResult<()>;
+    async fn deliveries(&self, failed_only: bool) -> StoreResult<Vec<DeliveryInfo>>;
+    /// Makes failed deliveries (one, or all) due again; returns how many.
+    async fn retry_deliveries(&self, id: Option<Uuid>, now_ms: i64) -> StoreResult<u64>;
+    async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog>;
 
     async fn add_enterprise(&self, enterprise: Enterprise) -> StoreResult<()>;
     async fn enterprises(&self) -> StoreResult<Vec<Enterprise>>;

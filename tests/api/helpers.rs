@@ -9,10 +9,12 @@ use serde_json::{Value, json};
 use switchboard::clock::ManualClock;
 use switchboard::demo;
 use switchboard::domain::time::Timestamp;
+use switchboard::domain::webhook::RetryPolicy;
 use switchboard::http::{AppState, Settings, router};
 use switchboard::metrics::Metrics;
 use switchboard::store::{self, Store};
 use switchboard::tokens::TokenHash;
+use switchboard::webhooks::{Wake, WebhookSettings};
 use tempfile::TempDir;
 
 pub use switchboard::http::paths::{
@@ -56,7 +58,21 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub store: Arc<dyn Store>,
+    /// Wakes the webhook worker, as a commit would.
+    pub wake: Arc<Wake>,
+    /// The `sqlite://` URL of the test's database, for the CLI.
+    pub database: String,
+    _worker: AbortOnDrop,
     _dir: TempDir,
+}
+
+/// Stops the webhook worker with its test.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The settings of SPEC.md, with [`OPERATOR_TOKEN`] for the staff API.
@@ -71,7 +87,24 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(settings()).await
 }
 
+/// Webhook settings of the tests: quick retries, and a poll interval so long that
+/// only a commit can wake the worker in time.
+pub fn webhook_settings() -> WebhookSettings {
+    WebhookSettings {
+        retry: RetryPolicy {
+            attempts: 3,
+            base_delay: std::time::Duration::from_millis(50),
+        },
+        poll: std::time::Duration::from_secs(3600),
+        ..WebhookSettings::default()
+    }
+}
+
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    spawn_app_full(settings, webhook_settings()).await
+}
+
+pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let store = store::open(&url).await.expect("open store");
@@ -79,11 +112,17 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     demo::seed(store.as_ref(), Timestamp::truncate(start_time()))
         .await
         .expect("seed demo tenant");
+    let metrics = Arc::new(Metrics::default());
+    let wake = Arc::new(Wake::default());
+    let worker =
+        switchboard::webhooks::spawn(store.clone(), webhooks, metrics.clone(), wake.clone())
+            .expect("webhook worker");
     let app = AppState {
         store: store.clone(),
         clock: clock.clone(),
-        metrics: Arc::new(Metrics::default()),
+        metrics,
         settings,
+        webhooks: wake.clone(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -95,6 +134,9 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         client: reqwest::Client::new(),
         clock,
         store,
+        wake,
+        database: url,
+        _worker: AbortOnDrop(worker),
         _dir: dir,
     }
 }

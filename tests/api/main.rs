@@ -13,6 +13,8 @@ mod ops;
 mod pagination;
 mod process;
 mod rate_limit;
+mod receiver;
 mod requests;
 mod threads_add;
 mod threads_get_all;
+mod webhooks;

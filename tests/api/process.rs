@@ -518,3 +518,71 @@ async fn the_readme_examples_work_as_printed() {
     let last = out.rsplit(r#""IsResolved":"#).next().unwrap();
     assert!(last.starts_with("false"), "the thread is open again: {out}");
 }
+
+#[tokio::test]
+async fn webhook_events_survive_sigkill_and_arrive_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("outbox.db");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let flags = [
+        "--rate-limit",
+        "100000/1s",
+        "--webhook-retry-base",
+        "100ms",
+        "--webhook-attempts",
+        "30",
+    ];
+    let mut server = serve(&db, &flags).await;
+    let (ok, _, err) = cli(
+        &db,
+        &[
+            "integration",
+            "set-webhook",
+            "--integration",
+            &switchboard::demo::SAMPLE_CLIENT.to_string(),
+            "--url",
+            &format!("http://127.0.0.1:{port}/hook?k=v"),
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+
+    // The receiver is down while the messages are written.
+    let client = reqwest::Client::new();
+    let body = with_creds(PORTFOLIO, json!({"OriginalSender": "A", "Subject": "B"}));
+    let (_, thread) = post(&client, &server.base, ADD, &body).await.unwrap();
+    let thread = thread["MessageThreads"][0]["Id"].clone();
+    let mut ids = Vec::new();
+    for batch in 0..5 {
+        let items: Vec<Value> = (0..7)
+            .map(|i| json!({"MessageThreadId": thread, "Text": format!("{batch}.{i}")}))
+            .collect();
+        let (status, added) = post(
+            &client,
+            &server.base,
+            MESSAGES_ADD,
+            &with_creds(PORTFOLIO, json!({"Messages": items})),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 200);
+        ids.extend(
+            added["Messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["Message"]["Id"].as_str().unwrap().to_owned()),
+        );
+    }
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+
+    let receiver = crate::receiver::Receiver::start_on(&format!("127.0.0.1:{port}")).await;
+    let _server = serve(&db, &flags).await;
+    let received = receiver.wait_for_events(&ids).await;
+    assert!(received.iter().all(|r| r.query.as_deref() == Some("k=v")));
+}

@@ -110,26 +110,36 @@ pub fn enterprises(conn: &Connection) -> StoreResult<Vec<Enterprise>> {
 pub fn add_integration(conn: &Connection, new: &NewIntegration) -> StoreResult<()> {
     let i = &new.integration;
     conn.execute(
-        "INSERT INTO integrations (id, name, client_token_hash, created_utc) VALUES (?1, ?2, ?3, ?4)",
-        params![i.id, i.name, &new.client_token.0[..], i.created.unix()],
+        "INSERT INTO integrations (id, name, client_token_hash, created_utc, webhook_url) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            i.id,
+            i.name,
+            &new.client_token.0[..],
+            i.created.unix(),
+            i.webhook_url
+        ],
     )
     .map_err(|err| unique(err, || format!("integration {} already exists", i.id)))?;
     Ok(())
 }
 
 pub fn integrations(conn: &Connection) -> StoreResult<Vec<Integration>> {
-    conn.prepare("SELECT id, name, created_utc FROM integrations ORDER BY created_utc, name")
-        .and_then(|mut s| {
-            s.query_map([], |r| {
-                Ok(Integration {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    created: Timestamp::from_unix(r.get(2)?),
-                })
-            })?
-            .collect()
-        })
-        .map_err(internal)
+    conn.prepare(
+        "SELECT id, name, created_utc, webhook_url FROM integrations ORDER BY created_utc, name",
+    )
+    .and_then(|mut s| {
+        s.query_map([], |r| {
+            Ok(Integration {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                created: Timestamp::from_unix(r.get(2)?),
+                webhook_url: r.get(3)?,
+            })
+        })?
+        .collect()
+    })
+    .map_err(internal)
 }
 
 pub fn add_access_token(conn: &Connection, new: &NewAccessToken) -> StoreResult<()> {

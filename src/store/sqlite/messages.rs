@@ -1,8 +1,9 @@
 //! Message queries of the SQLite backend.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use uuid::Uuid;
 
 use super::threads::query;
 use super::{Args, id_array, internal, push_page, push_visibility};
@@ -36,20 +37,28 @@ pub fn insert(
     batch: MessageBatch,
 ) -> StoreResult<Result<Vec<Message>, ThreadNotVisible>> {
     let mut owner = conn
-        .prepare_cached("SELECT integration_id, enterprise_id FROM threads WHERE id = ?1")
+        .prepare_cached(
+            "SELECT t.integration_id, t.enterprise_id, i.webhook_url IS NOT NULL \
+             FROM threads t JOIN integrations i ON i.id = t.integration_id WHERE t.id = ?1",
+        )
         .map_err(internal)?;
-    let mut checked = HashSet::new();
+    // Thread id -> (integration, enterprise, whether the integration has a webhook).
+    let mut owners: HashMap<Uuid, (Uuid, Uuid, bool)> = HashMap::new();
     for (index, message) in batch.messages.iter().enumerate() {
-        if checked.contains(&message.thread_id) {
+        if owners.contains_key(&message.thread_id) {
             continue;
         }
         let found = owner
-            .query_row([message.thread_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row([message.thread_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .optional()
             .map_err(internal)?;
         match found {
-            Some((integration, enterprise)) if batch.visibility.sees(integration, enterprise) => {
-                checked.insert(message.thread_id);
+            Some(o @ (integration, enterprise, _))
+                if batch.visibility.sees(integration, enterprise) =>
+            {
+                owners.insert(message.thread_id, o);
             }
             _ => return Ok(Err(ThreadNotVisible(index))),
         }
@@ -68,6 +77,13 @@ pub fn insert(
              WHERE id = ?1",
         )
         .map_err(internal)?;
+    // The MessageAdded event goes in the same transaction as its message.
+    let mut event = conn
+        .prepare_cached(
+            "INSERT INTO webhook_events (message_id, integration_id, enterprise_id, created_ms) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .map_err(internal)?;
     let mut touched = HashSet::new();
     for m in &batch.messages {
         add.execute(params![
@@ -78,6 +94,11 @@ pub fn insert(
             m.created.unix()
         ])
         .map_err(internal)?;
+        if let Some(&(integration, enterprise, true)) = owners.get(&m.thread_id) {
+            event
+                .execute(params![m.id, integration, enterprise, batch.at_ms])
+                .map_err(internal)?;
+        }
         if touched.insert(m.thread_id) {
             touch
                 .execute(params![

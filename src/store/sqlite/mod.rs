@@ -8,6 +8,7 @@ mod admin;
 mod messages;
 mod readers;
 mod threads;
+mod webhooks;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -27,9 +28,9 @@ use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
 use crate::ratelimit::{Decision, LocalLimiter, RateLimit};
 use crate::store::{
-    AccessTokenInfo, Enterprise, Integration, MessageBatch, MessageQuery, NewAccessToken,
-    NewIntegration, Store, StoreError, StoreResult, ThreadNotVisible, ThreadQuery, TokenRef,
-    WriteStats,
+    AccessTokenInfo, Claim, Claimed, DeliveryInfo, DeliveryOutcome, Enterprise, Integration,
+    MessageBatch, MessageQuery, NewAccessToken, NewIntegration, Store, StoreError, StoreResult,
+    ThreadNotVisible, ThreadQuery, TokenRef, WebhookBacklog, WriteStats,
 };
 use crate::tokens::TokenHash;
 use readers::Readers;
@@ -42,6 +43,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         2,
         include_str!("../../../migrations/sqlite/0002_messages.sql"),
+    ),
+    (
+        3,
+        include_str!("../../../migrations/sqlite/0003_webhooks.sql"),
     ),
 ];
 
@@ -268,6 +273,49 @@ impl Store for SqliteStore {
         self.writer
             .write(move |conn| threads::set_resolved(conn, thread_id, is_resolved, at))
             .await
+    }
+
+    async fn set_webhook_url(&self, integration: Uuid, url: Option<String>) -> StoreResult<bool> {
+        self.writer
+            .write(move |conn| webhooks::set_url(conn, integration, url.as_deref()))
+            .await
+    }
+
+    async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed> {
+        self.writer
+            .write(move |conn| webhooks::claim(conn, &claim))
+            .await
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: Uuid,
+        outcome: DeliveryOutcome,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| webhooks::finish(conn, id, &outcome, now_ms))
+            .await
+    }
+
+    async fn release_leases(&self) -> StoreResult<()> {
+        self.writer.write(webhooks::release_leases).await
+    }
+
+    async fn deliveries(&self, failed_only: bool) -> StoreResult<Vec<DeliveryInfo>> {
+        self.readers
+            .read(move |conn| webhooks::list(conn, failed_only))
+            .await
+    }
+
+    async fn retry_deliveries(&self, id: Option<Uuid>, now_ms: i64) -> StoreResult<u64> {
+        self.writer
+            .write(move |conn| webhooks::retry(conn, id, now_ms))
+            .await
+    }
+
+    async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog> {
+        self.readers.read(webhooks::backlog).await
     }
 
     async fn add_enterprise(&self, enterprise: Enterprise) -> StoreResult<()> {

@@ -1,0 +1,282 @@
+//! The webhook worker: delivers `MessageAdded` events from the outbox.
+//!
+//! Events are written in the transaction of their message. The worker wakes when
+//! a commit adds events (and at least every poll interval, for retries and for
+//! deliveries re-queued by the CLI), groups pending events into deliveries of one
+//! enterprise and integration, reserves the due ones and sends each as one POST.
+//! A 2xx answer is delivery; 307 and 308 are followed; anything else, or no
+//! answer within the timeout, is retried with exponential backoff and jitter
+//! until the last attempt, after which the delivery is kept as failed. Each
+//! integration has at most `per_receiver` deliveries in flight, so a slow or dead
+//! receiver holds up only its own events.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::domain::webhook::{Event, Payload, RetryPolicy};
+use crate::metrics::Metrics;
+use crate::store::{Claim, ClaimedDelivery, DeliveryOutcome, Store};
+
+/// How the worker delivers.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookSettings {
+    /// Most events in one request.
+    pub batch_size: usize,
+    pub retry: RetryPolicy,
+    /// Most deliveries in flight to one integration's receiver.
+    pub per_receiver: usize,
+    /// Longest sleep between looks at the outbox when nothing wakes the worker.
+    pub poll: Duration,
+    /// How long a receiver has to answer.
+    pub timeout: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 100,
+            retry: RetryPolicy::default(),
+            per_receiver: 2,
+            poll: Duration::from_secs(1),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Most deliveries in flight in all.
+const MAX_IN_FLIGHT: usize = 64;
+
+/// The handle the rest of the server uses to wake the worker after a commit.
+#[derive(Default)]
+pub struct Wake(Notify);
+
+impl Wake {
+    pub fn now(&self) {
+        self.0.notify_one();
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A number in `[0, 1)` to spread retries.
+fn jitter() -> f64 {
+    let mut bytes = [0u8; 4];
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => f64::from(u32::from_le_bytes(bytes)) / (f64::from(u32::MAX) + 1.0),
+        Err(_) => 0.5,
+    }
+}
+
+/// Starts the worker on the current runtime.
+pub fn spawn(
+    store: Arc<dyn Store>,
+    settings: WebhookSettings,
+    metrics: Arc<Metrics>,
+    wake: Arc<Wake>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let client = reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            // Only the redirects that keep the method and body.
+            if attempt.previous().len() >= 5 {
+                attempt.error("too many redirects")
+            } else if matches!(attempt.status().as_u16(), 307 | 308) {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        }))
+        .build()?;
+    let worker = Worker {
+        store,
+        settings,
+        metrics,
+        wake,
+        client,
+        in_flight: Arc::new(Mutex::new(HashMap::new())),
+    };
+    Ok(tokio::spawn(worker.run()))
+}
+
+#[derive(Clone)]
+struct Worker {
+    store: Arc<dyn Store>,
+    settings: WebhookSettings,
+    metrics: Arc<Metrics>,
+    wake: Arc<Wake>,
+    client: reqwest::Client,
+    /// Deliveries in flight per integration.
+    in_flight: Arc<Mutex<HashMap<Uuid, usize>>>,
+}
+
+impl Worker {
+    async fn run(self) {
+        if let Err(e) = self.store.release_leases().await {
+            tracing::error!(error = %e, "cannot release webhook leases");
+        }
+        loop {
+            let wait = match self.round().await {
+                Ok(wait) => wait,
+                Err(e) => {
+                    tracing::error!(error = %e, "webhook worker round failed");
+                    self.settings.poll
+                }
+            };
+            tokio::select! {
+                () = self.wake.0.notified() => {},
+                () = tokio::time::sleep(wait) => {},
+            }
+        }
+    }
+
+    /// Claims and starts what is due; returns how long to sleep at most.
+    async fn round(&self) -> anyhow::Result<Duration> {
+        let in_flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let total: usize = in_flight.values().sum();
+        let now = now_ms();
+        let claimed = self
+            .store
+            .claim_deliveries(Claim {
+                now_ms: now,
+                lease_ms: (self.settings.timeout.as_millis() as i64) * 3 + 5_000,
+                batch_size: self.settings.batch_size,
+                max: MAX_IN_FLIGHT.saturating_sub(total),
+                in_flight,
+                per_receiver: self.settings.per_receiver,
+            })
+            .await?;
+        for delivery in claimed.deliveries {
+            *self
+                .in_flight
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(delivery.integration_id)
+                .or_default() += 1;
+            tokio::spawn(self.clone().deliver(delivery));
+        }
+        let until_due = claimed.next_due_ms.map_or(self.settings.poll, |due| {
+            Duration::from_millis((due - now).max(0) as u64)
+        });
+        Ok(until_due.min(self.settings.poll))
+    }
+
+    async fn deliver(self, delivery: ClaimedDelivery) {
+        let outcome = self.attempt(&delivery).await;
+        let finished = now_ms();
+        match &outcome {
+            DeliveryOutcome::Delivered => {
+                for &(_, written_ms) in &delivery.events {
+                    self.metrics
+                        .observe_webhook_latency((finished - written_ms).max(0) as f64 / 1000.0);
+                }
+            }
+            DeliveryOutcome::Retry { error, .. } | DeliveryOutcome::Failed { error } => {
+                tracing::warn!(
+                    delivery = %delivery.id,
+                    integration_id = %delivery.integration_id,
+                    attempt = delivery.attempts + 1,
+                    error = %error,
+                    "webhook delivery failed"
+                );
+            }
+        }
+        self.metrics
+            .count_webhook_attempt(&outcome, delivery.attempts > 0);
+        if let Err(e) = self
+            .store
+            .finish_delivery(delivery.id, outcome, finished)
+            .await
+        {
+            // The lease runs out and the delivery is tried again: at least once.
+            tracing::error!(delivery = %delivery.id, error = %e, "cannot record a webhook delivery");
+        }
+        if let Some(count) = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&delivery.integration_id)
+        {
+            *count = count.saturating_sub(1);
+        }
+        self.wake.now();
+    }
+
+    async fn attempt(&self, delivery: &ClaimedDelivery) -> DeliveryOutcome {
+        let Some(url) = &delivery.url else {
+            return DeliveryOutcome::Failed {
+                error: "the integration has no webhook URL any more".to_owned(),
+            };
+        };
+        let payload = Payload {
+            enterprise_id: delivery.enterprise_id,
+            integration_id: delivery.integration_id,
+            events: delivery
+                .events
+                .iter()
+                .map(|&(message, _)| Event::message_added(message))
+                .collect(),
+        };
+        let error = match serde_json::to_vec(&payload) {
+            Err(e) => format!("cannot encode the payload: {e}"),
+            Ok(body) => match self
+                .client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+            {
+                Ok(response) if response.status().is_success() => {
+                    return DeliveryOutcome::Delivered;
+                }
+                Ok(response) => format!("the receiver answered {}", response.status()),
+                Err(e) => describe(&e),
+            },
+        };
+        match self
+            .settings
+            .retry
+            .delay_after(delivery.attempts + 1, jitter())
+        {
+            Some(delay) => DeliveryOutcome::Retry {
+                next_attempt_ms: now_ms() + delay.as_millis() as i64,
+                error,
+            },
+            None => DeliveryOutcome::Failed { error },
+        }
+    }
+}
+
+/// A transport error in words, without the URL (its query may hold a secret).
+fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        return "no answer within the timeout".to_owned();
+    }
+    let mut text = if error.is_connect() {
+        "cannot connect".to_owned()
+    } else if error.is_redirect() {
+        "redirect failed".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !cause_text.contains("://") {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,461 @@
+//! SPEC §11 and issue 4: MessageAdded webhooks, delivered from the outbox.
+
+use serde_json::{Value, json};
+use switchboard::demo;
+use switchboard::store::DeliveryInfo;
+
+use crate::helpers::*;
+use crate::receiver::Receiver;
+
+/// Points Sample Client's webhooks at `url`.
+async fn hook(app: &TestApp, url: &str) {
+    assert!(
+        app.store
+            .set_webhook_url(demo::SAMPLE_CLIENT, Some(url.to_owned()))
+            .await
+            .unwrap()
+    );
+}
+
+fn id(value: &Value) -> String {
+    value["Id"].as_str().unwrap().to_owned()
+}
+
+async fn deliveries(app: &TestApp) -> Vec<DeliveryInfo> {
+    app.store.deliveries(false).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_payload_is_exactly_the_references_and_the_query_is_kept() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    hook(
+        &app,
+        &format!("{}/hook?secret=a%2Fb+c&x=%7E1", receiver.base),
+    )
+    .await;
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    let message = app.add_message(PORTFOLIO, &thread, "hello").await;
+    let received = receiver.wait_for_events(&[id(&message)]).await;
+    assert_eq!(received.len(), 1);
+    let request = &received[0];
+    assert_eq!(request.path, "/hook");
+    assert_eq!(
+        request.query.as_deref(),
+        Some("secret=a%2Fb+c&x=%7E1"),
+        "the query string is kept exactly"
+    );
+    assert_eq!(request.content_type.as_deref(), Some("application/json"));
+    assert_eq!(
+        request.body,
+        json!({
+            "EnterpriseId": demo::GROSS.to_string(),
+            "IntegrationId": demo::SAMPLE_CLIENT.to_string(),
+            "Events": [{"Discriminator": "MessageAdded", "Value": {"Id": message["Id"]}}],
+        })
+    );
+}
+
+#[tokio::test]
+async fn staff_replies_produce_events_for_the_threads_integration() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    hook(&app, &format!("{}/hook", receiver.base)).await;
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    let reply = app.reply(&thread, "Hello from the front desk").await;
+    let received = receiver.wait_for_events(&[id(&reply)]).await;
+    assert_eq!(
+        received[0].body["IntegrationId"],
+        demo::SAMPLE_CLIENT.to_string()
+    );
+}
+
+#[tokio::test]
+async fn integrations_without_a_url_produce_no_events() {
+    let app = spawn_app().await;
+    let thread = app.add_thread(OTHER_CLIENT, "A", "B").await;
+    app.add_message(OTHER_CLIENT, &thread, "hello").await;
+    app.reply(&thread, "hi").await;
+    assert_eq!(app.store.webhook_backlog().await.unwrap().pending_events, 0);
+    assert!(deliveries(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn events_go_together_per_enterprise_at_most_100_a_request() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    let gate = receiver.hold();
+    hook(&app, &format!("{}/hook", receiver.base)).await;
+    let gross = app.add_thread(PORTFOLIO, "A", "Gross").await;
+    let net = app
+        .call(
+            ADD,
+            PORTFOLIO,
+            json!({"OriginalSender": "A", "Subject": "Net", "EnterpriseId": demo::NET.to_string()}),
+        )
+        .await
+        .ok()["MessageThreads"][0]
+        .clone();
+    // One commit: 250 messages in Gross and 3 in Net.
+    let mut items: Vec<Value> = (0..250)
+        .map(|i| json!({"MessageThreadId": gross["Id"], "Text": format!("#{i}")}))
+        .collect();
+    items
+        .extend((0..3).map(|i| json!({"MessageThreadId": net["Id"], "Text": format!("net #{i}")})));
+    let added = app
+        .call(MESSAGES_ADD, PORTFOLIO, json!({ "Messages": items }))
+        .await
+        .ok();
+    let ids: Vec<String> = added["Messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| id(&m["Message"]))
+        .collect();
+    gate.add_permits(1000);
+    let received = receiver.wait_for_events(&ids).await;
+
+    let mut sizes: Vec<(String, usize)> = received
+        .iter()
+        .map(|r| {
+            (
+                r.body["EnterpriseId"].as_str().unwrap().to_owned(),
+                r.event_ids().len(),
+            )
+        })
+        .collect();
+    sizes.sort();
+    let mut expected = vec![
+        (demo::GROSS.to_string(), 100),
+        (demo::GROSS.to_string(), 100),
+        (demo::GROSS.to_string(), 50),
+        (demo::NET.to_string(), 3),
+    ];
+    expected.sort();
+    assert_eq!(sizes, expected);
+    let all: Vec<String> = received.iter().flat_map(|r| r.event_ids()).collect();
+    assert_eq!(all.len(), ids.len(), "each event once");
+}
+
+#[tokio::test]
+async fn the_batch_size_is_configurable() {
+    let app = spawn_app_full(
+        settings(),
+        switchboard::webhooks::WebhookSettings {
+            batch_size: 2,
+            ..webhook_settings()
+        },
+    )
+    .await;
+    let receiver = Receiver::start().await;
+    hook(&app, &format!("{}/hook", receiver.base)).await;
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    let items: Vec<Value> = (0..5)
+        .map(|i| json!({"MessageThreadId": thread["Id"], "Text": format!("#{i}")}))
+        .collect();
+    let added = app
+        .call(MESSAGES_ADD, PORTFOLIO, json!({ "Messages": items }))
+        .await
+        .ok();
+    let ids: Vec<String> = added["Messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| id(&m["Message"]))
+        .collect();
+    let received = receiver.wait_for_events(&ids).await;
+    let mut sizes: Vec<usize> = received.iter().map(|r| r.event_ids().len()).collect();
+    sizes.sort();
+    assert_eq!(sizes, vec![1, 2, 2]);
+}
+
+#[tokio::test]
+async fn a_500_is_retried_until_delivered() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(&[500]);
+    hook(&app, &format!("{}/hook", receiver.base)).await;
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    let message = app.add_message(PORTFOLIO, &thread, "hello").await;
+    let received = receiver
+        .wait_until("a second attempt", |r| r.len() >= 2)
+        .await;
+    assert_eq!(received[0].body, received[1].body, "the same events again");
+    assert_eq!(received[1].event_ids(), vec![id(&message)]);
+    let delivered = wait_for_status(&app, "delivered").await;
+    assert_eq!(delivered.attempts, 2);
+    let metrics = app
+        .send(app.client.get(format!("{}/metrics", app.base)))
+        .await
+        .text;
+    for line in [
+        "switchboard_webhook_deliveries_total{outcome=\"retry\"} 1",
+        "switchboard_webhook_deliveries_total{outcome=\"delivered\"} 1",
+        "switchboard_webhook_retries_total 1",
+        "switchboard_webhook_queue_depth 0",
+        "switchboard_webhook_delivery_latency_seconds_count 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
+}
+
+/// Waits until the only delivery has `status`.
+async fn wait_for_status(app: &TestApp, status: &str) -> DeliveryInfo {
+    for _ in 0..400 {
+        let all = deliveries(app).await;
+        if let [only] = all.as_slice()
+            && only.status == status
+        {
+            return only.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no delivery reached {status}: {:?}", deliveries(app).await);
+}
+
+#[tokio::test]
+async fn permanent_and_temporary_redirects_are_followed() {
+    for (path, query) in [
+        ("/moved-permanently", "after=308"),
+        ("/moved-temporarily", "after=307"),
+    ] {
+        let app = spawn_app().await;
+        let receiver = Receiver::start().await;
+        hook(&app, &format!("{}{path}", receiver.base)).await;
+        let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+        let message = app.add_message(PORTFOLIO, &thread, "hello").await;
+        let received = receiver.wait_for_events(&[id(&message)]).await;
+        assert_eq!(
+            (received[0].path.as_str(), received[0].query.as_deref()),
+            ("/hook", Some(query))
+        );
+        assert_eq!(
+            received[0].body["Events"][0]["Value"]["Id"], message["Id"],
+            "the body follows the redirect"
+        );
+        assert_eq!(wait_for_status(&app, "delivered").await.attempts, 1);
+    }
+}
+
+#[tokio::test]
+async fn after_the_last_attempt_a_delivery_is_kept_as_failed_and_can_be_sent_again() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(&[503, 503, 503]);
+    hook(&app, &format!("{}/hook?secret=s3cret", receiver.base)).await;
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    let message = app.add_message(PORTFOLIO, &thread, "hello").await;
+    let failed = wait_for_status(&app, "failed").await;
+    assert_eq!(failed.attempts, 3, "the configured number of attempts");
+    assert_eq!(
+        failed.last_error.as_deref(),
+        Some("the receiver answered 503 Service Unavailable")
+    );
+    assert_eq!(receiver.received().len(), 3);
+
+    // The CLI shows it with its last error, never the URL's secret.
+    let out = switchboard_cli(&app, &["webhooks", "list", "--failed"]).await;
+    assert!(
+        out.contains(&failed.id.to_string()) && out.contains("failed") && out.contains("503"),
+        "{out}"
+    );
+    assert!(!out.contains("s3cret"));
+    let out = switchboard_cli(&app, &["webhooks", "retry", &failed.id.to_string()]).await;
+    assert!(out.contains("1 delivery"), "{out}");
+    app.wake.now();
+    let received = receiver
+        .wait_until("the re-sent delivery", |r| r.len() >= 4)
+        .await;
+    assert_eq!(received[3].event_ids(), vec![id(&message)]);
+    assert_eq!(wait_for_status(&app, "delivered").await.attempts, 1);
+}
+
+#[tokio::test]
+async fn a_302_is_not_followed_but_retried() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    hook(&app, &format!("{}/found", receiver.base)).await;
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    app.add_message(PORTFOLIO, &thread, "hello").await;
+    let failed = wait_for_status(&app, "failed").await;
+    assert_eq!(
+        failed.last_error.as_deref(),
+        Some("the receiver answered 302 Found")
+    );
+    assert!(receiver.received().is_empty(), "never sent on as a GET");
+}
+
+#[tokio::test]
+async fn a_dead_receiver_is_retried_with_a_clear_error() {
+    let app = spawn_app().await;
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    hook(&app, &format!("http://127.0.0.1:{port}/hook?secret=s3cret")).await;
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    app.add_message(PORTFOLIO, &thread, "hello").await;
+    let failed = wait_for_status(&app, "failed").await;
+    let error = failed.last_error.unwrap();
+    assert!(error.starts_with("cannot connect"), "{error}");
+    assert!(!error.contains("s3cret"), "{error}");
+}
+
+#[tokio::test]
+async fn a_slow_receiver_never_delays_another_integrations_events() {
+    let app = spawn_app().await;
+    let slow = Receiver::start().await;
+    let gate = slow.hold();
+    let fast = Receiver::start().await;
+    hook(&app, &format!("{}/slow", slow.base)).await;
+    app.store
+        .set_webhook_url(demo::TEST_CLIENT_2, Some(format!("{}/fast", fast.base)))
+        .await
+        .unwrap();
+
+    // Sample Client's receiver holds every request: its deliveries pile up.
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    for i in 0..6 {
+        app.add_message(PORTFOLIO, &thread, &format!("#{i}")).await;
+    }
+    slow.wait_until("requests in flight", |r| r.len() >= 2)
+        .await;
+    // Test Client 2's event still goes out while the slow receiver holds.
+    let other = app.add_thread(OTHER_CLIENT, "C", "D").await;
+    let message = app.add_message(OTHER_CLIENT, &other, "hello").await;
+    fast.wait_for_events(&[id(&message)]).await;
+    assert_eq!(
+        slow.received().len(),
+        2,
+        "at most 2 in flight to one receiver"
+    );
+    gate.add_permits(1000);
+}
+
+#[tokio::test]
+async fn set_webhook_refuses_urls_that_are_not_http() {
+    let app = spawn_app().await;
+    let integration = demo::SAMPLE_CLIENT.to_string();
+    let (ok, _, err) = cli_status(
+        &app,
+        &[
+            "integration",
+            "set-webhook",
+            "--integration",
+            &integration,
+            "--url",
+            "ftp://example.com/x",
+        ],
+    )
+    .await;
+    assert!(
+        !ok && err.contains("a webhook URL must be http or https, not ftp"),
+        "{err}"
+    );
+    let (ok, _, err) = cli_status(
+        &app,
+        &[
+            "integration",
+            "set-webhook",
+            "--integration",
+            &integration,
+            "--url",
+            "not a url",
+        ],
+    )
+    .await;
+    assert!(!ok && err.contains("is not a URL"), "{err}");
+    let (ok, _, err) = cli_status(
+        &app,
+        &[
+            "integration",
+            "add",
+            "--name",
+            "X",
+            "--webhook-url",
+            "mailto:a@b.c",
+        ],
+    )
+    .await;
+    assert!(!ok && err.contains("http or https"), "{err}");
+
+    let url = "https://hooks.example.com/in?token=A%2Fb&x=1";
+    let out = switchboard_cli(
+        &app,
+        &[
+            "integration",
+            "set-webhook",
+            "--integration",
+            &integration,
+            "--url",
+            url,
+        ],
+    )
+    .await;
+    assert!(
+        out.contains("https://hooks.example.com/in") && !out.contains("token="),
+        "{out}"
+    );
+    let stored = app.store.integrations().await.unwrap();
+    let sample = stored.iter().find(|i| i.id == demo::SAMPLE_CLIENT).unwrap();
+    assert_eq!(sample.webhook_url.as_deref(), Some(url), "kept exactly");
+    let list = switchboard_cli(&app, &["integration", "list"]).await;
+    assert!(
+        list.contains("https://hooks.example.com/in") && !list.contains("A%2Fb"),
+        "{list}"
+    );
+
+    switchboard_cli(
+        &app,
+        &[
+            "integration",
+            "set-webhook",
+            "--integration",
+            &integration,
+            "--clear",
+        ],
+    )
+    .await;
+    let stored = app.store.integrations().await.unwrap();
+    assert_eq!(
+        stored
+            .iter()
+            .find(|i| i.id == demo::SAMPLE_CLIENT)
+            .unwrap()
+            .webhook_url,
+        None
+    );
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let (ok, _, err) = cli_status(
+        &app,
+        &[
+            "integration",
+            "set-webhook",
+            "--integration",
+            &unknown,
+            "--clear",
+        ],
+    )
+    .await;
+    assert!(!ok && err.contains("there is no integration"), "{err}");
+}
+
+async fn cli_status(app: &TestApp, args: &[&str]) -> (bool, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(args)
+        .env("SWITCHBOARD_DATABASE_URL", &app.database)
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+async fn switchboard_cli(app: &TestApp, args: &[&str]) -> String {
+    let (ok, out, err) = cli_status(app, args).await;
+    assert!(ok, "switchboard {args:?}: {err}");
+    out
+}
