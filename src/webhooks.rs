@@ -192,14 +192,8 @@ impl Worker {
         }
         self.metrics
             .count_webhook_attempt(&outcome, delivery.attempts > 0);
-        if let Err(e) = self
-            .store
-            .finish_delivery(delivery.id, outcome, finished)
-            .await
-        {
-            // The lease runs out and the delivery is tried again: at least once.
-            tracing::error!(delivery = %delivery.id, error = %e, "cannot record a webhook delivery");
-        }
+        // The receiver has room again at once; the delivery stays leased until
+        // its outcome is recorded, so nobody claims it meanwhile.
         if let Some(count) = self
             .in_flight
             .lock()
@@ -207,6 +201,15 @@ impl Worker {
             .get_mut(&delivery.integration_id)
         {
             *count = count.saturating_sub(1);
+        }
+        self.wake.now();
+        if let Err(e) = self
+            .store
+            .finish_delivery(delivery.id, outcome, finished)
+            .await
+        {
+            // The lease runs out and the delivery is tried again: at least once.
+            tracing::error!(delivery = %delivery.id, error = %e, "cannot record a webhook delivery");
         }
         self.wake.now();
     }

@@ -18,7 +18,8 @@ CREATE TABLE webhook_deliveries (
 
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_ms);
 
--- Written in the transaction of its message; delivery_id is set when planned.
+-- Written in the transaction of its message; delivery_id is set when the
+-- worker puts it into a delivery, which it does only when the receiver has room.
 CREATE TABLE webhook_events (
     seq            INTEGER PRIMARY KEY,
     message_id     BLOB NOT NULL REFERENCES messages (id),
@@ -28,6 +29,6 @@ CREATE TABLE webhook_events (
     delivery_id    BLOB REFERENCES webhook_deliveries (id)
 );
 
-CREATE INDEX webhook_events_unplanned ON webhook_events (integration_id, enterprise_id, seq)
+CREATE INDEX webhook_events_unplanned ON webhook_events (integration_id, seq)
     WHERE delivery_id IS NULL;
 CREATE INDEX webhook_events_by_delivery ON webhook_events (delivery_id, seq);

@@ -222,6 +222,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Decision>;
 
     async fn add_thread(&self, thread: Thread) -> StoreResult<Thread>;
+    /// Writes many threads in one transaction (data generators, imports).
+    async fn import_threads(&self, threads: Vec<Thread>) -> StoreResult<()>;
     async fn threads(
         &self,
         query: ThreadQuery,

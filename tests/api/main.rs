@@ -4,6 +4,7 @@
 mod helpers;
 
 mod auth;
+mod bench_smoke;
 mod conversation;
 mod isolation;
 mod messages;

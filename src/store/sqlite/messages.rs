@@ -147,11 +147,6 @@ pub fn page(
         args.push((":enterprises", Box::new(id_array(enterprises))));
     }
     let mut sql = format!("SELECT {COLUMNS} FROM messages m WHERE m.thread_id IN ({threads})");
-    if let Some((first, last)) = q.created {
-        sql.push_str(" AND m.created_utc BETWEEN :created_first AND :created_last");
-        args.push((":created_first", Box::new(first)));
-        args.push((":created_last", Box::new(last)));
-    }
-    push_page(&mut sql, &mut args, after, q.count, "");
+    push_page(&mut sql, &mut args, q.created, after, q.count, "");
     query(conn, &sql, &args, from_row).map(Ok)
 }

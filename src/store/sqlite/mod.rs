@@ -159,16 +159,37 @@ fn id_array(ids: &[Uuid]) -> Rc<Vec<Value>> {
 /// Named parameters of a query built piece by piece.
 type Args = Vec<(&'static str, Box<dyn ToSql>)>;
 
-/// Appends what every page query ends with: start strictly after `after`, newest
-/// first, at most `count` rows. Tables must have `created_utc` and `seq` columns
-/// and an index ending in `(created_utc, seq)` after their equality columns.
-/// `plus` is `"+"` when the range must not pick an index (rows found by id).
-fn push_page(sql: &mut String, args: &mut Args, after: Option<Position>, count: u32, plus: &str) {
+/// Appends what every page query ends with: the creation interval, the start
+/// strictly after `after`, newest first, at most `count` rows. Tables must have
+/// `created_utc` and `seq` columns and an index ending in `(created_utc, seq)`
+/// after their equality columns. `plus` is `"+"` when the range must not pick an
+/// index (rows found by id).
+///
+/// The interval's end and the cursor are merged into one upper bound: SQLite
+/// seeks an index range by one upper bound only, and with two it may start at the
+/// newest row and scan down to the cursor, a cost that grows with depth.
+fn push_page(
+    sql: &mut String,
+    args: &mut Args,
+    created: Option<(i64, i64)>,
+    after: Option<Position>,
+    count: u32,
+    plus: &str,
+) {
+    if let Some((first, _)) = created {
+        sql.push_str(&format!(" AND {plus}created_utc >= :created_first"));
+        args.push((":created_first", Box::new(first)));
+    }
+    let last = match (created.map(|c| c.1), after.map(|a| a.created)) {
+        (Some(end), Some(cursor)) => Some(end.min(cursor)),
+        (end, cursor) => end.or(cursor),
+    };
+    if let Some(last) = last {
+        sql.push_str(&format!(" AND {plus}created_utc <= :created_last"));
+        args.push((":created_last", Box::new(last)));
+    }
     if let Some(after) = after {
-        sql.push_str(&format!(
-            " AND {plus}created_utc <= :after_created \
-              AND (created_utc < :after_created OR seq < :after_seq)"
-        ));
+        sql.push_str(" AND (created_utc < :after_created OR seq < :after_seq)");
         args.push((":after_created", Box::new(after.created)));
         args.push((":after_seq", Box::new(after.seq)));
     }
@@ -234,6 +255,12 @@ impl Store for SqliteStore {
     async fn add_thread(&self, thread: Thread) -> StoreResult<Thread> {
         self.writer
             .write(move |conn| threads::insert(conn, &thread).map(|()| thread))
+            .await
+    }
+
+    async fn import_threads(&self, threads: Vec<Thread>) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| threads.iter().try_for_each(|t| threads::insert(conn, t)))
             .await
     }
 

@@ -97,13 +97,6 @@ pub fn page(
     // one by one, and a unary `+` keeps the other terms from choosing a page
     // index; without ids, walk `threads_page` (one integration) or `threads_all`.
     let by_id = q.thread_ids.is_some();
-    let indexed = |column: &str| {
-        if by_id {
-            format!("+{column}")
-        } else {
-            column.to_owned()
-        }
-    };
 
     let mut sql = format!("SELECT {COLUMNS} FROM threads WHERE 1 = 1");
     let mut args: Args = Vec::new();
@@ -130,14 +123,6 @@ pub fn page(
         sql.push_str(" AND is_resolved = :is_resolved");
         args.push((":is_resolved", Box::new(is_resolved)));
     }
-    if let Some((first, last)) = q.created {
-        sql.push_str(&format!(
-            " AND {} BETWEEN :created_first AND :created_last",
-            indexed("created_utc")
-        ));
-        args.push((":created_first", Box::new(first)));
-        args.push((":created_last", Box::new(last)));
-    }
     if let Some((first, last)) = q.updated {
         sql.push_str(" AND updated_utc BETWEEN :updated_first AND :updated_last");
         args.push((":updated_first", Box::new(first)));
@@ -146,6 +131,7 @@ pub fn page(
     push_page(
         &mut sql,
         &mut args,
+        q.created,
         after,
         q.count,
         if by_id { "+" } else { "" },

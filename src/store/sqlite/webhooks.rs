@@ -10,50 +10,15 @@ use crate::store::{
     Claim, Claimed, ClaimedDelivery, DeliveryInfo, DeliveryOutcome, StoreResult, WebhookBacklog,
 };
 
-/// Puts events that belong to no delivery yet into new deliveries of at most
-/// `batch_size` events of one enterprise and integration.
-fn plan(conn: &Connection, batch_size: usize, now_ms: i64) -> StoreResult<()> {
-    let unplanned: Vec<(i64, Uuid, Uuid)> = conn
-        .prepare_cached(
-            "SELECT seq, integration_id, enterprise_id FROM webhook_events \
-             WHERE delivery_id IS NULL ORDER BY integration_id, enterprise_id, seq",
-        )
-        .and_then(|mut s| {
-            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect()
-        })
-        .map_err(internal)?;
-    let mut groups: Vec<((Uuid, Uuid), Vec<i64>)> = Vec::new();
-    for (seq, integration, enterprise) in unplanned {
-        match groups.last_mut() {
-            Some((key, seqs)) if *key == (integration, enterprise) && seqs.len() < batch_size => {
-                seqs.push(seq)
-            }
-            _ => groups.push(((integration, enterprise), vec![seq])),
-        }
-    }
-    let mut add = conn
-        .prepare_cached(
-            "INSERT INTO webhook_deliveries (id, integration_id, enterprise_id, status, next_attempt_ms, created_ms) \
-             VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
-        )
-        .map_err(internal)?;
-    let mut assign = conn
-        .prepare_cached("UPDATE webhook_events SET delivery_id = ?1 WHERE seq = ?2")
-        .map_err(internal)?;
-    for ((integration, enterprise), seqs) in groups {
-        let id = Uuid::new_v4();
-        add.execute(params![id, integration, enterprise, now_ms])
-            .map_err(internal)?;
-        for seq in seqs {
-            assign.execute(params![id, seq]).map_err(internal)?;
-        }
-    }
-    Ok(())
-}
-
+/// Reserves what is due: first deliveries waiting for a retry, then new
+/// deliveries of events that belong to none yet. New deliveries are formed only
+/// for receivers with room, so events that arrive while a receiver is busy wait
+/// and then go out together, up to `batch_size` per request.
 pub fn claim(conn: &Connection, claim: &Claim) -> StoreResult<Claimed> {
-    plan(conn, claim.batch_size, claim.now_ms)?;
+    let mut busy: HashMap<Uuid, usize> = claim.in_flight.clone();
+    let lease_until = claim.now_ms + claim.lease_ms;
+    let mut claimed = Vec::new();
+
     let due: Vec<(Uuid, Uuid, Uuid, u32, Option<String>)> = conn
         .prepare_cached(
             "SELECT d.id, d.integration_id, d.enterprise_id, d.attempts, i.webhook_url \
@@ -69,27 +34,20 @@ pub fn claim(conn: &Connection, claim: &Claim) -> StoreResult<Claimed> {
             .collect()
         })
         .map_err(internal)?;
-
-    let mut busy: HashMap<Uuid, usize> = claim.in_flight.clone();
     let mut lease = conn
         .prepare_cached("UPDATE webhook_deliveries SET leased_until_ms = ?2 WHERE id = ?1")
         .map_err(internal)?;
-    let mut events = conn
+    let mut events_of = conn
         .prepare_cached(
             "SELECT message_id, created_ms FROM webhook_events WHERE delivery_id = ?1 ORDER BY seq",
         )
         .map_err(internal)?;
-    let mut claimed = Vec::new();
     for (id, integration_id, enterprise_id, attempts, url) in due {
-        let sending = busy.entry(integration_id).or_default();
-        if *sending >= claim.per_receiver {
+        if claimed.len() >= claim.max || !take_room(&mut busy, integration_id, claim.per_receiver) {
             continue;
         }
-        *sending += 1;
-        lease
-            .execute(params![id, claim.now_ms + claim.lease_ms])
-            .map_err(internal)?;
-        let events = events
+        lease.execute(params![id, lease_until]).map_err(internal)?;
+        let events = events_of
             .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(internal)?;
@@ -101,10 +59,54 @@ pub fn claim(conn: &Connection, claim: &Claim) -> StoreResult<Claimed> {
             attempts,
             events,
         });
-        if claimed.len() >= claim.max {
-            break;
+    }
+
+    let waiting: Vec<(Uuid, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT DISTINCT e.integration_id, i.webhook_url \
+             FROM webhook_events e JOIN integrations i ON i.id = e.integration_id \
+             WHERE e.delivery_id IS NULL",
+        )
+        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .map_err(internal)?;
+    for (integration_id, url) in waiting {
+        let room = claim
+            .per_receiver
+            .saturating_sub(busy.get(&integration_id).copied().unwrap_or(0))
+            .min(claim.max.saturating_sub(claimed.len()));
+        if room == 0 {
+            continue;
+        }
+        for (enterprise_id, events) in plan(conn, integration_id, room, claim.batch_size)? {
+            let id = Uuid::new_v4();
+            conn.prepare_cached(
+                "INSERT INTO webhook_deliveries \
+                     (id, integration_id, enterprise_id, status, next_attempt_ms, leased_until_ms, created_ms) \
+                 VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?4)",
+            )
+            .and_then(|mut s| s.execute(params![id, integration_id, enterprise_id, claim.now_ms, lease_until]))
+            .map_err(internal)?;
+            let mut assign = conn
+                .prepare_cached("UPDATE webhook_events SET delivery_id = ?1 WHERE seq = ?2")
+                .map_err(internal)?;
+            for (seq, _, _) in &events {
+                assign.execute(params![id, seq]).map_err(internal)?;
+            }
+            take_room(&mut busy, integration_id, claim.per_receiver);
+            claimed.push(ClaimedDelivery {
+                id,
+                integration_id,
+                enterprise_id,
+                url: url.clone(),
+                attempts: 0,
+                events: events
+                    .into_iter()
+                    .map(|(_, message, at)| (message, at))
+                    .collect(),
+            });
         }
     }
+
     let next_due_ms: Option<i64> = conn
         .prepare_cached(
             "SELECT min(next_attempt_ms) FROM webhook_deliveries \
@@ -116,6 +118,55 @@ pub fn claim(conn: &Connection, claim: &Claim) -> StoreResult<Claimed> {
         deliveries: claimed,
         next_due_ms,
     })
+}
+
+/// Counts one more delivery in flight to `integration`, if it has room.
+fn take_room(busy: &mut HashMap<Uuid, usize>, integration: Uuid, per_receiver: usize) -> bool {
+    let sending = busy.entry(integration).or_default();
+    if *sending >= per_receiver {
+        return false;
+    }
+    *sending += 1;
+    true
+}
+
+/// Up to `deliveries` batches of the oldest unplanned events of `integration`,
+/// each of one enterprise and at most `batch_size` events, the enterprise with the
+/// oldest event first: `(enterprise, [(seq, message id, written ms)])`.
+#[allow(clippy::type_complexity)]
+fn plan(
+    conn: &Connection,
+    integration: Uuid,
+    deliveries: usize,
+    batch_size: usize,
+) -> StoreResult<Vec<(Uuid, Vec<(i64, Uuid, i64)>)>> {
+    let oldest: Vec<(i64, Uuid, Uuid, i64)> = conn
+        .prepare_cached(
+            "SELECT seq, enterprise_id, message_id, created_ms FROM webhook_events \
+             WHERE delivery_id IS NULL AND integration_id = ?1 ORDER BY seq LIMIT ?2",
+        )
+        .and_then(|mut s| {
+            s.query_map(
+                params![integration, (deliveries * batch_size) as i64],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?
+            .collect()
+        })
+        .map_err(internal)?;
+    let mut batches: Vec<(Uuid, Vec<(i64, Uuid, i64)>)> = Vec::new();
+    for (seq, enterprise, message, at) in oldest {
+        let open = batches
+            .iter()
+            .position(|(e, events)| *e == enterprise && events.len() < batch_size);
+        match open {
+            Some(i) => batches[i].1.push((seq, message, at)),
+            None if batches.len() < deliveries => {
+                batches.push((enterprise, vec![(seq, message, at)]));
+            }
+            None => {}
+        }
+    }
+    Ok(batches)
 }
 
 pub fn finish(

@@ -1,0 +1,426 @@
+//! `switchboard-bench`: loads a running switchboard the way its users do and
+//! compares it with a minimal HTTP server answering the same number of bytes
+//! (the floor), in the same run. See BENCHMARKS.md for how to run it and for the
+//! figures of this machine.
+
+mod dataset;
+mod floor;
+mod load;
+mod receiver;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use hyper::body::Bytes;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use dataset::Dataset;
+use load::{Call, Stats};
+
+#[derive(Debug, Parser)]
+#[command(about = "Benchmarks of switchboard against a minimal HTTP server")]
+struct Args {
+    /// Threads in the generated database.
+    #[arg(long, default_value_t = 1_000_000)]
+    threads: usize,
+    /// Runs of each scenario; figures are their medians.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Seconds of load in each run.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Where the databases go.
+    #[arg(long, default_value = "target/bench")]
+    dir: PathBuf,
+    /// A tiny, fast run that only checks the harness works.
+    #[arg(long)]
+    smoke: bool,
+    /// Internal: serve the floor with a body of this many bytes.
+    #[arg(long, hide = true)]
+    floor_server: Option<usize>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = Args::parse();
+    if let Some(bytes) = args.floor_server {
+        return floor::serve(bytes).await;
+    }
+    if args.smoke {
+        args.threads = args.threads.min(3000);
+        args.runs = 1;
+        args.seconds = 1;
+        args.clients = args.clients.min(8);
+    }
+    std::fs::create_dir_all(&args.dir)?;
+    println!("{}", machine());
+    let results = run_all(&args).await?;
+    println!("\n{results}");
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("machine: {cores} cores, {cpu}")
+}
+
+/// A server process and where it listens.
+struct Server {
+    child: Child,
+    address: SocketAddr,
+    started_in: Duration,
+}
+
+impl Server {
+    fn peak_memory_mib(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        let kib: f64 = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        Some(kib / 1024.0)
+    }
+}
+
+/// Starts a child process and waits for its "listening on ADDR" line.
+async fn start(mut command: Command) -> anyhow::Result<Server> {
+    let started = Instant::now();
+    let mut child = command.stdout(Stdio::piped()).kill_on_drop(true).spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    while let Some(line) = lines.next_line().await? {
+        if let Some((_, address)) = line.split_once("listening on ") {
+            let address = address.trim_start_matches("http://").parse()?;
+            let started_in = started.elapsed();
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return Ok(Server {
+                child,
+                address,
+                started_in,
+            });
+        }
+    }
+    anyhow::bail!("the server exited before listening")
+}
+
+fn sibling(name: &str) -> anyhow::Result<PathBuf> {
+    Ok(std::env::current_exe()?.with_file_name(name))
+}
+
+async fn floor_server(bytes: usize) -> anyhow::Result<Server> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command.args(["--floor-server", &bytes.to_string()]);
+    start(command).await
+}
+
+fn credentials(extra: Value) -> Value {
+    let mut body = json!({
+        "ClientToken": dataset::client_token(0),
+        "AccessToken": dataset::portfolio_token(0),
+        "Client": "switchboard-bench",
+    });
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
+    }
+    body
+}
+
+fn fixed(path: &'static str, body: Value) -> Arc<load::MakeCall> {
+    let body = Bytes::from(body.to_string());
+    Arc::new(move |_, _| Call {
+        path,
+        body: body.clone(),
+    })
+}
+
+/// One scenario: the medians of its runs, and of the floor's runs.
+struct Row {
+    name: String,
+    switchboard: Stats,
+    floor: Option<Stats>,
+    unit: &'static str,
+    per_request: f64,
+}
+
+fn median_run(mut runs: Vec<Stats>) -> Stats {
+    runs.sort_by(|a, b| a.per_second().total_cmp(&b.per_second()));
+    runs.swap_remove(runs.len() / 2)
+}
+
+async fn measure(
+    args: &Args,
+    address: SocketAddr,
+    clients: usize,
+    make: Arc<load::MakeCall>,
+) -> anyhow::Result<Stats> {
+    let mut runs = Vec::new();
+    for _ in 0..args.runs {
+        runs.push(
+            load::run(
+                address,
+                clients,
+                Duration::from_secs(args.seconds),
+                make.clone(),
+                None,
+            )
+            .await?,
+        );
+    }
+    Ok(median_run(runs))
+}
+
+/// The floor under the same load, answering as many bytes as switchboard did.
+async fn floor(
+    args: &Args,
+    clients: usize,
+    make: Arc<load::MakeCall>,
+    bytes: usize,
+) -> anyhow::Result<Stats> {
+    let server = floor_server(bytes).await?;
+    measure(args, server.address, clients, make).await
+}
+
+async fn run_all(args: &Args) -> anyhow::Result<String> {
+    let db = args.dir.join(format!("bench-{}.db", args.threads));
+    let url = format!("sqlite://{}", db.display());
+    let sidecar = db.with_extension("json");
+    let dataset: Dataset = match std::fs::read(&sidecar) {
+        Ok(bytes) if db.exists() => serde_json::from_slice(&bytes)?,
+        _ => {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+            }
+            println!("generating {} threads ...", args.threads);
+            let dataset = dataset::generate(&url, args.threads).await?;
+            std::fs::write(&sidecar, serde_json::to_vec_pretty(&dataset)?)?;
+            dataset
+        }
+    };
+    println!("dataset: {dataset:?}");
+
+    // S5's receiver gets integration 1's webhooks.
+    let tally = Arc::new(receiver::Tally::default());
+    let hook = receiver::start(tally.clone()).await?;
+    {
+        let store = switchboard::store::open(&url).await?;
+        store
+            .set_webhook_url(dataset::integration(1), Some(hook))
+            .await?;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let mut command = Command::new(sibling("switchboard")?);
+    command
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-demo",
+            "--operator-token",
+            "bench",
+        ])
+        .args(["--rate-limit", "1000000000/1s", "--database", &url])
+        .env("SWITCHBOARD_LOG", "warn")
+        .stderr(Stdio::null());
+    let server = start(command).await?;
+    let address = server.address;
+    let mut rows = Vec::new();
+    let page = |cursor: Option<uuid::Uuid>| {
+        let now = chrono::Utc::now();
+        credentials(json!({
+            "CreatedUtc": {"StartUtc": (now - chrono::Duration::days(89)).to_rfc3339(), "EndUtc": now.to_rfc3339()},
+            "Limitation": {"Count": 100, "Cursor": cursor},
+        }))
+    };
+
+    // S2: a page at depth 0 against a page deep in the history.
+    for (name, cursor) in [
+        ("S2 getAll Count 100, depth 0".to_owned(), None),
+        (
+            format!("S2 getAll Count 100, depth {}", dataset.deep_position),
+            Some(dataset.deep_cursor),
+        ),
+    ] {
+        let make = fixed("/api/connector/v1/messageThreads/getAll", page(cursor));
+        let stats = measure(args, address, args.clients, make.clone()).await?;
+        anyhow::ensure!(stats.errors == 0, "{name}: {} errors", stats.errors);
+        let floor = floor(args, args.clients, make, stats.mean_response_bytes()).await?;
+        rows.push(Row {
+            name,
+            switchboard: stats,
+            floor: Some(floor),
+            unit: "pages/s",
+            per_request: 1.0,
+        });
+    }
+
+    // S3: 90% getAll, 10% add.
+    let get = Bytes::from(page(None).to_string());
+    let add = Bytes::from(
+        credentials(json!({"OriginalSender": "Guest", "Subject": "Mixed"})).to_string(),
+    );
+    let mixed: Arc<load::MakeCall> = Arc::new(move |client, n| {
+        if (n as usize + client).is_multiple_of(10) {
+            Call {
+                path: "/api/connector/v1/messageThreads/add",
+                body: add.clone(),
+            }
+        } else {
+            Call {
+                path: "/api/connector/v1/messageThreads/getAll",
+                body: get.clone(),
+            }
+        }
+    });
+    let stats = measure(args, address, args.clients, mixed.clone()).await?;
+    let floor_stats = floor(args, args.clients, mixed, stats.mean_response_bytes()).await?;
+    rows.push(Row {
+        name: "S3 mixed 90% getAll / 10% add".into(),
+        switchboard: stats,
+        floor: Some(floor_stats),
+        unit: "requests/s",
+        per_request: 1.0,
+    });
+
+    // S1: durable thread creation.
+    let make = fixed(
+        "/api/connector/v1/messageThreads/add",
+        credentials(json!({"OriginalSender": "John Doe", "Subject": "Example subject"})),
+    );
+    let stats = measure(args, address, args.clients, make.clone()).await?;
+    let floor_stats = floor(args, args.clients, make, stats.mean_response_bytes()).await?;
+    rows.push(Row {
+        name: "S1 messageThreads/add".into(),
+        switchboard: stats,
+        floor: Some(floor_stats),
+        unit: "threads/s",
+        per_request: 1.0,
+    });
+    let peak = server.peak_memory_mib();
+
+    // S4: 100 messages a request.
+    let items: Vec<Value> = (0..100).map(|i| json!({"MessageThreadId": dataset.thread0, "Text": format!("Message {i} of a batch")})).collect();
+    let make = fixed(
+        "/api/connector/v1/messages/add",
+        credentials(json!({"Messages": items})),
+    );
+    let stats = measure(args, address, args.clients, make.clone()).await?;
+    let floor_stats = floor(args, args.clients, make, stats.mean_response_bytes()).await?;
+    rows.push(Row {
+        name: "S4 messages/add, 100 a request".into(),
+        switchboard: stats,
+        floor: Some(floor_stats),
+        unit: "messages/s",
+        per_request: 100.0,
+    });
+
+    // S5: webhooks of integration 1, 10 messages a request from 16 clients.
+    let s5 = webhooks(args, address, &dataset, tally).await?;
+
+    let mut out = String::new();
+    out.push_str(&format!(
+        "database: {} threads, generated in {:.1} s; server start-up {:.0} ms; peak memory during S1-S3 {}\n\n",
+        dataset.threads,
+        dataset.generate_seconds,
+        server.started_in.as_secs_f64() * 1000.0,
+        peak.map_or("unknown".into(), |m| format!("{m:.0} MiB")),
+    ));
+    out.push_str("| scenario | switchboard | p50 ms | p99 ms | floor | p50 ms | ratio to floor |\n|---|---|---|---|---|---|---|\n");
+    for row in &rows {
+        let s = &row.switchboard;
+        let (floor_rate, floor_p50, ratio) = match &row.floor {
+            Some(f) => (
+                format!("{:.0} req/s", f.per_second()),
+                format!("{:.2}", f.percentile_ms(50.0)),
+                format!("{:.2}", s.per_second() / f.per_second()),
+            ),
+            None => ("-".into(), "-".into(), "-".into()),
+        };
+        out.push_str(&format!(
+            "| {} | {:.0} {} | {:.2} | {:.2} | {} | {} | {} |\n",
+            row.name,
+            s.per_second() * row.per_request,
+            row.unit,
+            s.percentile_ms(50.0),
+            s.percentile_ms(99.0),
+            floor_rate,
+            floor_p50,
+            ratio
+        ));
+    }
+    let (shallow, deep) = (&rows[0].switchboard, &rows[1].switchboard);
+    out.push_str(&format!(
+        "\nS2 deep/shallow p50 ratio: {:.2}; p99 ratio: {:.2}\n",
+        deep.percentile_ms(50.0) / shallow.percentile_ms(50.0).max(0.001),
+        deep.percentile_ms(99.0) / shallow.percentile_ms(99.0).max(0.001),
+    ));
+    out.push_str(&s5);
+    Ok(out)
+}
+
+async fn webhooks(
+    args: &Args,
+    address: SocketAddr,
+    dataset: &Dataset,
+    tally: Arc<receiver::Tally>,
+) -> anyhow::Result<String> {
+    let items: Vec<Value> = (0..10)
+        .map(
+            |i| json!({"MessageThreadId": dataset.thread1, "Text": format!("Webhook message {i}")}),
+        )
+        .collect();
+    let body = json!({"ClientToken": dataset::client_token(1), "AccessToken": dataset::portfolio_token(1), "Client": "switchboard-bench", "Messages": items});
+    let make = fixed("/api/connector/v1/messages/add", body);
+    let acknowledge = tally.clone();
+    let on_answer: Arc<load::OnAnswer> = Arc::new(move |body: &Bytes, at| {
+        if let Ok(reply) = serde_json::from_slice::<Value>(body) {
+            for added in reply["Messages"].as_array().into_iter().flatten() {
+                if let Some(id) = added["Message"]["Id"].as_str() {
+                    acknowledge.acknowledge(id.to_owned(), at);
+                }
+            }
+        }
+    });
+    let started = Instant::now();
+    let stats = load::run(
+        address,
+        16,
+        Duration::from_secs(args.seconds),
+        make,
+        Some(on_answer),
+    )
+    .await?;
+    let sent = stats.requests * 10;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while *tally.events.lock().unwrap() < sent && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let events = *tally.events.lock().unwrap();
+    let latencies = tally.latencies_us.lock().unwrap().clone();
+    Ok(format!(
+        "S5 webhooks: {events} of {sent} events delivered, {:.0} events/s; commit-to-delivery p50 {:.1} ms, p99 {:.1} ms\n",
+        events as f64 / elapsed,
+        load::percentile(&latencies, 50.0) / 1000.0,
+        load::percentile(&latencies, 99.0) / 1000.0,
+    ))
+}

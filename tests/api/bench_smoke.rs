@@ -1,0 +1,47 @@
+//! Issue 6: a small run of the benchmark harness, so that it keeps working.
+//! It measures nothing; the figures live in BENCHMARKS.md.
+
+#[tokio::test]
+async fn the_benchmark_harness_runs_every_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard-bench"))
+        .args(["--smoke", "--dir"])
+        .arg(dir.path())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for scenario in [
+        "S1 ",
+        "S2 ",
+        "S3 ",
+        "S4 ",
+        "S5 webhooks",
+        "ratio to floor",
+        "peak memory",
+        "start-up",
+    ] {
+        assert!(stdout.contains(scenario), "no {scenario} in\n{stdout}");
+    }
+    // Every S5 event arrived.
+    let s5 = stdout
+        .lines()
+        .find(|l| l.starts_with("S5 webhooks"))
+        .unwrap();
+    let (delivered, sent) = s5
+        .trim_start_matches("S5 webhooks: ")
+        .split_once(" of ")
+        .map(|(d, rest)| {
+            (
+                d.to_owned(),
+                rest.split_whitespace().next().unwrap().to_owned(),
+            )
+        })
+        .unwrap();
+    assert_eq!(delivered, sent, "{s5}");
+}
