@@ -91,7 +91,7 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_WEBHOOK_RETRY_BASE", default_value = "42s", value_parser = parse_duration)]
     pub webhook_retry_base: std::time::Duration,
     /// Most webhook requests in flight to one integration's receiver.
-    #[arg(long, env = "SWITCHBOARD_WEBHOOK_PER_RECEIVER", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_PER_RECEIVER", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub webhook_per_receiver: u16,
     /// Format of the log on standard error.
     #[arg(

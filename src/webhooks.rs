@@ -40,7 +40,7 @@ impl Default for WebhookSettings {
         Self {
             batch_size: 100,
             retry: RetryPolicy::default(),
-            per_receiver: 2,
+            per_receiver: 4,
             poll: Duration::from_secs(1),
             timeout: Duration::from_secs(5),
         }

@@ -238,8 +238,9 @@ impl Store for SqliteStore {
         client_token: TokenHash,
         access_token: TokenHash,
     ) -> StoreResult<Option<AccessGrant>> {
+        // A lookup by unique digest: cheaper to run here than to hand over.
         self.readers
-            .read(move |conn| admin::find_access(conn, client_token, access_token))
+            .read_inline(|conn| admin::find_access(conn, client_token, access_token))
             .await
     }
 

@@ -1,5 +1,5 @@
 //! A small pool of read-only SQLite connections. In WAL mode readers never wait
-//! for the writer; each read runs on tokio's blocking pool.
+//! for the writer; reads run on tokio's blocking pool, except point lookups.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -48,6 +48,31 @@ impl Readers {
         })
         .await
         .map_err(|e| StoreError::Internal(anyhow!("a read failed: {e}")))?;
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn);
+        result
+    }
+
+    /// Runs `read` on the calling thread. Only for lookups of a few rows by a
+    /// unique key (tens of microseconds), where the hop to the blocking pool
+    /// and back costs more than the read itself.
+    pub async fn read_inline<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Internal(anyhow!("the reader pool is closed")))?;
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => connect(&self.path, true)?,
+        };
+        let result = read(&conn);
         self.idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
