@@ -306,7 +306,15 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         "/api/connector/v1/messageThreads/add",
         credentials(json!({"OriginalSender": "John Doe", "Subject": "Example subject"})),
     );
+    let before = write_counters(address).await?;
     let stats = measure(args, address, args.clients, make.clone()).await?;
+    let after = write_counters(address).await?;
+    let (writes, commits) = (after.0 - before.0, after.1 - before.1);
+    let group_commit = format!(
+        "S1 group commit: {writes} writes in {commits} commits, {:.1} writes per fsync, {:.0} fsyncs/s\n",
+        writes / commits.max(1.0),
+        commits / (args.seconds * args.runs as u64) as f64,
+    );
     let floor_stats = floor(args, args.clients, make, stats.mean_response_bytes()).await?;
     rows.push(Row {
         name: "S1 messageThreads/add".into(),
@@ -373,8 +381,38 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         deep.percentile_ms(50.0) / shallow.percentile_ms(50.0).max(0.001),
         deep.percentile_ms(99.0) / shallow.percentile_ms(99.0).max(0.001),
     ));
+    out.push_str(&group_commit);
     out.push_str(&s5);
     Ok(out)
+}
+
+/// `(writes, commits)` of the store, from `/metrics`.
+async fn write_counters(address: SocketAddr) -> anyhow::Result<(f64, f64)> {
+    use http_body_util::{BodyExt, Empty};
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let request = hyper::Request::get("/metrics")
+        .header("host", "bench")
+        .body(Empty::<Bytes>::new())?;
+    let body = sender
+        .send_request(request)
+        .await?
+        .into_body()
+        .collect()
+        .await?
+        .to_bytes();
+    let text = String::from_utf8_lossy(&body);
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or(0.0)
+    };
+    Ok((
+        value("switchboard_store_writes_total "),
+        value("switchboard_store_commits_total "),
+    ))
 }
 
 async fn webhooks(
