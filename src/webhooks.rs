@@ -93,6 +93,8 @@ pub fn spawn(
             }
         }))
         .build()?;
+    let on_event = wake.clone();
+    store.watch_webhooks(Arc::new(move || on_event.now()));
     let worker = Worker {
         store,
         settings,

@@ -4,6 +4,8 @@
 //! a module of its own with its own migrations; [`open`] picks one by the scheme
 //! of the database URL.
 
+pub mod outbox;
+pub mod postgres;
 pub mod sqlite;
 
 use std::collections::HashMap;
@@ -263,6 +265,11 @@ pub trait Store: Send + Sync + 'static {
     /// Makes failed deliveries (one, or all) due again; returns how many.
     async fn retry_deliveries(&self, id: Option<Uuid>, now_ms: i64) -> StoreResult<u64>;
     async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog>;
+    /// Calls `wake` when another process adds events; a store that one process
+    /// owns has nothing to watch (its server wakes its worker itself).
+    fn watch_webhooks(&self, wake: Arc<dyn Fn() + Send + Sync>) {
+        let _ = wake;
+    }
 
     async fn add_enterprise(&self, enterprise: Enterprise) -> StoreResult<()>;
     async fn enterprises(&self) -> StoreResult<Vec<Enterprise>>;
@@ -280,9 +287,7 @@ pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         return Ok(Arc::new(sqlite::SqliteStore::open(path).await?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        anyhow::bail!(
-            "PostgreSQL is not supported by this version of switchboard yet; use sqlite://PATH"
-        );
+        return Ok(Arc::new(postgres::PostgresStore::open(url).await?));
     }
-    anyhow::bail!("unsupported database URL '{url}': expected sqlite://PATH")
+    anyhow::bail!("unsupported database URL '{url}': expected sqlite://PATH or postgres://...")
 }

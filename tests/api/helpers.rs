@@ -63,7 +63,7 @@ pub struct TestApp {
     /// The `sqlite://` URL of the test's database, for the CLI.
     pub database: String,
     _worker: AbortOnDrop,
-    _dir: TempDir,
+    _database: TestDatabase,
 }
 
 /// Stops the webhook worker with its test.
@@ -104,9 +104,91 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     spawn_app_full(settings, webhook_settings()).await
 }
 
+/// The variable that selects the backend of the whole suite: `postgres`, or
+/// anything else (or nothing) for SQLite.
+pub const BACKEND: &str = "SWITCHBOARD_TEST_BACKEND";
+/// The PostgreSQL server to create test databases on, such as
+/// `postgres://postgres@127.0.0.1:5432/postgres`.
+pub const POSTGRES_URL: &str = "SWITCHBOARD_TEST_POSTGRES_URL";
+
+pub fn on_postgres() -> bool {
+    std::env::var(BACKEND).is_ok_and(|b| b == "postgres")
+}
+
+/// A database of the suite's backend, made for one test and removed after it.
+pub struct TestDatabase {
+    pub url: String,
+    /// `(server URL, database name)` of a PostgreSQL database to drop.
+    postgres: Option<(String, String)>,
+    _dir: TempDir,
+}
+
+impl TestDatabase {
+    /// A folder that lives as long as the database, for logs and such.
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        if !on_postgres() {
+            let url = format!("sqlite://{}", dir.path().join("test.db").display());
+            return Self {
+                url,
+                postgres: None,
+                _dir: dir,
+            };
+        }
+        let server = std::env::var(POSTGRES_URL)
+            .unwrap_or_else(|_| panic!("{BACKEND}=postgres needs {POSTGRES_URL}"));
+        let name = format!("switchboard_test_{}", uuid::Uuid::new_v4().simple());
+        let (client, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+            .await
+            .expect("connect to the test PostgreSQL");
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create a test database");
+        let mut url = reqwest::Url::parse(&server).expect("a PostgreSQL URL");
+        url.set_path(&format!("/{name}"));
+        Self {
+            url: url.to_string(),
+            postgres: Some((server, name)),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((server, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs outside async code: a thread of its own does the clean-up.
+        let done = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let (client, connection) =
+                    tokio_postgres::connect(&server, tokio_postgres::NoTls).await?;
+                tokio::spawn(connection);
+                client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+            })?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        });
+        if let Ok(Err(e)) = done.join() {
+            eprintln!("could not drop a test database: {e}");
+        }
+    }
+}
+
 pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let database = TestDatabase::new().await;
+    let url = database.url.clone();
     let store = store::open(&url).await.expect("open store");
     let clock = Arc::new(ManualClock::new(start_time()));
     demo::seed(store.as_ref(), Timestamp::truncate(start_time()))
@@ -137,7 +219,7 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
         wake,
         database: url,
         _worker: AbortOnDrop(worker),
-        _dir: dir,
+        _database: database,
     }
 }
 

@@ -37,6 +37,10 @@ async fn metrics_count_requests_by_route_and_status_and_show_group_commit() {
         assert!(text.contains(line), "missing {line} in\n{text}");
     }
     assert!(text.contains("switchboard_http_request_duration_seconds_bucket"));
+    if on_postgres() {
+        // PostgreSQL groups commits itself; the counters are the SQLite writer's.
+        return;
+    }
     // The demo seed and the thread: at least 8 writes, in at least one commit.
     let value = |name: &str| -> u64 {
         text.lines()

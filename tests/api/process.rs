@@ -1,7 +1,7 @@
 //! Tests that run the `switchboard` binary itself: durability under SIGKILL, the
 //! command line, the request log, and shutdown.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,29 +15,21 @@ use crate::helpers::*;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_switchboard");
 
-struct Server {
-    child: Child,
-    base: String,
+pub struct Server {
+    pub child: Child,
+    pub base: String,
     log: PathBuf,
     /// What `serve` printed on standard output before it listened.
     banner: String,
 }
 
-fn database_url(db: &Path) -> String {
-    format!("sqlite://{}", db.display())
-}
-
 /// Starts `switchboard serve` on port 0 and waits for its "listening" line.
-async fn serve(db: &Path, extra: &[&str]) -> Server {
-    let log = db.with_extension(format!("log{}", uuid::Uuid::new_v4().simple()));
+pub async fn serve(db: &TestDatabase, extra: &[&str]) -> Server {
+    let log = db
+        .dir()
+        .join(format!("serve-{}.log", uuid::Uuid::new_v4().simple()));
     let mut child = Command::new(BINARY)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            &database_url(db),
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
         .args(extra)
         .env_remove("SWITCHBOARD_DATABASE_URL")
         .stdout(Stdio::piped())
@@ -74,10 +66,10 @@ async fn serve(db: &Path, extra: &[&str]) -> Server {
 }
 
 /// Runs a CLI subcommand against `db`; returns (success, stdout, stderr).
-async fn cli(db: &Path, args: &[&str]) -> (bool, String, String) {
+pub async fn cli(db: &TestDatabase, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(BINARY)
         .args(args)
-        .env("SWITCHBOARD_DATABASE_URL", database_url(db))
+        .env("SWITCHBOARD_DATABASE_URL", &db.url)
         .output()
         .await
         .expect("run switchboard");
@@ -88,7 +80,7 @@ async fn cli(db: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
-async fn post(
+pub async fn post(
     client: &reqwest::Client,
     base: &str,
     path: &str,
@@ -107,8 +99,7 @@ async fn post(
 
 #[tokio::test]
 async fn every_acknowledged_thread_survives_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("durable.db");
+    let db = TestDatabase::new().await;
     let mut server = serve(&db, &["--rate-limit", "1000000/1s"]).await;
     let stop = Arc::new(AtomicBool::new(false));
     let client = reqwest::Client::new();
@@ -166,8 +157,7 @@ async fn every_acknowledged_thread_survives_sigkill() {
 
 #[tokio::test]
 async fn one_log_line_per_request_without_tokens() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("log.db");
+    let db = TestDatabase::new().await;
     let mut server = serve(&db, &["--log-format", "json"]).await;
     let client = reqwest::Client::new();
     let response = client
@@ -224,8 +214,7 @@ async fn one_log_line_per_request_without_tokens() {
 
 #[tokio::test]
 async fn sigterm_stops_the_server_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("stop.db");
+    let db = TestDatabase::new().await;
     let mut server = serve(&db, &[]).await;
     let pid = server.child.id().unwrap().to_string();
     let killed = Command::new("kill")
@@ -243,8 +232,7 @@ async fn sigterm_stops_the_server_cleanly() {
 
 #[tokio::test]
 async fn cli_issues_credentials_that_the_server_accepts_and_revokes() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("cli.db");
+    let db = TestDatabase::new().await;
     let field = |out: &str, label: &str| -> String {
         out.lines()
             .find_map(|l| l.strip_prefix(label))
@@ -320,8 +308,7 @@ async fn cli_issues_credentials_that_the_server_accepts_and_revokes() {
 
 #[tokio::test]
 async fn cli_refuses_bad_input_with_a_clear_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bad.db");
+    let db = TestDatabase::new().await;
     let (ok, _, err) = cli(
         &db,
         &[
@@ -366,8 +353,7 @@ async fn cli_refuses_bad_input_with_a_clear_message() {
 
 #[tokio::test]
 async fn demo_tenant_is_created_once_and_announced() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.db");
+    let db = TestDatabase::new().await;
     let mut first = serve(&db, &[]).await;
     assert!(
         first
@@ -391,8 +377,7 @@ async fn demo_tenant_is_created_once_and_announced() {
 
 #[tokio::test]
 async fn a_generated_operator_token_is_printed_once_and_works() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("operator.db");
+    let db = TestDatabase::new().await;
     let mut server = serve(&db, &[]).await;
     let token = server
         .banner
@@ -419,13 +404,7 @@ async fn a_generated_operator_token_is_printed_once_and_works() {
 
     // Given by the environment, it is used and not printed.
     let mut child = Command::new(BINARY)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            &database_url(&db),
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
         .env("SWITCHBOARD_OPERATOR_TOKEN", "chosen-token")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -490,8 +469,7 @@ async fn run_shell(script: &str, base: &str) -> String {
 
 #[tokio::test]
 async fn the_readme_examples_work_as_printed() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("readme.db");
+    let db = TestDatabase::new().await;
     let server = serve(&db, &["--operator-token", "staff-secret"]).await;
 
     let try_it = readme_blocks("## Try it");
@@ -521,8 +499,7 @@ async fn the_readme_examples_work_as_printed() {
 
 #[tokio::test]
 async fn webhook_events_survive_sigkill_and_arrive_after_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("outbox.db");
+    let db = TestDatabase::new().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

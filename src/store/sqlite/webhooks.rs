@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::internal;
+use crate::store::outbox::{self, Batch, UnplannedEvent, take_room};
 use crate::store::{
     Claim, Claimed, ClaimedDelivery, DeliveryInfo, DeliveryOutcome, StoreResult, WebhookBacklog,
 };
@@ -77,7 +78,11 @@ pub fn claim(conn: &Connection, claim: &Claim) -> StoreResult<Claimed> {
         if room == 0 {
             continue;
         }
-        for (enterprise_id, events) in plan(conn, integration_id, room, claim.batch_size)? {
+        for Batch {
+            enterprise: enterprise_id,
+            events,
+        } in plan(conn, integration_id, room, claim.batch_size)?
+        {
             let id = Uuid::new_v4();
             conn.prepare_cached(
                 "INSERT INTO webhook_deliveries \
@@ -89,8 +94,8 @@ pub fn claim(conn: &Connection, claim: &Claim) -> StoreResult<Claimed> {
             let mut assign = conn
                 .prepare_cached("UPDATE webhook_events SET delivery_id = ?1 WHERE seq = ?2")
                 .map_err(internal)?;
-            for (seq, _, _) in &events {
-                assign.execute(params![id, seq]).map_err(internal)?;
+            for event in &events {
+                assign.execute(params![id, event.seq]).map_err(internal)?;
             }
             take_room(&mut busy, integration_id, claim.per_receiver);
             claimed.push(ClaimedDelivery {
@@ -99,10 +104,7 @@ pub fn claim(conn: &Connection, claim: &Claim) -> StoreResult<Claimed> {
                 enterprise_id,
                 url: url.clone(),
                 attempts: 0,
-                events: events
-                    .into_iter()
-                    .map(|(_, message, at)| (message, at))
-                    .collect(),
+                events: events.iter().map(|e| (e.message, e.written_ms)).collect(),
             });
         }
     }
@@ -120,27 +122,14 @@ pub fn claim(conn: &Connection, claim: &Claim) -> StoreResult<Claimed> {
     })
 }
 
-/// Counts one more delivery in flight to `integration`, if it has room.
-fn take_room(busy: &mut HashMap<Uuid, usize>, integration: Uuid, per_receiver: usize) -> bool {
-    let sending = busy.entry(integration).or_default();
-    if *sending >= per_receiver {
-        return false;
-    }
-    *sending += 1;
-    true
-}
-
-/// Up to `deliveries` batches of the oldest unplanned events of `integration`,
-/// each of one enterprise and at most `batch_size` events, the enterprise with the
-/// oldest event first: `(enterprise, [(seq, message id, written ms)])`.
-#[allow(clippy::type_complexity)]
+/// Up to `deliveries` batches of the oldest unplanned events of `integration`.
 fn plan(
     conn: &Connection,
     integration: Uuid,
     deliveries: usize,
     batch_size: usize,
-) -> StoreResult<Vec<(Uuid, Vec<(i64, Uuid, i64)>)>> {
-    let oldest: Vec<(i64, Uuid, Uuid, i64)> = conn
+) -> StoreResult<Vec<Batch>> {
+    let oldest: Vec<UnplannedEvent> = conn
         .prepare_cached(
             "SELECT seq, enterprise_id, message_id, created_ms FROM webhook_events \
              WHERE delivery_id IS NULL AND integration_id = ?1 ORDER BY seq LIMIT ?2",
@@ -148,25 +137,19 @@ fn plan(
         .and_then(|mut s| {
             s.query_map(
                 params![integration, (deliveries * batch_size) as i64],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| {
+                    Ok(UnplannedEvent {
+                        seq: r.get(0)?,
+                        enterprise: r.get(1)?,
+                        message: r.get(2)?,
+                        written_ms: r.get(3)?,
+                    })
+                },
             )?
             .collect()
         })
         .map_err(internal)?;
-    let mut batches: Vec<(Uuid, Vec<(i64, Uuid, i64)>)> = Vec::new();
-    for (seq, enterprise, message, at) in oldest {
-        let open = batches
-            .iter()
-            .position(|(e, events)| *e == enterprise && events.len() < batch_size);
-        match open {
-            Some(i) => batches[i].1.push((seq, message, at)),
-            None if batches.len() < deliveries => {
-                batches.push((enterprise, vec![(seq, message, at)]));
-            }
-            None => {}
-        }
-    }
-    Ok(batches)
+    Ok(outbox::batches(oldest, deliveries, batch_size))
 }
 
 pub fn finish(

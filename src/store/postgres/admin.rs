@@ -1,0 +1,278 @@
+//! Tenants, credentials and the shared rate-limit log in PostgreSQL.
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::error::SqlState;
+use uuid::Uuid;
+
+use super::internal;
+use crate::domain::scope::AccessGrant;
+use crate::domain::time::Timestamp;
+use crate::ratelimit::{Decision, RateLimit};
+use crate::store::{
+    AccessTokenInfo, Enterprise, Integration, NewAccessToken, NewIntegration, StoreError,
+    StoreResult, TokenRef,
+};
+use crate::tokens::TokenHash;
+
+fn unique(e: tokio_postgres::Error, conflict: impl FnOnce() -> String) -> StoreError {
+    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+        StoreError::Conflict(conflict())
+    } else {
+        internal(e)
+    }
+}
+
+pub async fn is_empty(client: &impl GenericClient) -> StoreResult<bool> {
+    let row = client
+        .query_one(
+            "SELECT NOT EXISTS (SELECT 1 FROM enterprises) AND NOT EXISTS (SELECT 1 FROM integrations)",
+            &[],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(row.get(0))
+}
+
+pub async fn find_access(
+    client: &impl GenericClient,
+    client_token: TokenHash,
+    access_token: TokenHash,
+) -> StoreResult<Option<AccessGrant>> {
+    let row = client
+        .query_opt(
+            "SELECT t.id, t.integration_id, t.token_hash, i.client_token_hash, \
+                    ARRAY(SELECT e.enterprise_id FROM access_token_enterprises e \
+                          WHERE e.token_id = t.id ORDER BY e.position) \
+             FROM access_tokens t JOIN integrations i ON i.id = t.integration_id \
+             WHERE t.token_hash = $1 AND t.revoked_utc IS NULL",
+            &[&&access_token.0[..]],
+        )
+        .await
+        .map_err(internal)?;
+    let Some(row) = row else { return Ok(None) };
+    let stored_access: Vec<u8> = row.get(2);
+    let stored_client: Vec<u8> = row.get(3);
+    // Both digests are compared in constant time; either failing is the same answer.
+    if !(access_token.matches(&stored_access) & client_token.matches(&stored_client)) {
+        return Ok(None);
+    }
+    Ok(Some(AccessGrant {
+        token_id: row.get(0),
+        integration_id: row.get(1),
+        enterprises: row.get(4),
+    }))
+}
+
+/// The sliding log of SPEC §4, shared by every node: one transaction per
+/// request, serialised per token by an advisory lock.
+pub async fn check_rate(
+    client: &mut deadpool_postgres::Object,
+    token: Uuid,
+    limit: RateLimit,
+    now_ms: i64,
+) -> StoreResult<Decision> {
+    let window_ms = i64::from(limit.window_secs) * 1000;
+    let tx = client.transaction().await.map_err(internal)?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7243))",
+        &[&token.to_string()],
+    )
+    .await
+    .map_err(internal)?;
+    tx.execute(
+        "DELETE FROM rate_limit_log WHERE token_id = $1 AND at_ms <= $2",
+        &[&token, &(now_ms - window_ms)],
+    )
+    .await
+    .map_err(internal)?;
+    let row = tx
+        .query_one(
+            "SELECT count(*), min(at_ms) FROM rate_limit_log WHERE token_id = $1",
+            &[&token],
+        )
+        .await
+        .map_err(internal)?;
+    let (count, oldest): (i64, Option<i64>) = (row.get(0), row.get(1));
+    let decision = if count < i64::from(limit.requests) {
+        tx.execute(
+            "INSERT INTO rate_limit_log (token_id, at_ms) VALUES ($1, $2)",
+            &[&token, &now_ms],
+        )
+        .await
+        .map_err(internal)?;
+        Decision::Allowed
+    } else {
+        let wait_ms = (oldest.unwrap_or(now_ms) + window_ms - now_ms).max(1);
+        Decision::Limited {
+            retry_after_secs: (wait_ms as u64).div_ceil(1000).max(1),
+        }
+    };
+    tx.commit().await.map_err(internal)?;
+    Ok(decision)
+}
+
+pub async fn add_enterprise(client: &impl GenericClient, e: &Enterprise) -> StoreResult<()> {
+    client
+        .execute(
+            "INSERT INTO enterprises (id, name, created_utc) VALUES ($1, $2, $3)",
+            &[&e.id, &e.name, &e.created.unix()],
+        )
+        .await
+        .map_err(|err| unique(err, || format!("enterprise {} already exists", e.id)))?;
+    Ok(())
+}
+
+pub async fn enterprises(client: &impl GenericClient) -> StoreResult<Vec<Enterprise>> {
+    let rows = client
+        .query(
+            "SELECT id, name, created_utc FROM enterprises ORDER BY created_utc, name",
+            &[],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(rows
+        .iter()
+        .map(|r| Enterprise {
+            id: r.get(0),
+            name: r.get(1),
+            created: Timestamp::from_unix(r.get(2)),
+        })
+        .collect())
+}
+
+pub async fn add_integration(client: &impl GenericClient, new: &NewIntegration) -> StoreResult<()> {
+    let i = &new.integration;
+    client
+        .execute(
+            "INSERT INTO integrations (id, name, client_token_hash, created_utc, webhook_url) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &i.id,
+                &i.name,
+                &&new.client_token.0[..],
+                &i.created.unix(),
+                &i.webhook_url,
+            ],
+        )
+        .await
+        .map_err(|err| unique(err, || format!("integration {} already exists", i.id)))?;
+    Ok(())
+}
+
+pub async fn integrations(client: &impl GenericClient) -> StoreResult<Vec<Integration>> {
+    let rows = client
+        .query(
+            "SELECT id, name, created_utc, webhook_url FROM integrations ORDER BY created_utc, name",
+            &[],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(rows
+        .iter()
+        .map(|r| Integration {
+            id: r.get(0),
+            name: r.get(1),
+            created: Timestamp::from_unix(r.get(2)),
+            webhook_url: r.get(3),
+        })
+        .collect())
+}
+
+pub async fn add_access_token(
+    client: &mut deadpool_postgres::Object,
+    new: &NewAccessToken,
+) -> StoreResult<()> {
+    let t = &new.info;
+    let tx = client.transaction().await.map_err(internal)?;
+    if tx
+        .query_opt(
+            "SELECT 1 FROM integrations WHERE id = $1",
+            &[&t.integration_id],
+        )
+        .await
+        .map_err(internal)?
+        .is_none()
+    {
+        return Err(StoreError::NotFound(format!(
+            "there is no integration {}",
+            t.integration_id
+        )));
+    }
+    for enterprise in &t.enterprises {
+        if tx
+            .query_opt("SELECT 1 FROM enterprises WHERE id = $1", &[enterprise])
+            .await
+            .map_err(internal)?
+            .is_none()
+        {
+            return Err(StoreError::NotFound(format!(
+                "there is no enterprise {enterprise}"
+            )));
+        }
+    }
+    tx.execute(
+        "INSERT INTO access_tokens (id, integration_id, token_hash, created_utc) VALUES ($1, $2, $3, $4)",
+        &[&t.id, &t.integration_id, &&new.token.0[..], &t.created.unix()],
+    )
+    .await
+    .map_err(|err| unique(err, || "that access token already exists".to_owned()))?;
+    for (position, enterprise) in t.enterprises.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO access_token_enterprises (token_id, position, enterprise_id) VALUES ($1, $2, $3)",
+            &[&t.id, &(position as i32), enterprise],
+        )
+        .await
+        .map_err(internal)?;
+    }
+    tx.commit().await.map_err(internal)
+}
+
+pub async fn access_tokens(client: &impl GenericClient) -> StoreResult<Vec<AccessTokenInfo>> {
+    let rows = client
+        .query(
+            "SELECT t.id, t.integration_id, t.created_utc, t.revoked_utc, \
+                    ARRAY(SELECT e.enterprise_id FROM access_token_enterprises e \
+                          WHERE e.token_id = t.id ORDER BY e.position) \
+             FROM access_tokens t ORDER BY t.created_utc, t.id",
+            &[],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(rows
+        .iter()
+        .map(|r| AccessTokenInfo {
+            id: r.get(0),
+            integration_id: r.get(1),
+            created: Timestamp::from_unix(r.get(2)),
+            revoked: r.get::<_, Option<i64>>(3).map(Timestamp::from_unix),
+            enterprises: r.get(4),
+        })
+        .collect())
+}
+
+pub async fn revoke_access_token(
+    client: &impl GenericClient,
+    token: TokenRef,
+    at: Timestamp,
+) -> StoreResult<bool> {
+    let changed = match token {
+        TokenRef::Id(id) => {
+            client
+                .execute(
+                    "UPDATE access_tokens SET revoked_utc = $2 WHERE id = $1 AND revoked_utc IS NULL",
+                    &[&id, &at.unix()],
+                )
+                .await
+        }
+        TokenRef::Secret(hash) => {
+            client
+                .execute(
+                    "UPDATE access_tokens SET revoked_utc = $2 WHERE token_hash = $1 AND revoked_utc IS NULL",
+                    &[&&hash.0[..], &at.unix()],
+                )
+                .await
+        }
+    }
+    .map_err(internal)?;
+    Ok(changed > 0)
+}

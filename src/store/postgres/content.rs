@@ -1,0 +1,287 @@
+//! Threads and messages in the PostgreSQL backend.
+
+use std::collections::{HashMap, HashSet};
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::internal;
+use super::query::{Query, push_page, push_visibility};
+use crate::domain::message::{Message, Sender};
+use crate::domain::paging::{CursorNotVisible, Position};
+use crate::domain::thread::Thread;
+use crate::domain::time::Timestamp;
+use crate::store::{MessageBatch, MessageQuery, StoreResult, ThreadNotVisible, ThreadQuery};
+
+const THREAD_COLUMNS: &str = "id, integration_id, enterprise_id, original_sender, subject, \
+                              created_utc, updated_utc, is_resolved";
+
+fn thread(row: &Row) -> Thread {
+    Thread {
+        id: row.get(0),
+        integration_id: row.get(1),
+        enterprise_id: row.get(2),
+        original_sender: row.get(3),
+        subject: row.get(4),
+        created: Timestamp::from_unix(row.get(5)),
+        updated: Timestamp::from_unix(row.get(6)),
+        is_resolved: row.get(7),
+    }
+}
+
+fn message(row: &Row) -> StoreResult<Message> {
+    let sender: String = row.get(3);
+    Ok(Message {
+        id: row.get(0),
+        thread_id: row.get(1),
+        text: row.get(2),
+        sender: Sender::parse(&sender)
+            .ok_or_else(|| internal(format!("unknown sender {sender}")))?,
+        created: Timestamp::from_unix(row.get(4)),
+    })
+}
+
+/// Inserts threads with one statement per call, however many.
+pub async fn insert_threads(client: &impl GenericClient, threads: &[Thread]) -> StoreResult<()> {
+    let column = |f: fn(&Thread) -> i64| threads.iter().map(f).collect::<Vec<_>>();
+    client
+        .execute(
+            "INSERT INTO threads (id, integration_id, enterprise_id, original_sender, subject, \
+                                  created_utc, updated_utc, is_resolved) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], \
+                                  $6::bigint[], $7::bigint[], $8::bool[])",
+            &[
+                &threads.iter().map(|t| t.id).collect::<Vec<_>>(),
+                &threads.iter().map(|t| t.integration_id).collect::<Vec<_>>(),
+                &threads.iter().map(|t| t.enterprise_id).collect::<Vec<_>>(),
+                &threads
+                    .iter()
+                    .map(|t| t.original_sender.as_str())
+                    .collect::<Vec<_>>(),
+                &threads
+                    .iter()
+                    .map(|t| t.subject.as_str())
+                    .collect::<Vec<_>>(),
+                &column(|t| t.created.unix()),
+                &column(|t| t.updated.unix()),
+                &threads.iter().map(|t| t.is_resolved).collect::<Vec<_>>(),
+            ],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+pub async fn find_thread(client: &impl GenericClient, id: Uuid) -> StoreResult<Option<Thread>> {
+    let row = client
+        .query_opt(
+            &format!("SELECT {THREAD_COLUMNS} FROM threads WHERE id = $1"),
+            &[&id],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(row.as_ref().map(thread))
+}
+
+pub async fn set_resolved(
+    client: &impl GenericClient,
+    id: Uuid,
+    is_resolved: bool,
+    at: Timestamp,
+) -> StoreResult<Option<Thread>> {
+    client
+        .execute(
+            "UPDATE threads SET is_resolved = $2, updated_utc = $3 WHERE id = $1 AND is_resolved <> $2",
+            &[&id, &is_resolved, &at.unix()],
+        )
+        .await
+        .map_err(internal)?;
+    find_thread(client, id).await
+}
+
+async fn position(client: &impl GenericClient, q: Query) -> StoreResult<Option<Position>> {
+    let row = client
+        .query_opt(&q.text, &q.params())
+        .await
+        .map_err(internal)?;
+    Ok(row.map(|r| Position {
+        created: r.get(0),
+        seq: r.get(1),
+    }))
+}
+
+pub async fn thread_page(
+    client: &impl GenericClient,
+    q: &ThreadQuery,
+) -> StoreResult<Result<Vec<Thread>, CursorNotVisible>> {
+    let after = match q.cursor {
+        None => None,
+        Some(cursor) => {
+            let mut find = Query::new("SELECT created_utc, seq FROM threads WHERE id = ");
+            let p = find.arg(cursor);
+            find.push(&p);
+            push_visibility(&mut find, &q.visibility, "");
+            match position(client, find).await? {
+                Some(position) => Some(position),
+                None => return Ok(Err(CursorNotVisible)),
+            }
+        }
+    };
+    let mut page = Query::new(&format!("SELECT {THREAD_COLUMNS} FROM threads WHERE TRUE"));
+    push_visibility(&mut page, &q.visibility, "");
+    let any = |page: &mut Query, column: &str, ids: &Option<Vec<Uuid>>| {
+        if let Some(ids) = ids {
+            let p = page.arg(ids.clone());
+            page.push(&format!(" AND {column} = ANY({p})"));
+        }
+    };
+    any(&mut page, "id", &q.thread_ids);
+    any(&mut page, "enterprise_id", &q.enterprises);
+    any(&mut page, "integration_id", &q.integrations);
+    if let Some(is_resolved) = q.is_resolved {
+        let p = page.arg(is_resolved);
+        page.push(&format!(" AND is_resolved = {p}"));
+    }
+    if let Some((first, last)) = q.updated {
+        let (a, b) = (page.arg(first), page.arg(last));
+        page.push(&format!(" AND updated_utc BETWEEN {a} AND {b}"));
+    }
+    push_page(&mut page, q.created, after, q.count);
+    let rows = client
+        .query(&page.text, &page.params())
+        .await
+        .map_err(internal)?;
+    Ok(Ok(rows.iter().map(thread).collect()))
+}
+
+pub async fn message_page(
+    client: &impl GenericClient,
+    q: &MessageQuery,
+) -> StoreResult<Result<Vec<Message>, CursorNotVisible>> {
+    let after = match q.cursor {
+        None => None,
+        Some(cursor) => {
+            let mut find = Query::new(
+                "SELECT m.created_utc, m.seq FROM messages m JOIN threads t ON t.id = m.thread_id \
+                 WHERE m.id = ",
+            );
+            let p = find.arg(cursor);
+            find.push(&p);
+            push_visibility(&mut find, &q.visibility, "t.");
+            match position(client, find).await? {
+                Some(position) => Some(position),
+                None => return Ok(Err(CursorNotVisible)),
+            }
+        }
+    };
+    let mut page = Query::new(
+        "SELECT id, thread_id, text, sender, created_utc FROM messages \
+         WHERE thread_id IN (SELECT t.id FROM threads t WHERE t.id = ANY(",
+    );
+    let p = page.arg(q.thread_ids.clone());
+    page.push(&format!("{p})"));
+    push_visibility(&mut page, &q.visibility, "t.");
+    if let Some(enterprises) = &q.enterprises {
+        let p = page.arg(enterprises.clone());
+        page.push(&format!(" AND t.enterprise_id = ANY({p})"));
+    }
+    page.push(")");
+    push_page(&mut page, q.created, after, q.count);
+    let rows = client
+        .query(&page.text, &page.params())
+        .await
+        .map_err(internal)?;
+    rows.iter()
+        .map(message)
+        .collect::<StoreResult<Vec<_>>>()
+        .map(Ok)
+}
+
+/// Checks every thread, then writes the messages, their threads' times and
+/// their webhook events in one transaction, and wakes every node's worker.
+pub async fn add_messages(
+    client: &mut deadpool_postgres::Object,
+    batch: MessageBatch,
+) -> StoreResult<Result<Vec<Message>, ThreadNotVisible>> {
+    let tx = client.transaction().await.map_err(internal)?;
+    {
+        let ids: Vec<Uuid> = batch.messages.iter().map(|m| m.thread_id).collect();
+        let owners: HashMap<Uuid, (Uuid, Uuid, bool)> = tx
+            .query(
+                "SELECT t.id, t.integration_id, t.enterprise_id, i.webhook_url IS NOT NULL \
+                     FROM threads t JOIN integrations i ON i.id = t.integration_id \
+                     WHERE t.id = ANY($1)",
+                &[&ids],
+            )
+            .await
+            .map_err(internal)?
+            .iter()
+            .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3))))
+            .collect();
+        for (index, m) in batch.messages.iter().enumerate() {
+            match owners.get(&m.thread_id) {
+                Some(&(integration, enterprise, _))
+                    if batch.visibility.sees(integration, enterprise) => {}
+                _ => return Ok(Err(ThreadNotVisible(index))),
+            }
+        }
+        let messages = &batch.messages;
+        tx.execute(
+                "INSERT INTO messages (id, thread_id, text, sender, created_utc) \
+                 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[])",
+                &[
+                    &messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+                    &ids,
+                    &messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+                    &messages.iter().map(|m| m.sender.as_str()).collect::<Vec<_>>(),
+                    &messages.iter().map(|m| m.created.unix()).collect::<Vec<_>>(),
+                ],
+            )
+            .await
+            .map_err(internal)?;
+        let mut touched = HashSet::new();
+        for m in messages {
+            if touched.insert(m.thread_id) {
+                tx.execute(
+                    "UPDATE threads SET updated_utc = $2, \
+                                is_resolved = CASE WHEN $3 THEN FALSE ELSE is_resolved END \
+                         WHERE id = $1",
+                    &[
+                        &m.thread_id,
+                        &m.created.unix(),
+                        &(m.sender == Sender::Application),
+                    ],
+                )
+                .await
+                .map_err(internal)?;
+            }
+        }
+        let events: Vec<(Uuid, Uuid, Uuid)> = messages
+            .iter()
+            .filter_map(|m| match owners.get(&m.thread_id) {
+                Some(&(integration, enterprise, true)) => Some((m.id, integration, enterprise)),
+                _ => None,
+            })
+            .collect();
+        if !events.is_empty() {
+            tx.execute(
+                    "INSERT INTO webhook_events (message_id, integration_id, enterprise_id, created_ms) \
+                     SELECT m, i, e, $4 FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS x(m, i, e)",
+                    &[
+                        &events.iter().map(|e| e.0).collect::<Vec<_>>(),
+                        &events.iter().map(|e| e.1).collect::<Vec<_>>(),
+                        &events.iter().map(|e| e.2).collect::<Vec<_>>(),
+                        &batch.at_ms,
+                    ],
+                )
+                .await
+                .map_err(internal)?;
+            tx.execute("SELECT pg_notify('switchboard_webhooks', '')", &[])
+                .await
+                .map_err(internal)?;
+        }
+    }
+    tx.commit().await.map_err(internal)?;
+    Ok(Ok(batch.messages))
+}

@@ -1,0 +1,323 @@
+//! The PostgreSQL backend: several stateless server nodes on one database.
+//!
+//! Every write is one transaction (PostgreSQL groups concurrent commits itself).
+//! What nodes must agree on lives in the database: the rate-limit log, and the
+//! webhook outbox, whose deliveries are claimed with `FOR UPDATE SKIP LOCKED`
+//! and leases, and announced to every node with `LISTEN/NOTIFY`.
+
+mod admin;
+mod content;
+mod query;
+mod webhooks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use futures_util::StreamExt;
+use tokio_postgres::{AsyncMessage, Config, NoTls};
+use uuid::Uuid;
+
+use crate::domain::message::Message;
+use crate::domain::paging::CursorNotVisible;
+use crate::domain::scope::AccessGrant;
+use crate::domain::thread::Thread;
+use crate::domain::time::Timestamp;
+use crate::ratelimit::{Decision, RateLimit};
+use crate::store::{
+    AccessTokenInfo, Claim, Claimed, DeliveryInfo, DeliveryOutcome, Enterprise, Integration,
+    MessageBatch, MessageQuery, NewAccessToken, NewIntegration, Store, StoreError, StoreResult,
+    ThreadNotVisible, ThreadQuery, TokenRef, WebhookBacklog, WriteStats,
+};
+use crate::tokens::TokenHash;
+
+/// The versioned schema of this backend, applied in order at start.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    include_str!("../../../migrations/postgres/0001_init.sql"),
+)];
+
+/// Connections per node.
+const POOL_SIZE: usize = 16;
+
+pub(crate) fn internal(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(anyhow!("PostgreSQL: {e}"))
+}
+
+pub struct PostgresStore {
+    pool: Pool,
+    config: Config,
+}
+
+/// The hosts a URL names, for messages (never the password).
+fn hosts(config: &Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .map(|(host, port)| match host {
+            tokio_postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    if hosts.is_empty() {
+        "localhost:5432".to_owned()
+    } else {
+        hosts.join(",")
+    }
+}
+
+impl PostgresStore {
+    /// Connects (failing fast with the host named), then migrates.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let mut config: Config = url.parse().context("the PostgreSQL URL is not valid")?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        let host = hosts(&config);
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager).max_size(POOL_SIZE).build()?;
+        let mut client = tokio::time::timeout(Duration::from_secs(10), pool.get())
+            .await
+            .map_err(|_| anyhow!("cannot reach PostgreSQL at {host}: no answer within 10 s"))?
+            .map_err(|e| anyhow!("cannot connect to PostgreSQL at {host}: {e}"))?;
+        migrate(&mut client)
+            .await
+            .with_context(|| format!("cannot migrate the database at {host}"))?;
+        drop(client);
+        Ok(Self { pool, config })
+    }
+
+    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(internal)
+    }
+}
+
+/// Applies new migrations in one transaction; an advisory lock keeps nodes that
+/// start together from migrating twice.
+async fn migrate(client: &mut deadpool_postgres::Object) -> anyhow::Result<()> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock(7243001)", &[])
+        .await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version BIGINT PRIMARY KEY,
+            applied_utc BIGINT NOT NULL
+        )",
+    )
+    .await?;
+    let current: i64 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .await?
+        .get(0);
+    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > latest {
+        anyhow::bail!(
+            "the database has schema version {current}, newer than this switchboard knows ({latest})"
+        );
+    }
+    for &(version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        tx.batch_execute(sql)
+            .await
+            .with_context(|| format!("migration {version} failed"))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_utc) VALUES ($1, extract(epoch FROM now())::bigint)",
+            &[&version],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.client()
+            .await?
+            .execute("SELECT 1", &[])
+            .await
+            .map_err(internal)?;
+        Ok(())
+    }
+
+    async fn is_empty(&self) -> StoreResult<bool> {
+        admin::is_empty(&self.client().await?).await
+    }
+
+    fn write_stats(&self) -> WriteStats {
+        WriteStats::default()
+    }
+
+    async fn find_access(
+        &self,
+        client_token: TokenHash,
+        access_token: TokenHash,
+    ) -> StoreResult<Option<AccessGrant>> {
+        admin::find_access(&self.client().await?, client_token, access_token).await
+    }
+
+    async fn check_rate(
+        &self,
+        token_id: Uuid,
+        limit: RateLimit,
+        now_ms: i64,
+    ) -> StoreResult<Decision> {
+        admin::check_rate(&mut self.client().await?, token_id, limit, now_ms).await
+    }
+
+    async fn add_thread(&self, thread: Thread) -> StoreResult<Thread> {
+        content::insert_threads(&self.client().await?, std::slice::from_ref(&thread)).await?;
+        Ok(thread)
+    }
+
+    async fn import_threads(&self, threads: Vec<Thread>) -> StoreResult<()> {
+        let client = self.client().await?;
+        for chunk in threads.chunks(10_000) {
+            content::insert_threads(&client, chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn threads(
+        &self,
+        query: ThreadQuery,
+    ) -> StoreResult<Result<Vec<Thread>, CursorNotVisible>> {
+        content::thread_page(&self.client().await?, &query).await
+    }
+
+    async fn add_messages(
+        &self,
+        batch: MessageBatch,
+    ) -> StoreResult<Result<Vec<Message>, ThreadNotVisible>> {
+        content::add_messages(&mut self.client().await?, batch).await
+    }
+
+    async fn messages(
+        &self,
+        query: MessageQuery,
+    ) -> StoreResult<Result<Vec<Message>, CursorNotVisible>> {
+        content::message_page(&self.client().await?, &query).await
+    }
+
+    async fn set_resolved(
+        &self,
+        thread_id: Uuid,
+        is_resolved: bool,
+        at: Timestamp,
+    ) -> StoreResult<Option<Thread>> {
+        content::set_resolved(&self.client().await?, thread_id, is_resolved, at).await
+    }
+
+    async fn set_webhook_url(&self, integration: Uuid, url: Option<String>) -> StoreResult<bool> {
+        webhooks::set_url(&self.client().await?, integration, url.as_deref()).await
+    }
+
+    async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed> {
+        webhooks::claim(&mut self.client().await?, &claim).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: Uuid,
+        outcome: DeliveryOutcome,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        webhooks::finish(&self.client().await?, id, &outcome, now_ms).await
+    }
+
+    /// Other nodes may hold leases: they run out by themselves.
+    async fn release_leases(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn deliveries(&self, failed_only: bool) -> StoreResult<Vec<DeliveryInfo>> {
+        webhooks::list(&self.client().await?, failed_only).await
+    }
+
+    async fn retry_deliveries(&self, id: Option<Uuid>, now_ms: i64) -> StoreResult<u64> {
+        webhooks::retry(&self.client().await?, id, now_ms).await
+    }
+
+    async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog> {
+        webhooks::backlog(&self.client().await?).await
+    }
+
+    /// Wakes this node's worker whenever any node commits new events.
+    fn watch_webhooks(&self, wake: Arc<dyn Fn() + Send + Sync>) {
+        let config = self.config.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = listen(&config, wake.clone()).await {
+                    tracing::warn!(error = %e, "webhook notifications interrupted; listening again");
+                }
+                wake();
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    async fn add_enterprise(&self, enterprise: Enterprise) -> StoreResult<()> {
+        admin::add_enterprise(&self.client().await?, &enterprise).await
+    }
+
+    async fn enterprises(&self) -> StoreResult<Vec<Enterprise>> {
+        admin::enterprises(&self.client().await?).await
+    }
+
+    async fn add_integration(&self, integration: NewIntegration) -> StoreResult<()> {
+        admin::add_integration(&self.client().await?, &integration).await
+    }
+
+    async fn integrations(&self) -> StoreResult<Vec<Integration>> {
+        admin::integrations(&self.client().await?).await
+    }
+
+    async fn add_access_token(&self, token: NewAccessToken) -> StoreResult<()> {
+        admin::add_access_token(&mut self.client().await?, &token).await
+    }
+
+    async fn access_tokens(&self) -> StoreResult<Vec<AccessTokenInfo>> {
+        admin::access_tokens(&self.client().await?).await
+    }
+
+    async fn revoke_access_token(&self, token: TokenRef, at: Timestamp) -> StoreResult<bool> {
+        admin::revoke_access_token(&self.client().await?, token, at).await
+    }
+}
+
+/// Holds a connection that LISTENs, calling `wake` on every notification.
+async fn listen(config: &Config, wake: Arc<dyn Fn() + Send + Sync>) -> anyhow::Result<()> {
+    let (client, mut connection) = config.connect(NoTls).await?;
+    let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+    let listening = async {
+        client
+            .batch_execute(&format!("LISTEN {}", webhooks::CHANNEL))
+            .await?;
+        std::future::pending::<anyhow::Result<()>>().await
+    };
+    tokio::pin!(listening);
+    loop {
+        tokio::select! {
+            result = &mut listening => return result,
+            message = messages.next() => match message {
+                Some(Ok(AsyncMessage::Notification(_))) => wake(),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => anyhow::bail!("the connection closed"),
+            },
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Building PostgreSQL queries piece by piece with numbered parameters, and the
+//! conditions every page query shares (the twins of the SQLite backend's).
+
+use tokio_postgres::types::ToSql;
+
+use crate::domain::paging::Position;
+use crate::domain::scope::Visibility;
+
+/// SQL text and its parameters, `$1`, `$2`, ... in order.
+#[derive(Default)]
+pub struct Query {
+    pub text: String,
+    params: Vec<Box<dyn ToSql + Sync + Send>>,
+}
+
+impl Query {
+    pub fn new(text: &str) -> Self {
+        Self {
+            text: text.to_owned(),
+            params: Vec::new(),
+        }
+    }
+
+    /// Adds a parameter; returns its placeholder.
+    pub fn arg<T: ToSql + Sync + Send + 'static>(&mut self, value: T) -> String {
+        self.params.push(Box::new(value));
+        format!("${}", self.params.len())
+    }
+
+    pub fn push(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
+    pub fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect()
+    }
+}
+
+/// The conditions of SPEC §6 on a `threads` row (`alias` such as `"t."`).
+pub fn push_visibility(q: &mut Query, visibility: &Visibility, alias: &str) {
+    if let Some(integration) = visibility.integration {
+        let p = q.arg(integration);
+        q.push(&format!(" AND {alias}integration_id = {p}"));
+    }
+    if let Some(scope) = &visibility.enterprises {
+        let p = q.arg(scope.clone());
+        q.push(&format!(" AND {alias}enterprise_id = ANY({p})"));
+    }
+}
+
+/// The creation interval, the start strictly after `after`, newest first, at
+/// most `count` rows; the interval's end and the cursor are one upper bound.
+pub fn push_page(q: &mut Query, created: Option<(i64, i64)>, after: Option<Position>, count: u32) {
+    if let Some((first, _)) = created {
+        let p = q.arg(first);
+        q.push(&format!(" AND created_utc >= {p}"));
+    }
+    let last = match (created.map(|c| c.1), after.map(|a| a.created)) {
+        (Some(end), Some(cursor)) => Some(end.min(cursor)),
+        (end, cursor) => end.or(cursor),
+    };
+    if let Some(last) = last {
+        let p = q.arg(last);
+        q.push(&format!(" AND created_utc <= {p}"));
+    }
+    if let Some(after) = after {
+        let (c, s) = (q.arg(after.created), q.arg(after.seq));
+        q.push(&format!(" AND (created_utc < {c} OR seq < {s})"));
+    }
+    let p = q.arg(i64::from(count));
+    q.push(&format!(" ORDER BY created_utc DESC, seq DESC LIMIT {p}"));
+}

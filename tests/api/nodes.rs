@@ -1,0 +1,231 @@
+//! Issue 5: several server nodes on one PostgreSQL database. These tests need
+//! PostgreSQL; on the SQLite leg of the suite they say that they were skipped.
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::process::{cli, post, serve};
+use crate::receiver::Receiver;
+
+/// Two nodes on one fresh PostgreSQL database, or `None` (skipped) on SQLite.
+async fn two_nodes(
+    name: &str,
+    flags: &[&str],
+) -> Option<(TestDatabase, [crate::process::Server; 2])> {
+    if !on_postgres() {
+        eprintln!("skipped {name}: it needs {BACKEND}=postgres and {POSTGRES_URL}");
+        return None;
+    }
+    let db = TestDatabase::new().await;
+    let a = serve(&db, flags).await;
+    let b = serve(&db, flags).await;
+    Some((db, [a, b]))
+}
+
+#[tokio::test]
+async fn threads_and_messages_written_on_one_node_page_correctly_on_the_other() {
+    let Some((_db, nodes)) = two_nodes(
+        "the paging test of two nodes",
+        &["--rate-limit", "100000/1s"],
+    )
+    .await
+    else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let mut made = Vec::new();
+    for i in 0..40 {
+        let node = &nodes[i % 2];
+        let body = with_creds(
+            PORTFOLIO,
+            json!({"OriginalSender": "A", "Subject": format!("#{i}")}),
+        );
+        let (status, reply) = post(&client, &node.base, ADD, &body).await.unwrap();
+        assert_eq!(status, 200);
+        made.push(
+            reply["MessageThreads"][0]["Id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    made.reverse();
+    let now = chrono::Utc::now();
+    let interval = json!({"StartUtc": (now - chrono::Duration::days(1)).to_rfc3339(), "EndUtc": (now + chrono::Duration::days(1)).to_rfc3339()});
+    let mut seen = Vec::new();
+    let mut cursor = Value::Null;
+    for page in 0.. {
+        let node = &nodes[page % 2];
+        let body = with_creds(
+            PORTFOLIO,
+            json!({"CreatedUtc": interval, "Limitation": {"Count": 7, "Cursor": cursor}}),
+        );
+        let (status, reply) = post(&client, &node.base, GET_ALL, &body).await.unwrap();
+        assert_eq!(status, 200, "{reply}");
+        let ids = ids(&reply["MessageThreads"]);
+        if ids.is_empty() {
+            break;
+        }
+        cursor = reply["Cursor"].clone();
+        seen.extend(ids);
+        assert!(page < 20, "the walk ends");
+    }
+    assert_eq!(
+        seen, made,
+        "every thread once, newest first, through both nodes"
+    );
+
+    // A message added on one node is read on the other.
+    let items = json!({"Messages": [{"MessageThreadId": made[0], "Text": "hello"}]});
+    let (status, _) = post(
+        &client,
+        &nodes[0].base,
+        MESSAGES_ADD,
+        &with_creds(PORTFOLIO, items),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    let body = with_creds(
+        PORTFOLIO,
+        json!({"MessageThreadIds": [made[0]], "Limitation": {"Count": 10}}),
+    );
+    let (_, reply) = post(&client, &nodes[1].base, MESSAGES_GET_ALL, &body)
+        .await
+        .unwrap();
+    assert_eq!(reply["Messages"][0]["Text"], "hello");
+}
+
+#[tokio::test]
+async fn the_rate_limit_holds_across_nodes() {
+    let Some((_db, nodes)) = two_nodes(
+        "the rate-limit test of two nodes",
+        &["--rate-limit", "5/30s"],
+    )
+    .await
+    else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let body = with_creds(
+        PORTFOLIO,
+        json!({"MessageThreadIds": [uuid::Uuid::new_v4().to_string()], "Limitation": {"Count": 1}}),
+    );
+    for i in 0..5 {
+        let (status, _) = post(&client, &nodes[i % 2].base, GET_ALL, &body)
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "request {i}");
+    }
+    for i in 0..4 {
+        let (status, reply) = post(&client, &nodes[i % 2].base, GET_ALL, &body)
+            .await
+            .unwrap();
+        assert_eq!(
+            status,
+            429,
+            "request {} through node {}: {reply}",
+            i + 6,
+            i % 2
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_webhook_event_is_delivered_once_by_one_node() {
+    let Some((db, nodes)) = two_nodes(
+        "the webhook test of two nodes",
+        &["--rate-limit", "100000/1s"],
+    )
+    .await
+    else {
+        return;
+    };
+    let receiver = Receiver::start().await;
+    let (ok, _, err) = cli(
+        &db,
+        &[
+            "integration",
+            "set-webhook",
+            "--integration",
+            &switchboard::demo::SAMPLE_CLIENT.to_string(),
+            "--url",
+            &format!("{}/hook", receiver.base),
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let client = reqwest::Client::new();
+    let (_, thread) = post(
+        &client,
+        &nodes[0].base,
+        ADD,
+        &with_creds(PORTFOLIO, json!({"OriginalSender": "A", "Subject": "B"})),
+    )
+    .await
+    .unwrap();
+    let thread = thread["MessageThreads"][0]["Id"].clone();
+    let mut ids = Vec::new();
+    for batch in 0..20 {
+        let items: Vec<Value> = (0..5)
+            .map(|i| json!({"MessageThreadId": thread, "Text": format!("{batch}.{i}")}))
+            .collect();
+        let (status, added) = post(
+            &client,
+            &nodes[batch % 2].base,
+            MESSAGES_ADD,
+            &with_creds(PORTFOLIO, json!({"Messages": items})),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 200);
+        ids.extend(
+            added["Messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["Message"]["Id"].as_str().unwrap().to_owned()),
+        );
+    }
+    let received = receiver.wait_for_events(&ids).await;
+    let all: Vec<String> = received.iter().flat_map(|r| r.event_ids()).collect();
+    let unique: HashSet<&String> = all.iter().collect();
+    assert_eq!(all.len(), unique.len(), "no event was sent twice");
+    assert_eq!(unique.len(), ids.len());
+}
+
+#[tokio::test]
+async fn an_unreachable_database_stops_serve_at_once_with_its_host() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            "postgres://nobody@127.0.0.1:1/none",
+        ])
+        .output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(15), output)
+        .await
+        .expect("serve gives up quickly")
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        err.contains("cannot connect to PostgreSQL at 127.0.0.1:1"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--database", "postgres://host:notaport/x"])
+        .output()
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && err.contains("PostgreSQL URL is not valid"),
+        "{err}"
+    );
+}
