@@ -47,7 +47,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct DatabaseArg {
-    /// Database URL: sqlite://PATH.
+    /// Database URL: sqlite://PATH or postgres://USER@HOST:PORT/DATABASE.
     #[arg(
         long = "database",
         env = "SWITCHBOARD_DATABASE_URL",

@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: the command line (`serve`, `enterprise`, `integration`, `token`).
+//! - [`cli`]: the command line (`serve`, `enterprise`, `integration`, `token`,
+//!   `webhooks`).
 //! - [`server`]: `serve`: opens the store, seeds the demo tenant, runs HTTP until
 //!   SIGINT/SIGTERM.
 //! - [`http`]: routing, the JSON body extractor, authentication and rate limit,
@@ -11,7 +12,9 @@
 //! - [`domain`]: validated request types and the rules of SPEC.md: texts,
 //!   datetimes and intervals, pagination, scope, threads.
 //! - [`store`]: the [`store::Store`] trait and one module per backend
-//!   (`store::sqlite`), each with its own migrations under `migrations/`.
+//!   (`store::sqlite`, `store::postgres`), each with its own migrations under
+//!   `migrations/`; `store::outbox` holds what both share of webhook planning.
+//! - [`webhooks`]: the worker that delivers `MessageAdded` events.
 //! - [`ratelimit`], [`tokens`], [`clock`], [`metrics`], [`openapi`], [`demo`]:
 //!   the request limit, secret tokens, time, Prometheus metrics, the OpenAPI
 //!   document and the demo tenant.
