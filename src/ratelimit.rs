@@ -93,8 +93,14 @@ pub fn decide(log: &mut VecDeque<i64>, limit: RateLimit, now_ms: i64) -> Decisio
         log.push_back(now_ms);
         return Decision::Allowed;
     }
-    let oldest = log.front().copied().unwrap_or(now_ms);
-    let wait_ms = (oldest + window_ms - now_ms).max(1);
+    limited(log.front().copied().unwrap_or(now_ms), limit, now_ms)
+}
+
+/// The refusal when the oldest counted request was at `oldest_ms`: retry when
+/// it leaves the window, in whole seconds rounded up, at least 1.
+pub fn limited(oldest_ms: i64, limit: RateLimit, now_ms: i64) -> Decision {
+    let window_ms = i64::from(limit.window_secs) * 1000;
+    let wait_ms = (oldest_ms + window_ms - now_ms).max(1);
     Decision::Limited {
         retry_after_secs: (wait_ms as u64).div_ceil(1000).max(1),
     }

@@ -88,10 +88,12 @@ CREATE INDEX webhook_events_unplanned ON webhook_events (integration_id, seq)
     WHERE delivery_id IS NULL;
 CREATE INDEX webhook_events_by_delivery ON webhook_events (delivery_id, seq);
 
--- Requests counted against each access token's limit, for every node.
-CREATE TABLE rate_limit_log (
-    token_id UUID NOT NULL,
-    at_ms    BIGINT NOT NULL
+-- The sliding log of each access token's recent requests (milliseconds), shared
+-- by every node. UNLOGGED: it is not worth an fsync per request, and a crash
+-- that empties it only forgets the last window.
+CREATE UNLOGGED TABLE rate_limits (
+    token_id UUID PRIMARY KEY,
+    log      BIGINT[] NOT NULL,
+    -- Whether the last request was let through.
+    allowed  BOOLEAN NOT NULL
 );
-
-CREATE INDEX rate_limit_log_by_token ON rate_limit_log (token_id, at_ms);

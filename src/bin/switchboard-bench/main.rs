@@ -41,6 +41,10 @@ struct Args {
     /// Where the databases go.
     #[arg(long, default_value = "target/bench")]
     dir: PathBuf,
+    /// Run on this database instead of a SQLite file in --dir: an empty
+    /// PostgreSQL database (postgres://...) that the harness fills once.
+    #[arg(long)]
+    database: Option<String>,
     /// A tiny, fast run that only checks the harness works.
     #[arg(long)]
     smoke: bool,
@@ -200,14 +204,28 @@ async fn floor(
 }
 
 async fn run_all(args: &Args) -> anyhow::Result<String> {
-    let db = args.dir.join(format!("bench-{}.db", args.threads));
-    let url = format!("sqlite://{}", db.display());
-    let sidecar = db.with_extension("json");
+    let (url, sidecar) = match &args.database {
+        Some(url) => (
+            url.clone(),
+            args.dir
+                .join(format!("bench-postgres-{}.json", args.threads)),
+        ),
+        None => {
+            let db = args.dir.join(format!("bench-{}.db", args.threads));
+            (
+                format!("sqlite://{}", db.display()),
+                db.with_extension("json"),
+            )
+        }
+    };
     let dataset: Dataset = match std::fs::read(&sidecar) {
-        Ok(bytes) if db.exists() => serde_json::from_slice(&bytes)?,
-        _ => {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        Ok(bytes) => serde_json::from_slice(&bytes)?,
+        Err(_) => {
+            if args.database.is_none() {
+                let db = sidecar.with_extension("db");
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+                }
             }
             println!("generating {} threads ...", args.threads);
             let dataset = dataset::generate(&url, args.threads).await?;
@@ -345,8 +363,13 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
     let s5 = webhooks(args, address, &dataset, tally).await?;
 
     let mut out = String::new();
+    let backend = if url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     out.push_str(&format!(
-        "database: {} threads, generated in {:.1} s; server start-up {:.0} ms; peak memory during S1-S3 {}\n\n",
+        "backend: {backend}\ndatabase: {} threads, generated in {:.1} s; server start-up {:.0} ms; peak memory during S1-S3 {}\n\n",
         dataset.threads,
         dataset.generate_seconds,
         server.started_in.as_secs_f64() * 1000.0,

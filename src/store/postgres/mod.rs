@@ -175,7 +175,7 @@ impl Store for PostgresStore {
         limit: RateLimit,
         now_ms: i64,
     ) -> StoreResult<Decision> {
-        admin::check_rate(&mut self.client().await?, token_id, limit, now_ms).await
+        admin::check_rate(&self.client().await?, token_id, limit, now_ms).await
     }
 
     async fn add_thread(&self, thread: Thread) -> StoreResult<Thread> {
@@ -188,6 +188,12 @@ impl Store for PostgresStore {
         for chunk in threads.chunks(10_000) {
             content::insert_threads(&client, chunk).await?;
         }
+        // A bulk load outruns autovacuum: without fresh statistics the planner
+        // may sort a whole integration's threads for one page.
+        client
+            .batch_execute("ANALYZE threads")
+            .await
+            .map_err(internal)?;
         Ok(())
     }
 

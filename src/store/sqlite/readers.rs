@@ -26,32 +26,21 @@ impl Readers {
         }
     }
 
-    /// Runs `read` on an idle connection, opening one if none is idle.
+    /// Runs `read` on an idle connection in tokio's blocking pool.
     pub async fn read<T, F>(&self, read: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| StoreError::Internal(anyhow!("the reader pool is closed")))?;
-        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let conn = match idle {
-            Some(conn) => conn,
-            None => connect(&self.path, true)?,
-        };
+        let _permit = self.permit().await?;
+        let conn = self.check_out()?;
         let (conn, result) = tokio::task::spawn_blocking(move || {
             let result = read(&conn);
             (conn, result)
         })
         .await
         .map_err(|e| StoreError::Internal(anyhow!("a read failed: {e}")))?;
-        self.idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(conn);
+        self.check_in(conn);
         result
     }
 
@@ -62,21 +51,34 @@ impl Readers {
         &self,
         read: impl FnOnce(&Connection) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let _permit = self
-            .permits
+        let _permit = self.permit().await?;
+        let conn = self.check_out()?;
+        let result = read(&conn);
+        self.check_in(conn);
+        result
+    }
+
+    async fn permit(&self) -> StoreResult<tokio::sync::SemaphorePermit<'_>> {
+        self.permits
             .acquire()
             .await
-            .map_err(|_| StoreError::Internal(anyhow!("the reader pool is closed")))?;
+            .map_err(|_| StoreError::Internal(anyhow!("the reader pool is closed")))
+    }
+
+    /// An idle connection, or a new one if none is idle (one may have been lost
+    /// with a read that panicked).
+    fn check_out(&self) -> StoreResult<Connection> {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let conn = match idle {
-            Some(conn) => conn,
-            None => connect(&self.path, true)?,
-        };
-        let result = read(&conn);
+        match idle {
+            Some(conn) => Ok(conn),
+            None => connect(&self.path, true),
+        }
+    }
+
+    fn check_in(&self, conn: Connection) {
         self.idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(conn);
-        result
     }
 }
