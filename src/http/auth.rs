@@ -1,17 +1,45 @@
 //! Who is calling: the body tokens of the Connector API, then the rate limit.
 
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Request};
+use serde_json::Value;
+
 use crate::domain::fields::{InputError, Object};
 use crate::domain::scope::AccessGrant;
 use crate::ratelimit::Decision;
 use crate::tokens::TokenHash;
 
 use super::AppState;
+use super::body::JsonBody;
 use super::context::RequestContext;
 use super::error::{ApiError, UNAUTHORIZED};
 
+/// A Connector API request: its JSON body, whose credentials have been checked
+/// and counted against the token's rate limit.
+pub struct Integration {
+    pub grant: AccessGrant,
+    pub body: Value,
+}
+
+impl FromRequest<AppState> for Integration {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, app: &AppState) -> Result<Self, ApiError> {
+        let context = request
+            .extensions()
+            .get::<Arc<RequestContext>>()
+            .cloned()
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no request context")))?;
+        let JsonBody(body) = JsonBody::from_request(request, app).await?;
+        let grant = authenticate(app, &context, &Object::root(&body)?).await?;
+        Ok(Self { grant, body })
+    }
+}
+
 /// Checks `ClientToken`, `AccessToken` and `Client`, then counts the request
 /// against the token's limit. Requests that fail authentication are not counted.
-pub async fn authenticate(
+async fn authenticate(
     app: &AppState,
     context: &RequestContext,
     body: &Object<'_>,

@@ -1,9 +1,6 @@
 //! `messages/add` and `messages/getAll`: the integration's handlers, and the
 //! parts the operator API shares with them.
 
-use std::sync::Arc;
-
-use axum::Extension;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -16,9 +13,7 @@ use crate::domain::scope::Visibility;
 use crate::domain::time::{TimeInterval, Timestamp};
 use crate::store::{MessageBatch, MessageQuery, ThreadNotVisible};
 
-use super::auth::authenticate;
-use super::body::JsonBody;
-use super::context::RequestContext;
+use super::auth::Integration;
 use super::error::ApiError;
 use super::threads::cursor_not_visible;
 use super::{AppState, respond};
@@ -45,22 +40,18 @@ struct MessagePage<'a> {
 
 pub async fn add(
     State(app): State<AppState>,
-    Extension(context): Extension<Arc<RequestContext>>,
-    JsonBody(body): JsonBody,
+    Integration { grant, body }: Integration,
 ) -> Result<Response, ApiError> {
     let body = Object::root(&body)?;
-    let grant = authenticate(&app, &context, &body).await?;
     add_messages(&app, &body, grant.visibility(), Sender::Application).await
 }
 
 pub async fn get_all(
     State(app): State<AppState>,
-    Extension(context): Extension<Arc<RequestContext>>,
     headers: HeaderMap,
-    JsonBody(body): JsonBody,
+    Integration { grant, body }: Integration,
 ) -> Result<Response, ApiError> {
     let body = Object::root(&body)?;
-    let grant = authenticate(&app, &context, &body).await?;
     let filter = MessageFilter::parse(&body)?;
     let enterprises = match &filter.enterprise_ids {
         Some(ids) => Some(grant.enterprises_to_search(Some(ids))?),

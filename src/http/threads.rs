@@ -1,8 +1,5 @@
 //! `messageThreads/add` and `messageThreads/getAll` of the Connector API.
 
-use std::sync::Arc;
-
-use axum::Extension;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -14,9 +11,7 @@ use crate::domain::thread::{AddThread, Thread, ThreadFilter, ThreadView};
 use crate::domain::time::{TimeInterval, Timestamp};
 use crate::store::ThreadQuery;
 
-use super::auth::authenticate;
-use super::body::JsonBody;
-use super::context::RequestContext;
+use super::auth::Integration;
 use super::error::ApiError;
 use super::{AppState, respond};
 
@@ -35,11 +30,9 @@ struct ThreadPage<V> {
 
 pub async fn add(
     State(app): State<AppState>,
-    Extension(context): Extension<Arc<RequestContext>>,
-    JsonBody(body): JsonBody,
+    Integration { grant, body }: Integration,
 ) -> Result<Response, ApiError> {
     let body = Object::root(&body)?;
-    let grant = authenticate(&app, &context, &body).await?;
     let request = AddThread::parse(&body)?;
     let enterprise_id = grant.enterprise_for_new_thread(request.enterprise_id)?;
     let now = Timestamp::truncate(app.clock.now());
@@ -63,12 +56,10 @@ pub async fn add(
 
 pub async fn get_all(
     State(app): State<AppState>,
-    Extension(context): Extension<Arc<RequestContext>>,
     headers: HeaderMap,
-    JsonBody(body): JsonBody,
+    Integration { grant, body }: Integration,
 ) -> Result<Response, ApiError> {
     let body = Object::root(&body)?;
-    let grant = authenticate(&app, &context, &body).await?;
     let filter = ThreadFilter::parse(&body)?;
     let enterprises = grant.enterprises_to_search(filter.enterprise_ids.as_deref())?;
     let threads = app
