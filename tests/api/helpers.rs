@@ -376,6 +376,18 @@ impl TestApp {
         reply.ok()["MessageThreads"][0].clone()
     }
 
+    /// Adds a thread in a given enterprise of the token's scope.
+    pub async fn add_thread_in(
+        &self,
+        creds: Creds,
+        enterprise: uuid::Uuid,
+        sender: &str,
+        subject: &str,
+    ) -> Value {
+        let fields = json!({"OriginalSender": sender, "Subject": subject, "EnterpriseId": enterprise.to_string()});
+        self.call(ADD, creds, fields).await.ok()["MessageThreads"][0].clone()
+    }
+
     /// `getAll` with a creation interval covering the test's whole time span.
     pub async fn get_threads(&self, creds: Creds, fields: Value) -> Reply {
         let mut body = json!({

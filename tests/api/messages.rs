@@ -287,15 +287,7 @@ async fn get_all_checks_its_filters() {
 async fn get_all_filters_by_enterprise_and_creation() {
     let app = spawn_app().await;
     let gross = app.add_thread(PORTFOLIO, "A", "Gross").await;
-    let net = app
-        .call(
-            ADD,
-            PORTFOLIO,
-            json!({"OriginalSender": "A", "Subject": "Net", "EnterpriseId": demo::NET.to_string()}),
-        )
-        .await
-        .ok()["MessageThreads"][0]
-        .clone();
+    let net = app.add_thread_in(PORTFOLIO, demo::NET, "A", "Net").await;
     let early = app.add_message(PORTFOLIO, &gross, "early").await;
     app.clock.advance(Duration::seconds(10));
     let late = app.add_message(PORTFOLIO, &gross, "late").await;

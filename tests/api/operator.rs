@@ -85,15 +85,7 @@ async fn staff_list_every_integrations_threads_with_their_owners() {
 async fn staff_filters_combine_with_and() {
     let app = spawn_app().await;
     let gross = app.add_thread(PORTFOLIO, "A", "Gross").await;
-    let net = app
-        .call(
-            ADD,
-            PORTFOLIO,
-            json!({"OriginalSender": "A", "Subject": "Net", "EnterpriseId": demo::NET.to_string()}),
-        )
-        .await
-        .ok()["MessageThreads"][0]
-        .clone();
+    let net = app.add_thread_in(PORTFOLIO, demo::NET, "A", "Net").await;
     app.clock.advance(Duration::hours(1));
     let theirs = app.add_thread(OTHER_CLIENT, "B", "theirs").await;
     app.staff(

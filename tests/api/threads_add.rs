@@ -107,15 +107,7 @@ async fn sender_and_subject_are_required_texts_of_1_to_255_characters() {
 async fn a_portfolio_thread_goes_home_unless_an_enterprise_is_named() {
     let app = spawn_app().await;
     let home = app.add_thread(PORTFOLIO, "A", "home").await;
-    let net = app
-        .call(
-            ADD,
-            PORTFOLIO,
-            json!({"OriginalSender": "A", "Subject": "net", "EnterpriseId": demo::NET.to_string()}),
-        )
-        .await
-        .ok()["MessageThreads"][0]
-        .clone();
+    let net = app.add_thread_in(PORTFOLIO, demo::NET, "A", "net").await;
     let in_gross = app
         .get_threads(
             PORTFOLIO,

@@ -166,15 +166,7 @@ async fn a_cursor_need_not_match_the_filters() {
     let app = spawn_app().await;
     let old = app.add_thread(PORTFOLIO, "A", "old").await;
     app.clock.advance(Duration::days(2));
-    let cursor = app
-        .call(
-            ADD,
-            PORTFOLIO,
-            json!({"OriginalSender": "A", "Subject": "Net", "EnterpriseId": demo::NET.to_string()}),
-        )
-        .await
-        .ok()["MessageThreads"][0]
-        .clone();
+    let cursor = app.add_thread_in(PORTFOLIO, demo::NET, "A", "Net").await;
     // Filter to Gross and to a day that excludes the cursor's thread itself.
     let body = app
         .get_threads(

@@ -87,15 +87,7 @@ async fn events_go_together_per_enterprise_at_most_100_a_request() {
     let gate = receiver.hold();
     hook(&app, &format!("{}/hook", receiver.base)).await;
     let gross = app.add_thread(PORTFOLIO, "A", "Gross").await;
-    let net = app
-        .call(
-            ADD,
-            PORTFOLIO,
-            json!({"OriginalSender": "A", "Subject": "Net", "EnterpriseId": demo::NET.to_string()}),
-        )
-        .await
-        .ok()["MessageThreads"][0]
-        .clone();
+    let net = app.add_thread_in(PORTFOLIO, demo::NET, "A", "Net").await;
     // One commit: 250 messages in Gross and 3 in Net.
     let mut items: Vec<Value> = (0..250)
         .map(|i| json!({"MessageThreadId": gross["Id"], "Text": format!("#{i}")}))
