@@ -17,12 +17,12 @@ use super::error::{ApiError, UNAUTHORIZED};
 
 /// A Connector API request: its JSON body, whose credentials have been checked
 /// and counted against the token's rate limit.
-pub struct Integration {
+pub struct ConnectorRequest {
     pub grant: AccessGrant,
     pub body: Value,
 }
 
-impl FromRequest<AppState> for Integration {
+impl FromRequest<AppState> for ConnectorRequest {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, app: &AppState) -> Result<Self, ApiError> {

@@ -13,7 +13,7 @@ use crate::domain::scope::Visibility;
 use crate::domain::time::{TimeInterval, Timestamp};
 use crate::store::{MessageBatch, MessageQuery, ThreadNotVisible};
 
-use super::auth::Integration;
+use super::auth::ConnectorRequest;
 use super::error::ApiError;
 use super::threads::cursor_not_visible;
 use super::{AppState, respond};
@@ -40,7 +40,7 @@ struct MessagePage<'a> {
 
 pub async fn add(
     State(app): State<AppState>,
-    Integration { grant, body }: Integration,
+    ConnectorRequest { grant, body }: ConnectorRequest,
 ) -> Result<Response, ApiError> {
     let body = Object::root(&body)?;
     add_messages(&app, &body, grant.visibility(), Sender::Application).await
@@ -49,7 +49,7 @@ pub async fn add(
 pub async fn get_all(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Integration { grant, body }: Integration,
+    ConnectorRequest { grant, body }: ConnectorRequest,
 ) -> Result<Response, ApiError> {
     let body = Object::root(&body)?;
     let filter = MessageFilter::parse(&body)?;

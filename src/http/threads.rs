@@ -11,7 +11,7 @@ use crate::domain::thread::{AddThread, Thread, ThreadFilter, ThreadView};
 use crate::domain::time::{TimeInterval, Timestamp};
 use crate::store::ThreadQuery;
 
-use super::auth::Integration;
+use super::auth::ConnectorRequest;
 use super::error::ApiError;
 use super::{AppState, respond};
 
@@ -30,7 +30,7 @@ struct ThreadPage<V> {
 
 pub async fn add(
     State(app): State<AppState>,
-    Integration { grant, body }: Integration,
+    ConnectorRequest { grant, body }: ConnectorRequest,
 ) -> Result<Response, ApiError> {
     let body = Object::root(&body)?;
     let request = AddThread::parse(&body)?;
@@ -57,7 +57,7 @@ pub async fn add(
 pub async fn get_all(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Integration { grant, body }: Integration,
+    ConnectorRequest { grant, body }: ConnectorRequest,
 ) -> Result<Response, ApiError> {
     let body = Object::root(&body)?;
     let filter = ThreadFilter::parse(&body)?;
