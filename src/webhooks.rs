@@ -49,6 +49,10 @@ impl Default for WebhookSettings {
 
 /// Most deliveries in flight in all.
 const MAX_IN_FLIGHT: usize = 64;
+/// How long delivered deliveries stay listed; failed ones stay until re-sent.
+pub const KEEP_DELIVERED: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How often the worker removes older delivered deliveries.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// The handle the rest of the server uses to wake the worker after a commit.
 #[derive(Default)]
@@ -122,7 +126,17 @@ impl Worker {
         if let Err(e) = self.store.release_leases().await {
             tracing::error!(error = %e, "cannot release webhook leases");
         }
+        let mut pruned_at = None::<std::time::Instant>;
         loop {
+            if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                pruned_at = Some(std::time::Instant::now());
+                let before = now_ms() - KEEP_DELIVERED.as_millis() as i64;
+                match self.store.prune_deliveries(before).await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::info!(removed, "pruned delivered webhook deliveries"),
+                    Err(e) => tracing::error!(error = %e, "cannot prune webhook deliveries"),
+                }
+            }
             let wait = match self.round().await {
                 Ok(wait) => wait,
                 Err(e) => {

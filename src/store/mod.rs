@@ -265,6 +265,9 @@ pub trait Store: Send + Sync + 'static {
     /// Makes failed deliveries (one, or all) due again; returns how many.
     async fn retry_deliveries(&self, id: Option<Uuid>, now_ms: i64) -> StoreResult<u64>;
     async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog>;
+    /// Removes deliveries delivered before `before_ms`, with their events;
+    /// returns how many. Failed and pending ones stay.
+    async fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64>;
     /// Calls `wake` when another process adds events; a store that one process
     /// owns has nothing to watch (its server wakes its worker itself).
     fn watch_webhooks(&self, wake: Arc<dyn Fn() + Send + Sync>) {

@@ -452,3 +452,38 @@ async fn switchboard_cli(app: &TestApp, args: &[&str]) -> String {
     assert!(ok, "switchboard {args:?}: {err}");
     out
 }
+
+#[tokio::test]
+async fn only_old_delivered_deliveries_are_pruned() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(&[503, 503, 503]);
+    hook(&app, &format!("{}/hook", receiver.base)).await;
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    app.add_message(PORTFOLIO, &thread, "fails").await;
+    wait_for_status(&app, "failed").await;
+    app.add_message(PORTFOLIO, &thread, "arrives").await;
+    for _ in 0..400 {
+        if deliveries(&app)
+            .await
+            .iter()
+            .any(|d| d.status == "delivered")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    assert_eq!(
+        app.store.prune_deliveries(now - 60_000).await.unwrap(),
+        0,
+        "recent ones stay"
+    );
+    assert_eq!(app.store.prune_deliveries(now + 60_000).await.unwrap(), 1);
+    let left = deliveries(&app).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(
+        left[0].status, "failed",
+        "failed deliveries stay for a retry"
+    );
+}

@@ -257,6 +257,10 @@ impl Store for PostgresStore {
         webhooks::retry(&self.client().await?, id, now_ms).await
     }
 
+    async fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64> {
+        webhooks::prune(&self.client().await?, before_ms).await
+    }
+
     async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog> {
         webhooks::backlog(&self.client().await?).await
     }

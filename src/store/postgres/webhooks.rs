@@ -260,3 +260,18 @@ pub async fn set_url(
         .map_err(internal)?;
     Ok(changed > 0)
 }
+
+pub async fn prune(client: &impl GenericClient, before_ms: i64) -> StoreResult<u64> {
+    let row = client
+        .query_one(
+            "WITH gone AS ( \
+                 DELETE FROM webhook_deliveries WHERE status = 'delivered' AND finished_ms < $1 \
+                 RETURNING id), \
+             events AS (DELETE FROM webhook_events WHERE delivery_id IN (SELECT id FROM gone)) \
+             SELECT count(*) FROM gone",
+            &[&before_ms],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(row.get::<_, i64>(0) as u64)
+}

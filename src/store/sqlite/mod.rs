@@ -342,6 +342,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64> {
+        self.writer
+            .write(move |conn| webhooks::prune(conn, before_ms))
+            .await
+    }
+
     async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog> {
         self.readers.read(webhooks::backlog).await
     }

@@ -264,3 +264,19 @@ pub fn set_url(conn: &Connection, integration: Uuid, url: Option<&str>) -> Store
         .map_err(internal)?;
     Ok(changed > 0)
 }
+
+pub fn prune(conn: &Connection, before_ms: i64) -> StoreResult<u64> {
+    conn.execute(
+        "DELETE FROM webhook_events WHERE delivery_id IN \
+             (SELECT id FROM webhook_deliveries WHERE status = 'delivered' AND finished_ms < ?1)",
+        [before_ms],
+    )
+    .map_err(internal)?;
+    let removed = conn
+        .execute(
+            "DELETE FROM webhook_deliveries WHERE status = 'delivered' AND finished_ms < ?1",
+            [before_ms],
+        )
+        .map_err(internal)?;
+    Ok(removed as u64)
+}
