@@ -84,6 +84,9 @@ pub fn spawn(
     metrics: Arc<Metrics>,
     wake: Arc<Wake>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    // TLS in pure Rust (ring), so that https receivers need no system library.
+    // Installing twice (tests start many workers) is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .timeout(settings.timeout)
         .redirect(reqwest::redirect::Policy::custom(|attempt| {

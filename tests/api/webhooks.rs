@@ -487,3 +487,22 @@ async fn only_old_delivered_deliveries_are_pruned() {
         "failed deliveries stay for a retry"
     );
 }
+
+#[tokio::test]
+async fn https_receivers_are_spoken_to_over_tls() {
+    let app = spawn_app().await;
+    // A plain-HTTP receiver behind an https URL: the TLS handshake must fail,
+    // cleanly, and the plain receiver must never see the request.
+    let receiver = Receiver::start().await;
+    let url = receiver.base.replace("http://", "https://");
+    hook(&app, &format!("{url}/hook")).await;
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    app.add_message(PORTFOLIO, &thread, "hello").await;
+    let failed = wait_for_status(&app, "failed").await;
+    let error = failed.last_error.unwrap();
+    assert!(
+        error.starts_with("cannot connect") || error.starts_with("request failed"),
+        "{error}"
+    );
+    assert!(receiver.received().is_empty());
+}
