@@ -167,7 +167,9 @@ impl Worker {
             .store
             .claim_deliveries(Claim {
                 now_ms: now,
-                lease_ms: (self.settings.timeout.as_millis() as i64) * 3 + 5_000,
+                // An attempt ends within the timeout (redirects included); the margin
+                // covers recording its outcome.
+                lease_ms: self.settings.timeout.as_millis() as i64 + 5_000,
                 batch_size: self.settings.batch_size,
                 max: MAX_IN_FLIGHT.saturating_sub(total),
                 in_flight,

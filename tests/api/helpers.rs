@@ -25,6 +25,13 @@ pub use switchboard::http::paths::{
 /// The operator token of every test server.
 pub const OPERATOR_TOKEN: &str = "test-operator-token";
 
+/// An HTTP client for the tests. reqwest is built with rustls and no built-in
+/// crypto provider (as the server is), so the provider is installed first.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// A ClientToken and AccessToken pair.
 #[derive(Clone, Copy, Debug)]
 pub struct Creds {
@@ -213,7 +220,7 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
     tokio::spawn(async move { axum::serve(listener, router(app)).await });
     TestApp {
         base,
-        client: reqwest::Client::new(),
+        client: crate::helpers::http_client(),
         clock,
         store,
         wake,

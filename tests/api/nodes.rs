@@ -34,7 +34,7 @@ async fn threads_and_messages_written_on_one_node_page_correctly_on_the_other() 
     else {
         return;
     };
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     let mut made = Vec::new();
     for i in 0..40 {
         let node = &nodes[i % 2];
@@ -108,7 +108,7 @@ async fn the_rate_limit_holds_across_nodes() {
     else {
         return;
     };
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     let body = with_creds(
         PORTFOLIO,
         json!({"MessageThreadIds": [uuid::Uuid::new_v4().to_string()], "Limitation": {"Count": 1}}),
@@ -157,7 +157,7 @@ async fn every_webhook_event_is_delivered_once_by_one_node() {
     )
     .await;
     assert!(ok, "{err}");
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     let (_, thread) = post(
         &client,
         &nodes[0].base,

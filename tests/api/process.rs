@@ -102,7 +102,7 @@ async fn every_acknowledged_thread_survives_sigkill() {
     let db = TestDatabase::new().await;
     let mut server = serve(&db, &["--rate-limit", "1000000/1s"]).await;
     let stop = Arc::new(AtomicBool::new(false));
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     let mut writers = Vec::new();
     for writer in 0..8 {
         let (stop, client, base) = (stop.clone(), client.clone(), server.base.clone());
@@ -159,7 +159,7 @@ async fn every_acknowledged_thread_survives_sigkill() {
 async fn one_log_line_per_request_without_tokens() {
     let db = TestDatabase::new().await;
     let mut server = serve(&db, &["--log-format", "json"]).await;
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     let response = client
         .post(format!("{}{ADD}", server.base))
         .header("content-type", "application/json")
@@ -283,7 +283,7 @@ async fn cli_issues_credentials_that_the_server_accepts_and_revokes() {
     // --no-demo: only what the CLI made exists.
     let server = serve(&db, &["--no-demo"]).await;
     assert!(!server.banner.contains("demo"), "{}", server.banner);
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     let body = json!({"ClientToken": client_token, "AccessToken": access_token, "Client": "cli test", "OriginalSender": "A", "Subject": "B"});
     assert_eq!(
         post(&client, &server.base, ADD, &body).await.unwrap().0,
@@ -386,7 +386,7 @@ async fn a_generated_operator_token_is_printed_once_and_works() {
         .and_then(|rest| rest.rsplit(' ').next())
         .expect("the operator token is printed")
         .to_owned();
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     let list = |token: String| {
         client
             .post(format!("{}{STAFF_THREADS_GET_ALL}", server.base))
@@ -529,7 +529,7 @@ async fn webhook_events_survive_sigkill_and_arrive_after_a_restart() {
     assert!(ok, "{err}");
 
     // The receiver is down while the messages are written.
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     let body = with_creds(PORTFOLIO, json!({"OriginalSender": "A", "Subject": "B"}));
     let (_, thread) = post(&client, &server.base, ADD, &body).await.unwrap();
     let thread = thread["MessageThreads"][0]["Id"].clone();

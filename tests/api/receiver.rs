@@ -127,8 +127,9 @@ impl Receiver {
         self.inner.received.lock().unwrap().clone()
     }
 
-    /// Waits until `done` holds for what arrived; panics after 20 s (a guard
-    /// against a hang, not a measure of speed).
+    /// Waits until `done` holds for what arrived; panics after 60 s (a guard
+    /// against a hang, not a measure of speed: after a SIGKILL, a delivery the
+    /// dead server had reserved waits for its lease to run out).
     pub async fn wait_until(
         &self,
         what: &str,
@@ -144,7 +145,7 @@ impl Receiver {
                 arrived.await;
             }
         };
-        match tokio::time::timeout(Duration::from_secs(20), wait).await {
+        match tokio::time::timeout(Duration::from_secs(60), wait).await {
             Ok(received) => received,
             Err(_) => panic!(
                 "the receiver never got {what}; it got {:#?}",
