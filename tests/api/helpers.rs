@@ -435,6 +435,16 @@ pub fn merge(body: &mut Value, extra: Value) {
     }
 }
 
+/// The message ids of a `messages/add` answer, in request order.
+pub fn added_ids(answer: &Value) -> Vec<String> {
+    answer["Messages"]
+        .as_array()
+        .expect("Messages")
+        .iter()
+        .map(|added| added["Message"]["Id"].as_str().expect("Id").to_owned())
+        .collect()
+}
+
 pub fn ids(items: &Value) -> Vec<String> {
     items
         .as_array()

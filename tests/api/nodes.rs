@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::process::{cli, post, serve};
+use crate::process::{add_batches, cli, post, serve};
 use crate::receiver::Receiver;
 
 /// Two nodes on one fresh PostgreSQL database, or `None` (skipped) on SQLite.
@@ -167,28 +167,8 @@ async fn every_webhook_event_is_delivered_once_by_one_node() {
     .await
     .unwrap();
     let thread = thread["MessageThreads"][0]["Id"].clone();
-    let mut ids = Vec::new();
-    for batch in 0..20 {
-        let items: Vec<Value> = (0..5)
-            .map(|i| json!({"MessageThreadId": thread, "Text": format!("{batch}.{i}")}))
-            .collect();
-        let (status, added) = post(
-            &client,
-            &nodes[batch % 2].base,
-            MESSAGES_ADD,
-            &with_creds(PORTFOLIO, json!({"Messages": items})),
-        )
-        .await
-        .unwrap();
-        assert_eq!(status, 200);
-        ids.extend(
-            added["Messages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["Message"]["Id"].as_str().unwrap().to_owned()),
-        );
-    }
+    let bases = [nodes[0].base.as_str(), nodes[1].base.as_str()];
+    let ids = add_batches(&client, &bases, &thread, 20, 5).await;
     let received = receiver.wait_for_events(&ids).await;
     let all: Vec<String> = received.iter().flat_map(|r| r.event_ids()).collect();
     let unique: HashSet<&String> = all.iter().collect();

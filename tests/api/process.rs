@@ -434,6 +434,30 @@ async fn a_generated_operator_token_is_printed_once_and_works() {
     );
 }
 
+/// Adds `batches` batches of `size` messages to `thread`, through the nodes at
+/// `bases` in turn; returns the message ids in order.
+pub async fn add_batches(
+    client: &reqwest::Client,
+    bases: &[&str],
+    thread: &Value,
+    batches: usize,
+    size: usize,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    for batch in 0..batches {
+        let items: Vec<Value> = (0..size)
+            .map(|i| json!({"MessageThreadId": thread, "Text": format!("{batch}.{i}")}))
+            .collect();
+        let body = with_creds(PORTFOLIO, json!({ "Messages": items }));
+        let (status, added) = post(client, bases[batch % bases.len()], MESSAGES_ADD, &body)
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{added}");
+        ids.extend(added_ids(&added));
+    }
+    ids
+}
+
 /// The `sh` blocks of the README section headed `heading`.
 fn readme_blocks(heading: &str) -> Vec<String> {
     let readme =
@@ -533,28 +557,7 @@ async fn webhook_events_survive_sigkill_and_arrive_after_a_restart() {
     let body = with_creds(PORTFOLIO, json!({"OriginalSender": "A", "Subject": "B"}));
     let (_, thread) = post(&client, &server.base, ADD, &body).await.unwrap();
     let thread = thread["MessageThreads"][0]["Id"].clone();
-    let mut ids = Vec::new();
-    for batch in 0..5 {
-        let items: Vec<Value> = (0..7)
-            .map(|i| json!({"MessageThreadId": thread, "Text": format!("{batch}.{i}")}))
-            .collect();
-        let (status, added) = post(
-            &client,
-            &server.base,
-            MESSAGES_ADD,
-            &with_creds(PORTFOLIO, json!({"Messages": items})),
-        )
-        .await
-        .unwrap();
-        assert_eq!(status, 200);
-        ids.extend(
-            added["Messages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["Message"]["Id"].as_str().unwrap().to_owned()),
-        );
-    }
+    let ids = add_batches(&client, &[&server.base], &thread, 5, 7).await;
     server.child.start_kill().unwrap();
     server.child.wait().await.unwrap();
 

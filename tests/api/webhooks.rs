@@ -98,12 +98,7 @@ async fn events_go_together_per_enterprise_at_most_100_a_request() {
         .call(MESSAGES_ADD, PORTFOLIO, json!({ "Messages": items }))
         .await
         .ok();
-    let ids: Vec<String> = added["Messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| id(&m["Message"]))
-        .collect();
+    let ids = added_ids(&added);
     gate.add_permits(1000);
     let received = receiver.wait_for_events(&ids).await;
 
@@ -149,12 +144,7 @@ async fn the_batch_size_is_configurable() {
         .call(MESSAGES_ADD, PORTFOLIO, json!({ "Messages": items }))
         .await
         .ok();
-    let ids: Vec<String> = added["Messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| id(&m["Message"]))
-        .collect();
+    let ids = added_ids(&added);
     let received = receiver.wait_for_events(&ids).await;
     let mut sizes: Vec<usize> = received.iter().map(|r| r.event_ids().len()).collect();
     sizes.sort();
