@@ -15,6 +15,7 @@ mod ops;
 mod pagination;
 pub mod process;
 mod rate_limit;
+mod readme;
 mod receiver;
 mod requests;
 mod threads_add;

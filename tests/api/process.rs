@@ -458,19 +458,11 @@ pub async fn add_batches(
     ids
 }
 
-/// The `sh` blocks of the README section headed `heading`.
+/// The `sh` blocks of the README section headed `heading`, but for those that
+/// start the server (`readme.rs` checks them).
 fn readme_blocks(heading: &str) -> Vec<String> {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let start = readme
-        .find(heading)
-        .unwrap_or_else(|| panic!("README has {heading}"));
-    let section = &readme[start + heading.len()..];
-    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
-    section
-        .split("```sh\n")
-        .skip(1)
-        .map(|block| block.split("```").next().unwrap().to_owned())
+    crate::readme::readme_section_blocks(heading)
+        .into_iter()
         .filter(|block| !block.starts_with("cargo "))
         .collect()
 }
