@@ -26,6 +26,11 @@ fn date_time() -> Value {
     json!({ "type": "string", "format": "date-time", "example": "2022-03-07T16:09:45Z" })
 }
 
+fn with_description(mut schema: Value, description: &str) -> Value {
+    schema["description"] = json!(description);
+    schema
+}
+
 fn reference(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
@@ -159,8 +164,12 @@ fn schemas() -> Value {
         },
         "TimeInterval": {
             "type": "object",
+            "description": "A time filter. StartUtc <= value < EndUtc: the start is included and the end excluded, so back-to-back windows (EndUtc of one = StartUtc of the next) never return a record twice. When StartUtc equals EndUtc, exactly that instant matches. StartUtc must not be later than EndUtc; thread filters span at most 3 calendar months, message filters at most 1.",
             "required": ["StartUtc", "EndUtc"],
-            "properties": { "StartUtc": date_time(), "EndUtc": date_time() }
+            "properties": {
+                "StartUtc": with_description(date_time(), "Start of the interval, included."),
+                "EndUtc": with_description(date_time(), "End of the interval, excluded (unless it equals StartUtc)."),
+            }
         },
         "Limitation": {
             "type": "object",

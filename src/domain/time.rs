@@ -1,4 +1,4 @@
-//! Datetimes and time intervals (SPEC §5).
+//! Datetimes and time intervals.
 //!
 //! Stored timestamps are whole seconds since the Unix epoch, taken from the server
 //! clock; responses always show them as `YYYY-MM-DDThh:mm:ssZ`.
@@ -61,7 +61,8 @@ pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
         .map(|naive| naive.and_utc())
 }
 
-/// `{"StartUtc", "EndUtc"}`, both ends inclusive, at most `N` calendar months long.
+/// `{"StartUtc", "EndUtc"}`, at most `N` calendar months long; as a filter,
+/// see [`TimeInterval::stored_bounds`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeInterval {
     start: DateTime<Utc>,
@@ -102,12 +103,29 @@ impl TimeInterval {
         Ok(Some(Self { start, end }))
     }
 
-    /// The interval as inclusive bounds on whole-second timestamps: a stored `t`
-    /// lies in the interval exactly when `first <= t <= last`.
+    /// The interval as a filter, in inclusive bounds on whole-second timestamps:
+    /// a stored `t` matches exactly when `first <= t <= last` (`first > last`
+    /// matches nothing).
+    ///
+    /// The vendor's rule: when `StartUtc` equals `EndUtc` the filter matches
+    /// exactly that instant ("equality mode"); otherwise it is half-open,
+    /// `StartUtc <= t < EndUtc`, so back-to-back windows never share a record.
+    /// Fractional seconds are compared exactly against the whole stored seconds.
     pub fn stored_bounds(&self) -> (i64, i64) {
-        let first = self.start.timestamp() + i64::from(self.start.timestamp_subsec_nanos() > 0);
-        (first, self.end.timestamp())
+        let first = ceil_seconds(self.start);
+        if self.start == self.end {
+            // A fractional instant matches no whole second: first = last + 1.
+            return (first, self.start.timestamp());
+        }
+        // The last whole second strictly before `end`.
+        let last = ceil_seconds(self.end) - 1;
+        (first, last)
     }
+}
+
+/// The smallest whole second not earlier than `at`.
+fn ceil_seconds(at: DateTime<Utc>) -> i64 {
+    at.timestamp() + i64::from(at.timestamp_subsec_nanos() > 0)
 }
 
 #[cfg(test)]
@@ -166,15 +184,48 @@ mod tests {
         );
     }
 
-    #[test]
-    fn fractional_bounds_map_to_whole_seconds_exactly() {
-        let i = interval("2022-03-03T00:00:00.5Z", "2022-03-03T00:00:09.9Z", 3)
-            .unwrap()
-            .unwrap();
+    fn bounds(start: &str, end: &str) -> (i64, i64) {
         let base = Utc
             .with_ymd_and_hms(2022, 3, 3, 0, 0, 0)
             .unwrap()
             .timestamp();
-        assert_eq!(i.stored_bounds(), (base + 1, base + 9));
+        let (first, last) = interval(start, end, 3).unwrap().unwrap().stored_bounds();
+        (first - base, last - base)
+    }
+
+    #[test]
+    fn the_start_is_included_and_the_end_excluded() {
+        assert_eq!(
+            bounds("2022-03-03T00:00:00Z", "2022-03-03T00:00:10Z"),
+            (0, 9)
+        );
+    }
+
+    #[test]
+    fn equal_start_and_end_match_exactly_that_instant() {
+        assert_eq!(
+            bounds("2022-03-03T00:00:05Z", "2022-03-03T00:00:05Z"),
+            (5, 5)
+        );
+        // The same instant written with two offsets is still one instant.
+        assert_eq!(
+            bounds("2022-03-03T01:00:05+01:00", "2022-03-03T00:00:05Z"),
+            (5, 5)
+        );
+        // No stored whole second equals a fractional instant.
+        let (first, last) = bounds("2022-03-03T00:00:05.5Z", "2022-03-03T00:00:05.5Z");
+        assert!(first > last, "{first} > {last}");
+    }
+
+    #[test]
+    fn fractional_bounds_map_to_whole_seconds_exactly() {
+        // 00.5 <= t < 09.9 holds for t = 1 ..= 9.
+        assert_eq!(
+            bounds("2022-03-03T00:00:00.5Z", "2022-03-03T00:00:09.9Z"),
+            (1, 9)
+        );
+        // Within one second, no whole second lies in [10.2, 10.7).
+        let (first, last) = bounds("2022-03-03T00:00:10.2Z", "2022-03-03T00:00:10.7Z");
+        assert!(first > last, "{first} > {last}");
     }
 }

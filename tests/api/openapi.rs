@@ -269,3 +269,16 @@ async fn every_typed_property_refuses_a_wrong_type() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_document_states_the_interval_rule() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let interval = &doc["components"]["schemas"]["TimeInterval"];
+    let description = interval["description"].as_str().unwrap_or_default();
+    assert!(
+        description.contains("StartUtc <= value < EndUtc")
+            && description.contains("When StartUtc equals EndUtc, exactly that instant matches"),
+        "TimeInterval says the half-open rule and equality mode: {description}"
+    );
+}

@@ -492,7 +492,7 @@ async fn the_readme_examples_work_as_printed() {
     assert_eq!(
         try_it.len(),
         3,
-        "add, getAll as in the reference, getAll of the last day"
+        "add, getAll as in the reference, getAll of the last seven days"
     );
     let added: Value = serde_json::from_str(&run_shell(&try_it[0], &server.base).await).unwrap();
     let thread = added["MessageThreads"][0]["Id"]
@@ -501,8 +501,18 @@ async fn the_readme_examples_work_as_printed() {
         .to_owned();
     let old: Value = serde_json::from_str(&run_shell(&try_it[1], &server.base).await).unwrap();
     assert_eq!(old, json!({"MessageThreads": [], "Cursor": null}));
-    let recent: Value = serde_json::from_str(&run_shell(&try_it[2], &server.base).await).unwrap();
-    assert_eq!(recent["MessageThreads"][0]["Id"], thread.as_str());
+    // Seven back-to-back days: the new thread is in exactly one of them.
+    let windows: Vec<Value> = run_shell(&try_it[2], &server.base)
+        .await
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(windows.len(), 7, "{windows:?}");
+    let found: Vec<String> = windows
+        .iter()
+        .flat_map(|window| ids(&window["MessageThreads"]))
+        .collect();
+    assert_eq!(found, vec![thread.clone()], "{windows:?}");
 
     let conversation = readme_blocks("## A whole conversation");
     assert_eq!(conversation.len(), 1);
