@@ -1,4 +1,4 @@
-//! The demo tenant (SPEC §14): the public tokens of the vendor's documentation,
+//! The demo tenant: the public tokens of the vendor's documentation,
 //! so that the reference pages' example requests work as printed.
 
 use uuid::{Uuid, uuid};

@@ -5,19 +5,25 @@
 //!
 //! - [`cli`]: the command line (`serve`, `enterprise`, `integration`, `token`,
 //!   `webhooks`).
-//! - [`server`]: `serve`: opens the store, seeds the demo tenant, runs HTTP until
-//!   SIGINT/SIGTERM.
-//! - [`http`]: routing, the JSON body extractor, authentication and rate limit,
-//!   the error type and its JSON body, one module per group of operations.
-//! - [`domain`]: validated request types and the rules of SPEC.md: texts,
-//!   datetimes and intervals, pagination, scope, threads.
-//! - [`store`]: the [`store::Store`] trait and one module per backend
-//!   (`store::sqlite`, `store::postgres`), each with its own migrations under
-//!   `migrations/`; `store::outbox` holds what both share of webhook planning.
+//! - [`server`]: `serve`: opens the store, seeds the demo tenant, runs HTTP and
+//!   the webhook worker until SIGINT/SIGTERM.
+//! - [`http`]: routing; `http::auth`, the one authentication module, whose
+//!   extractors (`Connector<R>`, `Staff<R>`) hand each handler its caller and
+//!   its parsed request; the error type, which also turns what the store did not
+//!   find into an answer; one module per group of operations; the OpenAPI
+//!   document.
+//! - [`domain`]: validated request types and the rules of the API: texts,
+//!   datetimes and intervals, `Limitation`, scope, threads, messages.
+//! - [`store`]: small traits along the product's seams (`Content`, `Outbox`,
+//!   `Tenants`, `RateLimits`, and `Store` for all of them), the algorithms both
+//!   backends share (`store::content`: page bounds and cursors;
+//!   `store::outbox`: the claim loop), and one folder per backend
+//!   (`store::sqlite`, `store::postgres`), mirrored file for file and holding
+//!   only SQL, each with its own migrations under `migrations/`.
 //! - [`webhooks`]: the worker that delivers `MessageAdded` events.
-//! - [`ratelimit`], [`tokens`], [`clock`], [`metrics`], [`openapi`], [`demo`]:
-//!   the request limit, secret tokens, time, Prometheus metrics, the OpenAPI
-//!   document and the demo tenant.
+//! - [`clock`]: the one clock every part reads (tests move a manual one).
+//! - [`ratelimit`], [`tokens`], [`metrics`], [`demo`]: the request limit,
+//!   secret tokens, Prometheus metrics and the demo tenant.
 
 pub mod cli;
 pub mod clock;
@@ -25,7 +31,6 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod metrics;
-pub mod openapi;
 pub mod ratelimit;
 pub mod server;
 pub mod store;

@@ -1,4 +1,4 @@
-//! The request limit per access token (SPEC §4): at most `requests` in any
+//! The request limit per access token: at most `requests` in any
 //! window of `window` seconds, as a sliding log of request times.
 
 use std::collections::{HashMap, VecDeque};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{self, Clock};
 use crate::domain::time::Timestamp;
 use crate::http::{AppState, Settings, router};
 use crate::metrics::Metrics;
@@ -27,7 +27,7 @@ pub struct ServeOptions {
 
 pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
     let store = store::open(&options.database).await?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = clock::system();
     let listener = TcpListener::bind(&options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
@@ -62,10 +62,12 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
     let wake = Arc::new(Wake::default());
     let worker = webhooks::spawn(
         store.clone(),
+        clock.clone(),
         options.webhooks,
         metrics.clone(),
         wake.clone(),
-    )?;
+    )
+    .await?;
     let app = AppState {
         store,
         clock,
@@ -76,7 +78,8 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
     axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown)
         .await?;
-    worker.abort();
+    // Stops the webhook worker and what the store ran beside it.
+    drop(worker);
     tracing::info!("stopped");
     Ok(())
 }

@@ -17,9 +17,10 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use crate::clock::{self, Clock};
 use crate::domain::webhook::{Event, Payload, RetryPolicy};
 use crate::metrics::Metrics;
-use crate::store::{Claim, ClaimedDelivery, DeliveryOutcome, Store};
+use crate::store::{Background, Claim, ClaimedDelivery, DeliveryOutcome, Store};
 
 /// How the worker delivers.
 #[derive(Debug, Clone, Copy)]
@@ -50,9 +51,10 @@ impl Default for WebhookSettings {
 /// Most deliveries in flight in all.
 const MAX_IN_FLIGHT: usize = 64;
 /// How long delivered deliveries stay listed; failed ones stay until re-sent.
-pub const KEEP_DELIVERED: Duration = Duration::from_secs(7 * 24 * 3600);
-/// How often the worker removes older delivered deliveries.
-const PRUNE_EVERY: Duration = Duration::from_secs(600);
+pub const KEEP_DELIVERED_MS: i64 = 7 * 24 * 3600 * 1000;
+/// How often (on the switchboard clock) the worker removes older delivered
+/// deliveries.
+const PRUNE_EVERY_MS: i64 = 600 * 1000;
 
 /// The handle the rest of the server uses to wake the worker after a commit.
 #[derive(Default)]
@@ -64,10 +66,6 @@ impl Wake {
     }
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 /// A number in `[0, 1)` to spread retries.
 fn jitter() -> f64 {
     let mut bytes = [0u8; 4];
@@ -77,13 +75,28 @@ fn jitter() -> f64 {
     }
 }
 
-/// Starts the worker on the current runtime.
-pub fn spawn(
+/// The running worker, with what its store runs beside it; both stop when this
+/// is dropped.
+pub struct Running {
+    worker: tokio::task::JoinHandle<()>,
+    _background: Background,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.worker.abort();
+    }
+}
+
+/// Starts the worker on the current runtime, and what the store runs beside a
+/// server (see [`Store::serve`]).
+pub async fn spawn(
     store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
     settings: WebhookSettings,
     metrics: Arc<Metrics>,
     wake: Arc<Wake>,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+) -> anyhow::Result<Running> {
     // TLS in pure Rust (ring), so that https receivers need no system library.
     // Installing twice (tests start many workers) is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -101,21 +114,26 @@ pub fn spawn(
         }))
         .build()?;
     let on_event = wake.clone();
-    store.watch_webhooks(Arc::new(move || on_event.now()));
+    let background = store.serve(Arc::new(move || on_event.now())).await?;
     let worker = Worker {
         store,
+        clock,
         settings,
         metrics,
         wake,
         client,
         in_flight: Arc::new(Mutex::new(HashMap::new())),
     };
-    Ok(tokio::spawn(worker.run()))
+    Ok(Running {
+        worker: tokio::spawn(worker.run()),
+        _background: background,
+    })
 }
 
 #[derive(Clone)]
 struct Worker {
     store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
     settings: WebhookSettings,
     metrics: Arc<Metrics>,
     wake: Arc<Wake>,
@@ -126,15 +144,13 @@ struct Worker {
 
 impl Worker {
     async fn run(self) {
-        if let Err(e) = self.store.release_leases().await {
-            tracing::error!(error = %e, "cannot release webhook leases");
-        }
-        let mut pruned_at = None::<std::time::Instant>;
+        let mut moves = self.clock.moves();
+        let mut pruned_at = None::<i64>;
         loop {
-            if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
-                pruned_at = Some(std::time::Instant::now());
-                let before = now_ms() - KEEP_DELIVERED.as_millis() as i64;
-                match self.store.prune_deliveries(before).await {
+            let now = self.clock.now_ms();
+            if pruned_at.is_none_or(|at| now - at >= PRUNE_EVERY_MS) {
+                pruned_at = Some(now);
+                match self.store.prune_deliveries(now - KEEP_DELIVERED_MS).await {
                     Ok(0) => {}
                     Ok(removed) => tracing::info!(removed, "pruned delivered webhook deliveries"),
                     Err(e) => tracing::error!(error = %e, "cannot prune webhook deliveries"),
@@ -147,9 +163,11 @@ impl Worker {
                     self.settings.poll
                 }
             };
+            // A clock moved by hand may have made a retry due.
             tokio::select! {
                 () = self.wake.0.notified() => {},
                 () = tokio::time::sleep(wait) => {},
+                () = clock::moved(&mut moves) => {},
             }
         }
     }
@@ -162,7 +180,7 @@ impl Worker {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         let total: usize = in_flight.values().sum();
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let claimed = self
             .store
             .claim_deliveries(Claim {
@@ -193,7 +211,7 @@ impl Worker {
 
     async fn deliver(self, delivery: ClaimedDelivery) {
         let outcome = self.attempt(&delivery).await;
-        let finished = now_ms();
+        let finished = self.clock.now_ms();
         match &outcome {
             DeliveryOutcome::Delivered => {
                 for &(_, written_ms) in &delivery.events {
@@ -273,7 +291,7 @@ impl Worker {
             .delay_after(delivery.attempts + 1, jitter())
         {
             Some(delay) => DeliveryOutcome::Retry {
-                next_attempt_ms: now_ms() + delay.as_millis() as i64,
+                next_attempt_ms: self.clock.now_ms() + delay.as_millis() as i64,
                 error,
             },
             None => DeliveryOutcome::Failed { error },

@@ -2,7 +2,7 @@
 //!
 //! Every request is one JSON object. [`Object`] hands out its properties already
 //! checked, and every error it returns names the property by its full path
-//! (`Limitation.Count`, `Messages[3].Text`), which is what SPEC §2 asks for.
+//! (`Limitation.Count`, `Messages[3].Text`), as the API's errors do.
 //! `null` on a property reads the same as an absent property.
 
 use serde_json::{Map, Value};

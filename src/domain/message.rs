@@ -1,4 +1,4 @@
-//! Messages (SPEC §9, §10): what the guest app and the staff add to threads.
+//! Messages: what the guest app and the staff add to threads.
 
 use serde::Serialize;
 use uuid::Uuid;

@@ -1,4 +1,4 @@
-//! The domain: validated request types and the rules of SPEC.md.
+//! The domain: validated request types and the rules of the API.
 //!
 //! Handlers never see unchecked input: each request is parsed here into a type
 //! that can only hold valid values, and every rule lives in exactly one place.
@@ -11,3 +11,30 @@ pub mod text;
 pub mod thread;
 pub mod time;
 pub mod webhook;
+
+use fields::{Input, Object};
+
+/// The properties of an operation's request body, parsed and checked: what the
+/// HTTP layer's extractors hand a handler.
+pub trait Request: Sized {
+    fn parse(body: &Object<'_>) -> Input<Self>;
+}
+
+macro_rules! requests {
+    ($($request:ty),* $(,)?) => {
+        $(impl Request for $request {
+            fn parse(body: &Object<'_>) -> Input<Self> {
+                <$request>::parse(body)
+            }
+        })*
+    };
+}
+
+requests!(
+    thread::AddThread,
+    thread::ThreadFilter,
+    thread::StaffThreadFilter,
+    thread::UpdateThread,
+    message::AddMessages,
+    message::MessageFilter,
+);

@@ -1,11 +1,7 @@
-//! Cursor pagination (SPEC §7), the one implementation every `getAll` uses.
-//!
-//! Items are ordered newest first by `(created, seq)`: the creation second, then
-//! the store's insertion sequence, so that ties within one second keep insertion
-//! order. A cursor is the id of an item the caller can see; the store turns it
-//! into that item's [`Position`] and the next page starts strictly after it. The
-//! store answers a page with an index range scan from that position, so the cost
-//! of a page does not depend on how deep into the history it starts.
+//! `Limitation`, the request side of cursor pagination: how many items, and
+//! after which one. How a page is then read (its bounds and the cursor's
+//! position) is written once, in `store::content`, for every `getAll` of both
+//! backends.
 
 use uuid::Uuid;
 
@@ -49,10 +45,6 @@ pub struct Position {
     pub created: i64,
     pub seq: i64,
 }
-
-/// The cursor named an item that does not exist or that the caller cannot see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CursorNotVisible;
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,4 @@
-//! What an access token may see (SPEC §6): the one place scope is decided.
+//! What an access token may see: the one place scope is decided.
 
 use uuid::Uuid;
 

@@ -1,4 +1,4 @@
-//! Message threads (SPEC §8): the requests that create and list them, and what
+//! Message threads: the requests that create and list them, and what
 //! a response shows of one.
 
 use serde::Serialize;

@@ -1,4 +1,4 @@
-//! `MessageAdded` webhooks (SPEC §11): the receiver's URL, the payload, and the
+//! `MessageAdded` webhooks: the receiver's URL, the payload, and the
 //! retry schedule.
 
 use std::time::Duration;

@@ -1,10 +1,18 @@
-//! Who is calling: the body tokens of the Connector API, then the rate limit.
+//! Who is calling, for both APIs, and the extractors that hand a handler its
+//! caller and its parsed, checked request.
+//!
+//! - [`Connector<R>`]: an integration, by the `ClientToken`, `AccessToken` and
+//!   `Client` of the body; the request counts against the token's rate limit.
+//! - [`Staff<R>`]: the hotel's staff, by `Authorization: Bearer <operator token>`,
+//!   checked before the body is read, so that nobody without the token learns
+//!   anything about a request.
 
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, Request};
-use serde_json::Value;
+use axum::http::{HeaderMap, header};
 
+use crate::domain::Request as Operation;
 use crate::domain::fields::{InputError, Object};
 use crate::domain::scope::AccessGrant;
 use crate::ratelimit::Decision;
@@ -13,16 +21,15 @@ use crate::tokens::TokenHash;
 use super::AppState;
 use super::body::JsonBody;
 use super::context::RequestContext;
-use super::error::{ApiError, UNAUTHORIZED};
+use super::error::{ApiError, Credentials};
 
-/// A Connector API request: its JSON body, whose credentials have been checked
-/// and counted against the token's rate limit.
-pub struct ConnectorRequest {
+/// A Connector API request: the caller's grant and the operation's request.
+pub struct Connector<R> {
     pub grant: AccessGrant,
-    pub body: Value,
+    pub request: R,
 }
 
-impl FromRequest<AppState> for ConnectorRequest {
+impl<R: Operation> FromRequest<AppState> for Connector<R> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, app: &AppState) -> Result<Self, ApiError> {
@@ -32,9 +39,43 @@ impl FromRequest<AppState> for ConnectorRequest {
             .cloned()
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no request context")))?;
         let JsonBody(body) = JsonBody::from_request(request, app).await?;
-        let grant = authenticate(app, &context, &Object::root(&body)?).await?;
-        Ok(Self { grant, body })
+        let body = Object::root(&body)?;
+        let grant = authenticate(app, &context, &body).await?;
+        Ok(Self {
+            grant,
+            request: R::parse(&body)?,
+        })
     }
+}
+
+/// An operator API request, from someone who holds the operator token.
+pub struct Staff<R> {
+    pub request: R,
+}
+
+impl<R: Operation> FromRequest<AppState> for Staff<R> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, app: &AppState) -> Result<Self, ApiError> {
+        if !holds_operator_token(request.headers(), &app.settings.operator_token) {
+            return Err(ApiError::Unauthorized(Credentials::Staff));
+        }
+        let JsonBody(body) = JsonBody::from_request(request, app).await?;
+        Ok(Self {
+            request: R::parse(&Object::root(&body)?)?,
+        })
+    }
+}
+
+/// Whether `Authorization` is `Bearer <the operator token>` (compared as
+/// digests, in constant time).
+fn holds_operator_token(headers: &HeaderMap, operator_token: &TokenHash) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .is_some_and(|(_, token)| TokenHash::of(token.trim()).matches(&operator_token.0))
 }
 
 /// Checks `ClientToken`, `AccessToken` and `Client`, then counts the request
@@ -51,12 +92,15 @@ async fn authenticate(
         .store
         .find_access(TokenHash::of(client_token), TokenHash::of(access_token))
         .await?
-        .ok_or(ApiError::Unauthorized(UNAUTHORIZED))?;
+        .ok_or(ApiError::Unauthorized(Credentials::Integration))?;
     context.set_integration(grant.integration_id);
 
     let limit = app.settings.rate_limit;
-    let now_ms = app.clock.now().timestamp_millis();
-    match app.store.check_rate(grant.token_id, limit, now_ms).await? {
+    match app
+        .store
+        .check_rate(grant.token_id, limit, app.clock.now_ms())
+        .await?
+    {
         Decision::Allowed => Ok(grant),
         Decision::Limited { retry_after_secs } => Err(ApiError::TooManyRequests {
             retry_after_secs,

@@ -8,17 +8,22 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::domain::fields::InputError;
-use crate::store::StoreError;
+use crate::store::{Missing, StoreError};
 
-/// The single message for every credential failure: it must not tell which token
-/// was wrong.
-pub const UNAUTHORIZED: &str =
-    "The ClientToken or AccessToken is invalid, or the AccessToken does not belong to the client.";
+/// Whose credentials were refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    /// An integration's body tokens. One message for every failure: it must not
+    /// tell which token was wrong.
+    Integration,
+    /// The operator token of the staff API.
+    Staff,
+}
 
 #[derive(Debug)]
 pub enum ApiError {
     BadRequest(String),
-    Unauthorized(&'static str),
+    Unauthorized(Credentials),
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge(usize),
@@ -45,12 +50,32 @@ impl From<InputError> for ApiError {
     }
 }
 
+/// The one place where what the store did not find becomes an answer: always
+/// a 400 that names the property, and the same whether the thing does not exist
+/// or is not the caller's.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Internal(e) => Self::Internal(e),
-            other => Self::Internal(anyhow::anyhow!(other.to_string())),
-        }
+        let missing = match e {
+            StoreError::Internal(e) => return Self::Internal(e),
+            StoreError::Conflict(message) => return Self::BadRequest(message),
+            StoreError::Missing(missing) => missing,
+        };
+        Self::BadRequest(match missing {
+            Missing::ThreadCursor => {
+                "Limitation.Cursor is not the id of a message thread visible to the caller."
+                    .to_owned()
+            }
+            Missing::MessageCursor => {
+                "Limitation.Cursor is not the id of a message visible to the caller.".to_owned()
+            }
+            Missing::BatchThread(index) => format!(
+                "Messages[{index}].MessageThreadId is not the id of a message thread visible to the caller."
+            ),
+            Missing::Thread(_) => "MessageThreadId is not the id of a message thread.".to_owned(),
+            Missing::Integration(_) => "IntegrationId is not the id of an integration.".to_owned(),
+            Missing::Enterprise(_) => "EnterpriseId is not the id of an enterprise.".to_owned(),
+            Missing::AccessToken => "AccessToken is not an active access token.".to_owned(),
+        })
     }
 }
 
@@ -73,7 +98,16 @@ impl ApiError {
         let message = match self {
             Self::BadRequest(m) | Self::Unavailable(m) => m,
             Self::TooManyRequests { message, .. } => message,
-            Self::Unauthorized(m) => m.to_owned(),
+            Self::Unauthorized(Credentials::Integration) => {
+                "The ClientToken or AccessToken is invalid, or the AccessToken does not belong \
+                 to the client."
+                    .to_owned()
+            }
+            Self::Unauthorized(Credentials::Staff) => {
+                "The operator token is missing or invalid: send Authorization: Bearer \
+                 <operator token>."
+                    .to_owned()
+            }
             Self::NotFound => {
                 "There is no operation at this address. Addresses are case-sensitive \
                                and have no trailing slash."

@@ -7,15 +7,13 @@ use axum::response::Response;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::domain::fields::Object;
 use crate::domain::message::{AddMessages, Message, MessageFilter, MessageView, Sender};
 use crate::domain::scope::Visibility;
 use crate::domain::time::{TimeInterval, Timestamp};
-use crate::store::{MessageBatch, MessageQuery, ThreadNotVisible};
+use crate::store::{MessageBatch, MessageQuery};
 
-use super::auth::ConnectorRequest;
+use super::auth::Connector;
 use super::error::ApiError;
-use super::threads::cursor_not_visible;
 use super::{AppState, respond};
 
 #[derive(Serialize)]
@@ -40,19 +38,19 @@ struct MessagePage<'a> {
 
 pub async fn add(
     State(app): State<AppState>,
-    ConnectorRequest { grant, body }: ConnectorRequest,
+    Connector { grant, request }: Connector<AddMessages>,
 ) -> Result<Response, ApiError> {
-    let body = Object::root(&body)?;
-    add_messages(&app, &body, grant.visibility(), Sender::Application).await
+    add_messages(&app, request, grant.visibility(), Sender::Application).await
 }
 
 pub async fn get_all(
     State(app): State<AppState>,
     headers: HeaderMap,
-    ConnectorRequest { grant, body }: ConnectorRequest,
+    Connector {
+        grant,
+        request: filter,
+    }: Connector<MessageFilter>,
 ) -> Result<Response, ApiError> {
-    let body = Object::root(&body)?;
-    let filter = MessageFilter::parse(&body)?;
     let enterprises = match &filter.enterprise_ids {
         Some(ids) => Some(grant.enterprises_to_search(Some(ids))?),
         None => None,
@@ -63,11 +61,10 @@ pub async fn get_all(
 /// Adds a batch of messages from `sender`, all or nothing.
 pub async fn add_messages(
     app: &AppState,
-    body: &Object<'_>,
+    AddMessages(items): AddMessages,
     visibility: Visibility,
     sender: Sender,
 ) -> Result<Response, ApiError> {
-    let AddMessages(items) = AddMessages::parse(body)?;
     let now = Timestamp::truncate(app.clock.now());
     let messages = items
         .iter()
@@ -84,14 +81,9 @@ pub async fn add_messages(
         .add_messages(MessageBatch {
             visibility,
             messages,
-            at_ms: chrono::Utc::now().timestamp_millis(),
+            at_ms: app.clock.now_ms(),
         })
-        .await?
-        .map_err(|ThreadNotVisible(index)| {
-            ApiError::BadRequest(format!(
-                "Messages[{index}].MessageThreadId is not the id of a message thread visible to the caller."
-            ))
-        })?;
+        .await?;
     app.webhooks.now();
     respond::json(&Added {
         messages: stored
@@ -123,8 +115,7 @@ pub async fn list_messages(
             cursor: filter.limitation.cursor,
             count: filter.limitation.count,
         })
-        .await?
-        .map_err(|_| cursor_not_visible("message"))?;
+        .await?;
     respond::page(
         headers,
         messages.is_empty(),

@@ -6,6 +6,7 @@ mod body;
 pub mod context;
 pub mod error;
 mod messages;
+pub mod openapi;
 mod operator;
 mod ops;
 mod respond;
@@ -25,7 +26,7 @@ use crate::tokens::TokenHash;
 use crate::webhooks::Wake;
 use error::ApiError;
 
-/// The operations of SPEC §1 that this server implements, by path.
+/// The operations this server implements, by path.
 pub mod paths {
     pub const THREADS_GET_ALL: &str = "/api/connector/v1/messageThreads/getAll";
     pub const THREADS_ADD: &str = "/api/connector/v1/messageThreads/add";
@@ -64,7 +65,7 @@ pub struct Settings {
 }
 
 impl Default for Settings {
-    /// The SPEC defaults, with an operator token nobody knows.
+    /// The documented defaults, with an operator token nobody knows.
     fn default() -> Self {
         Self {
             rate_limit: RateLimit::default(),

@@ -29,7 +29,7 @@ pub async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> 
     let backlog = app.store.webhook_backlog().await?;
     let text = app
         .metrics
-        .render(app.store.write_stats(), backlog)
+        .render(app.store.write_stats().unwrap_or_default(), backlog)
         .map_err(|e| ApiError::Internal(e.into()))?;
     let mut response = text.into_response();
     response.headers_mut().insert(
@@ -40,5 +40,5 @@ pub async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> 
 }
 
 pub async fn openapi() -> Result<Response, ApiError> {
-    respond::json(&crate::openapi::document())
+    respond::json(&super::openapi::document())
 }

@@ -6,12 +6,11 @@ use axum::response::Response;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::domain::fields::Object;
 use crate::domain::thread::{AddThread, Thread, ThreadFilter, ThreadView};
 use crate::domain::time::{TimeInterval, Timestamp};
 use crate::store::ThreadQuery;
 
-use super::auth::ConnectorRequest;
+use super::auth::Connector;
 use super::error::ApiError;
 use super::{AppState, respond};
 
@@ -30,10 +29,8 @@ struct ThreadPage<V> {
 
 pub async fn add(
     State(app): State<AppState>,
-    ConnectorRequest { grant, body }: ConnectorRequest,
+    Connector { grant, request }: Connector<AddThread>,
 ) -> Result<Response, ApiError> {
-    let body = Object::root(&body)?;
-    let request = AddThread::parse(&body)?;
     let enterprise_id = grant.enterprise_for_new_thread(request.enterprise_id)?;
     let now = Timestamp::truncate(app.clock.now());
     let thread = app
@@ -57,10 +54,11 @@ pub async fn add(
 pub async fn get_all(
     State(app): State<AppState>,
     headers: HeaderMap,
-    ConnectorRequest { grant, body }: ConnectorRequest,
+    Connector {
+        grant,
+        request: filter,
+    }: Connector<ThreadFilter>,
 ) -> Result<Response, ApiError> {
-    let body = Object::root(&body)?;
-    let filter = ThreadFilter::parse(&body)?;
     let enterprises = grant.enterprises_to_search(filter.enterprise_ids.as_deref())?;
     let threads = app
         .store
@@ -75,16 +73,8 @@ pub async fn get_all(
             cursor: filter.limitation.cursor,
             count: filter.limitation.count,
         })
-        .await?
-        .map_err(|_| cursor_not_visible("message thread"))?;
+        .await?;
     thread_page::<ThreadView>(&headers, &threads)
-}
-
-/// The 400 of a cursor that names nothing the caller can see.
-pub fn cursor_not_visible(kind: &str) -> ApiError {
-    ApiError::BadRequest(format!(
-        "Limitation.Cursor is not the id of a {kind} visible to the caller."
-    ))
 }
 
 /// A page of threads, shown as `V` (the integration's or the staff's view).

@@ -1,9 +1,253 @@
-//! The parts of webhook delivery planning that every backend shares: how events
-//! become deliveries, and how many may be in flight to one receiver.
+//! The webhook outbox: the [`Outbox`] seam, and the claim algorithm every
+//! backend runs over its own primitive queries ([`OutboxTx`]).
+//!
+//! A claim first reserves deliveries waiting for a retry, then forms new
+//! deliveries from events that belong to none yet. New deliveries are formed
+//! only for receivers with room, so events that arrive while a receiver is busy
+//! wait and then go out together, up to `batch_size` per request.
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use uuid::Uuid;
+
+use super::StoreResult;
+
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Sets or clears an integration's webhook URL ([`super::Missing::Integration`]
+    /// if there is no such integration).
+    async fn set_webhook_url(&self, integration: Uuid, url: Option<String>) -> StoreResult<()>;
+    /// Groups new events into deliveries, then reserves the due ones.
+    async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed>;
+    async fn finish_delivery(
+        &self,
+        id: Uuid,
+        outcome: DeliveryOutcome,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    async fn deliveries(&self, failed_only: bool) -> StoreResult<Vec<DeliveryInfo>>;
+    /// Makes failed deliveries (one, or all) due at once, whatever the clock of
+    /// the process that asks (the CLI) or sends (a server) says; returns how many.
+    async fn retry_deliveries(&self, id: Option<Uuid>) -> StoreResult<u64>;
+    async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog>;
+    /// Removes deliveries delivered before `before_ms`, with their events;
+    /// returns how many. Failed and pending ones stay.
+    async fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64>;
+}
+
+/// What the webhook worker asks for: due deliveries, within its limits.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub now_ms: i64,
+    /// How long a claimed delivery stays reserved for this worker.
+    pub lease_ms: i64,
+    /// Most events in one delivery.
+    pub batch_size: usize,
+    /// Most deliveries to claim now.
+    pub max: usize,
+    /// Deliveries in flight per integration, and the most allowed at once.
+    pub in_flight: HashMap<Uuid, usize>,
+    pub per_receiver: usize,
+}
+
+/// A delivery reserved for sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedDelivery {
+    pub id: Uuid,
+    pub integration_id: Uuid,
+    pub enterprise_id: Uuid,
+    /// `None` if the integration's URL was cleared since.
+    pub url: Option<String>,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// `(message id, milliseconds when it was written)`, oldest first.
+    pub events: Vec<(Uuid, i64)>,
+}
+
+/// What a claim reserved, and when the next delivery not reserved is due.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claimed {
+    pub deliveries: Vec<ClaimedDelivery>,
+    pub next_due_ms: Option<i64>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Delivered,
+    Retry { next_attempt_ms: i64, error: String },
+    Failed { error: String },
+}
+
+/// The columns a delivery's outcome sets, for every backend's `UPDATE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finished<'a> {
+    pub status: &'static str,
+    /// `None` keeps the current value.
+    pub next_attempt_ms: Option<i64>,
+    pub last_error: Option<&'a str>,
+    pub finished_ms: Option<i64>,
+}
+
+impl DeliveryOutcome {
+    pub fn columns(&self, now_ms: i64) -> Finished<'_> {
+        match self {
+            Self::Delivered => Finished {
+                status: "delivered",
+                next_attempt_ms: None,
+                last_error: None,
+                finished_ms: Some(now_ms),
+            },
+            Self::Retry {
+                next_attempt_ms,
+                error,
+            } => Finished {
+                status: "pending",
+                next_attempt_ms: Some(*next_attempt_ms),
+                last_error: Some(error),
+                finished_ms: None,
+            },
+            Self::Failed { error } => Finished {
+                status: "failed",
+                next_attempt_ms: None,
+                last_error: Some(error),
+                finished_ms: Some(now_ms),
+            },
+        }
+    }
+}
+
+/// A delivery as `webhooks list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryInfo {
+    pub id: Uuid,
+    pub integration_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub status: String,
+    pub attempts: u32,
+    pub events: u64,
+    pub next_attempt_ms: i64,
+    pub last_error: Option<String>,
+}
+
+/// What is waiting to be delivered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebhookBacklog {
+    /// Events not yet delivered nor given up.
+    pub pending_events: u64,
+    /// When the next pending delivery is due.
+    pub next_due_ms: Option<i64>,
+}
+
+/// A pending delivery whose next attempt is due and that nobody holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueDelivery {
+    pub id: Uuid,
+    pub integration_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub attempts: u32,
+    pub url: Option<String>,
+}
+
+/// A delivery formed now, reserved from the start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub id: Uuid,
+    pub integration_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub now_ms: i64,
+    pub leased_until_ms: i64,
+    /// The `seq` of each of its events.
+    pub events: Vec<i64>,
+}
+
+/// The primitive queries of one backend's outbox, inside the transaction of one
+/// claim. [`claim`] is the algorithm over them.
+#[allow(async_fn_in_trait)]
+pub trait OutboxTx {
+    /// Pending deliveries due at `now_ms` and not leased, the longest due first.
+    async fn due(&mut self, now_ms: i64, limit: usize) -> StoreResult<Vec<DueDelivery>>;
+    async fn lease(&mut self, delivery: Uuid, until_ms: i64) -> StoreResult<()>;
+    /// The events of a delivery: `(message id, written ms)`, oldest first.
+    async fn events_of(&mut self, delivery: Uuid) -> StoreResult<Vec<(Uuid, i64)>>;
+    /// Integrations that have events in no delivery, with their webhook URLs.
+    async fn waiting(&mut self) -> StoreResult<Vec<(Uuid, Option<String>)>>;
+    /// The oldest events of `integration` that belong to no delivery; on a
+    /// database shared by nodes, only events no other claim holds.
+    async fn unplanned(
+        &mut self,
+        integration: Uuid,
+        limit: usize,
+    ) -> StoreResult<Vec<UnplannedEvent>>;
+    /// Inserts a delivery and gives it its events.
+    async fn create(&mut self, delivery: &NewDelivery) -> StoreResult<()>;
+    /// When the next pending delivery that nobody holds is due.
+    async fn next_due(&mut self, now_ms: i64) -> StoreResult<Option<i64>>;
+}
+
+/// Reserves what is due: deliveries waiting for a retry, then new deliveries of
+/// unplanned events, within the worker's limits.
+pub async fn claim(tx: &mut impl OutboxTx, claim: &Claim) -> StoreResult<Claimed> {
+    let mut busy = claim.in_flight.clone();
+    let lease_until = claim.now_ms + claim.lease_ms;
+    let mut claimed = Vec::new();
+
+    for due in tx.due(claim.now_ms, claim.max * 4).await? {
+        if claimed.len() >= claim.max
+            || !take_room(&mut busy, due.integration_id, claim.per_receiver)
+        {
+            continue;
+        }
+        tx.lease(due.id, lease_until).await?;
+        claimed.push(ClaimedDelivery {
+            events: tx.events_of(due.id).await?,
+            id: due.id,
+            integration_id: due.integration_id,
+            enterprise_id: due.enterprise_id,
+            url: due.url,
+            attempts: due.attempts,
+        });
+    }
+
+    for (integration_id, url) in tx.waiting().await? {
+        let room = claim
+            .per_receiver
+            .saturating_sub(busy.get(&integration_id).copied().unwrap_or(0))
+            .min(claim.max.saturating_sub(claimed.len()));
+        if room == 0 {
+            continue;
+        }
+        let oldest = tx
+            .unplanned(integration_id, room * claim.batch_size)
+            .await?;
+        for Batch { enterprise, events } in batches(oldest, room, claim.batch_size) {
+            let delivery = NewDelivery {
+                id: Uuid::new_v4(),
+                integration_id,
+                enterprise_id: enterprise,
+                now_ms: claim.now_ms,
+                leased_until_ms: lease_until,
+                events: events.iter().map(|e| e.seq).collect(),
+            };
+            tx.create(&delivery).await?;
+            take_room(&mut busy, integration_id, claim.per_receiver);
+            claimed.push(ClaimedDelivery {
+                id: delivery.id,
+                integration_id,
+                enterprise_id: enterprise,
+                url: url.clone(),
+                attempts: 0,
+                events: events.iter().map(|e| (e.message, e.written_ms)).collect(),
+            });
+        }
+    }
+
+    Ok(Claimed {
+        deliveries: claimed,
+        next_due_ms: tx.next_due(claim.now_ms).await?,
+    })
+}
 
 /// An event that belongs to no delivery yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

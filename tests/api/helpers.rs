@@ -14,7 +14,7 @@ use switchboard::http::{AppState, Settings, router};
 use switchboard::metrics::Metrics;
 use switchboard::store::{self, Store};
 use switchboard::tokens::TokenHash;
-use switchboard::webhooks::{Wake, WebhookSettings};
+use switchboard::webhooks::{Running, Wake, WebhookSettings};
 use tempfile::TempDir;
 
 pub use switchboard::http::paths::{
@@ -69,17 +69,8 @@ pub struct TestApp {
     pub wake: Arc<Wake>,
     /// The `sqlite://` URL of the test's database, for the CLI.
     pub database: String,
-    _worker: AbortOnDrop,
+    _worker: Running,
     _database: TestDatabase,
-}
-
-/// Stops the webhook worker with its test.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// The settings of SPEC.md, with [`OPERATOR_TOKEN`] for the staff API.
@@ -94,13 +85,14 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(settings()).await
 }
 
-/// Webhook settings of the tests: quick retries, and a poll interval so long that
-/// only a commit can wake the worker in time.
+/// Webhook settings of the tests: the real retry waits (the tests move the
+/// manual clock past them), 3 attempts, and a poll interval so long that only a
+/// commit or a move of the clock can wake the worker in time.
 pub fn webhook_settings() -> WebhookSettings {
     WebhookSettings {
         retry: RetryPolicy {
             attempts: 3,
-            base_delay: std::time::Duration::from_millis(50),
+            ..RetryPolicy::default()
         },
         poll: std::time::Duration::from_secs(3600),
         ..WebhookSettings::default()
@@ -203,9 +195,15 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
         .expect("seed demo tenant");
     let metrics = Arc::new(Metrics::default());
     let wake = Arc::new(Wake::default());
-    let worker =
-        switchboard::webhooks::spawn(store.clone(), webhooks, metrics.clone(), wake.clone())
-            .expect("webhook worker");
+    let worker = switchboard::webhooks::spawn(
+        store.clone(),
+        clock.clone(),
+        webhooks,
+        metrics.clone(),
+        wake.clone(),
+    )
+    .await
+    .expect("webhook worker");
     let app = AppState {
         store: store.clone(),
         clock: clock.clone(),
@@ -225,7 +223,7 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
         store,
         wake,
         database: url,
-        _worker: AbortOnDrop(worker),
+        _worker: worker,
         _database: database,
     }
 }

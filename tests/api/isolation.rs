@@ -226,12 +226,23 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     body["Limitation"]["Cursor"] = json!(model.threads[c].0);
                 }
                 let reply = app.call(GET_ALL, token.creds, body).await;
-                let refused = enterprise.is_some_and(|e| !token.scope.contains(&e))
-                    || cursor.is_some_and(|c| !model.sees(token, c));
-                if refused {
+                // The enterprise is checked first, then the cursor; each refusal
+                // says which rule refused.
+                let outside = enterprise.filter(|e| !token.scope.contains(e));
+                if let Some(e) = outside {
+                    let message = reply.assert_error(400);
+                    prop_assert!(
+                        message.starts_with("EnterpriseIds contains enterprises outside the scope")
+                            && message.contains(&e.to_string()),
+                        "{}",
+                        message
+                    );
+                    continue;
+                }
+                if cursor.is_some_and(|c| !model.sees(token, c)) {
                     prop_assert_eq!(
-                        reply.assert_error(400).contains("AccessToken") || reply.status == 400,
-                        true
+                        reply.assert_error(400),
+                        "Limitation.Cursor is not the id of a message thread visible to the caller."
                     );
                     continue;
                 }

@@ -19,6 +19,7 @@ mod rate_limit;
 mod readme;
 mod receiver;
 mod requests;
+mod store;
 mod threads_add;
 mod threads_get_all;
 mod webhooks;

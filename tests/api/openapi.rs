@@ -123,7 +123,8 @@ fn request_schema<'a>(doc: &'a Value, path: &str) -> &'a Value {
 fn example(doc: &Value, path: &str, thread: &str) -> Value {
     let text =
         operation(doc, path)["requestBody"]["content"]["application/json"]["example"].to_string();
-    serde_json::from_str(&text.replace(switchboard::openapi::EXAMPLE_THREAD_ID, thread)).unwrap()
+    serde_json::from_str(&text.replace(switchboard::http::openapi::EXAMPLE_THREAD_ID, thread))
+        .unwrap()
 }
 
 /// Sends `body` as the document says: with the operator token where the

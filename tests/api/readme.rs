@@ -77,10 +77,17 @@ async fn shell_words(line: &str) -> Vec<String> {
         .collect()
 }
 
-/// The files of the checkout, as a fresh clone would have them.
+/// The files of the checkout, as a fresh clone would have them once they are
+/// committed: tracked ones and new ones git does not ignore.
 fn tracked_files() -> Vec<PathBuf> {
     let output = std::process::Command::new("git")
-        .args(["ls-files", "-z"])
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
         .current_dir(ROOT)
         .output()
         .expect("git ls-files");

@@ -1,6 +1,10 @@
-//! SPEC §11 and issue 4: MessageAdded webhooks, delivered from the outbox.
+//! MessageAdded webhooks, delivered from the outbox. The tests run on the
+//! manual clock: a retry wait passes when a test moves the clock, not in real
+//! time.
 
+use chrono::Duration;
 use serde_json::{Value, json};
+use switchboard::clock::Clock;
 use switchboard::demo;
 use switchboard::store::DeliveryInfo;
 
@@ -9,12 +13,10 @@ use crate::receiver::Receiver;
 
 /// Points Sample Client's webhooks at `url`.
 async fn hook(app: &TestApp, url: &str) {
-    assert!(
-        app.store
-            .set_webhook_url(demo::SAMPLE_CLIENT, Some(url.to_owned()))
-            .await
-            .unwrap()
-    );
+    app.store
+        .set_webhook_url(demo::SAMPLE_CLIENT, Some(url.to_owned()))
+        .await
+        .expect("Sample Client exists");
 }
 
 fn id(value: &Value) -> String {
@@ -159,12 +161,11 @@ async fn a_500_is_retried_until_delivered() {
     hook(&app, &format!("{}/hook", receiver.base)).await;
     let thread = app.add_thread(PORTFOLIO, "A", "B").await;
     let message = app.add_message(PORTFOLIO, &thread, "hello").await;
-    let received = receiver
-        .wait_until("a second attempt", |r| r.len() >= 2)
-        .await;
+    retry_wait(&app, 1).await;
+    let delivered = wait_for_status(&app, "delivered").await;
+    let received = receiver.received();
     assert_eq!(received[0].body, received[1].body, "the same events again");
     assert_eq!(received[1].event_ids(), vec![id(&message)]);
-    let delivered = wait_for_status(&app, "delivered").await;
     assert_eq!(delivered.attempts, 2);
     let metrics = app
         .send(app.client.get(format!("{}/metrics", app.base)))
@@ -181,18 +182,72 @@ async fn a_500_is_retried_until_delivered() {
     }
 }
 
-/// Waits until the only delivery has `status`.
+/// Waits until the only delivery has `status`, moving the clock to each retry
+/// as soon as one is scheduled.
 async fn wait_for_status(app: &TestApp, status: &str) -> DeliveryInfo {
     for _ in 0..400 {
         let all = deliveries(app).await;
-        if let [only] = all.as_slice()
-            && only.status == status
-        {
-            return only.clone();
+        if let [only] = all.as_slice() {
+            if only.status == status {
+                return only.clone();
+            }
+            move_to_next_attempt(app, only);
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("no delivery reached {status}: {:?}", deliveries(app).await);
+}
+
+/// Moves the clock to the next attempt of a delivery waiting for a retry;
+/// returns how far, in milliseconds.
+fn move_to_next_attempt(app: &TestApp, delivery: &DeliveryInfo) -> Option<i64> {
+    let wait = delivery.next_attempt_ms - app.clock.now_ms();
+    let waiting = delivery.status == "pending" && delivery.attempts > 0 && wait > 0;
+    waiting.then(|| {
+        app.clock.advance(Duration::milliseconds(wait));
+        wait
+    })
+}
+
+/// Waits until the only delivery has failed `attempts` times and waits for a
+/// retry; returns how long that wait is, in milliseconds.
+async fn retry_wait(app: &TestApp, attempts: u32) -> i64 {
+    for _ in 0..400 {
+        if let [only] = deliveries(app).await.as_slice()
+            && only.status == "pending"
+            && only.attempts == attempts
+        {
+            return only.next_attempt_ms - app.clock.now_ms();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "no retry after {attempts} attempts: {:?}",
+        deliveries(app).await
+    );
+}
+
+#[tokio::test]
+async fn a_retry_waits_on_the_clock_and_goes_out_when_it_is_moved() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(&[500]);
+    hook(&app, &format!("{}/hook", receiver.base)).await;
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    app.add_message(PORTFOLIO, &thread, "hello").await;
+    // The first wait is 42 s, ±20%.
+    let wait = retry_wait(&app, 1).await;
+    assert!((33_600..=50_400).contains(&wait), "{wait} ms");
+    // One second short of it, nothing is sent.
+    app.clock.advance(Duration::milliseconds(wait - 1000));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 1, "not due yet");
+    // Moving the clock to it wakes the worker, which sends at once.
+    app.clock.advance(Duration::seconds(1));
+    receiver
+        .wait_until("the retry, once the clock reached it", |r| r.len() >= 2)
+        .await;
+    assert_eq!(wait_for_status(&app, "delivered").await.attempts, 2);
 }
 
 #[tokio::test]
@@ -463,7 +518,7 @@ async fn only_old_delivered_deliveries_are_pruned() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = app.clock.now_ms();
     assert_eq!(
         app.store.prune_deliveries(now - 60_000).await.unwrap(),
         0,

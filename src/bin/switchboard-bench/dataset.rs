@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use switchboard::clock;
 use switchboard::domain::thread::Thread;
 use switchboard::domain::time::Timestamp;
 use switchboard::store::{
@@ -52,8 +53,9 @@ pub struct Dataset {
 
 pub async fn generate(database: &str, threads: usize) -> anyhow::Result<Dataset> {
     let started = Instant::now();
-    let store = store::open(database).await?;
-    let now = Timestamp::truncate(chrono::Utc::now());
+    let backend = store::Backend::open(database).await?;
+    let store = backend.store();
+    let now = Timestamp::truncate(clock::system().now());
     for e in 0..ENTERPRISES {
         store
             .add_enterprise(Enterprise {
@@ -123,11 +125,11 @@ pub async fn generate(database: &str, threads: usize) -> anyhow::Result<Dataset>
             is_resolved: false,
         });
         if chunk.len() == chunk.capacity() {
-            store.import_threads(std::mem::take(&mut chunk)).await?;
+            import(&backend, std::mem::take(&mut chunk)).await?;
             chunk.reserve(50_000);
         }
     }
-    store.import_threads(chunk).await?;
+    import(&backend, chunk).await?;
 
     // The page at depth D starts after the D-th newest thread.
     let count = of_integration0.len();
@@ -151,4 +153,13 @@ pub async fn generate(database: &str, threads: usize) -> anyhow::Result<Dataset>
     // Let the writer thread finish before the server opens the file.
     tokio::time::sleep(Duration::from_millis(200)).await;
     Ok(dataset)
+}
+
+/// Writes many threads at once, the way each backend does it fastest.
+async fn import(backend: &store::Backend, threads: Vec<Thread>) -> anyhow::Result<()> {
+    match backend {
+        store::Backend::Sqlite(store) => store.import_threads(threads).await?,
+        store::Backend::Postgres(store) => store.import_threads(threads).await?,
+    }
+    Ok(())
 }

@@ -263,7 +263,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
     let address = server.address;
     let mut rows = Vec::new();
     let page = |cursor: Option<uuid::Uuid>| {
-        let now = chrono::Utc::now();
+        let now = switchboard::clock::system().now();
         credentials(json!({
             "CreatedUtc": {"StartUtc": (now - chrono::Duration::days(89)).to_rfc3339(), "EndUtc": now.to_rfc3339()},
             "Limitation": {"Count": 100, "Cursor": cursor},

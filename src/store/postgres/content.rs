@@ -9,10 +9,12 @@ use uuid::Uuid;
 use super::internal;
 use super::query::{Query, push_page, push_visibility};
 use crate::domain::message::{Message, Sender};
-use crate::domain::paging::{CursorNotVisible, Position};
+use crate::domain::paging::Position;
+use crate::domain::scope::Visibility;
 use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
-use crate::store::{MessageBatch, MessageQuery, StoreResult, ThreadNotVisible, ThreadQuery};
+use crate::store::content::{Item, PageBounds, after_cursor};
+use crate::store::{MessageBatch, MessageQuery, Missing, StoreResult, ThreadQuery};
 
 const THREAD_COLUMNS: &str = "id, integration_id, enterprise_id, original_sender, subject, \
                               created_utc, updated_utc, is_resolved";
@@ -73,23 +75,12 @@ pub async fn insert_threads(client: &impl GenericClient, threads: &[Thread]) -> 
     Ok(())
 }
 
-pub async fn find_thread(client: &impl GenericClient, id: Uuid) -> StoreResult<Option<Thread>> {
-    let row = client
-        .query_opt(
-            &format!("SELECT {THREAD_COLUMNS} FROM threads WHERE id = $1"),
-            &[&id],
-        )
-        .await
-        .map_err(internal)?;
-    Ok(row.as_ref().map(thread))
-}
-
 pub async fn set_resolved(
     client: &impl GenericClient,
     id: Uuid,
     is_resolved: bool,
     at: Timestamp,
-) -> StoreResult<Option<Thread>> {
+) -> StoreResult<Thread> {
     client
         .execute(
             "UPDATE threads SET is_resolved = $2, updated_utc = $3 WHERE id = $1 AND is_resolved <> $2",
@@ -97,12 +88,53 @@ pub async fn set_resolved(
         )
         .await
         .map_err(internal)?;
-    find_thread(client, id).await
+    let row = client
+        .query_opt(
+            &format!("SELECT {THREAD_COLUMNS} FROM threads WHERE id = $1"),
+            &[&id],
+        )
+        .await
+        .map_err(internal)?;
+    row.as_ref().map(thread).ok_or(Missing::Thread(id).into())
 }
 
-async fn position(client: &impl GenericClient, q: Query) -> StoreResult<Option<Position>> {
+/// Where a page starts: after the cursor's item, if there is a cursor.
+async fn start(
+    client: &impl GenericClient,
+    item: Item,
+    cursor: Option<Uuid>,
+    visibility: &Visibility,
+) -> StoreResult<Option<Position>> {
+    match cursor {
+        Some(id) => Ok(Some(after_cursor(
+            item,
+            position(client, item, id, visibility).await?,
+        )?)),
+        None => Ok(None),
+    }
+}
+
+/// The position of an item, if `visibility` sees it.
+async fn position(
+    client: &impl GenericClient,
+    item: Item,
+    id: Uuid,
+    visibility: &Visibility,
+) -> StoreResult<Option<Position>> {
+    let (sql, alias) = match item {
+        Item::Thread => ("SELECT created_utc, seq FROM threads WHERE id = ", ""),
+        Item::Message => (
+            "SELECT m.created_utc, m.seq FROM messages m JOIN threads t ON t.id = m.thread_id \
+             WHERE m.id = ",
+            "t.",
+        ),
+    };
+    let mut find = Query::new(sql);
+    let p = find.arg(id);
+    find.push(&p);
+    push_visibility(&mut find, visibility, alias);
     let row = client
-        .query_opt(&q.text, &q.params())
+        .query_opt(&find.text, &find.params())
         .await
         .map_err(internal)?;
     Ok(row.map(|r| Position {
@@ -111,23 +143,8 @@ async fn position(client: &impl GenericClient, q: Query) -> StoreResult<Option<P
     }))
 }
 
-pub async fn thread_page(
-    client: &impl GenericClient,
-    q: &ThreadQuery,
-) -> StoreResult<Result<Vec<Thread>, CursorNotVisible>> {
-    let after = match q.cursor {
-        None => None,
-        Some(cursor) => {
-            let mut find = Query::new("SELECT created_utc, seq FROM threads WHERE id = ");
-            let p = find.arg(cursor);
-            find.push(&p);
-            push_visibility(&mut find, &q.visibility, "");
-            match position(client, find).await? {
-                Some(position) => Some(position),
-                None => return Ok(Err(CursorNotVisible)),
-            }
-        }
-    };
+pub async fn thread_page(client: &impl GenericClient, q: &ThreadQuery) -> StoreResult<Vec<Thread>> {
+    let after = start(client, Item::Thread, q.cursor, &q.visibility).await?;
     let mut page = Query::new(&format!("SELECT {THREAD_COLUMNS} FROM threads WHERE TRUE"));
     push_visibility(&mut page, &q.visibility, "");
     let any = |page: &mut Query, column: &str, ids: &Option<Vec<Uuid>>| {
@@ -147,34 +164,19 @@ pub async fn thread_page(
         let (a, b) = (page.arg(first), page.arg(last));
         page.push(&format!(" AND updated_utc BETWEEN {a} AND {b}"));
     }
-    push_page(&mut page, q.created, after, q.count);
+    push_page(&mut page, PageBounds::new(q.created, after, q.count));
     let rows = client
         .query(&page.text, &page.params())
         .await
         .map_err(internal)?;
-    Ok(Ok(rows.iter().map(thread).collect()))
+    Ok(rows.iter().map(thread).collect())
 }
 
 pub async fn message_page(
     client: &impl GenericClient,
     q: &MessageQuery,
-) -> StoreResult<Result<Vec<Message>, CursorNotVisible>> {
-    let after = match q.cursor {
-        None => None,
-        Some(cursor) => {
-            let mut find = Query::new(
-                "SELECT m.created_utc, m.seq FROM messages m JOIN threads t ON t.id = m.thread_id \
-                 WHERE m.id = ",
-            );
-            let p = find.arg(cursor);
-            find.push(&p);
-            push_visibility(&mut find, &q.visibility, "t.");
-            match position(client, find).await? {
-                Some(position) => Some(position),
-                None => return Ok(Err(CursorNotVisible)),
-            }
-        }
-    };
+) -> StoreResult<Vec<Message>> {
+    let after = start(client, Item::Message, q.cursor, &q.visibility).await?;
     let mut page = Query::new(
         "SELECT id, thread_id, text, sender, created_utc FROM messages \
          WHERE thread_id IN (SELECT t.id FROM threads t WHERE t.id = ANY(",
@@ -187,15 +189,12 @@ pub async fn message_page(
         page.push(&format!(" AND t.enterprise_id = ANY({p})"));
     }
     page.push(")");
-    push_page(&mut page, q.created, after, q.count);
+    push_page(&mut page, PageBounds::new(q.created, after, q.count));
     let rows = client
         .query(&page.text, &page.params())
         .await
         .map_err(internal)?;
-    rows.iter()
-        .map(message)
-        .collect::<StoreResult<Vec<_>>>()
-        .map(Ok)
+    rows.iter().map(message).collect()
 }
 
 /// Checks every thread, then writes the messages, their threads' times and
@@ -203,7 +202,7 @@ pub async fn message_page(
 pub async fn add_messages(
     client: &mut deadpool_postgres::Object,
     batch: MessageBatch,
-) -> StoreResult<Result<Vec<Message>, ThreadNotVisible>> {
+) -> StoreResult<Vec<Message>> {
     let tx = client.transaction().await.map_err(internal)?;
     {
         let ids: Vec<Uuid> = batch.messages.iter().map(|m| m.thread_id).collect();
@@ -223,7 +222,7 @@ pub async fn add_messages(
             match owners.get(&m.thread_id) {
                 Some(&(integration, enterprise, _))
                     if batch.visibility.sees(integration, enterprise) => {}
-                _ => return Ok(Err(ThreadNotVisible(index))),
+                _ => return Err(Missing::BatchThread(index).into()),
             }
         }
         let messages = &batch.messages;
@@ -283,5 +282,5 @@ pub async fn add_messages(
         }
     }
     tx.commit().await.map_err(internal)?;
-    Ok(Ok(batch.messages))
+    Ok(batch.messages)
 }

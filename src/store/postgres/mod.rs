@@ -5,10 +5,10 @@
 //! webhook outbox, whose deliveries are claimed with `FOR UPDATE SKIP LOCKED`
 //! and leases, and announced to every node with `LISTEN/NOTIFY`.
 
-mod admin;
 mod content;
+mod outbox;
 mod query;
-mod webhooks;
+mod tenants;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,15 +21,14 @@ use tokio_postgres::{AsyncMessage, Config, NoTls};
 use uuid::Uuid;
 
 use crate::domain::message::Message;
-use crate::domain::paging::CursorNotVisible;
 use crate::domain::scope::AccessGrant;
 use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
 use crate::ratelimit::{Decision, RateLimit};
 use crate::store::{
-    AccessTokenInfo, Claim, Claimed, DeliveryInfo, DeliveryOutcome, Enterprise, Integration,
-    MessageBatch, MessageQuery, NewAccessToken, NewIntegration, Store, StoreError, StoreResult,
-    ThreadNotVisible, ThreadQuery, TokenRef, WebhookBacklog, WriteStats,
+    AccessTokenInfo, Background, Claim, Claimed, Content, DeliveryInfo, DeliveryOutcome,
+    Enterprise, Integration, MessageBatch, MessageQuery, NewAccessToken, NewIntegration, Outbox,
+    RateLimits, Store, StoreError, StoreResult, Tenants, ThreadQuery, TokenRef, WebhookBacklog,
 };
 use crate::tokens::TokenHash;
 
@@ -142,48 +141,9 @@ async fn migrate(client: &mut deadpool_postgres::Object) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[async_trait]
-impl Store for PostgresStore {
-    async fn ping(&self) -> StoreResult<()> {
-        self.client()
-            .await?
-            .execute("SELECT 1", &[])
-            .await
-            .map_err(internal)?;
-        Ok(())
-    }
-
-    async fn is_empty(&self) -> StoreResult<bool> {
-        admin::is_empty(&self.client().await?).await
-    }
-
-    fn write_stats(&self) -> WriteStats {
-        WriteStats::default()
-    }
-
-    async fn find_access(
-        &self,
-        client_token: TokenHash,
-        access_token: TokenHash,
-    ) -> StoreResult<Option<AccessGrant>> {
-        admin::find_access(&self.client().await?, client_token, access_token).await
-    }
-
-    async fn check_rate(
-        &self,
-        token_id: Uuid,
-        limit: RateLimit,
-        now_ms: i64,
-    ) -> StoreResult<Decision> {
-        admin::check_rate(&self.client().await?, token_id, limit, now_ms).await
-    }
-
-    async fn add_thread(&self, thread: Thread) -> StoreResult<Thread> {
-        content::insert_threads(&self.client().await?, std::slice::from_ref(&thread)).await?;
-        Ok(thread)
-    }
-
-    async fn import_threads(&self, threads: Vec<Thread>) -> StoreResult<()> {
+impl PostgresStore {
+    /// Writes many threads, 10,000 a statement (the benchmark's data generator).
+    pub async fn import_threads(&self, threads: Vec<Thread>) -> StoreResult<()> {
         let client = self.client().await?;
         for chunk in threads.chunks(10_000) {
             content::insert_threads(&client, chunk).await?;
@@ -196,79 +156,24 @@ impl Store for PostgresStore {
             .map_err(internal)?;
         Ok(())
     }
+}
 
-    async fn threads(
-        &self,
-        query: ThreadQuery,
-    ) -> StoreResult<Result<Vec<Thread>, CursorNotVisible>> {
-        content::thread_page(&self.client().await?, &query).await
-    }
-
-    async fn add_messages(
-        &self,
-        batch: MessageBatch,
-    ) -> StoreResult<Result<Vec<Message>, ThreadNotVisible>> {
-        content::add_messages(&mut self.client().await?, batch).await
-    }
-
-    async fn messages(
-        &self,
-        query: MessageQuery,
-    ) -> StoreResult<Result<Vec<Message>, CursorNotVisible>> {
-        content::message_page(&self.client().await?, &query).await
-    }
-
-    async fn set_resolved(
-        &self,
-        thread_id: Uuid,
-        is_resolved: bool,
-        at: Timestamp,
-    ) -> StoreResult<Option<Thread>> {
-        content::set_resolved(&self.client().await?, thread_id, is_resolved, at).await
-    }
-
-    async fn set_webhook_url(&self, integration: Uuid, url: Option<String>) -> StoreResult<bool> {
-        webhooks::set_url(&self.client().await?, integration, url.as_deref()).await
-    }
-
-    async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed> {
-        webhooks::claim(&mut self.client().await?, &claim).await
-    }
-
-    async fn finish_delivery(
-        &self,
-        id: Uuid,
-        outcome: DeliveryOutcome,
-        now_ms: i64,
-    ) -> StoreResult<()> {
-        webhooks::finish(&self.client().await?, id, &outcome, now_ms).await
-    }
-
-    /// Other nodes may hold leases: they run out by themselves.
-    async fn release_leases(&self) -> StoreResult<()> {
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.client()
+            .await?
+            .execute("SELECT 1", &[])
+            .await
+            .map_err(internal)?;
         Ok(())
     }
 
-    async fn deliveries(&self, failed_only: bool) -> StoreResult<Vec<DeliveryInfo>> {
-        webhooks::list(&self.client().await?, failed_only).await
-    }
-
-    async fn retry_deliveries(&self, id: Option<Uuid>, now_ms: i64) -> StoreResult<u64> {
-        webhooks::retry(&self.client().await?, id, now_ms).await
-    }
-
-    async fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64> {
-        webhooks::prune(&self.client().await?, before_ms).await
-    }
-
-    async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog> {
-        webhooks::backlog(&self.client().await?).await
-    }
-
-    /// Wakes this node's worker whenever any node commits new events.
-    fn watch_webhooks(&self, wake: Arc<dyn Fn() + Send + Sync>) {
+    /// Listens for the events other nodes commit and wakes this node's worker.
+    /// Leases of other nodes run out by themselves.
+    async fn serve(&self, wake: Arc<dyn Fn() + Send + Sync>) -> StoreResult<Background> {
         let config = self.config.clone();
-        tokio::spawn(async move {
+        let listener = tokio::spawn(async move {
             loop {
                 if let Err(e) = listen(&config, wake.clone()).await {
                     tracing::warn!(error = %e, "webhook notifications interrupted; listening again");
@@ -277,34 +182,127 @@ impl Store for PostgresStore {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
+        Ok(Background::new(vec![listener]))
+    }
+}
+
+#[async_trait]
+impl RateLimits for PostgresStore {
+    async fn check_rate(
+        &self,
+        token_id: Uuid,
+        limit: RateLimit,
+        now_ms: i64,
+    ) -> StoreResult<Decision> {
+        tenants::check_rate(&self.client().await?, token_id, limit, now_ms).await
+    }
+}
+
+#[async_trait]
+impl Content for PostgresStore {
+    async fn add_thread(&self, thread: Thread) -> StoreResult<Thread> {
+        content::insert_threads(&self.client().await?, std::slice::from_ref(&thread)).await?;
+        Ok(thread)
+    }
+
+    async fn threads(&self, query: ThreadQuery) -> StoreResult<Vec<Thread>> {
+        content::thread_page(&self.client().await?, &query).await
+    }
+
+    async fn add_messages(&self, batch: MessageBatch) -> StoreResult<Vec<Message>> {
+        content::add_messages(&mut self.client().await?, batch).await
+    }
+
+    async fn messages(&self, query: MessageQuery) -> StoreResult<Vec<Message>> {
+        content::message_page(&self.client().await?, &query).await
+    }
+
+    async fn set_resolved(
+        &self,
+        thread_id: Uuid,
+        is_resolved: bool,
+        at: Timestamp,
+    ) -> StoreResult<Thread> {
+        content::set_resolved(&self.client().await?, thread_id, is_resolved, at).await
+    }
+}
+
+#[async_trait]
+impl Outbox for PostgresStore {
+    async fn set_webhook_url(&self, integration: Uuid, url: Option<String>) -> StoreResult<()> {
+        outbox::set_url(&self.client().await?, integration, url.as_deref()).await
+    }
+
+    async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed> {
+        outbox::claim(&mut self.client().await?, &claim).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: Uuid,
+        outcome: DeliveryOutcome,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        outbox::finish(&self.client().await?, id, &outcome, now_ms).await
+    }
+
+    async fn deliveries(&self, failed_only: bool) -> StoreResult<Vec<DeliveryInfo>> {
+        outbox::list(&self.client().await?, failed_only).await
+    }
+
+    async fn retry_deliveries(&self, id: Option<Uuid>) -> StoreResult<u64> {
+        outbox::retry(&self.client().await?, id).await
+    }
+
+    async fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64> {
+        outbox::prune(&self.client().await?, before_ms).await
+    }
+
+    async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog> {
+        outbox::backlog(&self.client().await?).await
+    }
+}
+
+#[async_trait]
+impl Tenants for PostgresStore {
+    async fn is_empty(&self) -> StoreResult<bool> {
+        tenants::is_empty(&self.client().await?).await
+    }
+
+    async fn find_access(
+        &self,
+        client_token: TokenHash,
+        access_token: TokenHash,
+    ) -> StoreResult<Option<AccessGrant>> {
+        tenants::find_access(&self.client().await?, client_token, access_token).await
     }
 
     async fn add_enterprise(&self, enterprise: Enterprise) -> StoreResult<()> {
-        admin::add_enterprise(&self.client().await?, &enterprise).await
+        tenants::add_enterprise(&self.client().await?, &enterprise).await
     }
 
     async fn enterprises(&self) -> StoreResult<Vec<Enterprise>> {
-        admin::enterprises(&self.client().await?).await
+        tenants::enterprises(&self.client().await?).await
     }
 
     async fn add_integration(&self, integration: NewIntegration) -> StoreResult<()> {
-        admin::add_integration(&self.client().await?, &integration).await
+        tenants::add_integration(&self.client().await?, &integration).await
     }
 
     async fn integrations(&self) -> StoreResult<Vec<Integration>> {
-        admin::integrations(&self.client().await?).await
+        tenants::integrations(&self.client().await?).await
     }
 
     async fn add_access_token(&self, token: NewAccessToken) -> StoreResult<()> {
-        admin::add_access_token(&mut self.client().await?, &token).await
+        tenants::add_access_token(&mut self.client().await?, &token).await
     }
 
     async fn access_tokens(&self) -> StoreResult<Vec<AccessTokenInfo>> {
-        admin::access_tokens(&self.client().await?).await
+        tenants::access_tokens(&self.client().await?).await
     }
 
-    async fn revoke_access_token(&self, token: TokenRef, at: Timestamp) -> StoreResult<bool> {
-        admin::revoke_access_token(&self.client().await?, token, at).await
+    async fn revoke_access_token(&self, token: TokenRef, at: Timestamp) -> StoreResult<()> {
+        tenants::revoke_access_token(&self.client().await?, token, at).await
     }
 }
 
@@ -314,7 +312,7 @@ async fn listen(config: &Config, wake: Arc<dyn Fn() + Send + Sync>) -> anyhow::R
     let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
     let listening = async {
         client
-            .batch_execute(&format!("LISTEN {}", webhooks::CHANNEL))
+            .batch_execute(&format!("LISTEN {}", outbox::CHANNEL))
             .await?;
         std::future::pending::<anyhow::Result<()>>().await
     };

@@ -1,10 +1,9 @@
-//! Building PostgreSQL queries piece by piece with numbered parameters, and the
-//! conditions every page query shares (the twins of the SQLite backend's).
-
+//! Building PostgreSQL queries piece by piece with numbered parameters, the
+//! scope conditions, and the page bounds every page query ends with.
 use tokio_postgres::types::ToSql;
 
-use crate::domain::paging::Position;
 use crate::domain::scope::Visibility;
+use crate::store::content::PageBounds;
 
 /// SQL text and its parameters, `$1`, `$2`, ... in order.
 #[derive(Default)]
@@ -39,7 +38,7 @@ impl Query {
     }
 }
 
-/// The conditions of SPEC §6 on a `threads` row (`alias` such as `"t."`).
+/// The scope conditions on a `threads` row (`alias` such as `"t."`).
 pub fn push_visibility(q: &mut Query, visibility: &Visibility, alias: &str) {
     if let Some(integration) = visibility.integration {
         let p = q.arg(integration);
@@ -51,25 +50,20 @@ pub fn push_visibility(q: &mut Query, visibility: &Visibility, alias: &str) {
     }
 }
 
-/// The creation interval, the start strictly after `after`, newest first, at
-/// most `count` rows; the interval's end and the cursor are one upper bound.
-pub fn push_page(q: &mut Query, created: Option<(i64, i64)>, after: Option<Position>, count: u32) {
-    if let Some((first, _)) = created {
+/// Appends the page bounds, newest first.
+pub fn push_page(q: &mut Query, page: PageBounds) {
+    if let Some(first) = page.first {
         let p = q.arg(first);
         q.push(&format!(" AND created_utc >= {p}"));
     }
-    let last = match (created.map(|c| c.1), after.map(|a| a.created)) {
-        (Some(end), Some(cursor)) => Some(end.min(cursor)),
-        (end, cursor) => end.or(cursor),
-    };
-    if let Some(last) = last {
+    if let Some(last) = page.last {
         let p = q.arg(last);
         q.push(&format!(" AND created_utc <= {p}"));
     }
-    if let Some(after) = after {
+    if let Some(after) = page.after {
         let (c, s) = (q.arg(after.created), q.arg(after.seq));
         q.push(&format!(" AND (created_utc < {c} OR seq < {s})"));
     }
-    let p = q.arg(i64::from(count));
+    let p = q.arg(i64::from(page.count));
     q.push(&format!(" ORDER BY created_utc DESC, seq DESC LIMIT {p}"));
 }

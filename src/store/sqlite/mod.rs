@@ -4,33 +4,32 @@
 //! of read-only connections. Rate-limit logs live in this process, since one
 //! server process owns a SQLite database.
 
-mod admin;
-mod messages;
+mod content;
+mod outbox;
+mod query;
 mod readers;
-mod threads;
-mod webhooks;
+mod tenants;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
-use rusqlite::types::Value;
-use rusqlite::{Connection, OpenFlags, ToSql};
+use rusqlite::{Connection, OpenFlags};
 use uuid::Uuid;
 
 use crate::domain::message::Message;
-use crate::domain::paging::{CursorNotVisible, Position};
-use crate::domain::scope::{AccessGrant, Visibility};
+use crate::domain::scope::AccessGrant;
 use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
 use crate::ratelimit::{Decision, LocalLimiter, RateLimit};
 use crate::store::{
-    AccessTokenInfo, Claim, Claimed, DeliveryInfo, DeliveryOutcome, Enterprise, Integration,
-    MessageBatch, MessageQuery, NewAccessToken, NewIntegration, Store, StoreError, StoreResult,
-    ThreadNotVisible, ThreadQuery, TokenRef, WebhookBacklog, WriteStats,
+    AccessTokenInfo, Background, Claim, Claimed, Content, DeliveryInfo, DeliveryOutcome,
+    Enterprise, Integration, MessageBatch, MessageQuery, NewAccessToken, NewIntegration, Outbox,
+    RateLimits, Store, StoreError, StoreResult, Tenants, ThreadQuery, TokenRef, WebhookBacklog,
+    WriteStats,
 };
 use crate::tokens::TokenHash;
 use readers::Readers;
@@ -147,73 +146,16 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A list of ids as an `rarray()` parameter.
-fn id_array(ids: &[Uuid]) -> Rc<Vec<Value>> {
-    Rc::new(
-        ids.iter()
-            .map(|id| Value::Blob(id.as_bytes().to_vec()))
-            .collect(),
-    )
-}
-
-/// Named parameters of a query built piece by piece.
-type Args = Vec<(&'static str, Box<dyn ToSql>)>;
-
-/// Appends what every page query ends with: the creation interval, the start
-/// strictly after `after`, newest first, at most `count` rows. Tables must have
-/// `created_utc` and `seq` columns and an index ending in `(created_utc, seq)`
-/// after their equality columns. `plus` is `"+"` when the range must not pick an
-/// index (rows found by id).
-///
-/// The interval's end and the cursor are merged into one upper bound: SQLite
-/// seeks an index range by one upper bound only, and with two it may start at the
-/// newest row and scan down to the cursor, a cost that grows with depth.
-fn push_page(
-    sql: &mut String,
-    args: &mut Args,
-    created: Option<(i64, i64)>,
-    after: Option<Position>,
-    count: u32,
-    plus: &str,
-) {
-    if let Some((first, _)) = created {
-        sql.push_str(&format!(" AND {plus}created_utc >= :created_first"));
-        args.push((":created_first", Box::new(first)));
-    }
-    let last = match (created.map(|c| c.1), after.map(|a| a.created)) {
-        (Some(end), Some(cursor)) => Some(end.min(cursor)),
-        (end, cursor) => end.or(cursor),
-    };
-    if let Some(last) = last {
-        sql.push_str(&format!(" AND {plus}created_utc <= :created_last"));
-        args.push((":created_last", Box::new(last)));
-    }
-    if let Some(after) = after {
-        sql.push_str(" AND (created_utc < :after_created OR seq < :after_seq)");
-        args.push((":after_created", Box::new(after.created)));
-        args.push((":after_seq", Box::new(after.seq)));
-    }
-    sql.push_str(" ORDER BY created_utc DESC, seq DESC LIMIT :count");
-    args.push((":count", Box::new(count)));
-}
-
-/// Appends the conditions of SPEC §6 on a `threads` row (with `alias`, such as
-/// `"t."`): the caller's integration and the enterprises of its scope.
-/// `plus` is `"+"` when the integration term must not pick an index.
-fn push_visibility(sql: &mut String, args: &mut Args, visibility: &Visibility, alias_plus: &str) {
-    let (plus, alias) = match alias_plus.strip_prefix('+') {
-        Some(alias) => ("+", alias),
-        None => ("", alias_plus),
-    };
-    if let Some(integration) = visibility.integration {
-        sql.push_str(&format!(
-            " AND {plus}{alias}integration_id = :vis_integration"
-        ));
-        args.push((":vis_integration", Box::new(integration)));
-    }
-    if let Some(scope) = &visibility.enterprises {
-        sql.push_str(&format!(" AND {alias}enterprise_id IN rarray(:vis_scope)"));
-        args.push((":vis_scope", Box::new(id_array(scope))));
+impl SqliteStore {
+    /// Writes many threads in one transaction (the benchmark's data generator).
+    pub async fn import_threads(&self, threads: Vec<Thread>) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| {
+                threads
+                    .iter()
+                    .try_for_each(|t| content::insert_thread(conn, t))
+            })
+            .await
     }
 }
 
@@ -225,25 +167,20 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn is_empty(&self) -> StoreResult<bool> {
-        self.readers.read(admin::is_empty).await
+    fn write_stats(&self) -> Option<WriteStats> {
+        Some(self.writer.stats())
     }
 
-    fn write_stats(&self) -> WriteStats {
-        self.writer.stats()
+    /// One server process owns the file: leases left by a previous process
+    /// belong to nobody, so they are freed at once.
+    async fn serve(&self, _wake: Arc<dyn Fn() + Send + Sync>) -> StoreResult<Background> {
+        self.writer.write(outbox::release_leases).await?;
+        Ok(Background::default())
     }
+}
 
-    async fn find_access(
-        &self,
-        client_token: TokenHash,
-        access_token: TokenHash,
-    ) -> StoreResult<Option<AccessGrant>> {
-        // A lookup by unique digest: cheaper to run here than to hand over.
-        self.readers
-            .read_inline(|conn| admin::find_access(conn, client_token, access_token))
-            .await
-    }
-
+#[async_trait]
+impl RateLimits for SqliteStore {
     async fn check_rate(
         &self,
         token_id: Uuid,
@@ -252,43 +189,31 @@ impl Store for SqliteStore {
     ) -> StoreResult<Decision> {
         Ok(self.limiter.check(limit, token_id, now_ms))
     }
+}
 
+#[async_trait]
+impl Content for SqliteStore {
     async fn add_thread(&self, thread: Thread) -> StoreResult<Thread> {
         self.writer
-            .write(move |conn| threads::insert(conn, &thread).map(|()| thread))
+            .write(move |conn| content::insert_thread(conn, &thread).map(|()| thread))
             .await
     }
 
-    async fn import_threads(&self, threads: Vec<Thread>) -> StoreResult<()> {
-        self.writer
-            .write(move |conn| threads.iter().try_for_each(|t| threads::insert(conn, t)))
-            .await
-    }
-
-    async fn threads(
-        &self,
-        query: ThreadQuery,
-    ) -> StoreResult<Result<Vec<Thread>, CursorNotVisible>> {
+    async fn threads(&self, query: ThreadQuery) -> StoreResult<Vec<Thread>> {
         self.readers
-            .read(move |conn| threads::page(conn, &query))
+            .read(move |conn| content::thread_page(conn, &query))
             .await
     }
 
-    async fn add_messages(
-        &self,
-        batch: MessageBatch,
-    ) -> StoreResult<Result<Vec<Message>, ThreadNotVisible>> {
+    async fn add_messages(&self, batch: MessageBatch) -> StoreResult<Vec<Message>> {
         self.writer
-            .write(move |conn| messages::insert(conn, batch))
+            .write(move |conn| content::add_messages(conn, batch))
             .await
     }
 
-    async fn messages(
-        &self,
-        query: MessageQuery,
-    ) -> StoreResult<Result<Vec<Message>, CursorNotVisible>> {
+    async fn messages(&self, query: MessageQuery) -> StoreResult<Vec<Message>> {
         self.readers
-            .read(move |conn| messages::page(conn, &query))
+            .read(move |conn| content::message_page(conn, &query))
             .await
     }
 
@@ -297,21 +222,24 @@ impl Store for SqliteStore {
         thread_id: Uuid,
         is_resolved: bool,
         at: Timestamp,
-    ) -> StoreResult<Option<Thread>> {
+    ) -> StoreResult<Thread> {
         self.writer
-            .write(move |conn| threads::set_resolved(conn, thread_id, is_resolved, at))
+            .write(move |conn| content::set_resolved(conn, thread_id, is_resolved, at))
             .await
     }
+}
 
-    async fn set_webhook_url(&self, integration: Uuid, url: Option<String>) -> StoreResult<bool> {
+#[async_trait]
+impl Outbox for SqliteStore {
+    async fn set_webhook_url(&self, integration: Uuid, url: Option<String>) -> StoreResult<()> {
         self.writer
-            .write(move |conn| webhooks::set_url(conn, integration, url.as_deref()))
+            .write(move |conn| outbox::set_url(conn, integration, url.as_deref()))
             .await
     }
 
     async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed> {
         self.writer
-            .write(move |conn| webhooks::claim(conn, &claim))
+            .write(move |conn| outbox::claim(conn, &claim))
             .await
     }
 
@@ -322,69 +250,81 @@ impl Store for SqliteStore {
         now_ms: i64,
     ) -> StoreResult<()> {
         self.writer
-            .write(move |conn| webhooks::finish(conn, id, &outcome, now_ms))
+            .write(move |conn| outbox::finish(conn, id, &outcome, now_ms))
             .await
-    }
-
-    async fn release_leases(&self) -> StoreResult<()> {
-        self.writer.write(webhooks::release_leases).await
     }
 
     async fn deliveries(&self, failed_only: bool) -> StoreResult<Vec<DeliveryInfo>> {
         self.readers
-            .read(move |conn| webhooks::list(conn, failed_only))
+            .read(move |conn| outbox::list(conn, failed_only))
             .await
     }
 
-    async fn retry_deliveries(&self, id: Option<Uuid>, now_ms: i64) -> StoreResult<u64> {
-        self.writer
-            .write(move |conn| webhooks::retry(conn, id, now_ms))
-            .await
+    async fn retry_deliveries(&self, id: Option<Uuid>) -> StoreResult<u64> {
+        self.writer.write(move |conn| outbox::retry(conn, id)).await
     }
 
     async fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64> {
         self.writer
-            .write(move |conn| webhooks::prune(conn, before_ms))
+            .write(move |conn| outbox::prune(conn, before_ms))
             .await
     }
 
     async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog> {
-        self.readers.read(webhooks::backlog).await
+        self.readers.read(outbox::backlog).await
+    }
+}
+
+#[async_trait]
+impl Tenants for SqliteStore {
+    async fn is_empty(&self) -> StoreResult<bool> {
+        self.readers.read(tenants::is_empty).await
+    }
+
+    async fn find_access(
+        &self,
+        client_token: TokenHash,
+        access_token: TokenHash,
+    ) -> StoreResult<Option<AccessGrant>> {
+        // A lookup by unique digest: cheaper to run here than to hand over.
+        self.readers
+            .read_inline(|conn| tenants::find_access(conn, client_token, access_token))
+            .await
     }
 
     async fn add_enterprise(&self, enterprise: Enterprise) -> StoreResult<()> {
         self.writer
-            .write(move |conn| admin::add_enterprise(conn, &enterprise))
+            .write(move |conn| tenants::add_enterprise(conn, &enterprise))
             .await
     }
 
     async fn enterprises(&self) -> StoreResult<Vec<Enterprise>> {
-        self.readers.read(admin::enterprises).await
+        self.readers.read(tenants::enterprises).await
     }
 
     async fn add_integration(&self, integration: NewIntegration) -> StoreResult<()> {
         self.writer
-            .write(move |conn| admin::add_integration(conn, &integration))
+            .write(move |conn| tenants::add_integration(conn, &integration))
             .await
     }
 
     async fn integrations(&self) -> StoreResult<Vec<Integration>> {
-        self.readers.read(admin::integrations).await
+        self.readers.read(tenants::integrations).await
     }
 
     async fn add_access_token(&self, token: NewAccessToken) -> StoreResult<()> {
         self.writer
-            .write(move |conn| admin::add_access_token(conn, &token))
+            .write(move |conn| tenants::add_access_token(conn, &token))
             .await
     }
 
     async fn access_tokens(&self) -> StoreResult<Vec<AccessTokenInfo>> {
-        self.readers.read(admin::access_tokens).await
+        self.readers.read(tenants::access_tokens).await
     }
 
-    async fn revoke_access_token(&self, token: TokenRef, at: Timestamp) -> StoreResult<bool> {
+    async fn revoke_access_token(&self, token: TokenRef, at: Timestamp) -> StoreResult<()> {
         self.writer
-            .write(move |conn| admin::revoke_access_token(conn, token, at))
+            .write(move |conn| tenants::revoke_access_token(conn, token, at))
             .await
     }
 }

@@ -1,4 +1,5 @@
-//! Tenants, credentials and the shared rate-limit log in PostgreSQL.
+//! Enterprises, integrations and their tokens in PostgreSQL, and the request
+//! log of each token that every node shares (the rate limit).
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
@@ -8,8 +9,9 @@ use super::internal;
 use crate::domain::scope::AccessGrant;
 use crate::domain::time::Timestamp;
 use crate::ratelimit::{Decision, RateLimit, limited};
+use crate::store::tenants::StoredAccess;
 use crate::store::{
-    AccessTokenInfo, Enterprise, Integration, NewAccessToken, NewIntegration, StoreError,
+    AccessTokenInfo, Enterprise, Integration, Missing, NewAccessToken, NewIntegration, StoreError,
     StoreResult, TokenRef,
 };
 use crate::tokens::TokenHash;
@@ -50,20 +52,17 @@ pub async fn find_access(
         .await
         .map_err(internal)?;
     let Some(row) = row else { return Ok(None) };
-    let stored_access: Vec<u8> = row.get(2);
-    let stored_client: Vec<u8> = row.get(3);
-    // Both digests are compared in constant time; either failing is the same answer.
-    if !(access_token.matches(&stored_access) & client_token.matches(&stored_client)) {
-        return Ok(None);
-    }
-    Ok(Some(AccessGrant {
+    let stored = StoredAccess {
         token_id: row.get(0),
         integration_id: row.get(1),
+        access_digest: row.get(2),
+        client_digest: row.get(3),
         enterprises: row.get(4),
-    }))
+    };
+    Ok(stored.grant(client_token, access_token))
 }
 
-/// The sliding log of SPEC §4, shared by every node, as one statement on the
+/// The sliding log of the rate limit, shared by every node, as one statement on the
 /// token's row (the row lock serialises a token's requests for the shortest
 /// time): drop what left the window, count what is left, append this request if
 /// there is room. The log is UNLOGGED, so the commit does not wait for a disk.
@@ -179,10 +178,7 @@ pub async fn add_access_token(
         .map_err(internal)?
         .is_none()
     {
-        return Err(StoreError::NotFound(format!(
-            "there is no integration {}",
-            t.integration_id
-        )));
+        return Err(Missing::Integration(t.integration_id).into());
     }
     for enterprise in &t.enterprises {
         if tx
@@ -191,9 +187,7 @@ pub async fn add_access_token(
             .map_err(internal)?
             .is_none()
         {
-            return Err(StoreError::NotFound(format!(
-                "there is no enterprise {enterprise}"
-            )));
+            return Err(Missing::Enterprise(*enterprise).into());
         }
     }
     tx.execute(
@@ -240,7 +234,7 @@ pub async fn revoke_access_token(
     client: &impl GenericClient,
     token: TokenRef,
     at: Timestamp,
-) -> StoreResult<bool> {
+) -> StoreResult<()> {
     let changed = match token {
         TokenRef::Id(id) => {
             client
@@ -260,5 +254,8 @@ pub async fn revoke_access_token(
         }
     }
     .map_err(internal)?;
-    Ok(changed > 0)
+    if changed == 0 {
+        return Err(Missing::AccessToken.into());
+    }
+    Ok(())
 }

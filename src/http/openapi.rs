@@ -6,10 +6,10 @@
 
 use serde_json::{Value, json};
 
+use super::paths;
 use crate::domain::message::MAX_BATCH;
 use crate::domain::paging::MAX_COUNT;
 use crate::domain::thread::MAX_FILTER_IDS;
-use crate::http::paths;
 
 /// The thread id that examples use; the test suite puts a real one in its place.
 pub const EXAMPLE_THREAD_ID: &str = "7f9325f6-ef44-4911-89a8-ae51010a5aa4";

@@ -1,4 +1,4 @@
-//! Tenants and credentials in the SQLite backend.
+//! Enterprises, integrations and their tokens in SQLite.
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use uuid::Uuid;
@@ -6,8 +6,9 @@ use uuid::Uuid;
 use super::internal;
 use crate::domain::scope::AccessGrant;
 use crate::domain::time::Timestamp;
+use crate::store::tenants::StoredAccess;
 use crate::store::{
-    AccessTokenInfo, Enterprise, Integration, NewAccessToken, NewIntegration, StoreError,
+    AccessTokenInfo, Enterprise, Integration, Missing, NewAccessToken, NewIntegration, StoreError,
     StoreResult, TokenRef,
 };
 use crate::tokens::TokenHash;
@@ -48,31 +49,22 @@ pub fn find_access(
         )
         .and_then(|mut s| {
             s.query_row([&access_token.0[..]], |r| {
-                Ok((
-                    r.get::<_, Uuid>(0)?,
-                    r.get::<_, Uuid>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                    r.get::<_, Vec<u8>>(3)?,
-                ))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .optional()
         })
         .map_err(internal)?;
-    let Some((token_id, integration_id, stored_access, stored_client)) = found else {
+    let Some((token_id, integration_id, access_digest, client_digest)) = found else {
         return Ok(None);
     };
-    // Both digests are compared in constant time; either failing is the same answer.
-    let access_ok = access_token.matches(&stored_access);
-    let client_ok = client_token.matches(&stored_client);
-    if !(access_ok & client_ok) {
-        return Ok(None);
-    }
-    let enterprises = token_enterprises(conn, token_id)?;
-    Ok(Some(AccessGrant {
+    let stored = StoredAccess {
         token_id,
         integration_id,
-        enterprises,
-    }))
+        access_digest,
+        client_digest,
+        enterprises: token_enterprises(conn, token_id)?,
+    };
+    Ok(stored.grant(client_token, access_token))
 }
 
 fn token_enterprises(conn: &Connection, token_id: Uuid) -> StoreResult<Vec<Uuid>> {
@@ -149,16 +141,11 @@ pub fn add_access_token(conn: &Connection, new: &NewAccessToken) -> StoreResult<
         "SELECT 1 FROM integrations WHERE id = ?1",
         t.integration_id,
     )? {
-        return Err(StoreError::NotFound(format!(
-            "there is no integration {}",
-            t.integration_id
-        )));
+        return Err(Missing::Integration(t.integration_id).into());
     }
     for &enterprise in &t.enterprises {
         if !exists(conn, "SELECT 1 FROM enterprises WHERE id = ?1", enterprise)? {
-            return Err(StoreError::NotFound(format!(
-                "there is no enterprise {enterprise}"
-            )));
+            return Err(Missing::Enterprise(enterprise).into());
         }
     }
     conn.execute(
@@ -200,7 +187,7 @@ pub fn access_tokens(conn: &Connection) -> StoreResult<Vec<AccessTokenInfo>> {
         .collect()
 }
 
-pub fn revoke_access_token(conn: &Connection, token: TokenRef, at: Timestamp) -> StoreResult<bool> {
+pub fn revoke_access_token(conn: &Connection, token: TokenRef, at: Timestamp) -> StoreResult<()> {
     let changed = match token {
         TokenRef::Id(id) => conn.execute(
             "UPDATE access_tokens SET revoked_utc = ?2 WHERE id = ?1 AND revoked_utc IS NULL",
@@ -212,5 +199,8 @@ pub fn revoke_access_token(conn: &Connection, token: TokenRef, at: Timestamp) ->
         ),
     }
     .map_err(internal)?;
-    Ok(changed > 0)
+    if changed == 0 {
+        return Err(Missing::AccessToken.into());
+    }
+    Ok(())
 }

@@ -1,0 +1,281 @@
+//! The webhook outbox in PostgreSQL. Nodes share the work: a claim takes rows
+//! with `FOR UPDATE SKIP LOCKED` and leases them, so no two nodes send the same
+//! delivery, and new events are announced with `NOTIFY switchboard_webhooks`.
+
+use deadpool_postgres::{GenericClient, Transaction};
+use uuid::Uuid;
+
+use super::internal;
+use crate::store::outbox::{self, DueDelivery, NewDelivery, OutboxTx, UnplannedEvent};
+use crate::store::{
+    Claim, Claimed, DeliveryInfo, DeliveryOutcome, Missing, StoreResult, WebhookBacklog,
+};
+
+pub const CHANNEL: &str = "switchboard_webhooks";
+
+/// The outbox inside the transaction of one claim. Rows are locked with
+/// `FOR UPDATE SKIP LOCKED`, so claims of other nodes pass them by.
+struct Tx<'t, 'c>(&'t Transaction<'c>);
+
+impl OutboxTx for Tx<'_, '_> {
+    async fn due(&mut self, now_ms: i64, limit: usize) -> StoreResult<Vec<DueDelivery>> {
+        let rows = self
+            .0
+            .query(
+                "SELECT d.id, d.integration_id, d.enterprise_id, d.attempts, i.webhook_url \
+                 FROM webhook_deliveries d JOIN integrations i ON i.id = d.integration_id \
+                 WHERE d.status = 'pending' AND d.next_attempt_ms <= $1 \
+                   AND (d.leased_until_ms IS NULL OR d.leased_until_ms <= $1) \
+                 ORDER BY d.next_attempt_ms LIMIT $2 FOR UPDATE OF d SKIP LOCKED",
+                &[&now_ms, &(limit as i64)],
+            )
+            .await
+            .map_err(internal)?;
+        Ok(rows
+            .iter()
+            .map(|r| DueDelivery {
+                id: r.get(0),
+                integration_id: r.get(1),
+                enterprise_id: r.get(2),
+                attempts: r.get::<_, i32>(3) as u32,
+                url: r.get(4),
+            })
+            .collect())
+    }
+
+    async fn lease(&mut self, delivery: Uuid, until_ms: i64) -> StoreResult<()> {
+        self.0
+            .execute(
+                "UPDATE webhook_deliveries SET leased_until_ms = $2 WHERE id = $1",
+                &[&delivery, &until_ms],
+            )
+            .await
+            .map_err(internal)?;
+        Ok(())
+    }
+
+    async fn events_of(&mut self, delivery: Uuid) -> StoreResult<Vec<(Uuid, i64)>> {
+        let rows = self
+            .0
+            .query(
+                "SELECT message_id, created_ms FROM webhook_events WHERE delivery_id = $1 ORDER BY seq",
+                &[&delivery],
+            )
+            .await
+            .map_err(internal)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn waiting(&mut self) -> StoreResult<Vec<(Uuid, Option<String>)>> {
+        let rows = self
+            .0
+            .query(
+                "SELECT DISTINCT e.integration_id, i.webhook_url \
+                 FROM webhook_events e JOIN integrations i ON i.id = e.integration_id \
+                 WHERE e.delivery_id IS NULL",
+                &[],
+            )
+            .await
+            .map_err(internal)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn unplanned(
+        &mut self,
+        integration: Uuid,
+        limit: usize,
+    ) -> StoreResult<Vec<UnplannedEvent>> {
+        let rows = self
+            .0
+            .query(
+                "SELECT seq, enterprise_id, message_id, created_ms FROM webhook_events \
+                 WHERE delivery_id IS NULL AND integration_id = $1 ORDER BY seq LIMIT $2 \
+                 FOR UPDATE SKIP LOCKED",
+                &[&integration, &(limit as i64)],
+            )
+            .await
+            .map_err(internal)?;
+        Ok(rows
+            .iter()
+            .map(|r| UnplannedEvent {
+                seq: r.get(0),
+                enterprise: r.get(1),
+                message: r.get(2),
+                written_ms: r.get(3),
+            })
+            .collect())
+    }
+
+    async fn create(&mut self, d: &NewDelivery) -> StoreResult<()> {
+        self.0
+            .execute(
+                "INSERT INTO webhook_deliveries \
+                     (id, integration_id, enterprise_id, status, next_attempt_ms, leased_until_ms, created_ms) \
+                 VALUES ($1, $2, $3, 'pending', $4, $5, $4)",
+                &[
+                    &d.id,
+                    &d.integration_id,
+                    &d.enterprise_id,
+                    &d.now_ms,
+                    &d.leased_until_ms,
+                ],
+            )
+            .await
+            .map_err(internal)?;
+        self.0
+            .execute(
+                "UPDATE webhook_events SET delivery_id = $1 WHERE seq = ANY($2)",
+                &[&d.id, &d.events],
+            )
+            .await
+            .map_err(internal)?;
+        Ok(())
+    }
+
+    async fn next_due(&mut self, now_ms: i64) -> StoreResult<Option<i64>> {
+        let row = self
+            .0
+            .query_one(
+                "SELECT min(next_attempt_ms) FROM webhook_deliveries \
+                 WHERE status = 'pending' AND (leased_until_ms IS NULL OR leased_until_ms <= $1)",
+                &[&now_ms],
+            )
+            .await
+            .map_err(internal)?;
+        Ok(row.get(0))
+    }
+}
+
+pub async fn claim(client: &mut deadpool_postgres::Object, claim: &Claim) -> StoreResult<Claimed> {
+    let tx = client.transaction().await.map_err(internal)?;
+    let claimed = outbox::claim(&mut Tx(&tx), claim).await?;
+    tx.commit().await.map_err(internal)?;
+    Ok(claimed)
+}
+
+pub async fn finish(
+    client: &impl GenericClient,
+    id: Uuid,
+    outcome: &DeliveryOutcome,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let c = outcome.columns(now_ms);
+    client
+        .execute(
+            "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
+                    next_attempt_ms = coalesce($3, next_attempt_ms), leased_until_ms = NULL, \
+                    last_error = $4, finished_ms = $5 \
+             WHERE id = $1",
+            &[
+                &id,
+                &c.status,
+                &c.next_attempt_ms,
+                &c.last_error,
+                &c.finished_ms,
+            ],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+pub async fn list(
+    client: &impl GenericClient,
+    failed_only: bool,
+) -> StoreResult<Vec<DeliveryInfo>> {
+    let rows = client
+        .query(
+            "SELECT d.id, d.integration_id, d.enterprise_id, d.status, d.attempts, \
+                    (SELECT count(*) FROM webhook_events e WHERE e.delivery_id = d.id), \
+                    d.next_attempt_ms, d.last_error \
+             FROM webhook_deliveries d \
+             WHERE NOT $1 OR d.status = 'failed' \
+             ORDER BY d.created_ms, d.id",
+            &[&failed_only],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(rows
+        .iter()
+        .map(|r| DeliveryInfo {
+            id: r.get(0),
+            integration_id: r.get(1),
+            enterprise_id: r.get(2),
+            status: r.get(3),
+            attempts: r.get::<_, i32>(4) as u32,
+            events: r.get::<_, i64>(5) as u64,
+            next_attempt_ms: r.get(6),
+            last_error: r.get(7),
+        })
+        .collect())
+}
+
+/// Due since it was created: due at once on any clock that has not gone back.
+pub async fn retry(client: &impl GenericClient, id: Option<Uuid>) -> StoreResult<u64> {
+    let changed = client
+        .execute(
+            "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_ms = created_ms, \
+                    leased_until_ms = NULL, finished_ms = NULL \
+             WHERE status = 'failed' AND ($1::uuid IS NULL OR id = $1)",
+            &[&id],
+        )
+        .await
+        .map_err(internal)?;
+    if changed > 0 {
+        client
+            .execute(&format!("NOTIFY {CHANNEL}"), &[])
+            .await
+            .map_err(internal)?;
+    }
+    Ok(changed)
+}
+
+pub async fn backlog(client: &impl GenericClient) -> StoreResult<WebhookBacklog> {
+    let row = client
+        .query_one(
+            "SELECT (SELECT count(*) FROM webhook_events WHERE delivery_id IS NULL) + \
+                    (SELECT count(*) FROM webhook_events e JOIN webhook_deliveries d ON d.id = e.delivery_id \
+                     WHERE d.status = 'pending'), \
+                    (SELECT min(next_attempt_ms) FROM webhook_deliveries WHERE status = 'pending')",
+            &[],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(WebhookBacklog {
+        pending_events: row.get::<_, i64>(0) as u64,
+        next_due_ms: row.get(1),
+    })
+}
+
+pub async fn set_url(
+    client: &impl GenericClient,
+    integration: Uuid,
+    url: Option<&str>,
+) -> StoreResult<()> {
+    let changed = client
+        .execute(
+            "UPDATE integrations SET webhook_url = $2 WHERE id = $1",
+            &[&integration, &url],
+        )
+        .await
+        .map_err(internal)?;
+    if changed == 0 {
+        return Err(Missing::Integration(integration).into());
+    }
+    Ok(())
+}
+
+pub async fn prune(client: &impl GenericClient, before_ms: i64) -> StoreResult<u64> {
+    let row = client
+        .query_one(
+            "WITH gone AS ( \
+                 DELETE FROM webhook_deliveries WHERE status = 'delivered' AND finished_ms < $1 \
+                 RETURNING id), \
+             events AS (DELETE FROM webhook_events WHERE delivery_id IN (SELECT id FROM gone)) \
+             SELECT count(*) FROM gone",
+            &[&before_ms],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(row.get::<_, i64>(0) as u64)
+}

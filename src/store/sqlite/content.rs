@@ -1,0 +1,267 @@
+//! Threads and messages in SQLite.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use uuid::Uuid;
+
+use super::internal;
+use super::query::{Args, id_array, push_page, push_visibility, query};
+use crate::domain::message::{Message, Sender};
+use crate::domain::paging::Position;
+use crate::domain::scope::Visibility;
+use crate::domain::thread::Thread;
+use crate::domain::time::Timestamp;
+use crate::store::content::{Item, PageBounds, after_cursor};
+use crate::store::{MessageBatch, MessageQuery, Missing, StoreResult, ThreadQuery};
+
+const THREAD_COLUMNS: &str = "id, integration_id, enterprise_id, original_sender, subject, \
+                              created_utc, updated_utc, is_resolved";
+const MESSAGE_COLUMNS: &str = "m.id, m.thread_id, m.text, m.sender, m.created_utc";
+
+fn thread(row: &Row<'_>) -> rusqlite::Result<Thread> {
+    Ok(Thread {
+        id: row.get(0)?,
+        integration_id: row.get(1)?,
+        enterprise_id: row.get(2)?,
+        original_sender: row.get(3)?,
+        subject: row.get(4)?,
+        created: Timestamp::from_unix(row.get(5)?),
+        updated: Timestamp::from_unix(row.get(6)?),
+        is_resolved: row.get(7)?,
+    })
+}
+
+fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
+    let sender: String = row.get(3)?;
+    Ok(Message {
+        id: row.get(0)?,
+        thread_id: row.get(1)?,
+        text: row.get(2)?,
+        sender: Sender::parse(&sender).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                3,
+                rusqlite::types::Type::Text,
+                format!("unknown sender {sender}").into(),
+            )
+        })?,
+        created: Timestamp::from_unix(row.get(4)?),
+    })
+}
+
+pub fn insert_thread(conn: &Connection, t: &Thread) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO threads (id, integration_id, enterprise_id, original_sender, subject, \
+                              created_utc, updated_utc, is_resolved) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut insert| {
+        insert.execute(params![
+            t.id,
+            t.integration_id,
+            t.enterprise_id,
+            t.original_sender,
+            t.subject,
+            t.created.unix(),
+            t.updated.unix(),
+            t.is_resolved,
+        ])
+    })
+    .map_err(internal)?;
+    Ok(())
+}
+
+pub fn set_resolved(
+    conn: &Connection,
+    id: Uuid,
+    is_resolved: bool,
+    at: Timestamp,
+) -> StoreResult<Thread> {
+    conn.prepare_cached(
+        "UPDATE threads SET is_resolved = ?2, updated_utc = ?3 WHERE id = ?1 AND is_resolved <> ?2",
+    )
+    .and_then(|mut s| s.execute(params![id, is_resolved, at.unix()]))
+    .map_err(internal)?;
+    conn.prepare_cached(&format!(
+        "SELECT {THREAD_COLUMNS} FROM threads WHERE id = ?1"
+    ))
+    .and_then(|mut s| s.query_row([id], thread).optional())
+    .map_err(internal)?
+    .ok_or(Missing::Thread(id).into())
+}
+
+/// Where a page starts: after the cursor's item, if there is a cursor.
+fn start(
+    conn: &Connection,
+    item: Item,
+    cursor: Option<Uuid>,
+    visibility: &Visibility,
+) -> StoreResult<Option<Position>> {
+    cursor
+        .map(|id| after_cursor(item, position(conn, item, id, visibility)?))
+        .transpose()
+}
+
+/// The position of an item, if `visibility` sees it.
+fn position(
+    conn: &Connection,
+    item: Item,
+    id: Uuid,
+    visibility: &Visibility,
+) -> StoreResult<Option<Position>> {
+    let (sql, alias) = match item {
+        Item::Thread => ("SELECT created_utc, seq FROM threads WHERE id = :id", ""),
+        Item::Message => (
+            "SELECT m.created_utc, m.seq FROM messages m \
+             JOIN threads t ON t.id = m.thread_id WHERE m.id = :id",
+            "+t.",
+        ),
+    };
+    let mut sql = sql.to_owned();
+    let mut args: Args = vec![(":id", Box::new(id))];
+    push_visibility(&mut sql, &mut args, visibility, alias);
+    let found = query(conn, &sql, &args, |r| {
+        Ok(Position {
+            created: r.get(0)?,
+            seq: r.get(1)?,
+        })
+    })?;
+    Ok(found.into_iter().next())
+}
+
+pub fn thread_page(conn: &Connection, q: &ThreadQuery) -> StoreResult<Vec<Thread>> {
+    let after = start(conn, Item::Thread, q.cursor, &q.visibility)?;
+    // Steer SQLite to the right index: with ids, look the (at most 1000) ids up
+    // one by one, and a unary `+` keeps the other terms from choosing a page
+    // index; without ids, walk `threads_page` (one integration) or `threads_all`.
+    let plus = if q.thread_ids.is_some() { "+" } else { "" };
+
+    let mut sql = format!("SELECT {THREAD_COLUMNS} FROM threads WHERE 1 = 1");
+    let mut args: Args = Vec::new();
+    push_visibility(&mut sql, &mut args, &q.visibility, plus);
+    if let Some(ids) = &q.thread_ids {
+        sql.push_str(" AND id IN rarray(:ids)");
+        args.push((":ids", Box::new(id_array(ids))));
+    }
+    if let Some(enterprises) = &q.enterprises {
+        sql.push_str(" AND enterprise_id IN rarray(:enterprises)");
+        args.push((":enterprises", Box::new(id_array(enterprises))));
+    }
+    if let Some(integrations) = &q.integrations {
+        // Never an index: the page index of a single integration would need a sort.
+        sql.push_str(" AND +integration_id IN rarray(:integrations)");
+        args.push((":integrations", Box::new(id_array(integrations))));
+    }
+    if let Some(is_resolved) = q.is_resolved {
+        sql.push_str(" AND is_resolved = :is_resolved");
+        args.push((":is_resolved", Box::new(is_resolved)));
+    }
+    if let Some((first, last)) = q.updated {
+        sql.push_str(" AND updated_utc BETWEEN :updated_first AND :updated_last");
+        args.push((":updated_first", Box::new(first)));
+        args.push((":updated_last", Box::new(last)));
+    }
+    let page = PageBounds::new(q.created, after, q.count);
+    push_page(&mut sql, &mut args, page, plus);
+    query(conn, &sql, &args, thread)
+}
+
+pub fn message_page(conn: &Connection, q: &MessageQuery) -> StoreResult<Vec<Message>> {
+    let after = start(conn, Item::Message, q.cursor, &q.visibility)?;
+    // The visible threads among those asked for, then their messages by the
+    // per-thread page index.
+    let mut threads = "SELECT t.id FROM threads t WHERE t.id IN rarray(:ids)".to_owned();
+    let mut args: Args = vec![(":ids", Box::new(id_array(&q.thread_ids)))];
+    push_visibility(&mut threads, &mut args, &q.visibility, "+t.");
+    if let Some(enterprises) = &q.enterprises {
+        threads.push_str(" AND t.enterprise_id IN rarray(:enterprises)");
+        args.push((":enterprises", Box::new(id_array(enterprises))));
+    }
+    let mut sql =
+        format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.thread_id IN ({threads})");
+    push_page(
+        &mut sql,
+        &mut args,
+        PageBounds::new(q.created, after, q.count),
+        "",
+    );
+    query(conn, &sql, &args, message)
+}
+
+/// Checks every thread first, so that a refused batch writes nothing.
+pub fn add_messages(conn: &Connection, batch: MessageBatch) -> StoreResult<Vec<Message>> {
+    let mut owner = conn
+        .prepare_cached(
+            "SELECT t.integration_id, t.enterprise_id, i.webhook_url IS NOT NULL \
+             FROM threads t JOIN integrations i ON i.id = t.integration_id WHERE t.id = ?1",
+        )
+        .map_err(internal)?;
+    // Thread id -> (integration, enterprise, whether the integration has a webhook).
+    let mut owners: HashMap<Uuid, (Uuid, Uuid, bool)> = HashMap::new();
+    for (index, message) in batch.messages.iter().enumerate() {
+        if owners.contains_key(&message.thread_id) {
+            continue;
+        }
+        let found = owner
+            .query_row([message.thread_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .map_err(internal)?;
+        match found {
+            Some(o @ (integration, enterprise, _))
+                if batch.visibility.sees(integration, enterprise) =>
+            {
+                owners.insert(message.thread_id, o);
+            }
+            _ => return Err(Missing::BatchThread(index).into()),
+        }
+    }
+
+    let mut add = conn
+        .prepare_cached(
+            "INSERT INTO messages (id, thread_id, text, sender, created_utc) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(internal)?;
+    // An application message reopens its thread; a staff reply leaves it as it is.
+    let mut touch = conn
+        .prepare_cached(
+            "UPDATE threads SET updated_utc = ?2, \
+                    is_resolved = CASE WHEN ?3 THEN 0 ELSE is_resolved END \
+             WHERE id = ?1",
+        )
+        .map_err(internal)?;
+    // The MessageAdded event goes in the same transaction as its message.
+    let mut event = conn
+        .prepare_cached(
+            "INSERT INTO webhook_events (message_id, integration_id, enterprise_id, created_ms) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .map_err(internal)?;
+    let mut touched = HashSet::new();
+    for m in &batch.messages {
+        add.execute(params![
+            m.id,
+            m.thread_id,
+            m.text,
+            m.sender.as_str(),
+            m.created.unix()
+        ])
+        .map_err(internal)?;
+        if let Some(&(integration, enterprise, true)) = owners.get(&m.thread_id) {
+            event
+                .execute(params![m.id, integration, enterprise, batch.at_ms])
+                .map_err(internal)?;
+        }
+        if touched.insert(m.thread_id) {
+            touch
+                .execute(params![
+                    m.thread_id,
+                    m.created.unix(),
+                    m.sender == Sender::Application
+                ])
+                .map_err(internal)?;
+        }
+    }
+    Ok(batch.messages)
+}

@@ -1,0 +1,87 @@
+//! Building SQLite queries piece by piece: named parameters, id lists, the
+//! visibility conditions and the page bounds every page query ends with.
+
+use std::rc::Rc;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, Row, ToSql};
+use uuid::Uuid;
+
+use super::internal;
+use crate::domain::scope::Visibility;
+use crate::store::StoreResult;
+use crate::store::content::PageBounds;
+
+/// Named parameters of a query built piece by piece.
+pub type Args = Vec<(&'static str, Box<dyn ToSql>)>;
+
+/// A list of ids as an `rarray()` parameter.
+pub fn id_array(ids: &[Uuid]) -> Rc<Vec<Value>> {
+    Rc::new(
+        ids.iter()
+            .map(|id| Value::Blob(id.as_bytes().to_vec()))
+            .collect(),
+    )
+}
+
+/// Appends the scope conditions on a `threads` row (with `alias`, such as
+/// `"t."`): the caller's integration and the enterprises of its scope.
+/// A leading `+` keeps the integration term from picking an index.
+pub fn push_visibility(
+    sql: &mut String,
+    args: &mut Args,
+    visibility: &Visibility,
+    alias_plus: &str,
+) {
+    let (plus, alias) = match alias_plus.strip_prefix('+') {
+        Some(alias) => ("+", alias),
+        None => ("", alias_plus),
+    };
+    if let Some(integration) = visibility.integration {
+        sql.push_str(&format!(
+            " AND {plus}{alias}integration_id = :vis_integration"
+        ));
+        args.push((":vis_integration", Box::new(integration)));
+    }
+    if let Some(scope) = &visibility.enterprises {
+        sql.push_str(&format!(" AND {alias}enterprise_id IN rarray(:vis_scope)"));
+        args.push((":vis_scope", Box::new(id_array(scope))));
+    }
+}
+
+/// Appends the page bounds, newest first. Tables must have `created_utc` and
+/// `seq` columns and an index ending in `(created_utc, seq)` after their
+/// equality columns. `plus` is `"+"` when the range must not pick an index
+/// (rows found by id).
+pub fn push_page(sql: &mut String, args: &mut Args, page: PageBounds, plus: &str) {
+    if let Some(first) = page.first {
+        sql.push_str(&format!(" AND {plus}created_utc >= :created_first"));
+        args.push((":created_first", Box::new(first)));
+    }
+    if let Some(last) = page.last {
+        sql.push_str(&format!(" AND {plus}created_utc <= :created_last"));
+        args.push((":created_last", Box::new(last)));
+    }
+    if let Some(after) = page.after {
+        sql.push_str(" AND (created_utc < :after_created OR seq < :after_seq)");
+        args.push((":after_created", Box::new(after.created)));
+        args.push((":after_seq", Box::new(after.seq)));
+    }
+    sql.push_str(" ORDER BY created_utc DESC, seq DESC LIMIT :count");
+    args.push((":count", Box::new(page.count)));
+}
+
+/// Runs a query built piece by piece.
+pub fn query<T>(
+    conn: &Connection,
+    sql: &str,
+    args: &Args,
+    map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> StoreResult<Vec<T>> {
+    let named: Vec<(&str, &dyn ToSql)> = args.iter().map(|(n, v)| (*n, v.as_ref())).collect();
+    let mut select = conn.prepare_cached(sql).map_err(internal)?;
+    select
+        .query_map(named.as_slice(), map)
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .map_err(internal)
+}

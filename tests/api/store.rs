@@ -1,0 +1,537 @@
+//! The store's conformance suite: the same tests call the store's traits
+//! directly, without HTTP, on the suite's backend (SQLite, or PostgreSQL when
+//! `SWITCHBOARD_TEST_BACKEND=postgres`), so both backends are held to one
+//! behaviour below the API as well as through it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use switchboard::demo;
+use switchboard::domain::message::{Message, Sender};
+use switchboard::domain::scope::Visibility;
+use switchboard::domain::thread::Thread;
+use switchboard::domain::time::Timestamp;
+use switchboard::ratelimit::{Decision, RateLimit};
+use switchboard::store::{
+    self, Claim, DeliveryOutcome, Enterprise, MessageBatch, MessageQuery, Missing, Store,
+    StoreError, ThreadQuery, TokenRef,
+};
+use switchboard::tokens::TokenHash;
+use uuid::Uuid;
+
+use crate::helpers::TestDatabase;
+
+/// A fresh store of the suite's backend with the demo tenant.
+async fn fresh() -> (TestDatabase, Arc<dyn Store>) {
+    let database = TestDatabase::new().await;
+    let store = store::open(&database.url).await.expect("open the store");
+    demo::seed(store.as_ref(), Timestamp::from_unix(0))
+        .await
+        .expect("seed the demo tenant");
+    (database, store)
+}
+
+/// What Sample Client's portfolio token sees.
+fn sample_client() -> Visibility {
+    Visibility {
+        integration: Some(demo::SAMPLE_CLIENT),
+        enterprises: Some(vec![demo::GROSS, demo::NET]),
+    }
+}
+
+fn thread(integration: Uuid, enterprise: Uuid, created: i64) -> Thread {
+    Thread {
+        id: Uuid::new_v4(),
+        integration_id: integration,
+        enterprise_id: enterprise,
+        original_sender: "Guest".to_owned(),
+        subject: "Subject".to_owned(),
+        created: Timestamp::from_unix(created),
+        updated: Timestamp::from_unix(created),
+        is_resolved: false,
+    }
+}
+
+fn message(thread: Uuid, sender: Sender, created: i64) -> Message {
+    Message {
+        id: Uuid::new_v4(),
+        thread_id: thread,
+        text: "Hello".to_owned(),
+        sender,
+        created: Timestamp::from_unix(created),
+    }
+}
+
+fn threads_of(visibility: Visibility, cursor: Option<Uuid>, count: u32) -> ThreadQuery {
+    ThreadQuery {
+        visibility,
+        enterprises: None,
+        integrations: None,
+        is_resolved: None,
+        thread_ids: None,
+        created: Some((0, i64::MAX)),
+        updated: None,
+        cursor,
+        count,
+    }
+}
+
+fn ids(threads: &[Thread]) -> Vec<Uuid> {
+    threads.iter().map(|t| t.id).collect()
+}
+
+fn missing<T: std::fmt::Debug>(result: Result<T, StoreError>) -> Missing {
+    match result {
+        Err(StoreError::Missing(missing)) => missing,
+        other => panic!("expected a Missing error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn pages_are_newest_first_with_ties_in_insertion_order() {
+    let (_db, store) = fresh().await;
+    let mut added = Vec::new();
+    for created in [10, 20, 20, 20, 30] {
+        let t = thread(demo::SAMPLE_CLIENT, demo::GROSS, created);
+        added.push(store.add_thread(t).await.unwrap().id);
+    }
+    let page = store
+        .threads(threads_of(sample_client(), None, 10))
+        .await
+        .unwrap();
+    let expected: Vec<Uuid> = [4, 3, 2, 1, 0].iter().map(|&i| added[i]).collect();
+    assert_eq!(ids(&page), expected);
+}
+
+#[tokio::test]
+async fn a_page_starts_strictly_after_its_cursor_and_walks_every_thread_once() {
+    let (_db, store) = fresh().await;
+    let mut added = Vec::new();
+    for created in [5, 5, 6, 6, 6, 7, 9, 9] {
+        let t = thread(demo::SAMPLE_CLIENT, demo::NET, created);
+        added.push(store.add_thread(t).await.unwrap().id);
+    }
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .threads(threads_of(sample_client(), cursor, 3))
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        cursor = Some(last.id);
+        seen.extend(ids(&page));
+    }
+    added.reverse();
+    assert_eq!(seen, added);
+}
+
+#[tokio::test]
+async fn a_cursor_the_caller_cannot_see_is_missing() {
+    let (_db, store) = fresh().await;
+    let theirs = store
+        .add_thread(thread(demo::TEST_CLIENT_2, demo::GROSS, 1))
+        .await
+        .unwrap();
+    let query = threads_of(sample_client(), Some(theirs.id), 10);
+    assert_eq!(missing(store.threads(query).await), Missing::ThreadCursor);
+    let query = threads_of(sample_client(), Some(Uuid::new_v4()), 10);
+    assert_eq!(missing(store.threads(query).await), Missing::ThreadCursor);
+    // Staff see every thread, so the same cursor is fine for them.
+    let query = threads_of(Visibility::staff(), Some(theirs.id), 10);
+    assert_eq!(store.threads(query).await.unwrap(), vec![]);
+}
+
+#[tokio::test]
+async fn the_creation_bounds_are_inclusive_whole_seconds() {
+    let (_db, store) = fresh().await;
+    let mut at = HashMap::new();
+    for created in [9, 10, 15, 20, 21] {
+        let t = thread(demo::SAMPLE_CLIENT, demo::GROSS, created);
+        at.insert(store.add_thread(t).await.unwrap().id, created);
+    }
+    let mut query = threads_of(sample_client(), None, 10);
+    query.created = Some((10, 20));
+    let found: Vec<i64> = store
+        .threads(query)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| at[&t.id])
+        .collect();
+    assert_eq!(found, vec![20, 15, 10]);
+}
+
+#[tokio::test]
+async fn a_batch_with_a_thread_the_caller_cannot_see_writes_nothing() {
+    let (_db, store) = fresh().await;
+    let ours = store
+        .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
+        .await
+        .unwrap();
+    let theirs = store
+        .add_thread(thread(demo::TEST_CLIENT_2, demo::GROSS, 1))
+        .await
+        .unwrap();
+    let batch = MessageBatch {
+        visibility: sample_client(),
+        messages: vec![
+            message(ours.id, Sender::Application, 2),
+            message(theirs.id, Sender::Application, 2),
+        ],
+        at_ms: 2000,
+    };
+    assert_eq!(
+        missing(store.add_messages(batch).await),
+        Missing::BatchThread(1)
+    );
+    let query = MessageQuery {
+        visibility: Visibility::staff(),
+        thread_ids: vec![ours.id, theirs.id],
+        enterprises: None,
+        created: None,
+        cursor: None,
+        count: 10,
+    };
+    assert_eq!(store.messages(query).await.unwrap(), vec![]);
+}
+
+#[tokio::test]
+async fn a_guest_message_reopens_and_a_staff_reply_does_not() {
+    let (_db, store) = fresh().await;
+    let t = store
+        .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
+        .await
+        .unwrap();
+    let resolved = store
+        .set_resolved(t.id, true, Timestamp::from_unix(2))
+        .await
+        .unwrap();
+    assert!(resolved.is_resolved);
+    assert_eq!(resolved.updated, Timestamp::from_unix(2));
+    // The same value again changes nothing, not even UpdatedUtc.
+    let again = store
+        .set_resolved(t.id, true, Timestamp::from_unix(3))
+        .await
+        .unwrap();
+    assert_eq!(again.updated, Timestamp::from_unix(2));
+
+    let reply = |sender, at| MessageBatch {
+        visibility: Visibility::staff(),
+        messages: vec![message(t.id, sender, at)],
+        at_ms: at * 1000,
+    };
+    store
+        .add_messages(reply(Sender::Enterprise, 4))
+        .await
+        .unwrap();
+    let mut query = threads_of(Visibility::staff(), None, 1);
+    query.thread_ids = Some(vec![t.id]);
+    let after_staff = store.threads(query.clone()).await.unwrap().remove(0);
+    assert!(after_staff.is_resolved, "a staff reply leaves it resolved");
+    assert_eq!(after_staff.updated, Timestamp::from_unix(4));
+
+    store
+        .add_messages(reply(Sender::Application, 5))
+        .await
+        .unwrap();
+    let after_guest = store.threads(query).await.unwrap().remove(0);
+    assert!(!after_guest.is_resolved, "a guest message reopens it");
+    assert_eq!(after_guest.updated, Timestamp::from_unix(5));
+
+    let unknown = Uuid::new_v4();
+    assert_eq!(
+        missing(
+            store
+                .set_resolved(unknown, true, Timestamp::from_unix(6))
+                .await
+        ),
+        Missing::Thread(unknown)
+    );
+}
+
+fn claim(now_ms: i64, in_flight: HashMap<Uuid, usize>) -> Claim {
+    Claim {
+        now_ms,
+        lease_ms: 10_000,
+        batch_size: 2,
+        max: 64,
+        in_flight,
+        per_receiver: 4,
+    }
+}
+
+/// Adds one guest message to `thread`, written at `at_ms`.
+async fn add_message(store: &Arc<dyn Store>, thread: Uuid, at_ms: i64) -> Uuid {
+    let m = message(thread, Sender::Application, at_ms / 1000);
+    let id = m.id;
+    store
+        .add_messages(MessageBatch {
+            visibility: Visibility::staff(),
+            messages: vec![m],
+            at_ms,
+        })
+        .await
+        .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn claims_batch_events_per_enterprise_and_lease_what_they_take() {
+    let (_db, store) = fresh().await;
+    store
+        .set_webhook_url(
+            demo::SAMPLE_CLIENT,
+            Some("http://127.0.0.1:9/hook".to_owned()),
+        )
+        .await
+        .unwrap();
+    let gross = store
+        .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
+        .await
+        .unwrap();
+    let net = store
+        .add_thread(thread(demo::SAMPLE_CLIENT, demo::NET, 1))
+        .await
+        .unwrap();
+    let mut written = Vec::new();
+    for (t, at) in [
+        (gross.id, 1000),
+        (net.id, 1001),
+        (gross.id, 1002),
+        (gross.id, 1003),
+    ] {
+        written.push(add_message(&store, t, at).await);
+    }
+    // Integrations without a URL make no events.
+    let other = store
+        .add_thread(thread(demo::TEST_CLIENT_2, demo::GROSS, 1))
+        .await
+        .unwrap();
+    add_message(&store, other.id, 1004).await;
+
+    let claimed = store
+        .claim_deliveries(claim(2000, HashMap::new()))
+        .await
+        .unwrap();
+    let shape: Vec<(Uuid, Vec<Uuid>)> = claimed
+        .deliveries
+        .iter()
+        .map(|d| (d.enterprise_id, d.events.iter().map(|e| e.0).collect()))
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            (demo::GROSS, vec![written[0], written[2]]),
+            (demo::NET, vec![written[1]]),
+            (demo::GROSS, vec![written[3]]),
+        ],
+        "at most 2 events of one enterprise each, oldest first"
+    );
+    assert!(
+        claimed
+            .deliveries
+            .iter()
+            .all(|d| d.attempts == 0 && d.url.as_deref() == Some("http://127.0.0.1:9/hook"))
+    );
+    // Leased: a second claim within the lease takes nothing.
+    let again = store
+        .claim_deliveries(claim(2001, HashMap::new()))
+        .await
+        .unwrap();
+    assert_eq!(again.deliveries, vec![]);
+}
+
+#[tokio::test]
+async fn a_receiver_gets_no_more_than_its_room() {
+    let (_db, store) = fresh().await;
+    store
+        .set_webhook_url(
+            demo::SAMPLE_CLIENT,
+            Some("http://127.0.0.1:9/hook".to_owned()),
+        )
+        .await
+        .unwrap();
+    let t = store
+        .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
+        .await
+        .unwrap();
+    for at in 0..10 {
+        add_message(&store, t.id, 1000 + at).await;
+    }
+    let busy = HashMap::from([(demo::SAMPLE_CLIENT, 3)]);
+    let claimed = store.claim_deliveries(claim(2000, busy)).await.unwrap();
+    assert_eq!(
+        claimed.deliveries.len(),
+        1,
+        "4 in flight at most, 3 already"
+    );
+    assert_eq!(claimed.deliveries[0].events.len(), 2);
+}
+
+#[tokio::test]
+async fn outcomes_schedule_retries_fail_and_can_be_sent_again() {
+    let (_db, store) = fresh().await;
+    store
+        .set_webhook_url(
+            demo::SAMPLE_CLIENT,
+            Some("http://127.0.0.1:9/hook".to_owned()),
+        )
+        .await
+        .unwrap();
+    let t = store
+        .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
+        .await
+        .unwrap();
+    add_message(&store, t.id, 1000).await;
+    let first = store
+        .claim_deliveries(claim(2000, HashMap::new()))
+        .await
+        .unwrap();
+    let id = first.deliveries[0].id;
+
+    let retry = DeliveryOutcome::Retry {
+        next_attempt_ms: 60_000,
+        error: "the receiver answered 500".to_owned(),
+    };
+    store.finish_delivery(id, retry, 3000).await.unwrap();
+    let early = store
+        .claim_deliveries(claim(59_999, HashMap::new()))
+        .await
+        .unwrap();
+    assert_eq!(early.deliveries, vec![]);
+    assert_eq!(early.next_due_ms, Some(60_000));
+    let due = store
+        .claim_deliveries(claim(60_000, HashMap::new()))
+        .await
+        .unwrap();
+    assert_eq!(due.deliveries.len(), 1);
+    assert_eq!(due.deliveries[0].attempts, 1);
+
+    let failed = DeliveryOutcome::Failed {
+        error: "no answer within the timeout".to_owned(),
+    };
+    store.finish_delivery(id, failed, 61_000).await.unwrap();
+    let listed = store.deliveries(true).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (
+            listed[0].status.as_str(),
+            listed[0].attempts,
+            listed[0].last_error.as_deref()
+        ),
+        ("failed", 2, Some("no answer within the timeout"))
+    );
+    assert_eq!(store.webhook_backlog().await.unwrap().pending_events, 0);
+
+    assert_eq!(store.retry_deliveries(Some(id)).await.unwrap(), 1);
+    let resent = store
+        .claim_deliveries(claim(61_001, HashMap::new()))
+        .await
+        .unwrap();
+    assert_eq!(resent.deliveries.len(), 1, "due at once");
+    store
+        .finish_delivery(id, DeliveryOutcome::Delivered, 62_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.prune_deliveries(62_000).await.unwrap(),
+        0,
+        "not older"
+    );
+    assert_eq!(store.prune_deliveries(62_001).await.unwrap(), 1);
+    assert_eq!(store.deliveries(false).await.unwrap(), vec![]);
+}
+
+#[tokio::test]
+async fn access_needs_both_tokens_and_an_active_grant() {
+    let (_db, store) = fresh().await;
+    let client = TokenHash::of(demo::CLIENT_TOKEN);
+    let portfolio = TokenHash::of(demo::PORTFOLIO_ACCESS_TOKEN);
+    let grant = store
+        .find_access(client, portfolio)
+        .await
+        .unwrap()
+        .expect("the demo token works");
+    assert_eq!(grant.integration_id, demo::SAMPLE_CLIENT);
+    assert_eq!(
+        grant.enterprises,
+        vec![demo::GROSS, demo::NET],
+        "home first"
+    );
+    // Another integration's ClientToken with this AccessToken: nothing.
+    let other_client = TokenHash::of(demo::CLIENT_TOKEN_2);
+    assert_eq!(
+        store.find_access(other_client, portfolio).await.unwrap(),
+        None
+    );
+
+    store
+        .revoke_access_token(TokenRef::Secret(portfolio), Timestamp::from_unix(1))
+        .await
+        .unwrap();
+    assert_eq!(store.find_access(client, portfolio).await.unwrap(), None);
+    assert_eq!(
+        missing(
+            store
+                .revoke_access_token(TokenRef::Secret(portfolio), Timestamp::from_unix(2))
+                .await
+        ),
+        Missing::AccessToken,
+        "only an active token can be revoked"
+    );
+}
+
+#[tokio::test]
+async fn tenants_refuse_duplicates_and_unknown_owners() {
+    let (_db, store) = fresh().await;
+    let gross = Enterprise {
+        id: demo::GROSS,
+        name: "Again".to_owned(),
+        created: Timestamp::from_unix(1),
+    };
+    assert!(matches!(
+        store.add_enterprise(gross).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let unknown = Uuid::new_v4();
+    assert_eq!(
+        missing(store.set_webhook_url(unknown, None).await),
+        Missing::Integration(unknown)
+    );
+}
+
+#[tokio::test]
+async fn the_rate_limit_allows_n_in_any_window() {
+    let (_db, store) = fresh().await;
+    let token = Uuid::new_v4();
+    let limit = RateLimit {
+        requests: 2,
+        window_secs: 30,
+    };
+    assert_eq!(
+        store.check_rate(token, limit, 1_000).await.unwrap(),
+        Decision::Allowed
+    );
+    assert_eq!(
+        store.check_rate(token, limit, 2_000).await.unwrap(),
+        Decision::Allowed
+    );
+    assert_eq!(
+        store.check_rate(token, limit, 3_000).await.unwrap(),
+        Decision::Limited {
+            retry_after_secs: 28
+        },
+        "the oldest leaves the window at 31 s"
+    );
+    assert_eq!(
+        store.check_rate(token, limit, 31_001).await.unwrap(),
+        Decision::Allowed
+    );
+    // Another token has a window of its own.
+    let other = Uuid::new_v4();
+    assert_eq!(
+        store.check_rate(other, limit, 3_000).await.unwrap(),
+        Decision::Allowed
+    );
+}
