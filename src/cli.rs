@@ -9,13 +9,14 @@ use uuid::Uuid;
 use crate::clock;
 use crate::domain::time::Timestamp;
 use crate::domain::webhook::{RetryPolicy, WebhookUrl, parse_duration};
+use crate::http::serve::Limits;
 use crate::ratelimit::RateLimit;
 use crate::server::{self, ServeOptions};
 use crate::store::{
     self, AccessTokenInfo, Enterprise, Integration, NewAccessToken, NewIntegration, Store, TokenRef,
 };
 use crate::tokens::{self, TokenHash};
-use crate::webhooks::WebhookSettings;
+use crate::webhooks::{Redirects, WebhookSettings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -88,12 +89,37 @@ pub struct ServeArgs {
     /// Attempts per webhook delivery before it is kept as failed.
     #[arg(long, env = "SWITCHBOARD_WEBHOOK_ATTEMPTS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub webhook_attempts: u32,
-    /// Wait after the first failed attempt; each later wait doubles (with ±20% jitter).
+    /// Wait after the first failed attempt, for example 42s, 2m or 500ms; each
+    /// later wait doubles (with ±20% jitter).
     #[arg(long, env = "SWITCHBOARD_WEBHOOK_RETRY_BASE", default_value = "42s", value_parser = parse_duration)]
     pub webhook_retry_base: std::time::Duration,
     /// Most webhook requests in flight to one integration's receiver.
     #[arg(long, env = "SWITCHBOARD_WEBHOOK_PER_RECEIVER", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub webhook_per_receiver: u16,
+    /// Let webhooks go to loopback, private, link-local and other non-public
+    /// addresses (a receiver on this machine or the local network).
+    #[arg(long, env = "SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS")]
+    pub allow_private_webhooks: bool,
+    /// Which 307/308 redirects of a receiver are followed.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_WEBHOOK_REDIRECTS",
+        value_enum,
+        default_value = "same-origin"
+    )]
+    pub webhook_redirects: Redirects,
+    /// Most connections open at once; more clients wait until one closes.
+    #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// How long a client may take to send a request's headers, from connecting
+    /// or from its previous answer (so also how long a keep-alive connection may
+    /// sit idle), for example 10s or 500ms.
+    #[arg(long, env = "SWITCHBOARD_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: std::time::Duration,
+    /// How long requests in flight may take to finish after SIGTERM or SIGINT
+    /// before the process exits anyway, for example 10s.
+    #[arg(long, env = "SWITCHBOARD_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_timeout: std::time::Duration,
     /// Format of the log on standard error.
     #[arg(
         long,
@@ -108,6 +134,7 @@ pub struct ServeArgs {
 pub enum EnterpriseCommand {
     /// Add an enterprise.
     Add {
+        /// Its name, as staff see it (1 to 255 characters).
         #[arg(long)]
         name: String,
         /// Its id; a new one is made when omitted.
@@ -127,6 +154,7 @@ pub enum EnterpriseCommand {
 pub enum IntegrationCommand {
     /// Add an integration; prints its ClientToken once.
     Add {
+        /// Its name, as staff see it (1 to 255 characters).
         #[arg(long)]
         name: String,
         /// Where its MessageAdded webhooks go (http or https; the query string is kept exactly).
@@ -137,6 +165,7 @@ pub enum IntegrationCommand {
     },
     /// Set or clear an integration's webhook URL.
     SetWebhook {
+        /// The integration's id (see `integration list`).
         #[arg(long)]
         integration: Uuid,
         /// The new URL (http or https).
@@ -160,8 +189,11 @@ pub enum TokenCommand {
     /// Issue an access token; prints it once. The first enterprise is its home;
     /// more than one makes a portfolio token.
     Add {
+        /// The id of the integration the token is for.
         #[arg(long)]
         integration: Uuid,
+        /// An enterprise the token reaches; give it once per enterprise, the
+        /// home enterprise first.
         #[arg(long = "enterprise", required = true)]
         enterprises: Vec<Uuid>,
         #[command(flatten)]
@@ -174,6 +206,8 @@ pub enum TokenCommand {
     },
     /// Revoke an access token, named by its id or by the token itself.
     Revoke {
+        /// The token's id (from `token list`) or the AccessToken itself.
+        #[arg(value_name = "TOKEN_OR_ID")]
         token: String,
         #[command(flatten)]
         database: DatabaseArg,
@@ -191,9 +225,10 @@ pub enum WebhooksCommand {
         database: DatabaseArg,
     },
     /// Send failed deliveries again (the running server picks them up).
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["all", "id"])))]
     Retry {
         /// Every failed delivery.
-        #[arg(long, conflicts_with = "id", required_unless_present = "id")]
+        #[arg(long)]
         all: bool,
         /// The delivery to send again.
         id: Option<Uuid>,
@@ -224,7 +259,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         base_delay: args.webhook_retry_base,
                     },
                     per_receiver: args.webhook_per_receiver.into(),
+                    allow_private: args.allow_private_webhooks,
+                    redirects: args.webhook_redirects,
                     ..WebhookSettings::default()
+                },
+                limits: Limits {
+                    max_connections: args.max_connections as usize,
+                    header_timeout: args.header_timeout,
+                    drain: args.shutdown_timeout,
                 },
             })
             .await
@@ -333,7 +375,10 @@ async fn integration(command: IntegrationCommand) -> anyhow::Result<()> {
                 "ID", "CREATED", "NAME"
             );
             for i in open(&database).await?.integrations().await? {
-                let hook = i.webhook_url.as_deref().map_or("-", WebhookUrl::redacted);
+                let hook = i
+                    .webhook_url
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), WebhookUrl::redacted);
                 println!("{:<36}  {:<20}  {:<30}  {hook}", i.id, i.created, i.name);
             }
         }

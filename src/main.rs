@@ -1,3 +1,5 @@
+use std::io::IsTerminal;
+
 use clap::Parser;
 use switchboard::cli::{Cli, Command, LogFormat};
 use tracing_subscriber::EnvFilter;
@@ -19,7 +21,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(switchboard::cli::run(cli)) {
+    let outcome = runtime.block_on(switchboard::cli::run(cli));
+    // What is still running after the drain deadline does not hold up the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -33,8 +38,10 @@ fn init_logging(format: Option<LogFormat>) {
     let default = if format.is_some() { "info" } else { "warn" };
     let filter =
         EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // Colour codes only for a terminal, never into a log file.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         Some(LogFormat::Json) => builder.json().flatten_event(true).init(),

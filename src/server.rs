@@ -8,6 +8,8 @@ use tokio::net::TcpListener;
 
 use crate::clock::{self, Clock};
 use crate::domain::time::Timestamp;
+use crate::domain::webhook::WebhookUrl;
+use crate::http::serve::{self, Limits};
 use crate::http::{AppState, Settings, router};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimit;
@@ -23,6 +25,7 @@ pub struct ServeOptions {
     pub rate_limit: RateLimit,
     pub max_body_bytes: usize,
     pub webhooks: WebhookSettings,
+    pub limits: Limits,
 }
 
 pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
@@ -55,7 +58,11 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
         operator_token: TokenHash::of(&operator_token),
     };
     let shutdown = shutdown_signal()?;
-    tracing::info!(database = %options.database, rate_limit = %settings.rate_limit, "store ready");
+    tracing::info!(
+        database = %WebhookUrl::redacted(&options.database),
+        rate_limit = %settings.rate_limit,
+        "store ready"
+    );
     println!("switchboard listening on {base}");
 
     let metrics = Arc::new(Metrics::default());
@@ -75,9 +82,7 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
         settings,
         webhooks: wake,
     };
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    serve::serve(listener, router(app), options.limits, shutdown).await;
     // Stops the webhook worker and what the store ran beside it.
     drop(worker);
     tracing::info!("stopped");

@@ -11,6 +11,7 @@
 //! receiver holds up only its own events.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::clock::{self, Clock};
-use crate::domain::webhook::{Event, Payload, RetryPolicy};
+use crate::domain::webhook::{Event, Payload, RetryPolicy, host_ip, is_public};
 use crate::metrics::Metrics;
 use crate::store::{Background, Claim, ClaimedDelivery, DeliveryOutcome, Store};
 
@@ -34,6 +35,21 @@ pub struct WebhookSettings {
     pub poll: Duration,
     /// How long a receiver has to answer.
     pub timeout: Duration,
+    /// Whether receivers may be on loopback, private, link-local and other
+    /// non-public addresses (a receiver on the developer's own machine).
+    pub allow_private: bool,
+    /// Where a `307`/`308` may lead.
+    pub redirects: Redirects,
+}
+
+/// Which redirects of a receiver are followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Redirects {
+    /// Only to the same scheme, host and port as the URL it came from.
+    SameOrigin,
+    /// To any http or https URL (still only to public addresses, unless
+    /// private ones are allowed).
+    Any,
 }
 
 impl Default for WebhookSettings {
@@ -44,6 +60,8 @@ impl Default for WebhookSettings {
             per_receiver: 4,
             poll: Duration::from_secs(1),
             timeout: Duration::from_secs(5),
+            allow_private: false,
+            redirects: Redirects::SameOrigin,
         }
     }
 }
@@ -100,19 +118,7 @@ pub async fn spawn(
     // TLS in pure Rust (ring), so that https receivers need no system library.
     // Installing twice (tests start many workers) is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .timeout(settings.timeout)
-        .redirect(reqwest::redirect::Policy::custom(|attempt| {
-            // Only the redirects that keep the method and body.
-            if attempt.previous().len() >= 5 {
-                attempt.error("too many redirects")
-            } else if matches!(attempt.status().as_u16(), 307 | 308) {
-                attempt.follow()
-            } else {
-                attempt.stop()
-            }
-        }))
-        .build()?;
+    let client = http_client(&settings)?;
     let on_event = wake.clone();
     let background = store.serve(Arc::new(move || on_event.now())).await?;
     let worker = Worker {
@@ -259,31 +265,9 @@ impl Worker {
                 error: "the integration has no webhook URL any more".to_owned(),
             };
         };
-        let payload = Payload {
-            enterprise_id: delivery.enterprise_id,
-            integration_id: delivery.integration_id,
-            events: delivery
-                .events
-                .iter()
-                .map(|&(message, _)| Event::message_added(message))
-                .collect(),
-        };
-        let error = match serde_json::to_vec(&payload) {
-            Err(e) => format!("cannot encode the payload: {e}"),
-            Ok(body) => match self
-                .client
-                .post(url)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-            {
-                Ok(response) if response.status().is_success() => {
-                    return DeliveryOutcome::Delivered;
-                }
-                Ok(response) => format!("the receiver answered {}", response.status()),
-                Err(e) => describe(&e),
-            },
+        let error = match self.send(url, delivery).await {
+            Ok(()) => return DeliveryOutcome::Delivered,
+            Err(error) => error,
         };
         match self
             .settings
@@ -296,6 +280,119 @@ impl Worker {
             },
             None => DeliveryOutcome::Failed { error },
         }
+    }
+}
+
+impl Worker {
+    /// One request to the receiver; the error in words when it is not a 2xx.
+    async fn send(&self, url: &str, delivery: &ClaimedDelivery) -> Result<(), String> {
+        // A name is checked by the resolver; an address written in the URL here.
+        if let Ok(parsed) = reqwest::Url::parse(url)
+            && let Some(ip) = host_ip(&parsed)
+            && !self.settings.allow_private
+            && !is_public(ip)
+        {
+            return Err(PrivateAddress(ip).to_string());
+        }
+        let payload = Payload {
+            enterprise_id: delivery.enterprise_id,
+            integration_id: delivery.integration_id,
+            events: delivery
+                .events
+                .iter()
+                .map(|&(message, _)| Event::message_added(message))
+                .collect(),
+        };
+        let body =
+            serde_json::to_vec(&payload).map_err(|e| format!("cannot encode the payload: {e}"))?;
+        let response = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("the receiver answered {}", response.status()))
+        }
+    }
+}
+
+/// The client that speaks to receivers: the timeout, no `Referer` (it would
+/// carry the URL's secret to the next hop), only the redirects that keep the
+/// method and body and that `settings` allow, and, unless private addresses are
+/// allowed, a resolver that gives only public addresses, so every connection,
+/// redirects included, goes to the public internet.
+fn http_client(settings: &WebhookSettings) -> anyhow::Result<reqwest::Client> {
+    let (allow_private, redirects) = (settings.allow_private, settings.redirects);
+    let builder = reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .referer(false)
+        .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+            let from = attempt.previous().last();
+            let same_origin = from.is_some_and(|from| from.origin() == attempt.url().origin());
+            let private = host_ip(attempt.url()).filter(|ip| !allow_private && !is_public(*ip));
+            if attempt.previous().len() >= 5 {
+                attempt.error("too many redirects")
+            } else if !matches!(attempt.status().as_u16(), 307 | 308) {
+                attempt.stop()
+            } else if redirects == Redirects::SameOrigin && !same_origin {
+                attempt.error(NOT_FOLLOWED)
+            } else if let Some(ip) = private {
+                attempt.error(PrivateAddress(ip))
+            } else {
+                attempt.follow()
+            }
+        }));
+    let builder = if allow_private {
+        builder
+    } else {
+        builder.dns_resolver(Arc::new(PublicOnly))
+    };
+    Ok(builder.build()?)
+}
+
+const NOT_FOLLOWED: &str = "the receiver redirected to another scheme, host or port, which is \
+                            not followed (serve --webhook-redirects any allows it)";
+
+/// A receiver address outside the public internet, refused.
+#[derive(Debug)]
+struct PrivateAddress(IpAddr);
+
+impl std::fmt::Display for PrivateAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the receiver's address {} is not public (serve --allow-private-webhooks allows it)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for PrivateAddress {}
+
+/// Resolves receiver names to their public addresses only.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> = found
+                .iter()
+                .copied()
+                .filter(|a| is_public(a.ip()))
+                .collect();
+            match (public.is_empty(), found.first()) {
+                (false, _) => Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs),
+                (true, Some(address)) => Err(PrivateAddress(address.ip()).into()),
+                (true, None) => Err(format!("{} has no address", name.as_str()).into()),
+            }
+        })
     }
 }
 

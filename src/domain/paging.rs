@@ -22,9 +22,16 @@ impl Limitation {
         let limitation = obj
             .object_at("Limitation", &path)?
             .ok_or_else(|| InputError::new("Limitation is required."))?;
-        let count = limitation
-            .required("Count")?
+        // 10.0 is the integer 10 (as JSON Schema counts it), 10.5 is not.
+        let count = limitation.required("Count")?;
+        let count = count
             .as_i64()
+            .or_else(|| {
+                count
+                    .as_f64()
+                    .filter(|n| n.fract() == 0.0 && n.abs() <= MAX_COUNT as f64)
+                    .map(|n| n as i64)
+            })
             .filter(|n| (1..=MAX_COUNT).contains(n))
             .ok_or_else(|| {
                 InputError(format!(
@@ -63,6 +70,8 @@ mod tests {
             assert_eq!(parse(json!({ "Count": bad })).unwrap_err().0, message);
         }
         assert_eq!(parse(json!({ "Count": 1000 })).unwrap().count, 1000);
+        assert_eq!(parse(json!({ "Count": 10.0 })).unwrap().count, 10);
+        assert_eq!(parse(json!({ "Count": 1001.0 })).unwrap_err().0, message);
         assert_eq!(
             parse(json!({})).unwrap_err().0,
             "Limitation.Count is required."

@@ -1,6 +1,7 @@
 //! `MessageAdded` webhooks: the receiver's URL, the payload, and the
 //! retry schedule.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -13,15 +14,33 @@ pub struct WebhookUrl(String);
 
 impl WebhookUrl {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let url = reqwest::Url::parse(text).map_err(|e| format!("'{text}' is not a URL: {e}"))?;
+        let shown = Self::redacted(text);
+        let url = reqwest::Url::parse(text).map_err(|e| format!("'{shown}' is not a URL: {e}"))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!(
                 "a webhook URL must be http or https, not {}",
                 url.scheme()
             ));
         }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(format!("the webhook URL '{text}' has no host"));
+        let host = raw_host(text);
+        if host.is_empty() || url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("the webhook URL '{shown}' has no host"));
+        }
+        // The URL standard reads `2130706433`, `0x7f.1` and `127.1` as
+        // 127.0.0.1: a receiver's address must be written as what it is.
+        if let Some(url::Host::Ipv4(ip)) = url.host()
+            && host != ip.to_string()
+        {
+            return Err(format!(
+                "the webhook URL '{shown}' writes the address {ip} as '{host}'; write it as {ip}"
+            ));
+        }
+        if let Some(ip) = host_ip(&url)
+            && ip.is_unspecified()
+        {
+            return Err(format!(
+                "the webhook URL '{shown}' names the unspecified address {ip}, which is no receiver"
+            ));
         }
         Ok(Self(text.to_owned()))
     }
@@ -30,9 +49,72 @@ impl WebhookUrl {
         &self.0
     }
 
-    /// The URL without its query string, for logs and listings.
-    pub fn redacted(text: &str) -> &str {
-        text.split(['?', '#']).next().unwrap_or(text)
+    /// The URL without its user name, password, query string and fragment, for
+    /// logs, listings and messages.
+    pub fn redacted(text: &str) -> String {
+        let text = text.split(['?', '#']).next().unwrap_or(text);
+        match text.split_once("://") {
+            Some((scheme, rest)) => {
+                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                let host = authority.rsplit('@').next().unwrap_or(authority);
+                format!("{scheme}://{host}{path}")
+            }
+            None => text.to_owned(),
+        }
+    }
+}
+
+/// The host of a URL exactly as written: between `://` (and any `user@`) and
+/// the port, path, query or fragment.
+fn raw_host(text: &str) -> &str {
+    let rest = text.split_once("://").map_or(text, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    if host.starts_with('[') {
+        return host.split_inclusive(']').next().unwrap_or(host);
+    }
+    host.split(':').next().unwrap_or(host)
+}
+
+/// The IP address a URL names directly, if its host is one.
+pub fn host_ip(url: &reqwest::Url) -> Option<IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+        url::Host::Domain(_) => None,
+    }
+}
+
+/// Whether an address is on the public internet: not loopback, private,
+/// link-local, unspecified, shared (CGNAT), multicast, broadcast or reserved
+/// for documentation. Webhooks go only to public addresses unless the operator
+/// allows the others (`--allow-private-webhooks`).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
     }
 }
 
@@ -104,11 +186,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("'{text}' is not a duration such as 250ms, 42s, 5m or 1h");
     let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let number: u64 = digits.parse().map_err(|_| bad())?;
+    let seconds = |per: u64| {
+        number
+            .checked_mul(per)
+            .map(Duration::from_secs)
+            .ok_or_else(bad)
+    };
     match &text[digits.len()..] {
         "ms" => Ok(Duration::from_millis(number)),
-        "s" => Ok(Duration::from_secs(number)),
-        "m" => Ok(Duration::from_secs(number * 60)),
-        "h" => Ok(Duration::from_secs(number * 3600)),
+        "s" => seconds(1),
+        "m" => seconds(60),
+        "h" => seconds(3600),
         _ => Err(bad()),
     }
 }
@@ -134,6 +222,70 @@ mod tests {
         let text = "https://example.com/hook?secret=A%2fb+c&x=%7E";
         assert_eq!(WebhookUrl::parse(text).unwrap().as_str(), text);
         assert_eq!(WebhookUrl::redacted(text), "https://example.com/hook");
+    }
+
+    #[test]
+    fn odd_host_forms_and_the_unspecified_address_are_refused() {
+        for odd in [
+            "http://2130706433/hook",
+            "http://0x7f.1/hook",
+            "http://127.1/hook",
+        ] {
+            let error = WebhookUrl::parse(odd).unwrap_err();
+            assert!(error.contains("write it as 127.0.0.1"), "{odd}: {error}");
+        }
+        for unspecified in ["http://0.0.0.0:9/hook", "http://[::]:9/hook"] {
+            let error = WebhookUrl::parse(unspecified).unwrap_err();
+            assert!(
+                error.contains("unspecified address"),
+                "{unspecified}: {error}"
+            );
+        }
+        assert!(WebhookUrl::parse("http://:9/hook").is_err(), "empty host");
+        assert!(
+            WebhookUrl::parse("http://user@/hook").is_err(),
+            "empty host"
+        );
+        assert!(WebhookUrl::parse("http://[::1]:9/hook").is_ok());
+        assert!(WebhookUrl::parse("http://hooks.example.com:9/hook").is_ok());
+    }
+
+    #[test]
+    fn user_names_passwords_and_queries_are_never_shown() {
+        assert_eq!(
+            WebhookUrl::redacted("https://user:pa55@example.com:8443/hook?secret=s#f"),
+            "https://example.com:8443/hook"
+        );
+        assert_eq!(
+            WebhookUrl::redacted("postgres://switchboard:pa55@db:5432/switchboard"),
+            "postgres://db:5432/switchboard"
+        );
+        let error = WebhookUrl::parse("https://user:pa55@/hook").unwrap_err();
+        assert!(!error.contains("pa55"), "{error}");
+    }
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use axum::body::to_bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
+use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::AppState;
@@ -16,7 +17,14 @@ impl FromRequest<AppState> for JsonBody {
 
     async fn from_request(request: Request, app: &AppState) -> Result<Self, ApiError> {
         if !is_json(request.headers()) {
-            return Err(ApiError::UnsupportedMediaType);
+            return Err(ApiError::UnsupportedMediaType(
+                "Content-Type must be application/json.",
+            ));
+        }
+        if is_encoded(request.headers()) {
+            return Err(ApiError::UnsupportedMediaType(
+                "Content-Encoding is not supported: send the body uncompressed.",
+            ));
         }
         let limit = app.settings.max_body_bytes;
         let declared = request
@@ -34,11 +42,97 @@ impl FromRequest<AppState> for JsonBody {
                 ApiError::BadRequest("The request body could not be read.".to_owned())
             }
         })?;
-        let value = serde_json::from_slice(&bytes).map_err(|e| {
+        let value = parse_json(&bytes).map_err(|e| {
             ApiError::BadRequest(format!("The request body is not valid JSON: {e}."))
         })?;
         Ok(Self(value))
     }
+}
+
+/// Parses JSON, refusing an object that names a property twice: a proxy that
+/// reads the first of two `AccessToken`s must not see another token than we do.
+fn parse_json(bytes: &[u8]) -> serde_json::Result<Value> {
+    let mut reader = serde_json::Deserializer::from_slice(bytes);
+    let value = Unique.deserialize(&mut reader)?;
+    reader.end()?;
+    Ok(value)
+}
+
+/// Reads a JSON value like `serde_json::Value` does, but for duplicate names.
+struct Unique;
+
+impl<'de> DeserializeSeed<'de> for Unique {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Unique {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(Unique)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if object.contains_key(&name) {
+                return Err(A::Error::custom(format!(
+                    "the property {name} appears more than once"
+                )));
+            }
+            let value = map.next_value_seed(Unique)?;
+            object.insert(name, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+/// A body sent compressed (anything but `identity`).
+fn is_encoded(headers: &HeaderMap) -> bool {
+    headers.get_all(header::CONTENT_ENCODING).iter().any(|v| {
+        !v.to_str()
+            .is_ok_and(|v| v.trim().eq_ignore_ascii_case("identity"))
+    })
 }
 
 /// `application/json`, with or without parameters such as `charset`.

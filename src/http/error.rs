@@ -27,7 +27,7 @@ pub enum ApiError {
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge(usize),
-    UnsupportedMediaType,
+    UnsupportedMediaType(&'static str),
     TooManyRequests {
         retry_after_secs: u64,
         message: String,
@@ -87,7 +87,7 @@ impl ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -117,7 +117,7 @@ impl ApiError {
             Self::PayloadTooLarge(limit) => {
                 format!("The request body is larger than the limit of {limit} bytes.")
             }
-            Self::UnsupportedMediaType => "Content-Type must be application/json.".to_owned(),
+            Self::UnsupportedMediaType(m) => m.to_owned(),
             Self::Internal(cause) => {
                 return ErrorReport {
                     message: "An unexpected error occurred. Quote the RequestId when reporting it."

@@ -10,6 +10,7 @@ pub mod openapi;
 mod operator;
 mod ops;
 mod respond;
+pub mod serve;
 mod threads;
 
 use std::sync::Arc;

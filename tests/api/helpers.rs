@@ -10,6 +10,7 @@ use switchboard::clock::ManualClock;
 use switchboard::demo;
 use switchboard::domain::time::Timestamp;
 use switchboard::domain::webhook::RetryPolicy;
+use switchboard::http::serve::{self, Limits};
 use switchboard::http::{AppState, Settings, router};
 use switchboard::metrics::Metrics;
 use switchboard::store::{self, Store};
@@ -95,6 +96,8 @@ pub fn webhook_settings() -> WebhookSettings {
             ..RetryPolicy::default()
         },
         poll: std::time::Duration::from_secs(3600),
+        // The tests' receivers listen on 127.0.0.1.
+        allow_private: true,
         ..WebhookSettings::default()
     }
 }
@@ -215,7 +218,13 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router(app)).await });
+    // The server's own accept loop, with its limits, until the test ends.
+    tokio::spawn(serve::serve(
+        listener,
+        router(app),
+        Limits::default(),
+        std::future::pending(),
+    ));
     TestApp {
         base,
         client: crate::helpers::http_client(),

@@ -8,6 +8,7 @@ mod bench_smoke;
 mod conversation;
 mod intervals;
 mod isolation;
+mod limits;
 mod messages;
 mod nodes;
 mod openapi;

@@ -30,6 +30,8 @@ pub async fn serve(db: &TestDatabase, extra: &[&str]) -> Server {
         .join(format!("serve-{}.log", uuid::Uuid::new_v4().simple()));
     let mut child = Command::new(BINARY)
         .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+        // The tests' receivers listen on 127.0.0.1.
+        .arg("--allow-private-webhooks")
         .args(extra)
         .env_remove("SWITCHBOARD_DATABASE_URL")
         .stdout(Stdio::piped())
@@ -349,6 +351,45 @@ async fn cli_refuses_bad_input_with_a_clear_message() {
     assert!(!ok && err.contains("unsupported database URL"), "{err}");
     let (ok, _, err) = cli(&db, &["serve", "--rate-limit", "lots"]).await;
     assert!(!ok && err.contains("N/Ss"), "{err}");
+    // `webhooks retry` needs one of its two forms, and says so.
+    let (ok, _, err) = cli(&db, &["webhooks", "retry"]).await;
+    assert!(!ok && err.contains("<--all|ID>"), "{err}");
+}
+
+#[tokio::test]
+async fn the_text_log_has_no_colour_codes_in_a_file() {
+    let db = TestDatabase::new().await;
+    let mut server = serve(&db, &[]).await;
+    post(&http_client(), &server.base, ADD, &json!({}))
+        .await
+        .unwrap();
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(log.contains("request"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a log file: {log:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_database_password_never_reaches_the_log() {
+    if !on_postgres() {
+        eprintln!("skipped: only a PostgreSQL URL has a password (the PostgreSQL run checks it)");
+        return;
+    }
+    let mut db = TestDatabase::new().await;
+    // The test server trusts local connections, so any password is let in.
+    let mut url = reqwest::Url::parse(&db.url).unwrap();
+    url.set_password(Some("pa55-in-the-url")).unwrap();
+    db.url = url.to_string();
+    let mut server = serve(&db, &[]).await;
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(log.contains("store ready"), "{log}");
+    assert!(!log.contains("pa55-in-the-url"), "{log}");
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ pub struct Received {
     pub path: String,
     pub query: Option<String>,
     pub content_type: Option<String>,
+    pub referer: Option<String>,
     pub body: Value,
 }
 
@@ -74,6 +75,11 @@ async fn record(
         )
             .into_response();
     }
+    // `/elsewhere?<url>`: a temporary redirect to any URL.
+    if path == "/elsewhere" {
+        let to = uri.query().unwrap_or_default().to_owned();
+        return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, to)]).into_response();
+    }
     if path == "/found" {
         return (StatusCode::FOUND, [(header::LOCATION, "/hook?after=302")]).into_response();
     }
@@ -82,6 +88,10 @@ async fn record(
         query: uri.query().map(str::to_owned),
         content_type: headers
             .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        referer: headers
+            .get(header::REFERER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),

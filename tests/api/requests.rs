@@ -227,3 +227,82 @@ async fn every_response_has_a_fresh_request_id() {
     unique.dedup();
     assert_eq!(unique.len(), ids.len(), "ids are fresh: {ids:?}");
 }
+
+#[tokio::test]
+async fn a_property_named_twice_is_refused() {
+    let app = spawn_app().await;
+    // A proxy that reads the first AccessToken must not see another token than
+    // switchboard does.
+    let body = format!(
+        r#"{{"ClientToken": "{}", "AccessToken": "not the token", "AccessToken": "{}",
+            "Client": "c", "OriginalSender": "A", "Subject": "B"}}"#,
+        PORTFOLIO.client, PORTFOLIO.access
+    );
+    let reply = app
+        .send(
+            app.client
+                .post(format!("{}{ADD}", app.base))
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await;
+    let message = reply.assert_error(400);
+    assert!(
+        message.contains("the property AccessToken appears more than once"),
+        "{message}"
+    );
+    // Nested objects too.
+    let body = json!({"CreatedUtc": {"StartUtc": "x"}})
+        .to_string()
+        .replace(
+            r#""StartUtc":"x""#,
+            r#""StartUtc":"2026-03-10T00:00:00Z","StartUtc":"2026-03-11T00:00:00Z""#,
+        );
+    let reply = app
+        .send(
+            app.client
+                .post(format!("{}{STAFF_THREADS_GET_ALL}", app.base))
+                .header("content-type", "application/json")
+                .bearer_auth(OPERATOR_TOKEN)
+                .body(body),
+        )
+        .await;
+    assert!(
+        reply
+            .assert_error(400)
+            .contains("StartUtc appears more than once"),
+        "{}",
+        reply.text
+    );
+    assert_eq!(
+        app.visible_thread_ids(PORTFOLIO).await.len(),
+        0,
+        "nothing written"
+    );
+}
+
+#[tokio::test]
+async fn a_compressed_body_gets_415() {
+    let app = spawn_app().await;
+    let reply = app
+        .send(
+            app.client
+                .post(format!("{}{ADD}", app.base))
+                .header("content-type", "application/json")
+                .header("content-encoding", "gzip")
+                .body(
+                    with_creds(PORTFOLIO, json!({"OriginalSender": "A", "Subject": "B"}))
+                        .to_string(),
+                ),
+        )
+        .await;
+    reply.assert_message(
+        415,
+        "Content-Encoding is not supported: send the body uncompressed.",
+    );
+    assert_eq!(
+        app.visible_thread_ids(PORTFOLIO).await.len(),
+        0,
+        "nothing written"
+    );
+}

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use switchboard::clock::Clock;
 use switchboard::demo;
 use switchboard::store::DeliveryInfo;
+use switchboard::webhooks::WebhookSettings;
 
 use crate::helpers::*;
 use crate::receiver::Receiver;
@@ -270,6 +271,10 @@ async fn permanent_and_temporary_redirects_are_followed() {
             received[0].body["Events"][0]["Value"]["Id"], message["Id"],
             "the body follows the redirect"
         );
+        assert_eq!(
+            received[0].referer, None,
+            "no Referer: it would carry the URL's secret to the next hop"
+        );
         assert_eq!(wait_for_status(&app, "delivered").await.attempts, 1);
     }
 }
@@ -417,7 +422,7 @@ async fn set_webhook_refuses_urls_that_are_not_http() {
     .await;
     assert!(!ok && err.contains("http or https"), "{err}");
 
-    let url = "https://hooks.example.com/in?token=A%2Fb&x=1";
+    let url = "https://hook-user:pa55@hooks.example.com/in?token=A%2Fb&x=1";
     let out = switchboard_cli(
         &app,
         &[
@@ -431,7 +436,9 @@ async fn set_webhook_refuses_urls_that_are_not_http() {
     )
     .await;
     assert!(
-        out.contains("https://hooks.example.com/in") && !out.contains("token="),
+        out.contains("https://hooks.example.com/in")
+            && !out.contains("token=")
+            && !out.contains("pa55"),
         "{out}"
     );
     let stored = app.store.integrations().await.unwrap();
@@ -439,7 +446,9 @@ async fn set_webhook_refuses_urls_that_are_not_http() {
     assert_eq!(sample.webhook_url.as_deref(), Some(url), "kept exactly");
     let list = switchboard_cli(&app, &["integration", "list"]).await;
     assert!(
-        list.contains("https://hooks.example.com/in") && !list.contains("A%2Fb"),
+        list.contains("https://hooks.example.com/in")
+            && !list.contains("A%2Fb")
+            && !list.contains("pa55"),
         "{list}"
     );
 
@@ -550,4 +559,61 @@ async fn https_receivers_are_spoken_to_over_tls() {
         "{error}"
     );
     assert!(receiver.received().is_empty());
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_origin_is_not_followed() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    let internal = Receiver::start().await;
+    let target = format!("{}/internal-admin", internal.base);
+    hook(&app, &format!("{}/elsewhere?{target}", receiver.base)).await;
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    app.add_message(PORTFOLIO, &thread, "hello").await;
+    let failed = wait_for_status(&app, "failed").await;
+    let error = failed.last_error.unwrap();
+    assert!(
+        error.contains("redirected to another scheme, host or port"),
+        "{error}"
+    );
+    assert!(internal.received().is_empty(), "never sent elsewhere");
+}
+
+/// An app whose webhooks go to public addresses only, as `serve` does without
+/// `--allow-private-webhooks`.
+async fn public_only_app() -> TestApp {
+    spawn_app_full(
+        settings(),
+        WebhookSettings {
+            allow_private: false,
+            ..webhook_settings()
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn webhooks_to_private_addresses_are_refused_unless_allowed() {
+    let receiver = Receiver::start().await;
+    let port = receiver.base.rsplit(':').next().unwrap().to_owned();
+    // Written as an address, and as a name that resolves to one.
+    for url in [
+        format!("http://127.0.0.1:{port}/hook"),
+        format!("http://localhost:{port}/hook"),
+    ] {
+        let app = public_only_app().await;
+        hook(&app, &url).await;
+        let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+        app.add_message(PORTFOLIO, &thread, "hello").await;
+        let failed = wait_for_status(&app, "failed").await;
+        let error = failed.last_error.unwrap();
+        assert!(
+            error.contains("is not public (serve --allow-private-webhooks allows it)"),
+            "{url}: {error}"
+        );
+    }
+    assert!(
+        receiver.received().is_empty(),
+        "nothing reached the receiver"
+    );
 }

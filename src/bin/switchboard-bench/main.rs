@@ -252,6 +252,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             "serve",
             "--listen",
             "127.0.0.1:0",
+            "--allow-private-webhooks",
             "--no-demo",
             "--operator-token",
             "bench",

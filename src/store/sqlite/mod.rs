@@ -65,6 +65,8 @@ impl SqliteStore {
             anyhow::bail!("the SQLite database URL names no file: use sqlite://PATH");
         }
         let path = PathBuf::from(path);
+        create_private(&path)
+            .with_context(|| format!("cannot create SQLite database {}", path.display()))?;
         let writer_path = path.clone();
         let conn = tokio::task::spawn_blocking(move || -> anyhow::Result<Connection> {
             let mut conn = connect(&writer_path, false).with_context(|| {
@@ -79,6 +81,21 @@ impl SqliteStore {
             readers: Readers::new(path, READERS),
             limiter: LocalLimiter::default(),
         })
+    }
+}
+
+/// Creates the database file readable by its owner only, if it does not exist:
+/// it holds every message and the token digests. SQLite gives its `-wal` and
+/// `-shm` files the permissions of the database file.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -326,5 +343,34 @@ impl Tenants for SqliteStore {
         self.writer
             .write(move |conn| tenants::revoke_access_token(conn, token, at))
             .await
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use crate::store::Tenants;
+
+    #[tokio::test]
+    async fn the_database_and_its_wal_files_are_readable_by_their_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("private.db");
+        let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+        // A write makes SQLite create the -wal and -shm files.
+        store
+            .add_enterprise(Enterprise {
+                id: Uuid::new_v4(),
+                name: "Hotel".to_owned(),
+                created: Timestamp::from_unix(0),
+            })
+            .await
+            .unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = dir.path().join(format!("private.db{suffix}"));
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{} is {mode:o}", file.display());
+        }
     }
 }
