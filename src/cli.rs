@@ -58,6 +58,16 @@ pub struct DatabaseArg {
     pub url: String,
 }
 
+/// Which clock the server reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClockMode {
+    /// The machine's clock.
+    System,
+    /// A clock kept in the database that stands still until an operator moves
+    /// it (`clock/set`, `clock/advance`); every node shares it.
+    Manual,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -120,6 +130,13 @@ pub struct ServeArgs {
     /// before the process exits anyway, for example 10s.
     #[arg(long, env = "SWITCHBOARD_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_timeout: std::time::Duration,
+    /// The clock every part of the server reads.
+    #[arg(long, env = "SWITCHBOARD_CLOCK", value_enum, default_value = "system")]
+    pub clock: ClockMode,
+    /// Where a new manual clock starts (RFC 3339; default now). A database that
+    /// already has a manual clock keeps it.
+    #[arg(long, env = "SWITCHBOARD_CLOCK_START", value_parser = parse_clock_start)]
+    pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
     /// Format of the log on standard error.
     #[arg(
         long,
@@ -237,6 +254,11 @@ pub enum WebhooksCommand {
     },
 }
 
+fn parse_clock_start(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    crate::domain::time::parse_datetime(text)
+        .ok_or_else(|| format!("'{text}' is not a date and time such as 2026-03-10T12:00:00Z"))
+}
+
 fn parse_webhook_url(text: &str) -> Result<WebhookUrl, String> {
     WebhookUrl::parse(text)
 }
@@ -245,6 +267,9 @@ fn parse_webhook_url(text: &str) -> Result<WebhookUrl, String> {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
+            if args.clock == ClockMode::System && args.clock_start.is_some() {
+                anyhow::bail!("--clock-start needs --clock manual");
+            }
             server::run(ServeOptions {
                 listen: args.listen,
                 database: args.database.url,
@@ -262,6 +287,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     allow_private: args.allow_private_webhooks,
                     redirects: args.webhook_redirects,
                     ..WebhookSettings::default()
+                },
+                clock: match args.clock {
+                    ClockMode::System => None,
+                    ClockMode::Manual => Some(args.clock_start),
                 },
                 limits: Limits {
                     max_connections: args.max_connections as usize,

@@ -22,6 +22,11 @@ pub trait Clock: Send + Sync + 'static {
     fn moves(&self) -> Option<watch::Receiver<DateTime<Utc>>> {
         None
     }
+
+    /// The clock as one an operator moves, if it is one.
+    fn manual(&self) -> Option<&ManualClock> {
+        None
+    }
 }
 
 /// The machine's clock.
@@ -49,6 +54,22 @@ impl ManualClock {
     pub fn advance(&self, by: Duration) {
         self.0.send_modify(|now| *now += by);
     }
+
+    /// Shows `at_ms` (milliseconds since the Unix epoch), unless the clock
+    /// already shows a later time: moves arrive from the database, and from
+    /// other nodes, possibly out of order.
+    pub fn jump_to(&self, at_ms: i64) {
+        let Some(at) = DateTime::from_timestamp_millis(at_ms) else {
+            return;
+        };
+        self.0.send_if_modified(|now| {
+            let later = at > *now;
+            if later {
+                *now = at;
+            }
+            later
+        });
+    }
 }
 
 impl Clock for ManualClock {
@@ -58,6 +79,10 @@ impl Clock for ManualClock {
 
     fn moves(&self) -> Option<watch::Receiver<DateTime<Utc>>> {
         Some(self.0.subscribe())
+    }
+
+    fn manual(&self) -> Option<&ManualClock> {
+        Some(self)
     }
 }
 
@@ -88,5 +113,15 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(1), moved(&mut moves))
             .await
             .expect("the move is seen");
+    }
+
+    #[test]
+    fn a_jump_only_goes_forward() {
+        let start = DateTime::from_timestamp_millis(10_000).unwrap();
+        let clock = ManualClock::new(start);
+        clock.jump_to(5_000);
+        assert_eq!(clock.now_ms(), 10_000, "an older move is ignored");
+        clock.jump_to(12_500);
+        assert_eq!(clock.now_ms(), 12_500);
     }
 }

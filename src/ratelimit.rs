@@ -81,6 +81,14 @@ impl LocalLimiter {
         let log = logs.entry(token).or_default();
         decide(log, limit, now_ms)
     }
+
+    /// Forgets the windows of these tokens.
+    pub fn forget(&self, tokens: &[Uuid]) {
+        let mut logs = self.logs.lock().unwrap_or_else(|e| e.into_inner());
+        for token in tokens {
+            logs.remove(token);
+        }
+    }
 }
 
 /// The sliding-log rule on one token's log of request times.

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::clock::{self, Clock};
+use chrono::{DateTime, Utc};
+
+use crate::clock::{self, Clock, ManualClock};
 use crate::domain::time::Timestamp;
 use crate::domain::webhook::WebhookUrl;
 use crate::http::serve::{self, Limits};
@@ -26,11 +28,23 @@ pub struct ServeOptions {
     pub max_body_bytes: usize,
     pub webhooks: WebhookSettings,
     pub limits: Limits,
+    /// `Some`: the manual clock, started at this time (now when `None`) unless
+    /// the database already has one.
+    pub clock: Option<Option<DateTime<Utc>>>,
 }
 
 pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
     let store = store::open(&options.database).await?;
-    let clock: Arc<dyn Clock> = clock::system();
+    let clock: Arc<dyn Clock> = match options.clock {
+        None => clock::system(),
+        Some(start) => {
+            let start = start.unwrap_or_else(|| clock::system().now());
+            let stored = store.start_clock(start.timestamp_millis()).await?;
+            let now = DateTime::from_timestamp_millis(stored).unwrap_or(start);
+            tracing::info!(now = %now, "the clock is manual: it moves by clock/set and clock/advance");
+            Arc::new(ManualClock::new(now))
+        }
+    };
     let listener = TcpListener::bind(&options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::clock::{self, Clock};
 use crate::domain::webhook::{Event, Payload, RetryPolicy, host_ip, is_public};
 use crate::metrics::Metrics;
-use crate::store::{Background, Claim, ClaimedDelivery, DeliveryOutcome, Store};
+use crate::store::{Background, Claim, ClaimedDelivery, DeliveryOutcome, Notices, Store};
 
 /// How the worker delivers.
 #[derive(Debug, Clone, Copy)]
@@ -120,7 +120,18 @@ pub async fn spawn(
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = http_client(&settings)?;
     let on_event = wake.clone();
-    let background = store.serve(Arc::new(move || on_event.now())).await?;
+    let moved = clock.clone();
+    let background = store
+        .serve(Notices {
+            webhooks: Arc::new(move || on_event.now()),
+            // Another node moved the manual clock.
+            clock: Arc::new(move |now_ms| {
+                if let Some(manual) = moved.manual() {
+                    manual.jump_to(now_ms);
+                }
+            }),
+        })
+        .await?;
     let worker = Worker {
         store,
         clock,

@@ -3,6 +3,7 @@
 //! Handlers never see unchecked input: each request is parsed here into a type
 //! that can only hold valid values, and every rule lives in exactly one place.
 
+pub mod emulator;
 pub mod fields;
 pub mod message;
 pub mod paging;
@@ -37,4 +38,8 @@ requests!(
     thread::UpdateThread,
     message::AddMessages,
     message::MessageFilter,
+    emulator::NoParameters,
+    emulator::SetClock,
+    emulator::AdvanceClock,
+    emulator::Reset,
 );

@@ -4,6 +4,7 @@
 mod auth;
 mod body;
 pub mod context;
+mod emulator;
 pub mod error;
 mod messages;
 pub mod openapi;
@@ -37,6 +38,10 @@ pub mod paths {
     pub const STAFF_THREADS_UPDATE: &str = "/api/operator/v1/messageThreads/update";
     pub const STAFF_MESSAGES_GET_ALL: &str = "/api/operator/v1/messages/getAll";
     pub const STAFF_MESSAGES_ADD: &str = "/api/operator/v1/messages/add";
+    pub const CLOCK_GET: &str = "/api/operator/v1/clock/get";
+    pub const CLOCK_SET: &str = "/api/operator/v1/clock/set";
+    pub const CLOCK_ADVANCE: &str = "/api/operator/v1/clock/advance";
+    pub const RESET: &str = "/api/operator/v1/reset";
 
     /// Every API operation (all `POST`).
     pub const OPERATIONS: &[&str] = &[
@@ -48,6 +53,10 @@ pub mod paths {
         STAFF_THREADS_UPDATE,
         STAFF_MESSAGES_GET_ALL,
         STAFF_MESSAGES_ADD,
+        CLOCK_GET,
+        CLOCK_SET,
+        CLOCK_ADVANCE,
+        RESET,
     ];
 
     /// The operations of the staff, authenticated by `Authorization: Bearer`.
@@ -107,6 +116,10 @@ pub fn router(app: AppState) -> Router {
             operation(operator::messages_get_all),
         )
         .route(paths::STAFF_MESSAGES_ADD, operation(operator::messages_add))
+        .route(paths::CLOCK_GET, operation(emulator::clock_get))
+        .route(paths::CLOCK_SET, operation(emulator::clock_set))
+        .route(paths::CLOCK_ADVANCE, operation(emulator::clock_advance))
+        .route(paths::RESET, operation(emulator::reset))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 
 use super::paths;
+use crate::domain::emulator::MAX_ADVANCE_SECONDS;
 use crate::domain::message::MAX_BATCH;
 use crate::domain::paging::MAX_COUNT;
 use crate::domain::thread::MAX_FILTER_IDS;
@@ -293,6 +294,26 @@ fn schemas() -> Value {
         "StaffMessageAddRequest": staff_request(&["Messages"], json!({
             "Messages": { "type": "array", "items": reference("MessageParameters"), "minItems": 1, "maxItems": MAX_BATCH },
         })),
+        "ClockGetRequest": staff_request(&[], json!({})),
+        "ClockSetRequest": staff_request(&["NowUtc"], json!({
+            "NowUtc": with_description(date_time(), "Where the manual clock goes; not earlier than it shows."),
+        })),
+        "ClockAdvanceRequest": staff_request(&["Seconds"], json!({
+            "Seconds": { "type": "integer", "minimum": 1, "maximum": MAX_ADVANCE_SECONDS, "description": "How far the manual clock moves forward." },
+        })),
+        "Clock": object(&["NowUtc", "Mode"], json!({
+            "NowUtc": date_time(),
+            "Mode": { "type": "string", "enum": ["System", "Manual"] },
+        })),
+        "ResetRequest": staff_request(&[], json!({
+            "IntegrationIds": id_list(),
+            "EnterpriseIds": id_list(),
+        })),
+        "ResetResult": object(&["MessageThreads", "Messages", "WebhookDeliveries"], json!({
+            "MessageThreads": { "type": "integer", "minimum": 0 },
+            "Messages": { "type": "integer", "minimum": 0 },
+            "WebhookDeliveries": { "type": "integer", "minimum": 0 },
+        })),
         "MessageThreadPage": {
             "type": "object",
             "required": ["MessageThreads", "Cursor"],
@@ -393,6 +414,46 @@ pub fn document() -> Value {
                 "StaffMessageAddRequest",
                 "MessageAddResult",
                 json!({ "Messages": [{ "MessageThreadId": thread, "Text": "Hello! What time do you expect to arrive?" }] }),
+                Kind::Staff,
+            ),
+        ),
+        (
+            paths::CLOCK_GET,
+            operation(
+                "Emulator: the time every part of the server reads, and whether it is the system's or the manual clock.",
+                "ClockGetRequest",
+                "Clock",
+                json!({}),
+                Kind::Staff,
+            ),
+        ),
+        (
+            paths::CLOCK_SET,
+            operation(
+                "Emulator: move the manual clock (serve --clock manual) to a later time; every node sees it. 400 on the system clock or for an earlier time.",
+                "ClockSetRequest",
+                "Clock",
+                json!({ "NowUtc": "2030-01-01T00:00:00Z" }),
+                Kind::Staff,
+            ),
+        ),
+        (
+            paths::CLOCK_ADVANCE,
+            operation(
+                "Emulator: move the manual clock forward by 1 second to 2 years; webhook retries and rate-limit windows follow at once. 400 on the system clock.",
+                "ClockAdvanceRequest",
+                "Clock",
+                json!({ "Seconds": 3600 }),
+                Kind::Staff,
+            ),
+        ),
+        (
+            paths::RESET,
+            operation(
+                "Emulator: remove the threads of some integrations and enterprises (all when neither is given), with their messages, webhook deliveries and the rate-limit windows of their tokens, in one transaction. Tenants, tokens, webhook URLs and the clock stay.",
+                "ResetRequest",
+                "ResetResult",
+                json!({ "IntegrationIds": [crate::demo::SAMPLE_CLIENT] }),
                 Kind::Staff,
             ),
         ),

@@ -7,6 +7,8 @@
 //!   algorithm, written once over each backend's primitive queries).
 //! - [`Tenants`]: enterprises, integrations and their tokens ([`tenants`]).
 //! - [`RateLimits`]: the request log of each access token.
+//! - [`Emulator`]: the manual clock and reset, for teams testing against
+//!   switchboard.
 //!
 //! [`Store`] is all four plus what a running server needs of its database.
 //! Each backend (`sqlite`, `postgres`) mirrors the other file for file
@@ -17,6 +19,7 @@
 //! into its error in one place.
 
 pub mod content;
+pub mod emulator;
 pub mod outbox;
 pub mod postgres;
 pub mod sqlite;
@@ -30,6 +33,7 @@ use uuid::Uuid;
 use crate::ratelimit::{Decision, RateLimit};
 
 pub use content::{Content, MessageBatch, MessageQuery, ThreadQuery};
+pub use emulator::{ClockMove, Emulator, ResetCounts, ResetScope};
 pub use outbox::{
     Claim, Claimed, ClaimedDelivery, DeliveryInfo, DeliveryOutcome, Outbox, WebhookBacklog,
 };
@@ -99,7 +103,7 @@ pub struct WriteStats {
 
 /// Everything a running server keeps, and what it needs of its database.
 #[async_trait]
-pub trait Store: Content + Outbox + Tenants + RateLimits + 'static {
+pub trait Store: Content + Outbox + Tenants + RateLimits + Emulator + 'static {
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
 
@@ -110,10 +114,20 @@ pub trait Store: Content + Outbox + Tenants + RateLimits + 'static {
     }
 
     /// Starts what a serving backend runs beside the server: SQLite frees the
-    /// webhook leases its previous process left; PostgreSQL listens for other
-    /// nodes' new events and calls `wake`. The tasks stop when the returned
-    /// [`Background`] is dropped.
-    async fn serve(&self, wake: Arc<dyn Fn() + Send + Sync>) -> StoreResult<Background>;
+    /// webhook leases its previous process left; PostgreSQL listens for what
+    /// other nodes announce. The tasks stop when the returned [`Background`] is
+    /// dropped.
+    async fn serve(&self, notices: Notices) -> StoreResult<Background>;
+}
+
+/// What a server wants to hear of other nodes' changes (PostgreSQL only: a
+/// SQLite file has one server).
+#[derive(Clone)]
+pub struct Notices {
+    /// New webhook events, or deliveries made due again.
+    pub webhooks: Arc<dyn Fn() + Send + Sync>,
+    /// The manual clock moved to this many milliseconds.
+    pub clock: Arc<dyn Fn(i64) + Send + Sync>,
 }
 
 /// Tasks a backend runs for a server; aborted when dropped.

@@ -196,6 +196,11 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
     demo::seed(store.as_ref(), Timestamp::truncate(start_time()))
         .await
         .expect("seed demo tenant");
+    // The manual clock is kept in the database too, as `serve --clock manual` does.
+    store
+        .start_clock(start_time().timestamp_millis())
+        .await
+        .expect("start the manual clock");
     let metrics = Arc::new(Metrics::default());
     let wake = Arc::new(Wake::default());
     let worker = switchboard::webhooks::spawn(

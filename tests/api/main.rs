@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod bench_smoke;
 mod conversation;
+mod emulator;
 mod intervals;
 mod isolation;
 mod limits;

@@ -186,6 +186,10 @@ async fn documented_examples_succeed_and_responses_match_their_schemas() {
         paths::STAFF_THREADS_GET_ALL,
         paths::STAFF_MESSAGES_GET_ALL,
         paths::STAFF_THREADS_UPDATE,
+        paths::CLOCK_GET,
+        paths::CLOCK_SET,
+        paths::CLOCK_ADVANCE,
+        paths::RESET,
     ];
     let mut sorted = order.to_vec();
     sorted.sort();
@@ -206,8 +210,12 @@ async fn documented_examples_succeed_and_responses_match_their_schemas() {
             .unwrap()
             .values()
             .find_map(|v| v.as_array().map(Vec::len));
+        let lists = !matches!(
+            path,
+            paths::CLOCK_GET | paths::CLOCK_SET | paths::CLOCK_ADVANCE | paths::RESET
+        );
         assert!(
-            listed.is_some_and(|n| n > 0),
+            !lists || listed.is_some_and(|n| n > 0),
             "{path} shows something: {}",
             reply.text
         );

@@ -609,3 +609,36 @@ async fn webhook_events_survive_sigkill_and_arrive_after_a_restart() {
     let received = receiver.wait_for_events(&ids).await;
     assert!(received.iter().all(|r| r.query.as_deref() == Some("k=v")));
 }
+
+#[tokio::test]
+async fn the_readme_testing_section_works_as_printed() {
+    let db = TestDatabase::new().await;
+    let server = serve(
+        &db,
+        &[
+            "--clock",
+            "manual",
+            "--clock-start",
+            "2026-03-10T12:00:00Z",
+            "--operator-token",
+            "staff-secret",
+        ],
+    )
+    .await;
+    let blocks = readme_blocks("## Testing your integration against switchboard");
+    assert_eq!(blocks.len(), 1, "one block of commands besides the start");
+    let out = run_shell(&blocks[0], &server.base).await;
+    let answers: Vec<Value> = serde_json::Deserializer::from_str(&out)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        answers,
+        vec![
+            json!({"NowUtc": "2026-03-10T12:00:00Z", "Mode": "Manual"}),
+            json!({"NowUtc": "2026-03-10T13:00:00Z", "Mode": "Manual"}),
+            json!({"NowUtc": "2026-06-10T12:00:00Z", "Mode": "Manual"}),
+            json!({"MessageThreads": 0, "Messages": 0, "WebhookDeliveries": 0}),
+        ]
+    );
+}

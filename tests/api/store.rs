@@ -13,8 +13,8 @@ use switchboard::domain::thread::Thread;
 use switchboard::domain::time::Timestamp;
 use switchboard::ratelimit::{Decision, RateLimit};
 use switchboard::store::{
-    self, Claim, DeliveryOutcome, Enterprise, MessageBatch, MessageQuery, Missing, Store,
-    StoreError, ThreadQuery, TokenRef,
+    self, Claim, ClockMove, DeliveryOutcome, Enterprise, MessageBatch, MessageQuery, Missing,
+    ResetCounts, ResetScope, Store, StoreError, ThreadQuery, TokenRef,
 };
 use switchboard::tokens::TokenHash;
 use uuid::Uuid;
@@ -534,4 +534,62 @@ async fn the_rate_limit_allows_n_in_any_window() {
         store.check_rate(other, limit, 3_000).await.unwrap(),
         Decision::Allowed
     );
+}
+
+#[tokio::test]
+async fn the_stored_clock_starts_once_and_only_goes_forward() {
+    let (_db, store) = fresh().await;
+    assert_eq!(store.set_clock(5).await.unwrap(), ClockMove::NoClock);
+    assert_eq!(store.start_clock(1_000).await.unwrap(), 1_000);
+    assert_eq!(store.start_clock(9_000).await.unwrap(), 1_000, "kept");
+    assert_eq!(
+        store.advance_clock(500).await.unwrap(),
+        ClockMove::Moved { now_ms: 1_500 }
+    );
+    assert_eq!(
+        store.set_clock(1_499).await.unwrap(),
+        ClockMove::Backward { now_ms: 1_500 }
+    );
+    assert_eq!(
+        store.set_clock(1_500).await.unwrap(),
+        ClockMove::Moved { now_ms: 1_500 }
+    );
+}
+
+#[tokio::test]
+async fn a_reset_counts_what_it_removes_in_its_scope() {
+    let (_db, store) = fresh().await;
+    for (integration, enterprise) in [
+        (demo::SAMPLE_CLIENT, demo::GROSS),
+        (demo::SAMPLE_CLIENT, demo::NET),
+        (demo::TEST_CLIENT_2, demo::GROSS),
+    ] {
+        let t = store
+            .add_thread(thread(integration, enterprise, 1))
+            .await
+            .unwrap();
+        add_message(&store, t.id, 1000).await;
+        add_message(&store, t.id, 1001).await;
+    }
+    let counts = store
+        .reset(ResetScope {
+            integrations: None,
+            enterprises: Some(vec![demo::GROSS]),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        ResetCounts {
+            threads: 2,
+            messages: 4,
+            deliveries: 0
+        }
+    );
+    let left = store
+        .threads(threads_of(Visibility::staff(), None, 10))
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].enterprise_id, demo::NET);
 }

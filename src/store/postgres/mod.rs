@@ -6,11 +6,11 @@
 //! and leases, and announced to every node with `LISTEN/NOTIFY`.
 
 mod content;
+mod emulator;
 mod outbox;
 mod query;
 mod tenants;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -26,17 +26,24 @@ use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
 use crate::ratelimit::{Decision, RateLimit};
 use crate::store::{
-    AccessTokenInfo, Background, Claim, Claimed, Content, DeliveryInfo, DeliveryOutcome,
-    Enterprise, Integration, MessageBatch, MessageQuery, NewAccessToken, NewIntegration, Outbox,
-    RateLimits, Store, StoreError, StoreResult, Tenants, ThreadQuery, TokenRef, WebhookBacklog,
+    AccessTokenInfo, Background, Claim, Claimed, ClockMove, Content, DeliveryInfo, DeliveryOutcome,
+    Emulator, Enterprise, Integration, MessageBatch, MessageQuery, NewAccessToken, NewIntegration,
+    Notices, Outbox, RateLimits, ResetCounts, ResetScope, Store, StoreError, StoreResult, Tenants,
+    ThreadQuery, TokenRef, WebhookBacklog,
 };
 use crate::tokens::TokenHash;
 
 /// The versioned schema of this backend, applied in order at start.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../migrations/postgres/0002_clock.sql"),
+    ),
+];
 
 /// Connections per node.
 const POOL_SIZE: usize = 16;
@@ -169,20 +176,41 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    /// Listens for the events other nodes commit and wakes this node's worker.
-    /// Leases of other nodes run out by themselves.
-    async fn serve(&self, wake: Arc<dyn Fn() + Send + Sync>) -> StoreResult<Background> {
+    /// Listens for the events other nodes commit (waking this node's worker)
+    /// and for moves of the manual clock. Leases of other nodes run out by
+    /// themselves.
+    async fn serve(&self, notices: Notices) -> StoreResult<Background> {
         let config = self.config.clone();
         let listener = tokio::spawn(async move {
             loop {
-                if let Err(e) = listen(&config, wake.clone()).await {
-                    tracing::warn!(error = %e, "webhook notifications interrupted; listening again");
+                if let Err(e) = listen(&config, &notices).await {
+                    tracing::warn!(error = %e, "notifications interrupted; listening again");
                 }
-                wake();
+                // Whatever was announced meanwhile: look again.
+                (notices.webhooks)();
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
         Ok(Background::new(vec![listener]))
+    }
+}
+
+#[async_trait]
+impl Emulator for PostgresStore {
+    async fn start_clock(&self, start_ms: i64) -> StoreResult<i64> {
+        emulator::start_clock(&self.client().await?, start_ms).await
+    }
+
+    async fn set_clock(&self, to_ms: i64) -> StoreResult<ClockMove> {
+        emulator::move_clock(&mut self.client().await?, to_ms, false).await
+    }
+
+    async fn advance_clock(&self, by_ms: i64) -> StoreResult<ClockMove> {
+        emulator::move_clock(&mut self.client().await?, by_ms, true).await
+    }
+
+    async fn reset(&self, scope: ResetScope) -> StoreResult<ResetCounts> {
+        emulator::reset(&mut self.client().await?, &scope).await
     }
 }
 
@@ -306,14 +334,26 @@ impl Tenants for PostgresStore {
     }
 }
 
-/// Holds a connection that LISTENs, calling `wake` on every notification.
-async fn listen(config: &Config, wake: Arc<dyn Fn() + Send + Sync>) -> anyhow::Result<()> {
+/// Holds a connection that LISTENs for new webhook events and clock moves,
+/// telling `notices` of each.
+async fn listen(config: &Config, notices: &Notices) -> anyhow::Result<()> {
     let (client, mut connection) = config.connect(NoTls).await?;
     let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
     let listening = async {
         client
-            .batch_execute(&format!("LISTEN {}", outbox::CHANNEL))
+            .batch_execute(&format!(
+                "LISTEN {}; LISTEN {}",
+                outbox::CHANNEL,
+                emulator::CLOCK_CHANNEL
+            ))
             .await?;
+        // A move announced while nobody listened is read here.
+        if let Some(row) = client
+            .query_opt("SELECT now_ms FROM clock WHERE id = 1", &[])
+            .await?
+        {
+            (notices.clock)(row.get(0));
+        }
         std::future::pending::<anyhow::Result<()>>().await
     };
     tokio::pin!(listening);
@@ -321,7 +361,12 @@ async fn listen(config: &Config, wake: Arc<dyn Fn() + Send + Sync>) -> anyhow::R
         tokio::select! {
             result = &mut listening => return result,
             message = messages.next() => match message {
-                Some(Ok(AsyncMessage::Notification(_))) => wake(),
+                Some(Ok(AsyncMessage::Notification(n))) if n.channel() == emulator::CLOCK_CHANNEL => {
+                    if let Ok(now_ms) = n.payload().parse() {
+                        (notices.clock)(now_ms);
+                    }
+                }
+                Some(Ok(AsyncMessage::Notification(_))) => (notices.webhooks)(),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => anyhow::bail!("the connection closed"),

@@ -5,6 +5,7 @@
 //! server process owns a SQLite database.
 
 mod content;
+mod emulator;
 mod outbox;
 mod query;
 mod readers;
@@ -12,7 +13,6 @@ mod tenants;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -26,10 +26,10 @@ use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
 use crate::ratelimit::{Decision, LocalLimiter, RateLimit};
 use crate::store::{
-    AccessTokenInfo, Background, Claim, Claimed, Content, DeliveryInfo, DeliveryOutcome,
-    Enterprise, Integration, MessageBatch, MessageQuery, NewAccessToken, NewIntegration, Outbox,
-    RateLimits, Store, StoreError, StoreResult, Tenants, ThreadQuery, TokenRef, WebhookBacklog,
-    WriteStats,
+    AccessTokenInfo, Background, Claim, Claimed, ClockMove, Content, DeliveryInfo, DeliveryOutcome,
+    Emulator, Enterprise, Integration, MessageBatch, MessageQuery, NewAccessToken, NewIntegration,
+    Notices, Outbox, RateLimits, ResetCounts, ResetScope, Store, StoreError, StoreResult, Tenants,
+    ThreadQuery, TokenRef, WebhookBacklog, WriteStats,
 };
 use crate::tokens::TokenHash;
 use readers::Readers;
@@ -47,6 +47,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../../migrations/sqlite/0003_webhooks.sql"),
     ),
+    (4, include_str!("../../../migrations/sqlite/0004_clock.sql")),
 ];
 
 /// Read connections kept open.
@@ -190,9 +191,40 @@ impl Store for SqliteStore {
 
     /// One server process owns the file: leases left by a previous process
     /// belong to nobody, so they are freed at once.
-    async fn serve(&self, _wake: Arc<dyn Fn() + Send + Sync>) -> StoreResult<Background> {
+    async fn serve(&self, _notices: Notices) -> StoreResult<Background> {
         self.writer.write(outbox::release_leases).await?;
         Ok(Background::default())
+    }
+}
+
+#[async_trait]
+impl Emulator for SqliteStore {
+    async fn start_clock(&self, start_ms: i64) -> StoreResult<i64> {
+        self.writer
+            .write(move |conn| emulator::start_clock(conn, start_ms))
+            .await
+    }
+
+    async fn set_clock(&self, to_ms: i64) -> StoreResult<ClockMove> {
+        self.writer
+            .write(move |conn| emulator::move_clock(conn, to_ms, false))
+            .await
+    }
+
+    async fn advance_clock(&self, by_ms: i64) -> StoreResult<ClockMove> {
+        self.writer
+            .write(move |conn| emulator::move_clock(conn, by_ms, true))
+            .await
+    }
+
+    async fn reset(&self, scope: ResetScope) -> StoreResult<ResetCounts> {
+        let (counts, tokens) = self
+            .writer
+            .write(move |conn| emulator::reset(conn, &scope))
+            .await?;
+        // The windows live in this process; they go once the reset is durable.
+        self.limiter.forget(&tokens);
+        Ok(counts)
     }
 }
 

@@ -1,0 +1,120 @@
+//! The requests of the emulator tools: the manual clock and reset.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::fields::{Input, InputError, Object};
+use super::thread::MAX_FILTER_IDS;
+use super::time::parse_datetime;
+
+/// The most `clock/advance` moves at once: two years.
+pub const MAX_ADVANCE_SECONDS: i64 = 63_072_000;
+
+/// A body that carries nothing (`clock/get`).
+#[derive(Debug, Clone, Copy)]
+pub struct NoParameters;
+
+impl NoParameters {
+    pub fn parse(_: &Object<'_>) -> Input<Self> {
+        Ok(Self)
+    }
+}
+
+/// `clock/set`: where the manual clock goes.
+#[derive(Debug, Clone, Copy)]
+pub struct SetClock {
+    pub now: DateTime<Utc>,
+}
+
+impl SetClock {
+    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+        let text = obj.required_str("NowUtc")?;
+        let now = parse_datetime(text).ok_or_else(|| {
+            InputError::new(
+                "NowUtc is not a valid date and time; use ISO 8601, for example 2026-03-10T12:00:00Z.",
+            )
+        })?;
+        Ok(Self { now })
+    }
+}
+
+/// `clock/advance`: how far the manual clock moves.
+#[derive(Debug, Clone, Copy)]
+pub struct AdvanceClock {
+    pub seconds: i64,
+}
+
+impl AdvanceClock {
+    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+        let seconds = obj
+            .required("Seconds")?
+            .as_i64()
+            .filter(|n| (1..=MAX_ADVANCE_SECONDS).contains(n))
+            .ok_or_else(|| {
+                InputError(format!(
+                    "Seconds must be an integer between 1 and {MAX_ADVANCE_SECONDS}."
+                ))
+            })?;
+        Ok(Self { seconds })
+    }
+}
+
+/// `reset`: which content goes (everything when neither list is given).
+#[derive(Debug, Clone)]
+pub struct Reset {
+    pub integration_ids: Option<Vec<Uuid>>,
+    pub enterprise_ids: Option<Vec<Uuid>>,
+}
+
+impl Reset {
+    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+        Ok(Self {
+            integration_ids: obj.optional_uuid_list("IntegrationIds", MAX_FILTER_IDS)?,
+            enterprise_ids: obj.optional_uuid_list("EnterpriseIds", MAX_FILTER_IDS)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn parse<T>(body: serde_json::Value, parse: fn(&Object<'_>) -> Input<T>) -> Input<T> {
+        parse(&Object::root(&body).unwrap())
+    }
+
+    #[test]
+    fn advance_takes_1_second_to_2_years() {
+        let message = "Seconds must be an integer between 1 and 63072000.";
+        for bad in [
+            json!(0),
+            json!(-5),
+            json!(63_072_001),
+            json!(1.5),
+            json!("60"),
+        ] {
+            let error = parse(json!({ "Seconds": bad }), AdvanceClock::parse).unwrap_err();
+            assert_eq!(error.0, message, "{bad}");
+        }
+        let most = parse(json!({ "Seconds": 63_072_000 }), AdvanceClock::parse).unwrap();
+        assert_eq!(most.seconds, MAX_ADVANCE_SECONDS);
+    }
+
+    #[test]
+    fn set_takes_a_date_and_time() {
+        assert!(
+            parse(
+                json!({ "NowUtc": "2026-03-10T12:00:00+01:00" }),
+                SetClock::parse
+            )
+            .is_ok()
+        );
+        assert!(parse(json!({ "NowUtc": "tomorrow" }), SetClock::parse).is_err());
+        assert_eq!(
+            parse(json!({}), SetClock::parse).unwrap_err().0,
+            "NowUtc is required."
+        );
+    }
+}
