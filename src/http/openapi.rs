@@ -40,6 +40,16 @@ fn id_list() -> Value {
     json!({ "type": "array", "items": uuid(), "minItems": 1, "maxItems": MAX_FILTER_IDS })
 }
 
+/// An optional filter of ids: `null` means not given.
+fn optional_id_list() -> Value {
+    json!({ "type": ["array", "null"], "items": uuid(), "minItems": 1, "maxItems": MAX_FILTER_IDS })
+}
+
+/// An optional time interval: `null` means not given.
+fn optional_interval() -> Value {
+    json!({ "anyOf": [reference("TimeInterval"), { "type": "null" }] })
+}
+
 /// A request schema of the Connector API: the credentials plus `properties`.
 fn request(required: &[&str], properties: Value) -> Value {
     let mut props = json!({
@@ -210,10 +220,10 @@ fn schemas() -> Value {
             }
         },
         "MessageThreadGetAllRequest": request(&["Limitation"], json!({
-            "EnterpriseIds": id_list(),
-            "MessageThreadIds": id_list(),
-            "CreatedUtc": reference("TimeInterval"),
-            "UpdatedUtc": reference("TimeInterval"),
+            "EnterpriseIds": optional_id_list(),
+            "MessageThreadIds": optional_id_list(),
+            "CreatedUtc": optional_interval(),
+            "UpdatedUtc": optional_interval(),
             "Limitation": reference("Limitation"),
         })),
         "Message": object(&["Id", "MessageThreadId", "Text", "Sender", "CreatedUtc"], json!({
@@ -246,8 +256,8 @@ fn schemas() -> Value {
         "MessageAddResult": object(&["Messages"], json!({ "Messages": list_of("AddedMessage") })),
         "MessageGetAllRequest": request(&["MessageThreadIds", "Limitation"], json!({
             "MessageThreadIds": id_list(),
-            "EnterpriseIds": id_list(),
-            "CreatedUtc": reference("TimeInterval"),
+            "EnterpriseIds": optional_id_list(),
+            "CreatedUtc": optional_interval(),
             "Limitation": reference("Limitation"),
         })),
         "MessagePage": object(&["Messages", "Cursor"], json!({
@@ -268,10 +278,10 @@ fn schemas() -> Value {
             }),
         ),
         "StaffMessageThreadGetAllRequest": staff_request(&["Limitation"], json!({
-            "EnterpriseIds": id_list(),
-            "IntegrationIds": id_list(),
+            "EnterpriseIds": optional_id_list(),
+            "IntegrationIds": optional_id_list(),
             "IsResolved": { "type": ["boolean", "null"] },
-            "UpdatedUtc": reference("TimeInterval"),
+            "UpdatedUtc": optional_interval(),
             "Limitation": reference("Limitation"),
         })),
         "StaffMessageThreadPage": object(&["MessageThreads", "Cursor"], json!({
@@ -287,8 +297,8 @@ fn schemas() -> Value {
         })),
         "StaffMessageGetAllRequest": staff_request(&["MessageThreadIds", "Limitation"], json!({
             "MessageThreadIds": id_list(),
-            "EnterpriseIds": id_list(),
-            "CreatedUtc": reference("TimeInterval"),
+            "EnterpriseIds": optional_id_list(),
+            "CreatedUtc": optional_interval(),
             "Limitation": reference("Limitation"),
         })),
         "StaffMessageAddRequest": staff_request(&["Messages"], json!({
@@ -306,8 +316,8 @@ fn schemas() -> Value {
             "Mode": { "type": "string", "enum": ["System", "Manual"] },
         })),
         "ResetRequest": staff_request(&[], json!({
-            "IntegrationIds": id_list(),
-            "EnterpriseIds": id_list(),
+            "IntegrationIds": optional_id_list(),
+            "EnterpriseIds": optional_id_list(),
         })),
         "ResetResult": object(&["MessageThreads", "Messages", "WebhookDeliveries"], json!({
             "MessageThreads": { "type": "integer", "minimum": 0 },
