@@ -28,6 +28,8 @@ use crate::tokens::TokenHash;
 use crate::webhooks::Wake;
 use error::ApiError;
 
+pub use body::check_request;
+
 /// The operations this server implements, by path.
 pub mod paths {
     pub const THREADS_GET_ALL: &str = "/api/connector/v1/messageThreads/getAll";

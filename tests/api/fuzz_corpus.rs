@@ -1,0 +1,25 @@
+//! The fuzz target's corpus (`fuzz/corpus/request`), run as an ordinary test:
+//! request decoding and validation answers every input kept there, and never
+//! panics. `cargo +nightly fuzz run request` (in `fuzz/`'s parent) grows it.
+
+use switchboard::http::check_request;
+use switchboard::http::paths::OPERATIONS;
+
+#[test]
+fn request_decoding_answers_every_input_of_the_fuzz_corpus() {
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/request");
+    let mut inputs = 0;
+    let mut accepted = 0;
+    for entry in std::fs::read_dir(folder).expect("the corpus folder") {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        let Some((&pick, body)) = data.split_first() else {
+            continue;
+        };
+        let path = OPERATIONS[usize::from(pick) % OPERATIONS.len()];
+        accepted += usize::from(check_request(path, body).is_ok());
+        inputs += 1;
+    }
+    assert!(inputs >= 10, "the corpus has its seeds: {inputs}");
+    assert!(accepted >= 1, "some inputs are valid requests");
+    assert!(accepted < inputs, "some inputs are refused");
+}
