@@ -12,7 +12,7 @@ use crate::domain::message::MAX_BATCH;
 use crate::domain::paging::MAX_COUNT;
 use crate::domain::thread::MAX_FILTER_IDS;
 
-/// The thread id that examples use; the test suite puts a real one in its place.
+/// The thread id that examples use while no thread exists.
 pub const EXAMPLE_THREAD_ID: &str = "7f9325f6-ef44-4911-89a8-ae51010a5aa4";
 
 fn string(min: usize, max: usize) -> Value {
@@ -336,10 +336,10 @@ fn schemas() -> Value {
     })
 }
 
-/// The whole document.
-pub fn document() -> Value {
-    // Examples name a thread by a placeholder id; the test suite replaces it.
-    let thread = EXAMPLE_THREAD_ID;
+/// The whole document, its examples naming `thread` (a placeholder when `None`).
+pub fn document(thread: Option<uuid::Uuid>) -> Value {
+    let thread = thread.map_or_else(|| EXAMPLE_THREAD_ID.to_owned(), |id| id.to_string());
+    let thread = thread.as_str();
     let operations = [
         (
             paths::THREADS_GET_ALL,
@@ -477,7 +477,7 @@ pub fn document() -> Value {
         "info": {
             "title": "switchboard",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Guest messaging of the Mews Connector API. All operations are POST with a JSON body; every response carries a Request-Id header."
+            "description": "Guest messaging of the Mews Connector API. All operations are POST with a JSON body; every response carries a Request-Id header. Examples that name a message thread name the newest thread of the demo's Sample Client, once there is one."
         },
         "paths": paths,
         "components": {

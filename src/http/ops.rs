@@ -8,6 +8,8 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::{AppState, respond};
+use crate::domain::scope::Visibility;
+use crate::store::ThreadQuery;
 
 pub async fn healthz() -> Result<Response, ApiError> {
     respond::json(&json!({ "Status": "ok" }))
@@ -39,6 +41,28 @@ pub async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> 
     Ok(response)
 }
 
-pub async fn openapi() -> Result<Response, ApiError> {
-    respond::json(&super::openapi::document())
+/// The OpenAPI document. Its examples that name a thread name the newest
+/// thread of the demo's Sample Client when there is one, so that they work as
+/// they are; before the first thread they name a placeholder.
+pub async fn openapi(State(app): State<AppState>) -> Result<Response, ApiError> {
+    let newest = app
+        .store
+        .threads(ThreadQuery {
+            visibility: Visibility {
+                integration: Some(crate::demo::SAMPLE_CLIENT),
+                enterprises: None,
+            },
+            enterprises: None,
+            integrations: None,
+            is_resolved: None,
+            thread_ids: None,
+            created: None,
+            updated: None,
+            cursor: None,
+            count: 1,
+        })
+        .await?;
+    respond::json(&super::openapi::document(
+        newest.first().map(|thread| thread.id),
+    ))
 }

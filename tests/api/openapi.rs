@@ -343,3 +343,33 @@ async fn every_optional_property_is_documented_nullable_and_takes_null() {
         }
     }
 }
+
+#[tokio::test]
+async fn examples_name_the_newest_thread_of_the_demo_so_they_work_as_they_are() {
+    let app = spawn_app().await;
+    let before = document(&app).await;
+    let placeholder = switchboard::http::openapi::EXAMPLE_THREAD_ID;
+    assert!(
+        before.to_string().contains(placeholder),
+        "before any thread"
+    );
+    app.add_thread(PORTFOLIO, "A", "Older").await;
+    let newest = app.add_thread(PORTFOLIO, "A", "Newest").await;
+    let doc = document(&app).await;
+    assert!(!doc.to_string().contains(placeholder));
+    for path in [
+        paths::MESSAGES_ADD,
+        paths::STAFF_MESSAGES_ADD,
+        paths::STAFF_THREADS_UPDATE,
+        paths::MESSAGES_GET_ALL,
+    ] {
+        let body =
+            operation(&doc, path)["requestBody"]["content"]["application/json"]["example"].clone();
+        assert!(
+            body.to_string().contains(newest["Id"].as_str().unwrap()),
+            "{path}: {body}"
+        );
+        let reply = send(&app, &doc, path, &body).await;
+        assert_eq!(reply.status, 200, "{path} as documented: {}", reply.text);
+    }
+}
