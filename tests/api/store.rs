@@ -261,6 +261,17 @@ fn claim(now_ms: i64, in_flight: HashMap<Uuid, usize>) -> Claim {
     }
 }
 
+/// Points Sample Client's webhooks at a receiver (that is never called here).
+async fn hook(store: &Arc<dyn Store>) {
+    store
+        .set_webhook_url(
+            demo::SAMPLE_CLIENT,
+            Some("http://127.0.0.1:9/hook".to_owned()),
+        )
+        .await
+        .unwrap();
+}
+
 /// Adds one guest message to `thread`, written at `at_ms`.
 async fn add_message(store: &Arc<dyn Store>, thread: Uuid, at_ms: i64) -> Uuid {
     let m = message(thread, Sender::Application, at_ms / 1000);
@@ -279,13 +290,7 @@ async fn add_message(store: &Arc<dyn Store>, thread: Uuid, at_ms: i64) -> Uuid {
 #[tokio::test]
 async fn claims_batch_events_per_enterprise_and_lease_what_they_take() {
     let (_db, store) = fresh().await;
-    store
-        .set_webhook_url(
-            demo::SAMPLE_CLIENT,
-            Some("http://127.0.0.1:9/hook".to_owned()),
-        )
-        .await
-        .unwrap();
+    hook(&store).await;
     let gross = store
         .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
         .await
@@ -345,13 +350,7 @@ async fn claims_batch_events_per_enterprise_and_lease_what_they_take() {
 #[tokio::test]
 async fn a_receiver_gets_no_more_than_its_room() {
     let (_db, store) = fresh().await;
-    store
-        .set_webhook_url(
-            demo::SAMPLE_CLIENT,
-            Some("http://127.0.0.1:9/hook".to_owned()),
-        )
-        .await
-        .unwrap();
+    hook(&store).await;
     let t = store
         .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
         .await
@@ -372,13 +371,7 @@ async fn a_receiver_gets_no_more_than_its_room() {
 #[tokio::test]
 async fn outcomes_schedule_retries_fail_and_can_be_sent_again() {
     let (_db, store) = fresh().await;
-    store
-        .set_webhook_url(
-            demo::SAMPLE_CLIENT,
-            Some("http://127.0.0.1:9/hook".to_owned()),
-        )
-        .await
-        .unwrap();
+    hook(&store).await;
     let t = store
         .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
         .await
