@@ -336,6 +336,27 @@ fn schemas() -> Value {
     })
 }
 
+/// An operation's id in the API's own words (`messageThreads_getAll`,
+/// `operator_clock_advance`), for generated clients, and its group.
+fn name_of(path: &str) -> (String, &'static str) {
+    let (staff, rest) = match path.strip_prefix("/api/operator/v1/") {
+        Some(rest) => (true, rest),
+        None => (false, path.trim_start_matches("/api/connector/v1/")),
+    };
+    let id = rest.replace('/', "_");
+    let tag = match (staff, rest.split('/').next()) {
+        (false, Some("messageThreads")) => "Message threads",
+        (false, _) => "Messages",
+        (true, Some("messageThreads" | "messages")) => "Staff",
+        (true, _) => "Emulator",
+    };
+    if staff {
+        (format!("operator_{id}"), tag)
+    } else {
+        (id, tag)
+    }
+}
+
 /// The whole document, its examples naming `thread` (a placeholder when `None`).
 pub fn document(thread: Option<uuid::Uuid>) -> Value {
     let thread = thread.map_or_else(|| EXAMPLE_THREAD_ID.to_owned(), |id| id.to_string());
@@ -470,7 +491,12 @@ pub fn document(thread: Option<uuid::Uuid>) -> Value {
     ];
     let paths: serde_json::Map<String, Value> = operations
         .into_iter()
-        .map(|(path, op)| (path.to_owned(), op))
+        .map(|(path, mut op)| {
+            let (id, tag) = name_of(path);
+            op["post"]["operationId"] = json!(id);
+            op["post"]["tags"] = json!([tag]);
+            (path.to_owned(), op)
+        })
         .collect();
     json!({
         "openapi": "3.1.0",
@@ -479,6 +505,12 @@ pub fn document(thread: Option<uuid::Uuid>) -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Guest messaging of the Mews Connector API. All operations are POST with a JSON body; every response carries a Request-Id header. Examples that name a message thread name the newest thread of the demo's Sample Client, once there is one."
         },
+        "tags": [
+            { "name": "Message threads", "description": "The integration's threads (Connector API)." },
+            { "name": "Messages", "description": "The messages of the integration's threads (Connector API)." },
+            { "name": "Staff", "description": "The hotel staff's side (operator API, bearer token)." },
+            { "name": "Emulator", "description": "Tools for testing against switchboard: the manual clock and reset (operator API)." }
+        ],
         "paths": paths,
         "components": {
             "schemas": schemas(),

@@ -373,3 +373,34 @@ async fn examples_name_the_newest_thread_of_the_demo_so_they_work_as_they_are() 
         assert_eq!(reply.status, 200, "{path} as documented: {}", reply.text);
     }
 }
+
+#[tokio::test]
+async fn every_operation_has_its_own_id_and_a_documented_tag() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let tags: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let mut ids = Vec::new();
+    for path in paths::OPERATIONS {
+        let op = operation(&doc, path);
+        let id = op["operationId"].as_str().expect("an operationId");
+        assert!(
+            id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{path}: {id}"
+        );
+        ids.push(id.to_owned());
+        for tag in op["tags"].as_array().expect("tags") {
+            assert!(tags.contains(&tag.as_str().unwrap()), "{path}: {tag}");
+        }
+    }
+    assert!(ids.contains(&"messageThreads_getAll".to_owned()));
+    assert!(ids.contains(&"operator_messages_add".to_owned()));
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "operationIds are unique");
+}
