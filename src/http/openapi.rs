@@ -53,9 +53,9 @@ fn optional_interval() -> Value {
 /// A request schema of the Connector API: the credentials plus `properties`.
 fn request(required: &[&str], properties: Value) -> Value {
     let mut props = json!({
-        "ClientToken": { "type": "string", "minLength": 1 },
-        "AccessToken": { "type": "string", "minLength": 1 },
-        "Client": { "type": "string", "minLength": 1 },
+        "ClientToken": { "type": "string", "minLength": 1, "example": crate::demo::CLIENT_TOKEN },
+        "AccessToken": { "type": "string", "minLength": 1, "example": crate::demo::PORTFOLIO_ACCESS_TOKEN },
+        "Client": { "type": "string", "minLength": 1, "example": "Sample Client 1.0.0" },
         "LanguageCode": { "description": "Accepted and ignored." },
         "CultureCode": { "description": "Accepted and ignored." },
     });
@@ -336,6 +336,82 @@ fn schemas() -> Value {
     })
 }
 
+/// What a property means, by its name; `time` tells a date-time from a filter.
+fn meaning(name: &str, time: bool) -> Option<&'static str> {
+    Some(match (name, time) {
+        ("ClientToken", _) => {
+            "Token of the integration (client application); the demo's Sample Client in the example."
+        }
+        ("AccessToken", _) => {
+            "Token of the integration's connection to one enterprise, or to several (a portfolio token)."
+        }
+        ("Client", _) => "Name and version of the calling application.",
+        ("EnterpriseIds", _) => {
+            "Only these enterprises (for an integration, each must be in its token's scope); absent or null: every one."
+        }
+        ("MessageThreadIds", _) => {
+            "Only these message threads; ids the caller cannot see match nothing."
+        }
+        ("IntegrationIds", _) => "Only threads of these integrations.",
+        ("CreatedUtc", true) => "When it was created: UTC, whole seconds.",
+        ("CreatedUtc", false) => "Only items created in this interval.",
+        ("UpdatedUtc", true) => {
+            "When a message was last added or IsResolved last changed: UTC, whole seconds."
+        }
+        ("UpdatedUtc", false) => "Only threads updated in this interval.",
+        ("Limitation", _) => "Which page: how many items, and after which one.",
+        ("Count", _) => "How many items at most.",
+        ("Cursor", _) => {
+            "The id of an item: a request's page starts right after it; a page's Cursor is its last (oldest) item, null when the page is empty."
+        }
+        ("Id", _) => "Unique identifier.",
+        ("OriginalSender", _) => "Name of the guest who started the thread.",
+        ("Subject", _) => "Subject of the thread.",
+        ("IsResolved", _) => "Whether the thread is resolved; a guest's message reopens it.",
+        ("EnterpriseId", _) => "The enterprise (property) of the thread.",
+        ("IntegrationId", _) => "The integration that created the thread.",
+        ("MessageThreads", _) => "The message threads.",
+        ("Messages", _) => "The messages.",
+        ("MessageThreadId", _) => "The thread of the message.",
+        ("Text", _) => "Text of the message, as plain text.",
+        ("Identifier", _) => "The caller's own identifier of a message, echoed back in the answer.",
+        ("Message", _) => "The stored message; for an error, what went wrong.",
+        ("Sender", _) => "Who wrote the message.",
+        ("Discriminator", _) => {
+            "Application: the guest, through the integration; Enterprise: the hotel's staff."
+        }
+        ("Value", _) => "Always null.",
+        ("NowUtc", _) => "What the clock shows: UTC, whole seconds.",
+        ("Mode", _) => {
+            "System: the machine's clock; Manual: a clock moved by clock/set and clock/advance."
+        }
+        ("WebhookDeliveries", _) => "How many webhook deliveries were removed.",
+        ("RequestId", _) => "The id of the request, as in its Request-Id header.",
+        _ => return None,
+    })
+}
+
+/// Gives every property of `schemas` that has no description its meaning.
+fn describe_properties(schemas: &mut Value) {
+    let Some(schemas) = schemas.as_object_mut() else {
+        return;
+    };
+    for schema in schemas.values_mut() {
+        let Some(properties) = schema["properties"].as_object_mut() else {
+            continue;
+        };
+        for (name, property) in properties.iter_mut() {
+            if property.get("description").is_some() {
+                continue;
+            }
+            let time = property["format"] == "date-time";
+            if let Some(text) = meaning(name, time) {
+                property["description"] = json!(text);
+            }
+        }
+    }
+}
+
 /// An operation's id in the API's own words (`messageThreads_getAll`,
 /// `operator_clock_advance`), for generated clients, and its group.
 fn name_of(path: &str) -> (String, &'static str) {
@@ -498,6 +574,8 @@ pub fn document(thread: Option<uuid::Uuid>) -> Value {
             (path.to_owned(), op)
         })
         .collect();
+    let mut schemas = schemas();
+    describe_properties(&mut schemas);
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -513,7 +591,7 @@ pub fn document(thread: Option<uuid::Uuid>) -> Value {
         ],
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": schemas,
             "securitySchemes": {
                 "operatorToken": { "type": "http", "scheme": "bearer", "description": "The operator token of `serve`." }
             }

@@ -404,3 +404,23 @@ async fn every_operation_has_its_own_id_and_a_documented_tag() {
     ids.dedup();
     assert_eq!(ids.len(), count, "operationIds are unique");
 }
+
+#[tokio::test]
+async fn every_property_is_described() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    for (schema_name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+            let described = property["description"]
+                .as_str()
+                .is_some_and(|d| !d.trim().is_empty());
+            assert!(described, "{schema_name}.{name} has no description");
+        }
+    }
+    let credentials = &doc["components"]["schemas"]["MessageThreadAddRequest"]["properties"];
+    assert_eq!(
+        credentials["ClientToken"]["example"],
+        switchboard::demo::CLIENT_TOKEN,
+        "the demo's tokens are the examples"
+    );
+}
