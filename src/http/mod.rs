@@ -10,6 +10,7 @@ mod messages;
 pub mod openapi;
 mod operator;
 mod ops;
+pub mod postman;
 mod respond;
 pub mod serve;
 mod threads;
@@ -126,6 +127,7 @@ pub fn router(app: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
+        .route("/postman.json", get(ops::postman))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

@@ -41,6 +41,11 @@ pub async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> 
     Ok(response)
 }
 
+/// The Postman collection of every operation (made from the OpenAPI document).
+pub async fn postman() -> Result<Response, ApiError> {
+    respond::json(&super::postman::collection())
+}
+
 /// The OpenAPI document. Its examples that name a thread name the newest
 /// thread of the demo's Sample Client when there is one, so that they work as
 /// they are; before the first thread they name a placeholder.

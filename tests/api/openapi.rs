@@ -424,3 +424,47 @@ async fn every_property_is_described() {
         "the demo's tokens are the examples"
     );
 }
+
+#[tokio::test]
+async fn the_postman_collection_has_every_operation_with_its_documented_example() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let collection = app
+        .send(app.client.get(format!("{}/postman.json", app.base)))
+        .await
+        .ok();
+    let items = collection["item"].as_array().unwrap();
+    let mut urls: Vec<String> = items
+        .iter()
+        .map(|i| {
+            let raw = i["request"]["url"]["raw"].as_str().unwrap();
+            raw.trim_start_matches("{{baseUrl}}").to_owned()
+        })
+        .collect();
+    assert_eq!(urls[0], paths::THREADS_ADD, "a thread is added first");
+    urls.sort();
+    let mut all: Vec<String> = paths::OPERATIONS.iter().map(|p| p.to_string()).collect();
+    all.sort();
+    assert_eq!(urls, all, "every operation, once");
+    for item in items {
+        let url = item["request"]["url"]["raw"].as_str().unwrap();
+        let path = url.trim_start_matches("{{baseUrl}}");
+        let raw = item["request"]["body"]["raw"].as_str().unwrap();
+        let filled = raw
+            .replace("{{clientToken}}", switchboard::demo::CLIENT_TOKEN)
+            .replace("{{accessToken}}", switchboard::demo::PORTFOLIO_ACCESS_TOKEN)
+            .replace(
+                "{{threadId}}",
+                switchboard::http::openapi::EXAMPLE_THREAD_ID,
+            );
+        let body: Value = serde_json::from_str(&filled).unwrap();
+        let documented =
+            &operation(&doc, path)["requestBody"]["content"]["application/json"]["example"];
+        assert_eq!(&body, documented, "{path}: the same example");
+        assert_eq!(
+            item["request"]["auth"]["type"].as_str() == Some("bearer"),
+            paths::is_staff(path),
+            "{path}: the operator token where it is needed"
+        );
+    }
+}
