@@ -93,6 +93,16 @@ struct Server {
 }
 
 impl Server {
+    /// CPU time the process has used so far (user and system), in
+    /// microseconds; `/proc` counts it in ticks of 1/100 s on Linux.
+    fn cpu_us(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()?)).ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(ticks as f64 * 10_000.0)
+    }
+
     fn peak_memory_mib(&self) -> Option<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
         let kib: f64 = status
@@ -163,6 +173,8 @@ struct Row {
     floor: Option<Stats>,
     unit: &'static str,
     per_request: f64,
+    /// Server CPU time per request over every run, in microseconds.
+    cpu_us: Option<f64>,
 }
 
 fn median_run(mut runs: Vec<Stats>) -> Stats {
@@ -176,6 +188,16 @@ async fn measure(
     clients: usize,
     make: Arc<load::MakeCall>,
 ) -> anyhow::Result<Stats> {
+    Ok(measure_all(args, address, clients, make).await?.0)
+}
+
+/// The median run, and the requests of every run together.
+async fn measure_all(
+    args: &Args,
+    address: SocketAddr,
+    clients: usize,
+    make: Arc<load::MakeCall>,
+) -> anyhow::Result<(Stats, u64)> {
     let mut runs = Vec::new();
     for _ in 0..args.runs {
         runs.push(
@@ -189,7 +211,23 @@ async fn measure(
             .await?,
         );
     }
-    Ok(median_run(runs))
+    let requests = runs.iter().map(|r| r.requests).sum();
+    Ok((median_run(runs), requests))
+}
+
+/// Measures `make` on `server` with the server's CPU time per request.
+async fn measure_server(
+    args: &Args,
+    server: &Server,
+    make: Arc<load::MakeCall>,
+) -> anyhow::Result<(Stats, Option<f64>)> {
+    let before = server.cpu_us();
+    let (stats, requests) = measure_all(args, server.address, args.clients, make).await?;
+    let cpu = match (before, server.cpu_us()) {
+        (Some(before), Some(after)) if requests > 0 => Some((after - before) / requests as f64),
+        _ => None,
+    };
+    Ok((stats, cpu))
 }
 
 /// The floor under the same load, answering as many bytes as switchboard did.
@@ -280,7 +318,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         ),
     ] {
         let make = fixed("/api/connector/v1/messageThreads/getAll", page(cursor));
-        let stats = measure(args, address, args.clients, make.clone()).await?;
+        let (stats, cpu_us) = measure_server(args, &server, make.clone()).await?;
         anyhow::ensure!(stats.errors == 0, "{name}: {} errors", stats.errors);
         let floor = floor(args, args.clients, make, stats.mean_response_bytes()).await?;
         rows.push(Row {
@@ -289,6 +327,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             floor: Some(floor),
             unit: "pages/s",
             per_request: 1.0,
+            cpu_us,
         });
     }
 
@@ -310,7 +349,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             }
         }
     });
-    let stats = measure(args, address, args.clients, mixed.clone()).await?;
+    let (stats, cpu_us) = measure_server(args, &server, mixed.clone()).await?;
     let floor_stats = floor(args, args.clients, mixed, stats.mean_response_bytes()).await?;
     rows.push(Row {
         name: "S3 mixed 90% getAll / 10% add".into(),
@@ -318,6 +357,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         floor: Some(floor_stats),
         unit: "requests/s",
         per_request: 1.0,
+        cpu_us,
     });
 
     // S1: durable thread creation.
@@ -326,7 +366,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         credentials(json!({"OriginalSender": "John Doe", "Subject": "Example subject"})),
     );
     let before = write_counters(address).await?;
-    let stats = measure(args, address, args.clients, make.clone()).await?;
+    let (stats, cpu_us) = measure_server(args, &server, make.clone()).await?;
     let after = write_counters(address).await?;
     let (writes, commits) = (after.0 - before.0, after.1 - before.1);
     let group_commit = format!(
@@ -341,6 +381,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         floor: Some(floor_stats),
         unit: "threads/s",
         per_request: 1.0,
+        cpu_us,
     });
     let peak = server.peak_memory_mib();
 
@@ -350,7 +391,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         "/api/connector/v1/messages/add",
         credentials(json!({"Messages": items})),
     );
-    let stats = measure(args, address, args.clients, make.clone()).await?;
+    let (stats, cpu_us) = measure_server(args, &server, make.clone()).await?;
     let floor_stats = floor(args, args.clients, make, stats.mean_response_bytes()).await?;
     rows.push(Row {
         name: "S4 messages/add, 100 a request".into(),
@@ -358,6 +399,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         floor: Some(floor_stats),
         unit: "messages/s",
         per_request: 100.0,
+        cpu_us,
     });
 
     // S5: webhooks of integration 1, 10 messages a request from 16 clients.
@@ -376,7 +418,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         server.started_in.as_secs_f64() * 1000.0,
         peak.map_or("unknown".into(), |m| format!("{m:.0} MiB")),
     ));
-    out.push_str("| scenario | switchboard | p50 ms | p99 ms | floor | p50 ms | ratio to floor |\n|---|---|---|---|---|---|---|\n");
+    out.push_str("| scenario | switchboard | p50 ms | p99 ms | server CPU µs/request | floor | p50 ms | ratio to floor |\n|---|---|---|---|---|---|---|---|\n");
     for row in &rows {
         let s = &row.switchboard;
         let (floor_rate, floor_p50, ratio) = match &row.floor {
@@ -388,12 +430,13 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             None => ("-".into(), "-".into(), "-".into()),
         };
         out.push_str(&format!(
-            "| {} | {:.0} {} | {:.2} | {:.2} | {} | {} | {} |\n",
+            "| {} | {:.0} {} | {:.2} | {:.2} | {} | {} | {} | {} |\n",
             row.name,
             s.per_second() * row.per_request,
             row.unit,
             s.percentile_ms(50.0),
             s.percentile_ms(99.0),
+            row.cpu_us.map_or("-".into(), |us| format!("{us:.0}")),
             floor_rate,
             floor_p50,
             ratio
