@@ -80,26 +80,21 @@ pub async fn reset(
     scope: &ResetScope,
 ) -> StoreResult<ResetCounts> {
     let tx = client.transaction().await.map_err(internal)?;
-    let mut counts = [0u64; 3];
-    for (i, sql) in [
-        "DELETE FROM webhook_events WHERE TRUE",
-        "DELETE FROM webhook_deliveries WHERE TRUE",
-        "DELETE FROM messages WHERE thread_id IN (SELECT id FROM threads WHERE TRUE",
-        "DELETE FROM threads WHERE TRUE",
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut q = Query::new(sql);
+    // `head`, the scope's conditions, `tail`; how many rows went.
+    let delete = async |head: &str, tail: &str| -> StoreResult<u64> {
+        let mut q = Query::new(head);
         within(&mut q, scope);
-        if sql.contains("IN (") {
-            q.push(")");
-        }
-        let removed = tx.execute(&q.text, &q.params()).await.map_err(internal)?;
-        if i > 0 {
-            counts[i - 1] = removed;
-        }
-    }
+        q.push(tail);
+        tx.execute(&q.text, &q.params()).await.map_err(internal)
+    };
+    delete("DELETE FROM webhook_events WHERE TRUE", "").await?;
+    let deliveries = delete("DELETE FROM webhook_deliveries WHERE TRUE", "").await?;
+    let messages = delete(
+        "DELETE FROM messages WHERE thread_id IN (SELECT id FROM threads WHERE TRUE",
+        ")",
+    )
+    .await?;
+    let threads = delete("DELETE FROM threads WHERE TRUE", "").await?;
     let mut tokens = Query::new(
         "DELETE FROM rate_limits WHERE token_id IN (SELECT t.id FROM access_tokens t WHERE TRUE",
     );
@@ -119,7 +114,6 @@ pub async fn reset(
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
-    let [deliveries, messages, threads] = counts;
     Ok(ResetCounts {
         threads,
         messages,

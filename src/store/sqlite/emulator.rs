@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
 use super::internal;
-use super::query::{Args, id_array, query};
+use super::query::{Args, execute, id_array, query};
 use crate::store::{ClockMove, ResetCounts, ResetScope, StoreResult};
 
 pub fn start_clock(conn: &Connection, start_ms: i64) -> StoreResult<i64> {
@@ -57,20 +57,7 @@ fn scope_condition(scope: &ResetScope, args: &mut Args) -> String {
 pub fn reset(conn: &Connection, scope: &ResetScope) -> StoreResult<(ResetCounts, Vec<Uuid>)> {
     let mut args = Args::new();
     let within = scope_condition(scope, &mut args);
-    let run = |sql: String| -> StoreResult<u64> {
-        let named: Vec<(&str, &dyn rusqlite::ToSql)> =
-            args.iter().map(|(n, v)| (*n, v.as_ref())).collect();
-        let mut statement = conn.prepare(&sql).map_err(internal)?;
-        // Only the parameters this statement names.
-        let used: Vec<(&str, &dyn rusqlite::ToSql)> = named
-            .into_iter()
-            .filter(|(name, _)| sql.contains(name))
-            .collect();
-        statement
-            .execute(used.as_slice())
-            .map(|n| n as u64)
-            .map_err(internal)
-    };
+    let run = |sql: String| execute(conn, &sql, &args);
     run(format!("DELETE FROM webhook_events WHERE {within}"))?;
     let deliveries = run(format!("DELETE FROM webhook_deliveries WHERE {within}"))?;
     let messages = run(format!(

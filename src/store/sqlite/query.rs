@@ -71,6 +71,15 @@ pub fn push_page(sql: &mut String, args: &mut Args, page: PageBounds, plus: &str
     args.push((":count", Box::new(page.count)));
 }
 
+/// Runs a statement built piece by piece; returns how many rows it changed.
+pub fn execute(conn: &Connection, sql: &str, args: &Args) -> StoreResult<u64> {
+    let named: Vec<(&str, &dyn ToSql)> = args.iter().map(|(n, v)| (*n, v.as_ref())).collect();
+    conn.prepare_cached(sql)
+        .and_then(|mut statement| statement.execute(named.as_slice()))
+        .map(|changed| changed as u64)
+        .map_err(internal)
+}
+
 /// Runs a query built piece by piece.
 pub fn query<T>(
     conn: &Connection,
