@@ -292,18 +292,14 @@ impl Worker {
             None => DeliveryOutcome::Failed { error },
         }
     }
-}
 
-impl Worker {
     /// One request to the receiver; the error in words when it is not a 2xx.
     async fn send(&self, url: &str, delivery: &ClaimedDelivery) -> Result<(), String> {
         // A name is checked by the resolver; an address written in the URL here.
         if let Ok(parsed) = reqwest::Url::parse(url)
-            && let Some(ip) = host_ip(&parsed)
-            && !self.settings.allow_private
-            && !is_public(ip)
+            && let Some(refused) = refused_address(&parsed, self.settings.allow_private)
         {
-            return Err(PrivateAddress(ip).to_string());
+            return Err(refused.to_string());
         }
         let payload = Payload {
             enterprise_id: delivery.enterprise_id,
@@ -345,15 +341,15 @@ fn http_client(settings: &WebhookSettings) -> anyhow::Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::custom(move |attempt| {
             let from = attempt.previous().last();
             let same_origin = from.is_some_and(|from| from.origin() == attempt.url().origin());
-            let private = host_ip(attempt.url()).filter(|ip| !allow_private && !is_public(*ip));
+            let refused = refused_address(attempt.url(), allow_private);
             if attempt.previous().len() >= 5 {
                 attempt.error("too many redirects")
             } else if !matches!(attempt.status().as_u16(), 307 | 308) {
                 attempt.stop()
             } else if redirects == Redirects::SameOrigin && !same_origin {
                 attempt.error(NOT_FOLLOWED)
-            } else if let Some(ip) = private {
-                attempt.error(PrivateAddress(ip))
+            } else if let Some(refused) = refused {
+                attempt.error(refused)
             } else {
                 attempt.follow()
             }
@@ -368,6 +364,14 @@ fn http_client(settings: &WebhookSettings) -> anyhow::Result<reqwest::Client> {
 
 const NOT_FOLLOWED: &str = "the receiver redirected to another scheme, host or port, which is \
                             not followed (serve --webhook-redirects any allows it)";
+
+/// The address a URL names directly, if it is not public and private ones are
+/// not allowed. Names are left to the resolver ([`PublicOnly`]).
+fn refused_address(url: &reqwest::Url, allow_private: bool) -> Option<PrivateAddress> {
+    host_ip(url)
+        .filter(|ip| !allow_private && !is_public(*ip))
+        .map(PrivateAddress)
+}
 
 /// A receiver address outside the public internet, refused.
 #[derive(Debug)]
