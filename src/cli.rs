@@ -11,7 +11,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::webhook::{RetryPolicy, WebhookUrl, parse_duration};
 use crate::http::serve::Limits;
 use crate::ratelimit::RateLimit;
-use crate::server::{self, ServeOptions};
+use crate::server::{self, ClockSetting, ServeOptions};
 use crate::store::{
     self, AccessTokenInfo, Enterprise, Integration, NewAccessToken, NewIntegration, Store, TokenRef,
 };
@@ -289,8 +289,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     ..WebhookSettings::default()
                 },
                 clock: match args.clock {
-                    ClockMode::System => None,
-                    ClockMode::Manual => Some(args.clock_start),
+                    ClockMode::System => ClockSetting::System,
+                    ClockMode::Manual => ClockSetting::Manual {
+                        start: args.clock_start,
+                    },
                 },
                 limits: Limits {
                     max_connections: args.max_connections as usize,

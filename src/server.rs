@@ -28,16 +28,25 @@ pub struct ServeOptions {
     pub max_body_bytes: usize,
     pub webhooks: WebhookSettings,
     pub limits: Limits,
-    /// `Some`: the manual clock, started at this time (now when `None`) unless
-    /// the database already has one.
-    pub clock: Option<Option<DateTime<Utc>>>,
+    pub clock: ClockSetting,
+}
+
+/// Which clock the server reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockSetting {
+    System,
+    /// The manual clock kept in the database, started at `start` (now when
+    /// `None`) unless the database already has one.
+    Manual {
+        start: Option<DateTime<Utc>>,
+    },
 }
 
 pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
     let store = store::open(&options.database).await?;
     let clock: Arc<dyn Clock> = match options.clock {
-        None => clock::system(),
-        Some(start) => {
+        ClockSetting::System => clock::system(),
+        ClockSetting::Manual { start } => {
             let start = start.unwrap_or_else(|| clock::system().now());
             let stored = store.start_clock(start.timestamp_millis()).await?;
             let now = DateTime::from_timestamp_millis(stored).unwrap_or(start);
