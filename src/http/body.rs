@@ -72,8 +72,9 @@ pub fn check_request(path: &str, body: &[u8]) -> Result<(), String> {
         paths::STAFF_THREADS_UPDATE => thread::UpdateThread::parse(&object).map(drop),
         paths::CLOCK_SET => emulator::SetClock::parse(&object).map(drop),
         paths::CLOCK_ADVANCE => emulator::AdvanceClock::parse(&object).map(drop),
+        paths::CLOCK_GET => emulator::NoParameters::parse(&object).map(drop),
         paths::RESET => emulator::Reset::parse(&object).map(drop),
-        _ => Ok(()),
+        _ => return Err(format!("{path} is not an operation")),
     };
     checked.map_err(|e| e.0)
 }

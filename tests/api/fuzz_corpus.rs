@@ -23,3 +23,13 @@ fn request_decoding_answers_every_input_of_the_fuzz_corpus() {
     assert!(accepted >= 1, "some inputs are valid requests");
     assert!(accepted < inputs, "some inputs are refused");
 }
+
+#[test]
+fn every_operation_has_its_request_checked() {
+    for path in OPERATIONS {
+        if let Err(e) = check_request(path, b"{}") {
+            assert!(!e.contains("is not an operation"), "{path}: {e}");
+        }
+    }
+    assert!(check_request("/api/nothing", b"{}").is_err());
+}
