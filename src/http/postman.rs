@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use super::openapi::{self, EXAMPLE_THREAD_ID};
 use super::paths;
 
-/// The operations in the order of a conversation.
-const ORDER: [&str; 12] = [
+/// The operations in the order of a conversation: what adds comes before what
+/// lists, so that every list has something to show.
+pub const CONVERSATION: [&str; 12] = [
     paths::THREADS_ADD,
     paths::MESSAGES_ADD,
     paths::STAFF_MESSAGES_ADD,
@@ -28,7 +29,7 @@ const ORDER: [&str; 12] = [
 /// The collection (Postman format 2.1).
 pub fn collection() -> Value {
     let doc = openapi::document(None);
-    let items: Vec<Value> = ORDER
+    let items: Vec<Value> = CONVERSATION
         .iter()
         .map(|path| item(path, &doc["paths"][path]["post"]))
         .collect();

@@ -127,6 +127,16 @@ fn example(doc: &Value, path: &str, thread: &str) -> Value {
         .unwrap()
 }
 
+/// An app, its document as served before any thread existed (its examples
+/// name the placeholder), and a thread for `example` to name instead.
+async fn app_with_thread() -> (TestApp, Value, String) {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    let thread = thread["Id"].as_str().unwrap().to_owned();
+    (app, doc, thread)
+}
+
 /// Sends `body` as the document says: with the operator token where the
 /// operation asks for it.
 async fn send(app: &TestApp, doc: &Value, path: &str, body: &Value) -> Reply {
@@ -172,25 +182,10 @@ async fn every_operation_is_documented_and_nothing_else() {
 
 #[tokio::test]
 async fn documented_examples_succeed_and_responses_match_their_schemas() {
-    let app = spawn_app().await;
-    let doc = document(&app).await;
-    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
-    let thread = thread["Id"].as_str().unwrap();
+    let (app, doc, thread) = app_with_thread().await;
+    let thread = thread.as_str();
     // Adds first, so that every list has something to show.
-    let order = [
-        paths::THREADS_ADD,
-        paths::MESSAGES_ADD,
-        paths::STAFF_MESSAGES_ADD,
-        paths::THREADS_GET_ALL,
-        paths::MESSAGES_GET_ALL,
-        paths::STAFF_THREADS_GET_ALL,
-        paths::STAFF_MESSAGES_GET_ALL,
-        paths::STAFF_THREADS_UPDATE,
-        paths::CLOCK_GET,
-        paths::CLOCK_SET,
-        paths::CLOCK_ADVANCE,
-        paths::RESET,
-    ];
+    let order = switchboard::http::postman::CONVERSATION;
     let mut sorted = order.to_vec();
     sorted.sort();
     let mut all = paths::OPERATIONS.to_vec();
@@ -224,10 +219,8 @@ async fn documented_examples_succeed_and_responses_match_their_schemas() {
 
 #[tokio::test]
 async fn every_required_property_is_enforced() {
-    let app = spawn_app().await;
-    let doc = document(&app).await;
-    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
-    let thread = thread["Id"].as_str().unwrap();
+    let (app, doc, thread) = app_with_thread().await;
+    let thread = thread.as_str();
     for path in paths::OPERATIONS {
         let schema = request_schema(&doc, path);
         for required in schema["required"].as_array().unwrap() {
@@ -257,10 +250,8 @@ fn wrong_value(doc: &Value, schema: &Value) -> Option<Value> {
 
 #[tokio::test]
 async fn every_typed_property_refuses_a_wrong_type() {
-    let app = spawn_app().await;
-    let doc = document(&app).await;
-    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
-    let thread = thread["Id"].as_str().unwrap();
+    let (app, doc, thread) = app_with_thread().await;
+    let thread = thread.as_str();
     for path in paths::OPERATIONS {
         let schema = request_schema(&doc, path);
         for (name, property) in schema["properties"].as_object().unwrap() {
@@ -310,10 +301,8 @@ fn allows_null(doc: &Value, property: &Value) -> bool {
 
 #[tokio::test]
 async fn every_optional_property_is_documented_nullable_and_takes_null() {
-    let app = spawn_app().await;
-    let doc = document(&app).await;
-    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
-    let thread = thread["Id"].as_str().unwrap();
+    let (app, doc, thread) = app_with_thread().await;
+    let thread = thread.as_str();
     for path in paths::OPERATIONS {
         let schema = request_schema(&doc, path);
         let required: Vec<&str> = schema["required"]
