@@ -45,6 +45,25 @@ pub enum Command {
     /// Inspect and re-send webhook deliveries.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Write everything the database holds to a file, to move it to another
+    /// backend or keep a snapshot (JSON Lines; token digests, never tokens).
+    Export {
+        /// The file to write (created readable by its owner only); standard
+        /// output when omitted.
+        #[arg(long, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Load a file written by `export` into an empty database, in one
+    /// transaction: a bad line is refused with its number and nothing is written.
+    Import {
+        /// The file to read; standard input when omitted.
+        #[arg(long, value_name = "FILE")]
+        input: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -306,7 +325,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Integration(command) => integration(command).await,
         Command::Token(command) => token(command).await,
         Command::Webhooks(command) => webhooks(command).await,
+        Command::Export { output, database } => export(output, &database).await,
+        Command::Import { input, database } => import(input, &database).await,
     }
+}
+
+async fn export(output: Option<std::path::PathBuf>, database: &DatabaseArg) -> anyhow::Result<()> {
+    let backend = store::Backend::open(&database.url).await?;
+    let out: Box<dyn std::io::Write + Send> = match &output {
+        Some(path) => {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            // It holds every message and the token digests, like the database.
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            Box::new(
+                options
+                    .open(path)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+            )
+        }
+        None => Box::new(std::io::stdout()),
+    };
+    let (_, count) = store::export::export(&backend, out).await?;
+    let place = output.map_or_else(|| "standard output".to_owned(), |p| p.display().to_string());
+    eprintln!("Exported {count} records to {place}.");
+    Ok(())
+}
+
+async fn import(input: Option<std::path::PathBuf>, database: &DatabaseArg) -> anyhow::Result<()> {
+    let reader: Box<dyn std::io::BufRead + Send> = match &input {
+        Some(path) => Box::new(std::io::BufReader::with_capacity(
+            1 << 16,
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufReader::with_capacity(1 << 16, std::io::stdin())),
+    };
+    let backend = store::Backend::open(&database.url).await?;
+    let count = store::export::import(&backend, reader)
+        .await
+        .context("nothing was imported")?;
+    println!("Imported {count} records.");
+    Ok(())
 }
 
 /// Now, on the clock the server reads.

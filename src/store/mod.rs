@@ -20,6 +20,7 @@
 
 pub mod content;
 pub mod emulator;
+pub mod export;
 pub mod outbox;
 pub mod postgres;
 pub mod sqlite;

@@ -131,18 +131,33 @@ impl TestDatabase {
         self._dir.path()
     }
 
+    /// A database of the suite's backend.
     pub async fn new() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        if !on_postgres() {
-            let url = format!("sqlite://{}", dir.path().join("test.db").display());
-            return Self {
-                url,
-                postgres: None,
-                _dir: dir,
-            };
+        if on_postgres() {
+            Self::postgres()
+                .await
+                .unwrap_or_else(|| panic!("{BACKEND}=postgres needs {POSTGRES_URL}"))
+        } else {
+            Self::sqlite()
         }
-        let server = std::env::var(POSTGRES_URL)
-            .unwrap_or_else(|_| panic!("{BACKEND}=postgres needs {POSTGRES_URL}"));
+    }
+
+    /// A new SQLite file, whatever the suite's backend.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        Self {
+            url,
+            postgres: None,
+            _dir: dir,
+        }
+    }
+
+    /// A new PostgreSQL database, whatever the suite's backend; `None` when
+    /// `SWITCHBOARD_TEST_POSTGRES_URL` names no server.
+    pub async fn postgres() -> Option<Self> {
+        let server = std::env::var(POSTGRES_URL).ok()?;
+        let dir = tempfile::tempdir().expect("temp dir");
         let name = format!("switchboard_test_{}", uuid::Uuid::new_v4().simple());
         let (client, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
             .await
@@ -154,11 +169,11 @@ impl TestDatabase {
             .expect("create a test database");
         let mut url = reqwest::Url::parse(&server).expect("a PostgreSQL URL");
         url.set_path(&format!("/{name}"));
-        Self {
+        Some(Self {
             url: url.to_string(),
             postgres: Some((server, name)),
             _dir: dir,
-        }
+        })
     }
 }
 

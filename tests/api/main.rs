@@ -7,6 +7,7 @@ mod auth;
 mod bench_smoke;
 mod conversation;
 mod emulator;
+mod export;
 mod fuzz_corpus;
 mod intervals;
 mod isolation;

@@ -7,6 +7,7 @@
 
 mod content;
 mod emulator;
+mod export;
 mod outbox;
 mod query;
 mod tenants;
@@ -25,6 +26,7 @@ use crate::domain::scope::AccessGrant;
 use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
 use crate::ratelimit::{Decision, RateLimit};
+use crate::store::export::{ImportError, Incoming, Outgoing};
 use crate::store::{
     AccessTokenInfo, Background, Claim, Claimed, ClockMove, Content, DeliveryInfo, DeliveryOutcome,
     Emulator, Enterprise, Integration, MessageBatch, MessageQuery, NewAccessToken, NewIntegration,
@@ -105,6 +107,17 @@ impl PostgresStore {
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
         self.pool.get().await.map_err(internal)
+    }
+
+    /// Sends every record of the database, in the export file's order, from
+    /// one snapshot.
+    pub async fn export(&self, out: Outgoing) -> StoreResult<()> {
+        export::export(&mut self.client().await?, &out).await
+    }
+
+    /// Loads an export file into this empty database in one transaction.
+    pub async fn import(&self, incoming: Incoming) -> Result<u64, ImportError> {
+        export::import(&mut self.client().await?, incoming).await
     }
 }
 

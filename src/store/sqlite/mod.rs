@@ -6,6 +6,7 @@
 
 mod content;
 mod emulator;
+mod export;
 mod outbox;
 mod query;
 mod readers;
@@ -25,6 +26,7 @@ use crate::domain::scope::AccessGrant;
 use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
 use crate::ratelimit::{Decision, LocalLimiter, RateLimit};
+use crate::store::export::{ImportError, Incoming, Outgoing};
 use crate::store::{
     AccessTokenInfo, Background, Claim, Claimed, ClockMove, Content, DeliveryInfo, DeliveryOutcome,
     Emulator, Enterprise, Integration, MessageBatch, MessageQuery, NewAccessToken, NewIntegration,
@@ -174,6 +176,33 @@ impl SqliteStore {
                     .try_for_each(|t| content::insert_thread(conn, t))
             })
             .await
+    }
+}
+
+impl SqliteStore {
+    /// Sends every record of the database, in the export file's order, from
+    /// one snapshot.
+    pub async fn export(&self, out: Outgoing) -> StoreResult<()> {
+        self.readers
+            .read(move |conn| export::export(conn, &out))
+            .await
+    }
+
+    /// Loads an export file into this empty database in one transaction.
+    pub async fn import(&self, incoming: Incoming) -> Result<u64, ImportError> {
+        self.writer
+            .write(move |conn| {
+                export::import(conn, incoming)
+                    .map_err(|e| StoreError::Internal(anyhow::Error::new(e)))
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::Internal(e) => match e.downcast::<ImportError>() {
+                    Ok(refused) => refused,
+                    Err(e) => ImportError::Store(StoreError::Internal(e)),
+                },
+                e => ImportError::Store(e),
+            })
     }
 }
 
