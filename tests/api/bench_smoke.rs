@@ -45,3 +45,27 @@ async fn the_benchmark_harness_runs_every_scenario() {
         .unwrap();
     assert_eq!(delivered, sent, "{s5}");
 }
+
+#[tokio::test]
+async fn the_benchmark_harness_times_export_and_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard-bench"))
+        .args(["--smoke", "--transfer", "--dir"])
+        .arg(dir.path())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for line in [
+        "the import exports the same file",
+        "| export |",
+        "| import |",
+    ] {
+        assert!(stdout.contains(line), "no {line} in\n{stdout}");
+    }
+}

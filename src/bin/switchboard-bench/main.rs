@@ -7,6 +7,7 @@ mod dataset;
 mod floor;
 mod load;
 mod receiver;
+mod transfer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -45,6 +46,14 @@ struct Args {
     /// PostgreSQL database (postgres://...) that the harness fills once.
     #[arg(long)]
     database: Option<String>,
+    /// Time `switchboard export` of the database and `switchboard import` of
+    /// the file (into a new SQLite file in --dir, or into --import-into),
+    /// instead of the load scenarios.
+    #[arg(long)]
+    transfer: bool,
+    /// With --transfer: the empty database to import into (postgres://...).
+    #[arg(long, requires = "transfer")]
+    import_into: Option<String>,
     /// A tiny, fast run that only checks the harness works.
     #[arg(long)]
     smoke: bool,
@@ -67,7 +76,12 @@ async fn main() -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.dir)?;
     println!("{}", machine());
-    let results = run_all(&args).await?;
+    let results = if args.transfer {
+        let (url, _) = prepare(&args).await?;
+        transfer::run(&args.dir, &url, args.import_into.as_deref(), args.threads).await?
+    } else {
+        run_all(&args).await?
+    };
     println!("\n{results}");
     Ok(())
 }
@@ -241,7 +255,8 @@ async fn floor(
     measure(args, server.address, clients, make).await
 }
 
-async fn run_all(args: &Args) -> anyhow::Result<String> {
+/// The database of the run, generated the first time, and what it holds.
+async fn prepare(args: &Args) -> anyhow::Result<(String, Dataset)> {
     let (url, sidecar) = match &args.database {
         Some(url) => (
             url.clone(),
@@ -272,6 +287,11 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         }
     };
     println!("dataset: {dataset:?}");
+    Ok((url, dataset))
+}
+
+async fn run_all(args: &Args) -> anyhow::Result<String> {
+    let (url, dataset) = prepare(args).await?;
 
     // S5's receiver gets integration 1's webhooks.
     let tally = Arc::new(receiver::Tally::default());

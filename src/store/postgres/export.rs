@@ -202,6 +202,9 @@ pub async fn import(
         match numbered.record {
             Record::End(_) => {
                 tx.commit().await.map_err(internal)?;
+                // Fresh statistics, or the first pages plan as if the tables
+                // were empty (see BENCHMARKS.md, PostgreSQL).
+                client.batch_execute("ANALYZE").await.map_err(internal)?;
                 return Ok(count);
             }
             _ if grouped => group.push(numbered),
