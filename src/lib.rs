@@ -22,6 +22,7 @@
 //!   only SQL, each with its own migrations under `migrations/`.
 //! - [`webhooks`]: the worker that delivers `MessageAdded` events.
 //! - [`clock`]: the one clock every part reads (tests move a manual one).
+//! - [`faults`]: the faults this node applies, for testers (SPEC §16.5).
 //! - [`ratelimit`], [`tokens`], [`metrics`], [`demo`]: the request limit,
 //!   secret tokens, Prometheus metrics and the demo tenant.
 
@@ -29,6 +30,7 @@ pub mod cli;
 pub mod clock;
 pub mod demo;
 pub mod domain;
+pub mod faults;
 pub mod http;
 pub mod metrics;
 pub mod ratelimit;

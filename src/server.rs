@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::{self, Clock, ManualClock};
 use crate::domain::time::Timestamp;
 use crate::domain::webhook::WebhookUrl;
+use crate::faults::FaultBook;
 use crate::http::serve::{self, Limits};
 use crate::http::{AppState, Settings, router};
 use crate::metrics::Metrics;
@@ -90,12 +91,15 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
 
     let metrics = Arc::new(Metrics::default());
     let wake = Arc::new(Wake::default());
+    let faults = Arc::new(FaultBook::new(store.clone()));
+    let book = faults.clone();
     let worker = webhooks::spawn(
         store.clone(),
         clock.clone(),
         options.webhooks,
         metrics.clone(),
         wake.clone(),
+        Arc::new(move || book.changed()),
     )
     .await?;
     let app = AppState {
@@ -104,6 +108,7 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
         metrics,
         settings,
         webhooks: wake,
+        faults,
     };
     serve::serve(listener, router(app), options.limits, shutdown).await;
     // Stops the webhook worker and what the store ran beside it.

@@ -114,6 +114,7 @@ pub async fn spawn(
     settings: WebhookSettings,
     metrics: Arc<Metrics>,
     wake: Arc<Wake>,
+    faults_changed: Arc<dyn Fn() + Send + Sync>,
 ) -> anyhow::Result<Running> {
     // TLS in pure Rust (ring), so that https receivers need no system library.
     // Installing twice (tests start many workers) is harmless.
@@ -130,6 +131,7 @@ pub async fn spawn(
                     manual.jump_to(now_ms);
                 }
             }),
+            faults: faults_changed,
         })
         .await?;
     let worker = Worker {

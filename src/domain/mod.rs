@@ -4,6 +4,7 @@
 //! that can only hold valid values, and every rule lives in exactly one place.
 
 pub mod emulator;
+pub mod fault;
 pub mod fields;
 pub mod message;
 pub mod paging;
@@ -42,4 +43,6 @@ requests!(
     emulator::SetClock,
     emulator::AdvanceClock,
     emulator::Reset,
+    fault::AddFault,
+    fault::DeleteFaults,
 );

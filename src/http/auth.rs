@@ -20,8 +20,9 @@ use crate::tokens::TokenHash;
 
 use super::AppState;
 use super::body::JsonBody;
-use super::context::RequestContext;
+use super::context::{CONNECTOR_PREFIX, RequestContext};
 use super::error::{ApiError, Credentials};
+use crate::domain::fault::Stage;
 
 /// A Connector API request: the caller's grant and the operation's request.
 pub struct Connector<R> {
@@ -38,13 +39,45 @@ impl<R: Operation> FromRequest<AppState> for Connector<R> {
             .get::<Arc<RequestContext>>()
             .cloned()
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no request context")))?;
+        let operation = request
+            .uri()
+            .path()
+            .strip_prefix(CONNECTOR_PREFIX)
+            .unwrap_or_default()
+            .to_owned();
         let JsonBody(body) = JsonBody::from_request(request, app).await?;
         let body = Object::root(&body)?;
         let grant = authenticate(app, &context, &body).await?;
+        before_fault(app, &context, &operation, grant.integration_id).await?;
         Ok(Self {
             grant,
             request: R::parse(&body)?,
         })
+    }
+}
+
+/// The `Before` faults of an authenticated request: a fault may hold it back,
+/// or answer it instead of the operation, which then does not run.
+async fn before_fault(
+    app: &AppState,
+    context: &RequestContext,
+    operation: &str,
+    integration: uuid::Uuid,
+) -> Result<(), ApiError> {
+    let Some(fault) = app
+        .faults
+        .pick(operation, integration, Stage::Before)
+        .await?
+    else {
+        return Ok(());
+    };
+    context.set_fault(fault.id);
+    if fault.delay_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(fault.delay_ms.into())).await;
+    }
+    match ApiError::fault(&fault) {
+        Some(error) => Err(error),
+        None => Ok(()),
     }
 }
 

@@ -55,7 +55,7 @@ impl FromRequest<AppState> for JsonBody {
 /// properties; not the credentials, which need a database). The fuzz target and
 /// its corpus test call it: whatever the bytes, it answers and never panics.
 pub fn check_request(path: &str, body: &[u8]) -> Result<(), String> {
-    use crate::domain::{emulator, message, thread};
+    use crate::domain::{emulator, fault, message, thread};
     use crate::http::paths;
     let value = parse_json(body).map_err(|e| e.to_string())?;
     let object = Object::root(&value).map_err(|e| e.0)?;
@@ -74,6 +74,9 @@ pub fn check_request(path: &str, body: &[u8]) -> Result<(), String> {
         paths::CLOCK_ADVANCE => emulator::AdvanceClock::parse(&object).map(drop),
         paths::CLOCK_GET => emulator::NoParameters::parse(&object).map(drop),
         paths::RESET => emulator::Reset::parse(&object).map(drop),
+        paths::FAULTS_ADD => fault::AddFault::parse(&object).map(drop),
+        paths::FAULTS_GET_ALL => emulator::NoParameters::parse(&object).map(drop),
+        paths::FAULTS_DELETE => fault::DeleteFaults::parse(&object).map(drop),
         _ => return Err(format!("{path} is not an operation")),
     };
     checked.map_err(|e| e.0)

@@ -2,18 +2,19 @@
 //! request metrics. Runs around every route, the 404 fallback included.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::AppState;
-use super::error::ErrorReport;
+use super::error::{ApiError, ErrorReport};
+use crate::domain::fault::Stage;
 
 pub const REQUEST_ID: &str = "request-id";
 pub const JSON_UTF8: &str = "application/json; charset=utf-8";
@@ -23,12 +24,18 @@ pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 pub struct RequestContext {
     pub id: Uuid,
     integration: OnceLock<Uuid>,
+    fault: OnceLock<Uuid>,
 }
 
 impl RequestContext {
     /// Records the authenticated integration, for the log line.
     pub fn set_integration(&self, id: Uuid) {
         let _ = self.integration.set(id);
+    }
+
+    /// Records the fault that answered the request.
+    pub fn set_fault(&self, id: Uuid) {
+        let _ = self.fault.set(id);
     }
 }
 
@@ -39,11 +46,40 @@ struct ErrorBody<'a> {
     request_id: Uuid,
 }
 
+/// Where the Connector API's operations live; a fault names what follows.
+pub const CONNECTOR_PREFIX: &str = "/api/connector/v1/";
+
+/// The answer of an authenticated Connector API request, after the `After`
+/// faults: the operation has run and committed; a fault may hold its answer
+/// back, or replace it.
+async fn after_fault(
+    app: &AppState,
+    context: &RequestContext,
+    operation: &str,
+    integration: Uuid,
+    response: Response,
+) -> Response {
+    let fault = match app.faults.pick(operation, integration, Stage::After).await {
+        Ok(Some(fault)) => fault,
+        Ok(None) => return response,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    context.set_fault(fault.id);
+    if fault.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(fault.delay_ms.into())).await;
+    }
+    match ApiError::fault(&fault) {
+        Some(error) => error.into_response(),
+        None => response,
+    }
+}
+
 pub async fn track(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let context = Arc::new(RequestContext {
         id: Uuid::new_v4(),
         integration: OnceLock::new(),
+        fault: OnceLock::new(),
     });
     request.extensions_mut().insert(context.clone());
     let method = request.method().clone();
@@ -55,6 +91,14 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
         .to_owned();
 
     let mut response = next.run(request).await;
+    // Only an answer of success is held back or replaced: the write happened.
+    if let Some(operation) = path.strip_prefix(CONNECTOR_PREFIX)
+        && let Some(&integration) = context.integration.get()
+        && context.fault.get().is_none()
+        && response.status().is_success()
+    {
+        response = after_fault(&app, &context, operation, integration, response).await;
+    }
 
     if let Some(report) = response.extensions_mut().remove::<ErrorReport>() {
         if let Some(cause) = &report.cause {

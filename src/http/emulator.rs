@@ -1,4 +1,4 @@
-//! The emulator tools of the operator API: the manual clock and reset.
+//! The emulator tools of the operator API: the manual clock, reset and faults.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -8,7 +8,10 @@ use serde::Serialize;
 use crate::clock::ManualClock;
 use crate::domain::emulator::{AdvanceClock, NoParameters, Reset, SetClock};
 use crate::domain::time::Timestamp;
-use crate::store::{ClockMove, ResetScope};
+use uuid::Uuid;
+
+use crate::domain::fault::{AddFault, DeleteFaults, Fault, MAX_FAULTS};
+use crate::store::{ClockMove, Missing, ResetScope, StoreError};
 
 use super::auth::Staff;
 use super::error::ApiError;
@@ -114,4 +117,67 @@ pub async fn reset(
         messages: counts.messages,
         webhook_deliveries: counts.deliveries,
     })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct FaultList {
+    faults: Vec<Fault>,
+}
+
+pub async fn faults_add(
+    State(app): State<AppState>,
+    Staff { request }: Staff<AddFault>,
+) -> Result<Response, ApiError> {
+    if let Some(integration) = request.integration_id
+        && !app
+            .store
+            .integrations()
+            .await?
+            .iter()
+            .any(|i| i.id == integration)
+    {
+        return Err(StoreError::from(Missing::Integration(integration)).into());
+    }
+    if app.store.faults().await?.len() >= MAX_FAULTS {
+        return Err(ApiError::BadRequest(format!(
+            "There are {MAX_FAULTS} faults already, the most kept at once: delete some first."
+        )));
+    }
+    let fault = request.into_fault(Uuid::new_v4(), app.clock.now_ms());
+    app.store.add_fault(fault.clone()).await?;
+    app.faults.changed();
+    respond::json(&FaultList {
+        faults: vec![fault],
+    })
+}
+
+/// Every fault, as the database keeps them; this node applies them from now.
+pub async fn faults_get_all(
+    State(app): State<AppState>,
+    Staff {
+        request: NoParameters,
+    }: Staff<NoParameters>,
+) -> Result<Response, ApiError> {
+    let faults = app.faults.reload().await?;
+    respond::json(&FaultList {
+        faults: faults.as_ref().clone(),
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Deleted {
+    deleted: u64,
+}
+
+/// Deletes the faults named (all without `FaultIds`); ids of no fault are
+/// skipped, so deleting twice is harmless.
+pub async fn faults_delete(
+    State(app): State<AppState>,
+    Staff { request }: Staff<DeleteFaults>,
+) -> Result<Response, ApiError> {
+    let deleted = app.store.delete_faults(request.ids).await?;
+    app.faults.changed();
+    respond::json(&Deleted { deleted })
 }

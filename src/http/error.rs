@@ -7,6 +7,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::domain::fault::Fault;
 use crate::domain::fields::InputError;
 use crate::store::{Missing, StoreError};
 
@@ -33,6 +34,12 @@ pub enum ApiError {
         message: String,
     },
     Unavailable(String),
+    /// The answer of a fault the operator added.
+    Fault {
+        status: StatusCode,
+        message: String,
+        retry_after_secs: Option<u32>,
+    },
     Internal(anyhow::Error),
 }
 
@@ -80,8 +87,19 @@ impl From<StoreError> for ApiError {
 }
 
 impl ApiError {
+    /// The answer of `fault`, when it has a status to answer with.
+    pub fn fault(fault: &Fault) -> Option<Self> {
+        let status = StatusCode::from_u16(fault.status?).ok()?;
+        Some(Self::Fault {
+            status,
+            message: fault.answer_message(),
+            retry_after_secs: fault.retry_after_seconds,
+        })
+    }
+
     fn status(&self) -> StatusCode {
         match self {
+            Self::Fault { status, .. } => *status,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -97,6 +115,7 @@ impl ApiError {
     fn report(self) -> ErrorReport {
         let message = match self {
             Self::BadRequest(m) | Self::Unavailable(m) => m,
+            Self::Fault { message, .. } => message,
             Self::TooManyRequests { message, .. } => message,
             Self::Unauthorized(Credentials::Integration) => {
                 "The ClientToken or AccessToken is invalid, or the AccessToken does not belong \
@@ -149,6 +168,14 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            Self::Fault {
+                retry_after_secs: Some(seconds),
+                ..
+            } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
             }
             _ => {}
         }

@@ -22,6 +22,7 @@ use axum::handler::Handler;
 use axum::routing::{MethodRouter, get, post};
 
 use crate::clock::Clock;
+use crate::faults::FaultBook;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimit;
 use crate::store::Store;
@@ -45,6 +46,9 @@ pub mod paths {
     pub const CLOCK_SET: &str = "/api/operator/v1/clock/set";
     pub const CLOCK_ADVANCE: &str = "/api/operator/v1/clock/advance";
     pub const RESET: &str = "/api/operator/v1/reset";
+    pub const FAULTS_ADD: &str = "/api/operator/v1/faults/add";
+    pub const FAULTS_GET_ALL: &str = "/api/operator/v1/faults/getAll";
+    pub const FAULTS_DELETE: &str = "/api/operator/v1/faults/delete";
 
     /// Every API operation (all `POST`).
     pub const OPERATIONS: &[&str] = &[
@@ -60,6 +64,9 @@ pub mod paths {
         CLOCK_SET,
         CLOCK_ADVANCE,
         RESET,
+        FAULTS_ADD,
+        FAULTS_GET_ALL,
+        FAULTS_DELETE,
     ];
 
     /// The operations of the staff, authenticated by `Authorization: Bearer`.
@@ -97,6 +104,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Wakes the webhook worker after a commit that added events.
     pub webhooks: Arc<Wake>,
+    /// The faults this node applies.
+    pub faults: Arc<FaultBook>,
 }
 
 /// The whole HTTP application.
@@ -123,6 +132,9 @@ pub fn router(app: AppState) -> Router {
         .route(paths::CLOCK_SET, operation(emulator::clock_set))
         .route(paths::CLOCK_ADVANCE, operation(emulator::clock_advance))
         .route(paths::RESET, operation(emulator::reset))
+        .route(paths::FAULTS_ADD, operation(emulator::faults_add))
+        .route(paths::FAULTS_GET_ALL, operation(emulator::faults_get_all))
+        .route(paths::FAULTS_DELETE, operation(emulator::faults_delete))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::paths;
 use crate::domain::emulator::MAX_ADVANCE_SECONDS;
+use crate::domain::fault::{self, MAX_DELAY_MS, MAX_RETRY_AFTER_SECONDS};
 use crate::domain::message::MAX_BATCH;
 use crate::domain::paging::MAX_COUNT;
 use crate::domain::thread::MAX_FILTER_IDS;
@@ -336,6 +337,56 @@ fn schemas() -> Value {
     })
 }
 
+/// The schemas of the fault operations.
+fn fault_schemas() -> Value {
+    json!({
+        "FaultAddRequest": staff_request(&["Operation", "Stage"], json!({
+            "Operation": fault_operation(),
+            "IntegrationId": { "type": ["string", "null"], "format": "uuid", "description": "Only requests of this integration; absent or null: any." },
+            "Status": { "type": ["integer", "null"], "minimum": 400, "maximum": 599, "description": "The status to answer with; absent or null: the real answer, after DelayMs." },
+            "Message": { "type": ["string", "null"], "maxLength": 1000, "description": "The Message of the error body; absent: one that names the fault." },
+            "RetryAfterSeconds": { "type": ["integer", "null"], "minimum": 1, "maximum": MAX_RETRY_AFTER_SECONDS, "description": "The Retry-After header of a 429 fault (Status 429 only)." },
+            "DelayMs": { "type": ["integer", "null"], "minimum": 0, "maximum": MAX_DELAY_MS, "description": "How long the answer is held back, in milliseconds." },
+            "Probability": { "type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1, "description": "How often the fault acts on a matching request; absent: always." },
+            "Times": { "type": ["integer", "null"], "minimum": 1, "description": "How many requests it acts on in all, across nodes; absent: no limit." },
+            "Stage": fault_stage(),
+        })),
+        "Fault": object(&["Id", "Operation", "IntegrationId", "Status", "Message", "RetryAfterSeconds", "DelayMs", "Probability", "Times", "Remaining", "Stage"], json!({
+            "Id": uuid(),
+            "Operation": fault_operation(),
+            "IntegrationId": { "type": ["string", "null"], "format": "uuid", "description": "Only requests of this integration; null: any." },
+            "Status": { "type": ["integer", "null"], "description": "The status it answers with; null: the real answer, after DelayMs." },
+            "Message": { "type": ["string", "null"], "description": "The Message of its error body; null: one that names the fault." },
+            "RetryAfterSeconds": { "type": ["integer", "null"], "description": "The Retry-After header of a 429 fault." },
+            "DelayMs": { "type": "integer", "description": "How long the answer is held back, in milliseconds." },
+            "Probability": { "type": "number", "description": "How often the fault acts on a matching request." },
+            "Times": { "type": ["integer", "null"], "description": "How many requests it acts on in all; null: no limit." },
+            "Remaining": { "type": ["integer", "null"], "description": "How many of Times are left; null: no limit." },
+            "Stage": fault_stage(),
+        })),
+        "FaultList": object(&["Faults"], json!({
+            "Faults": { "type": "array", "items": reference("Fault"), "description": "The faults, in the order they were added." },
+        })),
+        "FaultGetAllRequest": staff_request(&[], json!({})),
+        "FaultDeleteRequest": staff_request(&[], json!({
+            "FaultIds": { "type": ["array", "null"], "items": uuid(), "description": "The faults to delete; absent or null: all of them." },
+        })),
+        "FaultDeleteResult": object(&["Deleted"], json!({
+            "Deleted": { "type": "integer", "minimum": 0, "description": "How many faults were deleted." },
+        })),
+    })
+}
+
+fn fault_operation() -> Value {
+    let mut names: Vec<&str> = fault::OPERATIONS.to_vec();
+    names.push("*");
+    json!({ "type": "string", "enum": names, "description": "The Connector API operation it acts on; *: any of them." })
+}
+
+fn fault_stage() -> Value {
+    json!({ "type": "string", "enum": ["Before", "After"], "description": "Before: instead of the operation, which does not run. After: once the operation has run and committed, in place of (or later than) its successful answer." })
+}
+
 /// What a property means, by its name; `time` tells a date-time from a filter.
 fn meaning(name: &str, time: bool) -> Option<&'static str> {
     Some(match (name, time) {
@@ -564,6 +615,36 @@ pub fn document(thread: Option<uuid::Uuid>) -> Value {
                 Kind::Staff,
             ),
         ),
+        (
+            paths::FAULTS_ADD,
+            operation(
+                "Emulator: make switchboard fail on purpose: answer some Connector API requests of an authenticated integration with an error, late, or (Stage After) lose the answer of a write that happened. Kept in the database: every node applies it.",
+                "FaultAddRequest",
+                "FaultList",
+                json!({ "Operation": "messages/add", "Status": 503, "DelayMs": 200, "Times": 1, "Stage": "Before" }),
+                Kind::Staff,
+            ),
+        ),
+        (
+            paths::FAULTS_GET_ALL,
+            operation(
+                "Emulator: every fault, with the uses left of each.",
+                "FaultGetAllRequest",
+                "FaultList",
+                json!({}),
+                Kind::Staff,
+            ),
+        ),
+        (
+            paths::FAULTS_DELETE,
+            operation(
+                "Emulator: delete some faults, or all of them.",
+                "FaultDeleteRequest",
+                "FaultDeleteResult",
+                json!({}),
+                Kind::Staff,
+            ),
+        ),
     ];
     let paths: serde_json::Map<String, Value> = operations
         .into_iter()
@@ -575,6 +656,9 @@ pub fn document(thread: Option<uuid::Uuid>) -> Value {
         })
         .collect();
     let mut schemas = schemas();
+    if let (Some(all), Value::Object(faults)) = (schemas.as_object_mut(), fault_schemas()) {
+        all.extend(faults);
+    }
     describe_properties(&mut schemas);
     json!({
         "openapi": "3.1.0",
@@ -587,7 +671,7 @@ pub fn document(thread: Option<uuid::Uuid>) -> Value {
             { "name": "Message threads", "description": "The integration's threads (Connector API)." },
             { "name": "Messages", "description": "The messages of the integration's threads (Connector API)." },
             { "name": "Staff", "description": "The hotel staff's side (operator API, bearer token)." },
-            { "name": "Emulator", "description": "Tools for testing against switchboard: the manual clock and reset (operator API)." }
+            { "name": "Emulator", "description": "Tools for testing against switchboard: the manual clock, reset and faults (operator API)." }
         ],
         "paths": paths,
         "components": {

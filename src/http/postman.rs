@@ -11,7 +11,7 @@ use super::paths;
 
 /// The operations in the order of a conversation: what adds comes before what
 /// lists, so that every list has something to show.
-pub const CONVERSATION: [&str; 12] = [
+pub const CONVERSATION: [&str; 15] = [
     paths::THREADS_ADD,
     paths::MESSAGES_ADD,
     paths::STAFF_MESSAGES_ADD,
@@ -24,6 +24,9 @@ pub const CONVERSATION: [&str; 12] = [
     paths::CLOCK_SET,
     paths::CLOCK_ADVANCE,
     paths::RESET,
+    paths::FAULTS_ADD,
+    paths::FAULTS_GET_ALL,
+    paths::FAULTS_DELETE,
 ];
 
 /// The collection (Postman format 2.1).

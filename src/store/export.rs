@@ -3,7 +3,7 @@
 //!
 //! The first line names the format and its version; then comes one record a
 //! line, in a fixed order of kinds (the clock, enterprises, integrations, access
-//! tokens, threads, messages, webhook deliveries, webhook events), each kind in
+//! tokens, faults, threads, messages, webhook deliveries, webhook events), each kind in
 //! its database order (ids for the first ones, insertion order for threads,
 //! messages and events, which is what pages break ties with); the last line,
 //! `End`, counts the records, so that a cut file is refused. Records only name
@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{Backend, StoreError};
+use crate::domain::fault::{Fault, Stage};
 
 /// The first line's `Format`.
 pub const FORMAT: &str = "switchboard-export";
@@ -48,6 +49,7 @@ pub enum Record {
     Enterprise(EnterpriseRecord),
     Integration(IntegrationRecord),
     AccessToken(AccessTokenRecord),
+    Fault(FaultRecord),
     Thread(ThreadRecord),
     Message(MessageRecord),
     WebhookDelivery(DeliveryRecord),
@@ -64,11 +66,12 @@ impl Record {
             Self::Enterprise(_) => 1,
             Self::Integration(_) => 2,
             Self::AccessToken(_) => 3,
-            Self::Thread(_) => 4,
-            Self::Message(_) => 5,
-            Self::WebhookDelivery(_) => 6,
-            Self::WebhookEvent(_) => 7,
-            Self::End(_) => 8,
+            Self::Fault(_) => 4,
+            Self::Thread(_) => 5,
+            Self::Message(_) => 6,
+            Self::WebhookDelivery(_) => 7,
+            Self::WebhookEvent(_) => 8,
+            Self::End(_) => 9,
         }
     }
 
@@ -113,6 +116,62 @@ pub struct AccessTokenRecord {
     pub revoked: Option<i64>,
     /// The enterprises it reaches, its home first.
     pub enterprise_ids: Vec<Uuid>,
+}
+
+/// A fault, with its uses left.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct FaultRecord {
+    pub id: Uuid,
+    pub operation: String,
+    pub integration_id: Option<Uuid>,
+    pub status: Option<u16>,
+    pub message: Option<String>,
+    pub retry_after_seconds: Option<u32>,
+    pub delay_ms: u32,
+    pub probability: f64,
+    pub times: Option<u32>,
+    pub remaining: Option<u32>,
+    pub stage: Stage,
+    pub created_ms: i64,
+}
+
+impl From<Fault> for FaultRecord {
+    fn from(f: Fault) -> Self {
+        Self {
+            id: f.id,
+            operation: f.operation,
+            integration_id: f.integration_id,
+            status: f.status,
+            message: f.message,
+            retry_after_seconds: f.retry_after_seconds,
+            delay_ms: f.delay_ms,
+            probability: f.probability,
+            times: f.times,
+            remaining: f.remaining,
+            stage: f.stage,
+            created_ms: f.created_ms,
+        }
+    }
+}
+
+impl From<FaultRecord> for Fault {
+    fn from(f: FaultRecord) -> Self {
+        Self {
+            id: f.id,
+            operation: f.operation,
+            integration_id: f.integration_id,
+            status: f.status,
+            message: f.message,
+            retry_after_seconds: f.retry_after_seconds,
+            delay_ms: f.delay_ms,
+            probability: f.probability,
+            times: f.times,
+            remaining: f.remaining,
+            stage: f.stage,
+            created_ms: f.created_ms,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -467,6 +526,22 @@ impl Check {
                     format!("Attempts is at most {}", i32::MAX),
                 ));
             }
+            Record::Fault(fault)
+                if [
+                    Some(fault.delay_ms),
+                    fault.times,
+                    fault.remaining,
+                    fault.retry_after_seconds,
+                ]
+                .into_iter()
+                .flatten()
+                .any(|n| i32::try_from(n).is_err()) =>
+            {
+                return Err(ImportError::line(
+                    line,
+                    format!("a fault's counts are at most {}", i32::MAX),
+                ));
+            }
             Record::AccessToken(token) if token.enterprise_ids.is_empty() => {
                 return Err(ImportError::line(
                     line,
@@ -523,11 +598,12 @@ impl Check {
 }
 
 /// The kinds of record, in the order a file holds them ([`Record::rank`]).
-const KINDS: [&str; 9] = [
+const KINDS: [&str; 10] = [
     "Clock",
     "Enterprise",
     "Integration",
     "AccessToken",
+    "Fault",
     "Thread",
     "Message",
     "WebhookDelivery",

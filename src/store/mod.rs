@@ -8,7 +8,7 @@
 //! - [`Tenants`]: enterprises, integrations and their tokens ([`tenants`]).
 //! - [`RateLimits`]: the request log of each access token.
 //! - [`Emulator`]: the manual clock and reset, for teams testing against
-//!   switchboard.
+//!   switchboard; [`Faults`]: the failures they ask for.
 //!
 //! [`Store`] is all four plus what a running server needs of its database.
 //! Each backend (`sqlite`, `postgres`) mirrors the other file for file
@@ -21,6 +21,7 @@
 pub mod content;
 pub mod emulator;
 pub mod export;
+pub mod faults;
 pub mod outbox;
 pub mod postgres;
 pub mod sqlite;
@@ -35,6 +36,7 @@ use crate::ratelimit::{Decision, RateLimit};
 
 pub use content::{Content, MessageBatch, MessageQuery, ThreadQuery};
 pub use emulator::{ClockMove, Emulator, ResetCounts, ResetScope};
+pub use faults::Faults;
 pub use outbox::{
     Claim, Claimed, ClaimedDelivery, DeliveryInfo, DeliveryOutcome, Outbox, WebhookBacklog,
 };
@@ -104,7 +106,7 @@ pub struct WriteStats {
 
 /// Everything a running server keeps, and what it needs of its database.
 #[async_trait]
-pub trait Store: Content + Outbox + Tenants + RateLimits + Emulator + 'static {
+pub trait Store: Content + Outbox + Tenants + RateLimits + Emulator + Faults + 'static {
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
 
@@ -129,6 +131,8 @@ pub struct Notices {
     pub webhooks: Arc<dyn Fn() + Send + Sync>,
     /// The manual clock moved to this many milliseconds.
     pub clock: Arc<dyn Fn(i64) + Send + Sync>,
+    /// Faults were added, used up or deleted.
+    pub faults: Arc<dyn Fn() + Send + Sync>,
 }
 
 /// Tasks a backend runs for a server; aborted when dropped.

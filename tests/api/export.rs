@@ -8,14 +8,15 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use serde_json::json;
 use switchboard::demo;
+use switchboard::domain::fault::{Fault, Stage};
 use switchboard::domain::message::{Message, Sender};
 use switchboard::domain::scope::Visibility;
 use switchboard::domain::thread::Thread;
 use switchboard::domain::time::Timestamp;
 use switchboard::store::export::{
     self, AccessTokenRecord, ClockRecord, DeliveryRecord, DeliveryState, Digest, EndRecord,
-    EnterpriseRecord, EventRecord, ImportError, IntegrationRecord, MessageRecord, Record,
-    SenderName, ThreadRecord,
+    EnterpriseRecord, EventRecord, FaultRecord, ImportError, IntegrationRecord, MessageRecord,
+    Record, SenderName, ThreadRecord,
 };
 use switchboard::store::{Backend, Claim, DeliveryOutcome, MessageBatch, Store, TokenRef};
 use uuid::Uuid;
@@ -89,6 +90,23 @@ async fn populated() -> TestDatabase {
         .await
         .unwrap();
     store.start_clock(1_769_904_500_000).await.unwrap();
+    store
+        .add_fault(Fault {
+            id: Uuid::new_v4(),
+            operation: "messages/add".to_owned(),
+            integration_id: Some(demo::SAMPLE_CLIENT),
+            status: Some(429),
+            message: Some("Slow down".to_owned()),
+            retry_after_seconds: Some(3),
+            delay_ms: 0,
+            probability: 0.3,
+            times: Some(4),
+            remaining: Some(2),
+            stage: Stage::Before,
+            created_ms: 1_769_904_000_001,
+        })
+        .await
+        .unwrap();
     store
         .set_webhook_url(
             demo::SAMPLE_CLIENT,
@@ -203,6 +221,7 @@ async fn a_database_moves_between_backends_and_exports_the_same_file() {
         "Enterprise",
         "Integration",
         "AccessToken",
+        "Fault",
         "Thread",
         "Message",
         "WebhookDelivery",
@@ -513,6 +532,17 @@ async fn the_command_line_exports_to_a_private_file_and_imports_from_standard_in
 // they refer to (modulo their number), digests end in the `[u8; 16]`.
 type IntegrationFields = (String, i64, Option<String>, [u8; 16]);
 type TokenFields = (usize, i64, Option<i64>, Vec<usize>, [u8; 16]);
+type FaultFields = (
+    u8,
+    bool,
+    Option<u16>,
+    Option<String>,
+    (u32, u32),
+    f64,
+    Option<(u32, u32)>,
+    bool,
+    i64,
+);
 type ThreadFields = (usize, usize, String, String, (i64, i64), bool);
 type DeliveryFields = (
     usize,
@@ -533,6 +563,7 @@ struct Shape {
     enterprises: Vec<(String, i64)>,
     integrations: Vec<IntegrationFields>,
     tokens: Vec<TokenFields>,
+    faults: Vec<FaultFields>,
     threads: Vec<ThreadFields>,
     messages: Vec<(usize, String, bool, i64)>,
     deliveries: Vec<DeliveryFields>,
@@ -570,6 +601,20 @@ fn shape() -> impl Strategy<Value = Shape> {
         ),
         prop::collection::vec(
             (
+                0u8..5,
+                any::<bool>(),
+                proptest::option::of(400u16..600),
+                proptest::option::of(text(20)),
+                (0..=30_000u32, 1..=86_400u32),
+                prop_oneof![Just(1.0), 0.000_001f64..1.0],
+                proptest::option::of((1..=i32::MAX as u32, 0..=i32::MAX as u32)),
+                any::<bool>(),
+                any::<i64>(),
+            ),
+            0..3,
+        ),
+        prop::collection::vec(
+            (
                 0..n,
                 0..n,
                 text(10),
@@ -602,6 +647,7 @@ fn shape() -> impl Strategy<Value = Shape> {
                 enterprises,
                 integrations,
                 tokens,
+                faults,
                 threads,
                 messages,
                 deliveries,
@@ -613,6 +659,7 @@ fn shape() -> impl Strategy<Value = Shape> {
                     enterprises,
                     integrations,
                     tokens,
+                    faults,
                     threads,
                     messages,
                     deliveries,
@@ -709,6 +756,40 @@ impl Shape {
                 })
                 .collect(),
         );
+        for (i, fault) in self.faults.iter().enumerate() {
+            let (
+                operation,
+                scoped,
+                status,
+                message,
+                (delay_ms, retry),
+                probability,
+                times,
+                after,
+                created_ms,
+            ) = fault;
+            records.push(Record::Fault(FaultRecord {
+                id: self.id(9, i),
+                operation: [
+                    "*",
+                    "messageThreads/getAll",
+                    "messageThreads/add",
+                    "messages/getAll",
+                    "messages/add",
+                ][usize::from(*operation)]
+                .to_owned(),
+                integration_id: scoped.then(|| integration(i)),
+                status: *status,
+                message: message.clone(),
+                retry_after_seconds: (*status == Some(429)).then_some(*retry),
+                delay_ms: *delay_ms,
+                probability: *probability,
+                times: times.map(|(t, _)| t),
+                remaining: times.map(|(t, r)| r.min(t)),
+                stage: if *after { Stage::After } else { Stage::Before },
+                created_ms: *created_ms,
+            }));
+        }
         for (i, (of, at, sender, subject, (created, updated), is_resolved)) in
             self.threads.iter().enumerate()
         {

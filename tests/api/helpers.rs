@@ -218,12 +218,15 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
         .expect("start the manual clock");
     let metrics = Arc::new(Metrics::default());
     let wake = Arc::new(Wake::default());
+    let faults = Arc::new(switchboard::faults::FaultBook::new(store.clone()));
+    let book = faults.clone();
     let worker = switchboard::webhooks::spawn(
         store.clone(),
         clock.clone(),
         webhooks,
         metrics.clone(),
         wake.clone(),
+        Arc::new(move || book.changed()),
     )
     .await
     .expect("webhook worker");
@@ -233,6 +236,7 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
         metrics,
         settings,
         webhooks: wake.clone(),
+        faults,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

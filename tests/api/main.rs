@@ -8,6 +8,7 @@ mod bench_smoke;
 mod conversation;
 mod emulator;
 mod export;
+mod faults;
 mod fuzz_corpus;
 mod intervals;
 mod isolation;

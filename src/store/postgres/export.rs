@@ -10,7 +10,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{IsolationLevel, Row};
 use uuid::Uuid;
 
-use super::internal;
+use super::{faults, internal};
 use crate::store::export::{
     AccessTokenRecord, ClockRecord, DeliveryRecord, DeliveryState, Digest, EnterpriseRecord,
     EventRecord, ImportError, Incoming, IntegrationRecord, MessageRecord, Numbered, Outgoing,
@@ -70,6 +70,12 @@ const READERS: &[Reader] = &[
                 enterprise_ids: r.get(5),
             }))
         },
+    ),
+    (
+        "SELECT id, operation, integration_id, status, message, retry_after_seconds, \
+                delay_ms, probability, times, remaining, stage, created_ms \
+         FROM faults ORDER BY seq",
+        |r| Ok(Record::Fault(faults::fault(r)?.into())),
     ),
     (
         "SELECT id, integration_id, enterprise_id, original_sender, subject, \
@@ -283,6 +289,9 @@ async fn insert(tx: &Transaction<'_>, record: &Record) -> Result<(), tokio_postg
                 &[&t.id, &t.enterprise_ids],
             )
             .await?;
+        }
+        Record::Fault(f) => {
+            faults::insert(tx, &f.clone().into()).await?;
         }
         // The grouped kinds go through `copy`.
         _ => {}

@@ -8,6 +8,7 @@
 mod content;
 mod emulator;
 mod export;
+mod faults;
 mod outbox;
 mod query;
 mod tenants;
@@ -21,6 +22,7 @@ use futures_util::StreamExt;
 use tokio_postgres::{AsyncMessage, Config, NoTls};
 use uuid::Uuid;
 
+use crate::domain::fault::Fault;
 use crate::domain::message::Message;
 use crate::domain::scope::AccessGrant;
 use crate::domain::thread::Thread;
@@ -29,9 +31,9 @@ use crate::ratelimit::{Decision, RateLimit};
 use crate::store::export::{ImportError, Incoming, Outgoing};
 use crate::store::{
     AccessTokenInfo, Background, Claim, Claimed, ClockMove, Content, DeliveryInfo, DeliveryOutcome,
-    Emulator, Enterprise, Integration, MessageBatch, MessageQuery, NewAccessToken, NewIntegration,
-    Notices, Outbox, RateLimits, ResetCounts, ResetScope, Store, StoreError, StoreResult, Tenants,
-    ThreadQuery, TokenRef, WebhookBacklog,
+    Emulator, Enterprise, Faults, Integration, MessageBatch, MessageQuery, NewAccessToken,
+    NewIntegration, Notices, Outbox, RateLimits, ResetCounts, ResetScope, Store, StoreError,
+    StoreResult, Tenants, ThreadQuery, TokenRef, WebhookBacklog,
 };
 use crate::tokens::TokenHash;
 
@@ -44,6 +46,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         2,
         include_str!("../../../migrations/postgres/0002_clock.sql"),
+    ),
+    (
+        3,
+        include_str!("../../../migrations/postgres/0003_faults_attempts.sql"),
     ),
 ];
 
@@ -209,6 +215,25 @@ impl Store for PostgresStore {
 }
 
 #[async_trait]
+impl Faults for PostgresStore {
+    async fn add_fault(&self, fault: Fault) -> StoreResult<()> {
+        faults::add(&self.client().await?, &fault).await
+    }
+
+    async fn faults(&self) -> StoreResult<Vec<Fault>> {
+        faults::all(&self.client().await?).await
+    }
+
+    async fn delete_faults(&self, ids: Option<Vec<Uuid>>) -> StoreResult<u64> {
+        faults::delete(&self.client().await?, ids.as_deref()).await
+    }
+
+    async fn use_fault(&self, id: Uuid) -> StoreResult<bool> {
+        faults::take_use(&self.client().await?, id).await
+    }
+}
+
+#[async_trait]
 impl Emulator for PostgresStore {
     async fn start_clock(&self, start_ms: i64) -> StoreResult<i64> {
         emulator::start_clock(&self.client().await?, start_ms).await
@@ -355,9 +380,10 @@ async fn listen(config: &Config, notices: &Notices) -> anyhow::Result<()> {
     let listening = async {
         client
             .batch_execute(&format!(
-                "LISTEN {}; LISTEN {}",
+                "LISTEN {}; LISTEN {}; LISTEN {}",
                 outbox::CHANNEL,
-                emulator::CLOCK_CHANNEL
+                emulator::CLOCK_CHANNEL,
+                faults::CHANNEL
             ))
             .await?;
         // A move announced while nobody listened is read here.
@@ -367,6 +393,8 @@ async fn listen(config: &Config, notices: &Notices) -> anyhow::Result<()> {
         {
             (notices.clock)(row.get(0));
         }
+        // So are faults changed meanwhile.
+        (notices.faults)();
         std::future::pending::<anyhow::Result<()>>().await
     };
     tokio::pin!(listening);
@@ -378,6 +406,9 @@ async fn listen(config: &Config, notices: &Notices) -> anyhow::Result<()> {
                     if let Ok(now_ms) = n.payload().parse() {
                         (notices.clock)(now_ms);
                     }
+                }
+                Some(Ok(AsyncMessage::Notification(n))) if n.channel() == faults::CHANNEL => {
+                    (notices.faults)();
                 }
                 Some(Ok(AsyncMessage::Notification(_))) => (notices.webhooks)(),
                 Some(Ok(_)) => {}

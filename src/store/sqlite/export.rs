@@ -4,7 +4,7 @@
 use rusqlite::{Connection, Row, params};
 use uuid::Uuid;
 
-use super::internal;
+use super::{faults, internal};
 use crate::store::export::{
     AccessTokenRecord, ClockRecord, DeliveryRecord, DeliveryState, Digest, EnterpriseRecord,
     EventRecord, ImportError, Incoming, IntegrationRecord, MessageRecord, Numbered, Outgoing,
@@ -60,6 +60,12 @@ const READERS: &[Reader] = &[
                 enterprise_ids: hex_ids(&ids).map_err(|e| conversion(5, e))?,
             }))
         },
+    ),
+    (
+        "SELECT id, operation, integration_id, status, message, retry_after_seconds, \
+                delay_ms, probability, times, remaining, stage, created_ms \
+         FROM faults ORDER BY seq",
+        |r| Ok(Record::Fault(faults::fault(r)?.into())),
     ),
     (
         "SELECT id, integration_id, enterprise_id, original_sender, subject, \
@@ -262,6 +268,7 @@ fn insert(conn: &Connection, record: &Record) -> rusqlite::Result<()> {
             }
             Ok(())
         }
+        Record::Fault(f) => faults::insert(conn, &f.clone().into()).map(drop),
         Record::Thread(t) => run(
             "INSERT INTO threads (id, integration_id, enterprise_id, original_sender, subject, \
                                   created_utc, updated_utc, is_resolved) \

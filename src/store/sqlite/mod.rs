@@ -7,6 +7,7 @@
 mod content;
 mod emulator;
 mod export;
+mod faults;
 mod outbox;
 mod query;
 mod readers;
@@ -21,6 +22,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 use uuid::Uuid;
 
+use crate::domain::fault::Fault;
 use crate::domain::message::Message;
 use crate::domain::scope::AccessGrant;
 use crate::domain::thread::Thread;
@@ -29,9 +31,9 @@ use crate::ratelimit::{Decision, LocalLimiter, RateLimit};
 use crate::store::export::{ImportError, Incoming, Outgoing};
 use crate::store::{
     AccessTokenInfo, Background, Claim, Claimed, ClockMove, Content, DeliveryInfo, DeliveryOutcome,
-    Emulator, Enterprise, Integration, MessageBatch, MessageQuery, NewAccessToken, NewIntegration,
-    Notices, Outbox, RateLimits, ResetCounts, ResetScope, Store, StoreError, StoreResult, Tenants,
-    ThreadQuery, TokenRef, WebhookBacklog, WriteStats,
+    Emulator, Enterprise, Faults, Integration, MessageBatch, MessageQuery, NewAccessToken,
+    NewIntegration, Notices, Outbox, RateLimits, ResetCounts, ResetScope, Store, StoreError,
+    StoreResult, Tenants, ThreadQuery, TokenRef, WebhookBacklog, WriteStats,
 };
 use crate::tokens::TokenHash;
 use readers::Readers;
@@ -50,6 +52,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../../migrations/sqlite/0003_webhooks.sql"),
     ),
     (4, include_str!("../../../migrations/sqlite/0004_clock.sql")),
+    (
+        5,
+        include_str!("../../../migrations/sqlite/0005_faults_attempts.sql"),
+    ),
 ];
 
 /// Read connections kept open.
@@ -223,6 +229,31 @@ impl Store for SqliteStore {
     async fn serve(&self, _notices: Notices) -> StoreResult<Background> {
         self.writer.write(outbox::release_leases).await?;
         Ok(Background::default())
+    }
+}
+
+#[async_trait]
+impl Faults for SqliteStore {
+    async fn add_fault(&self, fault: Fault) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| faults::add(conn, &fault))
+            .await
+    }
+
+    async fn faults(&self) -> StoreResult<Vec<Fault>> {
+        self.readers.read(faults::all).await
+    }
+
+    async fn delete_faults(&self, ids: Option<Vec<Uuid>>) -> StoreResult<u64> {
+        self.writer
+            .write(move |conn| faults::delete(conn, ids.as_deref()))
+            .await
+    }
+
+    async fn use_fault(&self, id: Uuid) -> StoreResult<bool> {
+        self.writer
+            .write(move |conn| faults::take_use(conn, id))
+            .await
     }
 }
 

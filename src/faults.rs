@@ -1,0 +1,105 @@
+//! The faults this node applies: a copy of the database's faults, kept in
+//! memory so that a request without faults costs no query, and reloaded when
+//! any node changes them (on PostgreSQL every node hears of a change).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use uuid::Uuid;
+
+use crate::domain::fault::{Fault, Stage};
+use crate::store::{Store, StoreResult};
+
+pub struct FaultBook {
+    store: Arc<dyn Store>,
+    faults: RwLock<Arc<Vec<Fault>>>,
+    /// Set when the faults changed somewhere; the next request reloads them.
+    stale: AtomicBool,
+}
+
+impl FaultBook {
+    /// The book of `store`'s faults, read on the first request.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            faults: RwLock::new(Arc::new(Vec::new())),
+            stale: AtomicBool::new(true),
+        }
+    }
+
+    /// The faults changed (here or on another node).
+    pub fn changed(&self) {
+        self.stale.store(true, Ordering::Release);
+    }
+
+    /// Reads the faults from the database now; what every node applies.
+    pub async fn reload(&self) -> StoreResult<Arc<Vec<Fault>>> {
+        self.stale.store(false, Ordering::Release);
+        let faults = Arc::new(self.store.faults().await?);
+        if let Ok(mut current) = self.faults.write() {
+            *current = faults.clone();
+        }
+        Ok(faults)
+    }
+
+    async fn current(&self) -> StoreResult<Arc<Vec<Fault>>> {
+        if self.stale.load(Ordering::Acquire) {
+            return self.reload().await;
+        }
+        Ok(self
+            .faults
+            .read()
+            .map(|faults| faults.clone())
+            .unwrap_or_default())
+    }
+
+    /// The fault that answers this request of `integration` to `operation` at
+    /// `stage`, if one does: the first, in the order they were added, whose
+    /// probability comes up and that has a use left (which it then takes).
+    pub async fn pick(
+        &self,
+        operation: &str,
+        integration: Uuid,
+        stage: Stage,
+    ) -> StoreResult<Option<Fault>> {
+        let faults = self.current().await?;
+        for fault in faults.iter() {
+            if !fault.applies(operation, integration, stage) || !chance(fault.probability) {
+                continue;
+            }
+            if fault.times.is_none() || self.store.use_fault(fault.id).await? {
+                return Ok(Some(fault.clone()));
+            }
+            // Used up, here or on another node: read them again.
+            self.changed();
+        }
+        Ok(None)
+    }
+}
+
+/// True with probability `p` (0 < p <= 1).
+fn chance(p: f64) -> bool {
+    if p >= 1.0 {
+        return true;
+    }
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return false;
+    }
+    // 53 random bits: a uniform number in [0, 1).
+    let uniform = (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64;
+    uniform < p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chance;
+
+    #[test]
+    fn chance_comes_up_about_as_often_as_asked() {
+        let hits = (0..100_000).filter(|_| chance(0.25)).count();
+        // 25,000 expected, standard deviation 137: 10 of them cannot flake.
+        assert!((23_630..=26_370).contains(&hits), "{hits}");
+        assert!((0..1000).all(|_| chance(1.0)));
+    }
+}

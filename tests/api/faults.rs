@@ -1,0 +1,280 @@
+//! SPEC §16.5: faults. A tester makes switchboard fail the way the real API
+//! does: an error instead of the operation, a slow answer, or the answer of a
+//! write that happened lost on its way back.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use switchboard::demo;
+
+use crate::helpers::*;
+use crate::process::{post, serve};
+use crate::receiver::Receiver;
+
+const FAULTS_ADD: &str = "/api/operator/v1/faults/add";
+const FAULTS_GET_ALL: &str = "/api/operator/v1/faults/getAll";
+const FAULTS_DELETE: &str = "/api/operator/v1/faults/delete";
+
+async fn add_fault(app: &TestApp, fault: Value) -> Value {
+    let added = app.staff(FAULTS_ADD, fault).await.ok();
+    added["Faults"][0].clone()
+}
+
+#[tokio::test]
+async fn a_before_fault_answers_instead_and_nothing_runs() {
+    let app = spawn_app().await;
+    let thread = app.add_thread(PORTFOLIO, "Guest", "Room").await;
+    let fault = add_fault(
+        &app,
+        json!({"Operation": "messages/add", "Status": 503, "Message": "Down for a moment.", "Stage": "Before"}),
+    )
+    .await;
+    assert_eq!(fault["Remaining"], Value::Null);
+    let reply = app
+        .call(
+            MESSAGES_ADD,
+            PORTFOLIO,
+            json!({"Messages": [{"MessageThreadId": thread["Id"], "Text": "Hello"}]}),
+        )
+        .await;
+    reply.assert_message(503, "Down for a moment.");
+    assert!(reply.header("request-id").is_some());
+    assert_eq!(
+        app.messages_of(PORTFOLIO, &thread).await,
+        json!([]),
+        "the operation did not run"
+    );
+    // Other operations are untouched.
+    app.get_threads(PORTFOLIO, json!({})).await.ok();
+}
+
+#[tokio::test]
+async fn a_429_fault_sends_retry_after_and_only_for_its_integration() {
+    let app = spawn_app().await;
+    add_fault(
+        &app,
+        json!({
+            "Operation": "*", "IntegrationId": demo::SAMPLE_CLIENT,
+            "Status": 429, "RetryAfterSeconds": 7, "Stage": "Before"
+        }),
+    )
+    .await;
+    let reply = app.get_threads(PORTFOLIO, json!({})).await;
+    reply.assert_error(429);
+    assert_eq!(reply.header("retry-after"), Some("7"));
+    let message = reply.json()["Message"].as_str().unwrap().to_owned();
+    assert!(message.contains("fault"), "a default message: {message}");
+    app.get_threads(OTHER_CLIENT, json!({})).await.ok();
+}
+
+#[tokio::test]
+async fn an_after_fault_loses_the_answer_of_a_write_that_happened() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    app.store
+        .set_webhook_url(demo::SAMPLE_CLIENT, Some(format!("{}/hook", receiver.base)))
+        .await
+        .unwrap();
+    let thread = app.add_thread(PORTFOLIO, "Guest", "Room").await;
+    add_fault(
+        &app,
+        json!({"Operation": "messages/add", "Status": 500, "Times": 1, "Stage": "After"}),
+    )
+    .await;
+    let reply = app
+        .call(
+            MESSAGES_ADD,
+            PORTFOLIO,
+            json!({"Messages": [{"MessageThreadId": thread["Id"], "Text": "Did it arrive?"}]}),
+        )
+        .await;
+    reply.assert_error(500);
+    let stored = app.messages_of(PORTFOLIO, &thread).await.clone();
+    assert_eq!(stored.as_array().unwrap().len(), 1, "the write happened");
+    let id = stored[0]["Id"].as_str().unwrap().to_owned();
+    receiver.wait_for_events(&[id]).await;
+    // Used up: the next write is answered.
+    app.add_message(PORTFOLIO, &thread, "Again").await;
+}
+
+#[tokio::test]
+async fn a_fault_without_status_only_delays_the_real_answer() {
+    let app = spawn_app().await;
+    add_fault(
+        &app,
+        json!({"Operation": "messageThreads/getAll", "DelayMs": 400, "Stage": "After"}),
+    )
+    .await;
+    let started = Instant::now();
+    app.get_threads(PORTFOLIO, json!({})).await.ok();
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "held back at least DelayMs"
+    );
+}
+
+#[tokio::test]
+async fn times_is_exact_under_concurrent_requests() {
+    let app = spawn_app().await;
+    let fault = add_fault(
+        &app,
+        json!({"Operation": "messageThreads/getAll", "Status": 503, "Times": 5, "Stage": "Before"}),
+    )
+    .await;
+    let mut requests = tokio::task::JoinSet::new();
+    let app = std::sync::Arc::new(app);
+    for _ in 0..50 {
+        let app = app.clone();
+        requests.spawn(async move { app.get_threads(PORTFOLIO, json!({})).await.status });
+    }
+    let replies = requests.join_all().await;
+    assert_eq!(replies.iter().filter(|s| **s == 503).count(), 5);
+    assert_eq!(replies.iter().filter(|s| **s == 200).count(), 45);
+    let listed = app.staff(FAULTS_GET_ALL, json!({})).await.ok();
+    assert_eq!(listed["Faults"][0]["Id"], fault["Id"]);
+    assert_eq!(listed["Faults"][0]["Remaining"], 0);
+}
+
+#[tokio::test]
+async fn a_probability_fault_acts_on_about_that_share() {
+    let app = spawn_app().await;
+    add_fault(
+        &app,
+        json!({"Operation": "messageThreads/getAll", "Status": 500, "Probability": 0.5, "Stage": "Before"}),
+    )
+    .await;
+    let mut faulted = 0;
+    for _ in 0..160 {
+        if app.get_threads(OTHER_CLIENT, json!({})).await.status == 500 {
+            faulted += 1;
+        }
+    }
+    // 80 expected, standard deviation 6.3: 40 to 120 is more than 6 of them.
+    assert!((40..=120).contains(&faulted), "{faulted} of 160");
+}
+
+#[tokio::test]
+async fn faults_are_listed_checked_deleted_and_survive_a_reset() {
+    let app = spawn_app().await;
+    let first = add_fault(
+        &app,
+        json!({"Operation": "messages/getAll", "Status": 502, "Stage": "Before"}),
+    )
+    .await;
+    let second = add_fault(
+        &app,
+        json!({"Operation": "*", "DelayMs": 1, "Probability": 0.25, "Times": 3, "Stage": "After"}),
+    )
+    .await;
+    assert_eq!(
+        second,
+        json!({
+            "Id": second["Id"], "Operation": "*", "IntegrationId": null, "Status": null,
+            "Message": null, "RetryAfterSeconds": null, "DelayMs": 1, "Probability": 0.25,
+            "Times": 3, "Remaining": 3, "Stage": "After"
+        })
+    );
+    app.staff(switchboard::http::paths::RESET, json!({}))
+        .await
+        .ok();
+    let listed = app.staff(FAULTS_GET_ALL, json!({})).await.ok();
+    assert_eq!(
+        listed["Faults"],
+        json!([first, second]),
+        "in the order added"
+    );
+
+    app.staff(
+        FAULTS_ADD,
+        json!({"Operation": "*", "IntegrationId": uuid::Uuid::new_v4(), "Status": 500, "Stage": "Before"}),
+    )
+    .await
+    .assert_message(400, "IntegrationId is not the id of an integration.");
+    app.staff(FAULTS_ADD, json!({"Operation": "*", "Stage": "Before"}))
+        .await
+        .assert_error(400);
+    assert_eq!(
+        app.staff(FAULTS_GET_ALL, json!({})).await.ok()["Faults"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "a refused fault is not kept"
+    );
+
+    let deleted = app
+        .staff(FAULTS_DELETE, json!({"FaultIds": [first["Id"]]}))
+        .await
+        .ok();
+    assert_eq!(deleted, json!({"Deleted": 1}));
+    let deleted = app.staff(FAULTS_DELETE, json!({})).await.ok();
+    assert_eq!(deleted, json!({"Deleted": 1}));
+    assert_eq!(
+        app.staff(FAULTS_GET_ALL, json!({})).await.ok(),
+        json!({"Faults": []})
+    );
+    app.get_threads(PORTFOLIO, json!({})).await.ok();
+}
+
+/// On SQLite: a restart keeps the faults. On PostgreSQL: two nodes share
+/// them, and `Times` counts once per use across both.
+#[tokio::test]
+async fn faults_are_kept_in_the_database_for_every_node() {
+    let db = TestDatabase::new().await;
+    let flags = [
+        "--operator-token",
+        OPERATOR_TOKEN,
+        "--rate-limit",
+        "100000/1s",
+    ];
+    let a = serve(&db, &flags).await;
+    let client = http_client();
+    let staff = |base: &str, path: &str, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(OPERATOR_TOKEN)
+            .json(&body)
+            .send()
+    };
+    let added = staff(
+        &a.base,
+        FAULTS_ADD,
+        json!({"Operation": "messageThreads/getAll", "Status": 503, "Times": 5, "Stage": "Before"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(added.status(), 200);
+    let mut servers = vec![a];
+    if !on_postgres() {
+        // A restart: the fault is read back from the file.
+        servers.clear();
+    }
+    servers.push(serve(&db, &flags).await);
+    let nodes: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+    // Each node reads the faults as the database has them.
+    for node in &nodes {
+        staff(node, FAULTS_GET_ALL, json!({})).await.unwrap();
+    }
+    let now = chrono::Utc::now();
+    let body = with_creds(
+        PORTFOLIO,
+        json!({
+            "CreatedUtc": {"StartUtc": (now - chrono::Duration::days(1)).to_rfc3339(), "EndUtc": (now + chrono::Duration::days(1)).to_rfc3339()},
+            "Limitation": {"Count": 10}
+        }),
+    );
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let node = nodes[i % nodes.len()].clone();
+        let client = client.clone();
+        let body = body.clone();
+        requests.spawn(async move { post(&client, &node, GET_ALL, &body).await.unwrap().0 });
+    }
+    let statuses = requests.join_all().await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 503).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 45);
+}
