@@ -553,7 +553,9 @@ async fn webhooks(command: WebhooksCommand) -> anyhow::Result<()> {
                 "{:<36}  {:<36}  {:<36}  {:<9}  {:>8}  {:>6}  {:<20}  LAST ERROR",
                 "ID", "INTEGRATION", "ENTERPRISE", "STATUS", "ATTEMPTS", "EVENTS", "NEXT ATTEMPT"
             );
-            for d in open(&database).await?.deliveries(failed).await? {
+            let store = open(&database).await?;
+            let attempts = all_attempts(store.as_ref(), failed).await?;
+            for d in store.deliveries(failed).await? {
                 let next = if d.status == "pending" {
                     chrono::DateTime::from_timestamp_millis(d.next_attempt_ms).map_or_else(
                         || "-".to_owned(),
@@ -573,6 +575,30 @@ async fn webhooks(command: WebhooksCommand) -> anyhow::Result<()> {
                     next,
                     d.last_error.as_deref().unwrap_or("-")
                 );
+                for (n, a) in attempts.get(&d.id).into_iter().flatten().enumerate() {
+                    let started = chrono::DateTime::from_timestamp_millis(a.started_ms)
+                        .map_or_else(String::new, |t| {
+                            t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+                        });
+                    let what = match (a.status, &a.error) {
+                        (Some(status), _) => status.to_string(),
+                        (None, Some(error)) => error.clone(),
+                        (None, None) => "-".to_owned(),
+                    };
+                    let answer: String = a
+                        .response
+                        .as_deref()
+                        .unwrap_or_default()
+                        .chars()
+                        .map(|c| if c.is_control() { ' ' } else { c })
+                        .take(60)
+                        .collect();
+                    println!(
+                        "    attempt {}  {started}  {:>6} ms  {what:<14}  {answer}",
+                        n + 1,
+                        a.duration_ms
+                    );
+                }
             }
         }
         WebhooksCommand::Retry {
@@ -592,6 +618,31 @@ async fn webhooks(command: WebhooksCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Every attempt of every delivery (of the failed ones only, if `failed`),
+/// by delivery.
+async fn all_attempts(
+    store: &dyn Store,
+    failed: bool,
+) -> anyhow::Result<std::collections::HashMap<Uuid, Vec<store::Attempt>>> {
+    let mut attempts = std::collections::HashMap::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .delivery_page(store::DeliveryQuery {
+                integrations: None,
+                states: failed.then(|| vec!["failed"]),
+                count: 1000,
+                after,
+            })
+            .await?;
+        let Some(last) = page.last() else {
+            return Ok(attempts);
+        };
+        after = Some(last.id);
+        attempts.extend(page.into_iter().map(|d| (d.id, d.attempts)));
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! memory so that a request without faults costs no query, and reloaded when
 //! any node changes them (on PostgreSQL every node hears of a change).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use uuid::Uuid;
@@ -13,8 +13,12 @@ use crate::store::{Store, StoreResult};
 pub struct FaultBook {
     store: Arc<dyn Store>,
     faults: RwLock<Arc<Vec<Fault>>>,
-    /// Set when the faults changed somewhere; the next request reloads them.
-    stale: AtomicBool,
+    /// Counts the changes heard of; a request that finds the copy older than
+    /// the last change reads the faults itself, so that nothing it runs after
+    /// a change is answered from before it.
+    changes: AtomicU64,
+    /// The change count the copy was read after.
+    copied: AtomicU64,
 }
 
 impl FaultBook {
@@ -23,27 +27,31 @@ impl FaultBook {
         Self {
             store,
             faults: RwLock::new(Arc::new(Vec::new())),
-            stale: AtomicBool::new(true),
+            changes: AtomicU64::new(1),
+            copied: AtomicU64::new(0),
         }
     }
 
     /// The faults changed (here or on another node).
     pub fn changed(&self) {
-        self.stale.store(true, Ordering::Release);
+        self.changes.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Reads the faults from the database now; what every node applies.
     pub async fn reload(&self) -> StoreResult<Arc<Vec<Fault>>> {
-        self.stale.store(false, Ordering::Release);
+        let change = self.changes.load(Ordering::Acquire);
         let faults = Arc::new(self.store.faults().await?);
-        if let Ok(mut current) = self.faults.write() {
+        if let Ok(mut current) = self.faults.write()
+            && self.copied.load(Ordering::Acquire) <= change
+        {
             *current = faults.clone();
+            self.copied.store(change, Ordering::Release);
         }
         Ok(faults)
     }
 
     async fn current(&self) -> StoreResult<Arc<Vec<Fault>>> {
-        if self.stale.load(Ordering::Acquire) {
+        if self.copied.load(Ordering::Acquire) < self.changes.load(Ordering::Acquire) {
             return self.reload().await;
         }
         Ok(self

@@ -21,7 +21,8 @@ use uuid::Uuid;
 use crate::clock::{self, Clock};
 use crate::domain::webhook::{Event, Payload, RetryPolicy, host_ip, is_public};
 use crate::metrics::Metrics;
-use crate::store::{Background, Claim, ClaimedDelivery, DeliveryOutcome, Notices, Store};
+use crate::store::outbox::RESPONSE_KEPT;
+use crate::store::{Attempt, Background, Claim, ClaimedDelivery, DeliveryOutcome, Notices, Store};
 
 /// How the worker delivers.
 #[derive(Debug, Clone, Copy)]
@@ -229,8 +230,8 @@ impl Worker {
     }
 
     async fn deliver(self, delivery: ClaimedDelivery) {
-        let outcome = self.attempt(&delivery).await;
-        let finished = self.clock.now_ms();
+        let (outcome, attempt) = self.attempt(&delivery).await;
+        let finished = attempt.ended_ms();
         match &outcome {
             DeliveryOutcome::Delivered => {
                 for &(_, written_ms) in &delivery.events {
@@ -263,7 +264,7 @@ impl Worker {
         self.wake.now();
         if let Err(e) = self
             .store
-            .finish_delivery(delivery.id, outcome, finished)
+            .finish_delivery(delivery.id, outcome, attempt)
             .await
         {
             // The lease runs out and the delivery is tried again: at least once.
@@ -272,17 +273,41 @@ impl Worker {
         self.wake.now();
     }
 
-    async fn attempt(&self, delivery: &ClaimedDelivery) -> DeliveryOutcome {
-        let Some(url) = &delivery.url else {
-            return DeliveryOutcome::Failed {
-                error: "the integration has no webhook URL any more".to_owned(),
-            };
+    /// One attempt: how the delivery ends (or when it is tried again), and
+    /// what the delivery log keeps of it.
+    async fn attempt(&self, delivery: &ClaimedDelivery) -> (DeliveryOutcome, Attempt) {
+        let started_ms = self.clock.now_ms();
+        let started = std::time::Instant::now();
+        let sent = match &delivery.url {
+            Some(url) => self.send(url, delivery).await,
+            None => Sent::failed(
+                "NoUrl",
+                "the integration has no webhook URL any more".to_owned(),
+            ),
         };
-        let error = match self.send(url, delivery).await {
-            Ok(()) => return DeliveryOutcome::Delivered,
-            Err(error) => error,
+        let attempt = Attempt {
+            started_ms,
+            duration_ms: started.elapsed().as_millis() as i64,
+            status: sent.status,
+            error: sent.failure.as_ref().map(|(kind, _)| (*kind).to_owned()),
+            response: sent.response,
         };
-        match self
+        let error = match (sent.failure, sent.status) {
+            (Some((_, error)), _) => error,
+            (None, Some(status)) if (200..300).contains(&status) => {
+                return (DeliveryOutcome::Delivered, attempt);
+            }
+            (None, status) => format!(
+                "the receiver answered {}",
+                status
+                    .and_then(|s| reqwest::StatusCode::from_u16(s).ok())
+                    .map_or_else(|| "nothing".to_owned(), |s| s.to_string())
+            ),
+        };
+        if delivery.url.is_none() {
+            return (DeliveryOutcome::Failed { error }, attempt);
+        }
+        let outcome = match self
             .settings
             .retry
             .delay_after(delivery.attempts + 1, jitter())
@@ -292,16 +317,17 @@ impl Worker {
                 error,
             },
             None => DeliveryOutcome::Failed { error },
-        }
+        };
+        (outcome, attempt)
     }
 
-    /// One request to the receiver; the error in words when it is not a 2xx.
-    async fn send(&self, url: &str, delivery: &ClaimedDelivery) -> Result<(), String> {
+    /// One request to the receiver.
+    async fn send(&self, url: &str, delivery: &ClaimedDelivery) -> Sent {
         // A name is checked by the resolver; an address written in the URL here.
         if let Ok(parsed) = reqwest::Url::parse(url)
             && let Some(refused) = refused_address(&parsed, self.settings.allow_private)
         {
-            return Err(refused.to_string());
+            return Sent::failed("AddressRefused", refused.to_string());
         }
         let payload = Payload {
             enterprise_id: delivery.enterprise_id,
@@ -312,21 +338,79 @@ impl Worker {
                 .map(|&(message, _)| Event::message_added(message))
                 .collect(),
         };
-        let body =
-            serde_json::to_vec(&payload).map_err(|e| format!("cannot encode the payload: {e}"))?;
-        let response = self
+        let body = match serde_json::to_vec(&payload) {
+            Ok(body) => body,
+            Err(e) => return Sent::failed("Encode", format!("cannot encode the payload: {e}")),
+        };
+        let mut response = match self
             .client
             .post(url)
             .header("content-type", "application/json")
             .body(body)
             .send()
             .await
-            .map_err(|e| describe(&e))?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(format!("the receiver answered {}", response.status()))
+        {
+            Ok(response) => response,
+            Err(e) => return Sent::failed(error_kind(&e), describe(&e)),
+        };
+        // The start of the answer, for the delivery log; the rest is not read.
+        let mut kept = Vec::new();
+        while kept.len() < RESPONSE_KEPT {
+            match response.chunk().await {
+                Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
+                Ok(None) | Err(_) => break,
+            }
         }
+        kept.truncate(RESPONSE_KEPT);
+        Sent {
+            status: Some(response.status().as_u16()),
+            response: Some(utf8_prefix(&kept)),
+            failure: None,
+        }
+    }
+}
+
+/// What a request to a receiver gave back.
+struct Sent {
+    status: Option<u16>,
+    /// The first [`RESPONSE_KEPT`] bytes of the answer.
+    response: Option<String>,
+    /// When there was no answer: the kind of error and what happened, in words.
+    failure: Option<(&'static str, String)>,
+}
+
+impl Sent {
+    fn failed(kind: &'static str, error: String) -> Self {
+        Self {
+            status: None,
+            response: None,
+            failure: Some((kind, error)),
+        }
+    }
+}
+
+/// The longest prefix of `bytes` that is whole UTF-8, lossily past a cut
+/// character in the middle.
+fn utf8_prefix(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(e) if e.error_len().is_none() => {
+            String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned()
+        }
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// The kind of a request that got no answer, as the delivery log names it.
+fn error_kind(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        "Timeout"
+    } else if error.is_connect() {
+        "Connect"
+    } else if error.is_redirect() {
+        "Redirect"
+    } else {
+        "Request"
     }
 }
 

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::fields::{Input, InputError, Object};
+use super::paging::Limitation;
 use super::thread::MAX_FILTER_IDS;
 use super::time::parse_datetime;
 
@@ -71,6 +72,96 @@ impl Reset {
         Ok(Self {
             integration_ids: obj.optional_uuid_list("IntegrationIds", MAX_FILTER_IDS)?,
             enterprise_ids: obj.optional_uuid_list("EnterpriseIds", MAX_FILTER_IDS)?,
+        })
+    }
+}
+
+/// A webhook delivery's state, as the delivery log and export files name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "Pending" => Some(Self::Pending),
+            "Delivered" => Some(Self::Delivered),
+            "Failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Delivered => "Delivered",
+            Self::Failed => "Failed",
+        }
+    }
+
+    /// The database's word for it.
+    pub fn column(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn from_column(text: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Failed]
+            .into_iter()
+            .find(|s| s.column() == text)
+    }
+}
+
+/// `webhooks/getAll`: which deliveries, newest first.
+#[derive(Debug, Clone)]
+pub struct DeliveryFilter {
+    pub integration_ids: Option<Vec<Uuid>>,
+    pub states: Option<Vec<DeliveryState>>,
+    pub limitation: Limitation,
+}
+
+impl DeliveryFilter {
+    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+        let states = match obj.optional_array("States", 3)? {
+            None => None,
+            Some(values) => Some(
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        v.as_str().and_then(DeliveryState::parse).ok_or_else(|| {
+                            InputError(format!(
+                                "States[{i}] must be \"Pending\", \"Delivered\" or \"Failed\"."
+                            ))
+                        })
+                    })
+                    .collect::<Input<Vec<_>>>()?,
+            ),
+        };
+        Ok(Self {
+            integration_ids: obj.optional_uuid_list("IntegrationIds", MAX_FILTER_IDS)?,
+            states,
+            limitation: Limitation::parse(obj)?,
+        })
+    }
+}
+
+/// `webhooks/retry`: the deliveries to send again now.
+#[derive(Debug, Clone)]
+pub struct ResendDeliveries {
+    pub ids: Vec<Uuid>,
+}
+
+impl ResendDeliveries {
+    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+        Ok(Self {
+            ids: obj.required_uuid_list("WebhookDeliveryIds", MAX_FILTER_IDS)?,
         })
     }
 }

@@ -43,6 +43,8 @@ requests!(
     emulator::SetClock,
     emulator::AdvanceClock,
     emulator::Reset,
+    emulator::DeliveryFilter,
+    emulator::ResendDeliveries,
     fault::AddFault,
     fault::DeleteFaults,
 );

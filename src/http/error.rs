@@ -82,6 +82,9 @@ impl From<StoreError> for ApiError {
             Missing::Integration(_) => "IntegrationId is not the id of an integration.".to_owned(),
             Missing::Enterprise(_) => "EnterpriseId is not the id of an enterprise.".to_owned(),
             Missing::AccessToken => "AccessToken is not an active access token.".to_owned(),
+            Missing::DeliveryCursor => {
+                "Limitation.Cursor is not the id of a webhook delivery.".to_owned()
+            }
         })
     }
 }

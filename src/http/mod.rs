@@ -49,6 +49,8 @@ pub mod paths {
     pub const FAULTS_ADD: &str = "/api/operator/v1/faults/add";
     pub const FAULTS_GET_ALL: &str = "/api/operator/v1/faults/getAll";
     pub const FAULTS_DELETE: &str = "/api/operator/v1/faults/delete";
+    pub const WEBHOOKS_GET_ALL: &str = "/api/operator/v1/webhooks/getAll";
+    pub const WEBHOOKS_RETRY: &str = "/api/operator/v1/webhooks/retry";
 
     /// Every API operation (all `POST`).
     pub const OPERATIONS: &[&str] = &[
@@ -67,6 +69,8 @@ pub mod paths {
         FAULTS_ADD,
         FAULTS_GET_ALL,
         FAULTS_DELETE,
+        WEBHOOKS_GET_ALL,
+        WEBHOOKS_RETRY,
     ];
 
     /// The operations of the staff, authenticated by `Authorization: Bearer`.
@@ -135,6 +139,11 @@ pub fn router(app: AppState) -> Router {
         .route(paths::FAULTS_ADD, operation(emulator::faults_add))
         .route(paths::FAULTS_GET_ALL, operation(emulator::faults_get_all))
         .route(paths::FAULTS_DELETE, operation(emulator::faults_delete))
+        .route(
+            paths::WEBHOOKS_GET_ALL,
+            operation(emulator::webhooks_get_all),
+        )
+        .route(paths::WEBHOOKS_RETRY, operation(emulator::webhooks_retry))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -368,6 +368,38 @@ fn fault_schemas() -> Value {
             "Faults": { "type": "array", "items": reference("Fault"), "description": "The faults, in the order they were added." },
         })),
         "FaultGetAllRequest": staff_request(&[], json!({})),
+        "WebhookDeliveryGetAllRequest": staff_request(&["Limitation"], json!({
+            "IntegrationIds": { "type": ["array", "null"], "items": uuid(), "minItems": 1, "maxItems": MAX_FILTER_IDS, "description": "Only deliveries to these integrations; absent or null: all." },
+            "States": { "type": ["array", "null"], "items": { "type": "string", "enum": ["Pending", "Delivered", "Failed"] }, "minItems": 1, "maxItems": 3, "description": "Only deliveries in these states; absent or null: all." },
+            "Limitation": reference("Limitation"),
+        })),
+        "WebhookAttempt": object(&["StartedUtc", "DurationMs", "Status", "Error", "Response"], json!({
+            "StartedUtc": { "type": "string", "format": "date-time", "description": "When the request started: UTC, to the millisecond." },
+            "DurationMs": { "type": "integer", "description": "How long it took, in milliseconds." },
+            "Status": { "type": ["integer", "null"], "description": "The receiver's status; null when it gave none." },
+            "Error": { "type": ["string", "null"], "enum": ["Timeout", "Connect", "Redirect", "Request", "AddressRefused", "NoUrl", "Encode", null], "description": "Why there was no status; null when there was one." },
+            "Response": { "type": ["string", "null"], "description": "The first 1 KiB of the receiver's answer." },
+        })),
+        "WebhookDelivery": object(&["Id", "IntegrationId", "EnterpriseId", "State", "MessageIds", "CreatedUtc", "NextAttemptUtc", "Attempts"], json!({
+            "Id": uuid(),
+            "IntegrationId": { "type": "string", "format": "uuid", "description": "The integration whose receiver it goes to." },
+            "EnterpriseId": { "type": "string", "format": "uuid", "description": "The enterprise of its events." },
+            "State": { "type": "string", "enum": ["Pending", "Delivered", "Failed"], "description": "Pending: waiting for its next attempt; Delivered: a receiver answered 2xx; Failed: every attempt failed." },
+            "MessageIds": { "type": "array", "items": uuid(), "description": "The messages of its MessageAdded events, oldest first." },
+            "CreatedUtc": { "type": "string", "format": "date-time", "description": "When it was formed: UTC, to the millisecond." },
+            "NextAttemptUtc": { "type": ["string", "null"], "format": "date-time", "description": "When a pending delivery is next tried; null otherwise." },
+            "Attempts": { "type": "array", "items": reference("WebhookAttempt"), "description": "Every attempt, oldest first." },
+        })),
+        "WebhookDeliveryPage": object(&["WebhookDeliveries", "Cursor"], json!({
+            "WebhookDeliveries": { "type": "array", "items": reference("WebhookDelivery"), "description": "The deliveries, newest first." },
+            "Cursor": nullable_uuid(),
+        })),
+        "WebhookRetryRequest": staff_request(&["WebhookDeliveryIds"], json!({
+            "WebhookDeliveryIds": { "type": "array", "items": uuid(), "minItems": 1, "maxItems": MAX_FILTER_IDS, "description": "The deliveries to send again now." },
+        })),
+        "WebhookRetryResult": object(&["WebhookDeliveryIds"], json!({
+            "WebhookDeliveryIds": { "type": "array", "items": uuid(), "description": "Those of them there were; each is due at once, with a full set of attempts." },
+        })),
         "FaultDeleteRequest": staff_request(&[], json!({
             "FaultIds": { "type": ["array", "null"], "items": uuid(), "description": "The faults to delete; absent or null: all of them." },
         })),
@@ -645,6 +677,26 @@ pub fn document(thread: Option<uuid::Uuid>) -> Value {
                 Kind::Staff,
             ),
         ),
+        (
+            paths::WEBHOOKS_GET_ALL,
+            operation(
+                "Emulator: the webhook delivery log, newest first: each delivery's messages and every attempt with its status or error and the start of the receiver's answer. The receiver's URL is never shown.",
+                "WebhookDeliveryGetAllRequest",
+                "WebhookDeliveryPage",
+                json!({ "States": ["Failed"], "Limitation": { "Count": 10 } }),
+                Kind::StaffPaged,
+            ),
+        ),
+        (
+            paths::WEBHOOKS_RETRY,
+            operation(
+                "Emulator: send deliveries again now, whatever their state (a delivered one too), with a full set of attempts.",
+                "WebhookRetryRequest",
+                "WebhookRetryResult",
+                json!({ "WebhookDeliveryIds": ["0f8fad5b-d9cb-469f-a165-70867728950e"] }),
+                Kind::Staff,
+            ),
+        ),
     ];
     let paths: serde_json::Map<String, Value> = operations
         .into_iter()
@@ -671,7 +723,7 @@ pub fn document(thread: Option<uuid::Uuid>) -> Value {
             { "name": "Message threads", "description": "The integration's threads (Connector API)." },
             { "name": "Messages", "description": "The messages of the integration's threads (Connector API)." },
             { "name": "Staff", "description": "The hotel staff's side (operator API, bearer token)." },
-            { "name": "Emulator", "description": "Tools for testing against switchboard: the manual clock, reset and faults (operator API)." }
+            { "name": "Emulator", "description": "Tools for testing against switchboard: the manual clock, reset, faults and the webhook delivery log (operator API)." }
         ],
         "paths": paths,
         "components": {

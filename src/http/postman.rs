@@ -11,7 +11,7 @@ use super::paths;
 
 /// The operations in the order of a conversation: what adds comes before what
 /// lists, so that every list has something to show.
-pub const CONVERSATION: [&str; 15] = [
+pub const CONVERSATION: [&str; 17] = [
     paths::THREADS_ADD,
     paths::MESSAGES_ADD,
     paths::STAFF_MESSAGES_ADD,
@@ -27,6 +27,8 @@ pub const CONVERSATION: [&str; 15] = [
     paths::FAULTS_ADD,
     paths::FAULTS_GET_ALL,
     paths::FAULTS_DELETE,
+    paths::WEBHOOKS_GET_ALL,
+    paths::WEBHOOKS_RETRY,
 ];
 
 /// The collection (Postman format 2.1).

@@ -3,7 +3,8 @@
 //!
 //! The first line names the format and its version; then comes one record a
 //! line, in a fixed order of kinds (the clock, enterprises, integrations, access
-//! tokens, faults, threads, messages, webhook deliveries, webhook events), each kind in
+//! tokens, faults, threads, messages, webhook deliveries and their attempts,
+//! webhook events), each kind in
 //! its database order (ids for the first ones, insertion order for threads,
 //! messages and events, which is what pages break ties with); the last line,
 //! `End`, counts the records, so that a cut file is refused. Records only name
@@ -25,6 +26,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{Backend, StoreError};
+pub use crate::domain::emulator::DeliveryState;
 use crate::domain::fault::{Fault, Stage};
 
 /// The first line's `Format`.
@@ -53,6 +55,7 @@ pub enum Record {
     Thread(ThreadRecord),
     Message(MessageRecord),
     WebhookDelivery(DeliveryRecord),
+    WebhookAttempt(AttemptRecord),
     WebhookEvent(EventRecord),
     /// The last line: how many records came before it (the header not counted).
     End(EndRecord),
@@ -70,8 +73,9 @@ impl Record {
             Self::Thread(_) => 5,
             Self::Message(_) => 6,
             Self::WebhookDelivery(_) => 7,
-            Self::WebhookEvent(_) => 8,
-            Self::End(_) => 9,
+            Self::WebhookAttempt(_) => 8,
+            Self::WebhookEvent(_) => 9,
+            Self::End(_) => 10,
         }
     }
 
@@ -236,32 +240,16 @@ pub struct DeliveryRecord {
     pub finished_ms: Option<i64>,
 }
 
-/// A delivery's state, as the database keeps it (`status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum DeliveryState {
-    Pending,
-    Delivered,
-    Failed,
-}
-
-impl DeliveryState {
-    /// The database's word.
-    pub fn column(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Delivered => "delivered",
-            Self::Failed => "failed",
-        }
-    }
-
-    pub fn from_column(text: &str) -> Option<Self> {
-        match text {
-            "pending" => Some(Self::Pending),
-            "delivered" => Some(Self::Delivered),
-            "failed" => Some(Self::Failed),
-            _ => None,
-        }
-    }
+/// One attempt of a delivery, in the order they were made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct AttemptRecord {
+    pub delivery_id: Uuid,
+    pub started_ms: i64,
+    pub duration_ms: i64,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub response: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -598,7 +586,7 @@ impl Check {
 }
 
 /// The kinds of record, in the order a file holds them ([`Record::rank`]).
-const KINDS: [&str; 10] = [
+const KINDS: [&str; 11] = [
     "Clock",
     "Enterprise",
     "Integration",
@@ -607,6 +595,7 @@ const KINDS: [&str; 10] = [
     "Thread",
     "Message",
     "WebhookDelivery",
+    "WebhookAttempt",
     "WebhookEvent",
     "End",
 ];

@@ -38,7 +38,8 @@ pub use content::{Content, MessageBatch, MessageQuery, ThreadQuery};
 pub use emulator::{ClockMove, Emulator, ResetCounts, ResetScope};
 pub use faults::Faults;
 pub use outbox::{
-    Claim, Claimed, ClaimedDelivery, DeliveryInfo, DeliveryOutcome, Outbox, WebhookBacklog,
+    Attempt, Claim, Claimed, ClaimedDelivery, DeliveryInfo, DeliveryOutcome, DeliveryQuery,
+    DeliveryView, Outbox, WebhookBacklog,
 };
 pub use tenants::{
     AccessTokenInfo, Enterprise, Integration, NewAccessToken, NewIntegration, Tenants, TokenRef,
@@ -75,6 +76,8 @@ pub enum Missing {
     Enterprise(Uuid),
     #[error("there is no active access token like that")]
     AccessToken,
+    #[error("the cursor names no webhook delivery")]
+    DeliveryCursor,
 }
 
 impl From<Missing> for StoreError {

@@ -20,16 +20,23 @@ pub trait Outbox: Send + Sync {
     async fn set_webhook_url(&self, integration: Uuid, url: Option<String>) -> StoreResult<()>;
     /// Groups new events into deliveries, then reserves the due ones.
     async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed>;
+    /// Records an attempt and how it ended.
     async fn finish_delivery(
         &self,
         id: Uuid,
         outcome: DeliveryOutcome,
-        now_ms: i64,
+        attempt: Attempt,
     ) -> StoreResult<()>;
     async fn deliveries(&self, failed_only: bool) -> StoreResult<Vec<DeliveryInfo>>;
     /// Makes failed deliveries (one, or all) due at once, whatever the clock of
     /// the process that asks (the CLI) or sends (a server) says; returns how many.
     async fn retry_deliveries(&self, id: Option<Uuid>) -> StoreResult<u64>;
+    /// Makes these deliveries, whatever their state, due at once with a full
+    /// set of attempts; the ids of those there were.
+    async fn resend_deliveries(&self, ids: Vec<Uuid>) -> StoreResult<Vec<Uuid>>;
+    /// A page of deliveries with their events and attempts, newest first
+    /// ([`super::Missing::DeliveryCursor`] for a cursor of no delivery).
+    async fn delivery_page(&self, query: DeliveryQuery) -> StoreResult<Vec<DeliveryView>>;
     async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog>;
     /// Removes deliveries delivered before `before_ms`, with their events;
     /// returns how many. Failed and pending ones stay.
@@ -116,6 +123,53 @@ impl DeliveryOutcome {
             },
         }
     }
+}
+
+/// One request to a receiver: when it started, how long it took, and what
+/// came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub started_ms: i64,
+    pub duration_ms: i64,
+    /// The receiver's status; `None` when it gave none.
+    pub status: Option<u16>,
+    /// The kind of error when there was no status ([`AttemptError`]).
+    pub error: Option<String>,
+    /// The first [`RESPONSE_KEPT`] bytes of the receiver's answer.
+    pub response: Option<String>,
+}
+
+/// How much of a receiver's answer is kept with its attempt.
+pub const RESPONSE_KEPT: usize = 1024;
+
+impl Attempt {
+    /// When the attempt ended, which is when its outcome is recorded.
+    pub fn ended_ms(&self) -> i64 {
+        self.started_ms + self.duration_ms
+    }
+}
+
+/// Which deliveries a page holds: newest first, after `after`.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryQuery {
+    pub integrations: Option<Vec<Uuid>>,
+    /// Database states (`pending`, `delivered`, `failed`).
+    pub states: Option<Vec<&'static str>>,
+    pub count: usize,
+    pub after: Option<Uuid>,
+}
+
+/// A delivery with everything the delivery log shows of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryView {
+    pub id: Uuid,
+    pub integration_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub status: String,
+    pub message_ids: Vec<Uuid>,
+    pub created_ms: i64,
+    pub next_attempt_ms: i64,
+    pub attempts: Vec<Attempt>,
 }
 
 /// A delivery as `webhooks list` shows it.

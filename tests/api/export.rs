@@ -14,11 +14,11 @@ use switchboard::domain::scope::Visibility;
 use switchboard::domain::thread::Thread;
 use switchboard::domain::time::Timestamp;
 use switchboard::store::export::{
-    self, AccessTokenRecord, ClockRecord, DeliveryRecord, DeliveryState, Digest, EndRecord,
-    EnterpriseRecord, EventRecord, FaultRecord, ImportError, IntegrationRecord, MessageRecord,
-    Record, SenderName, ThreadRecord,
+    self, AccessTokenRecord, AttemptRecord, ClockRecord, DeliveryRecord, DeliveryState, Digest,
+    EndRecord, EnterpriseRecord, EventRecord, FaultRecord, ImportError, IntegrationRecord,
+    MessageRecord, Record, SenderName, ThreadRecord,
 };
-use switchboard::store::{Backend, Claim, DeliveryOutcome, MessageBatch, Store, TokenRef};
+use switchboard::store::{Attempt, Backend, Claim, DeliveryOutcome, MessageBatch, Store, TokenRef};
 use uuid::Uuid;
 
 use crate::helpers::*;
@@ -172,7 +172,13 @@ async fn populated() -> TestDatabase {
             DeliveryOutcome::Failed {
                 error: "the receiver answered 500".to_owned(),
             },
-            1_769_904_201_000,
+            Attempt {
+                started_ms: 1_769_904_200_500,
+                duration_ms: 500,
+                status: Some(500),
+                error: None,
+                response: Some("{\"error\": \"down\"}".to_owned()),
+            },
         )
         .await
         .unwrap();
@@ -183,7 +189,13 @@ async fn populated() -> TestDatabase {
                 next_attempt_ms: 1_769_904_260_000,
                 error: "connection refused".to_owned(),
             },
-            1_769_904_202_000,
+            Attempt {
+                started_ms: 1_769_904_201_000,
+                duration_ms: 1000,
+                status: None,
+                error: Some("Connect".to_owned()),
+                response: None,
+            },
         )
         .await
         .unwrap();
@@ -225,6 +237,7 @@ async fn a_database_moves_between_backends_and_exports_the_same_file() {
         "Thread",
         "Message",
         "WebhookDelivery",
+        "WebhookAttempt",
         "WebhookEvent",
         "End",
     ] {
@@ -543,6 +556,13 @@ type FaultFields = (
     bool,
     i64,
 );
+type AttemptFields = (
+    usize,
+    (i64, i64),
+    Option<u16>,
+    Option<String>,
+    Option<String>,
+);
 type ThreadFields = (usize, usize, String, String, (i64, i64), bool);
 type DeliveryFields = (
     usize,
@@ -567,6 +587,7 @@ struct Shape {
     threads: Vec<ThreadFields>,
     messages: Vec<(usize, String, bool, i64)>,
     deliveries: Vec<DeliveryFields>,
+    attempts: Vec<AttemptFields>,
     events: Vec<(usize, usize, i64, Option<usize>)>,
 }
 
@@ -638,6 +659,16 @@ fn shape() -> impl Strategy<Value = Shape> {
             ),
             0..4,
         ),
+        prop::collection::vec(
+            (
+                0..n,
+                any::<(i64, i64)>(),
+                proptest::option::of(100u16..600),
+                proptest::option::of(text(10)),
+                proptest::option::of(text(40)),
+            ),
+            0..6,
+        ),
         prop::collection::vec((0..n, 0..n, any::<i64>(), proptest::option::of(0..n)), 0..8),
     )
         .prop_map(
@@ -651,6 +682,7 @@ fn shape() -> impl Strategy<Value = Shape> {
                 threads,
                 messages,
                 deliveries,
+                attempts,
                 events,
             )| {
                 Shape {
@@ -663,6 +695,7 @@ fn shape() -> impl Strategy<Value = Shape> {
                     threads,
                     messages,
                     deliveries,
+                    attempts,
                     events,
                 }
             },
@@ -850,6 +883,18 @@ impl Shape {
                 })
                 .collect(),
         );
+        if !self.deliveries.is_empty() {
+            for (delivery, (started_ms, duration_ms), status, error, response) in &self.attempts {
+                records.push(Record::WebhookAttempt(AttemptRecord {
+                    delivery_id: self.id(6, delivery % self.deliveries.len()),
+                    started_ms: *started_ms,
+                    duration_ms: *duration_ms,
+                    status: *status,
+                    error: error.clone(),
+                    response: response.clone(),
+                }));
+            }
+        }
         if !messages.is_empty() {
             for (message, at, created, delivery) in &self.events {
                 records.push(Record::WebhookEvent(EventRecord {

@@ -102,7 +102,12 @@ async fn record(
         let _permit = gate.acquire().await;
     }
     let status = inner.answers.lock().unwrap().pop_front().unwrap_or(200);
-    StatusCode::from_u16(status).unwrap().into_response()
+    // A body, so that the delivery log has an answer to keep.
+    (
+        StatusCode::from_u16(status).unwrap(),
+        format!("answered {status}"),
+    )
+        .into_response()
 }
 
 impl Receiver {

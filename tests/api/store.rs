@@ -13,8 +13,8 @@ use switchboard::domain::thread::Thread;
 use switchboard::domain::time::Timestamp;
 use switchboard::ratelimit::{Decision, RateLimit};
 use switchboard::store::{
-    self, Claim, ClockMove, DeliveryOutcome, Enterprise, MessageBatch, MessageQuery, Missing,
-    ResetCounts, ResetScope, Store, StoreError, ThreadQuery, TokenRef,
+    self, Attempt, Claim, ClockMove, DeliveryOutcome, Enterprise, MessageBatch, MessageQuery,
+    Missing, ResetCounts, ResetScope, Store, StoreError, ThreadQuery, TokenRef,
 };
 use switchboard::tokens::TokenHash;
 use uuid::Uuid;
@@ -250,6 +250,17 @@ async fn a_guest_message_reopens_and_a_staff_reply_does_not() {
     );
 }
 
+/// An attempt that ended at `ended_ms` with `status` (or a timeout).
+fn attempt(ended_ms: i64, status: Option<u16>) -> Attempt {
+    Attempt {
+        started_ms: ended_ms - 5,
+        duration_ms: 5,
+        status,
+        error: status.is_none().then(|| "Timeout".to_owned()),
+        response: status.map(|s| format!("answer {s}")),
+    }
+}
+
 fn claim(now_ms: i64, in_flight: HashMap<Uuid, usize>) -> Claim {
     Claim {
         now_ms,
@@ -387,7 +398,10 @@ async fn outcomes_schedule_retries_fail_and_can_be_sent_again() {
         next_attempt_ms: 60_000,
         error: "the receiver answered 500".to_owned(),
     };
-    store.finish_delivery(id, retry, 3000).await.unwrap();
+    store
+        .finish_delivery(id, retry, attempt(3000, Some(500)))
+        .await
+        .unwrap();
     let early = store
         .claim_deliveries(claim(59_999, HashMap::new()))
         .await
@@ -404,7 +418,10 @@ async fn outcomes_schedule_retries_fail_and_can_be_sent_again() {
     let failed = DeliveryOutcome::Failed {
         error: "no answer within the timeout".to_owned(),
     };
-    store.finish_delivery(id, failed, 61_000).await.unwrap();
+    store
+        .finish_delivery(id, failed, attempt(61_000, None))
+        .await
+        .unwrap();
     let listed = store.deliveries(true).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(
@@ -424,7 +441,7 @@ async fn outcomes_schedule_retries_fail_and_can_be_sent_again() {
         .unwrap();
     assert_eq!(resent.deliveries.len(), 1, "due at once");
     store
-        .finish_delivery(id, DeliveryOutcome::Delivered, 62_000)
+        .finish_delivery(id, DeliveryOutcome::Delivered, attempt(62_000, Some(204)))
         .await
         .unwrap();
     assert_eq!(

@@ -617,3 +617,173 @@ async fn webhooks_to_private_addresses_are_refused_unless_allowed() {
         "nothing reached the receiver"
     );
 }
+
+const LOG: &str = "/api/operator/v1/webhooks/getAll";
+const RESEND: &str = "/api/operator/v1/webhooks/retry";
+
+#[tokio::test]
+async fn the_delivery_log_keeps_every_attempt_and_never_the_secret() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(&[500]);
+    hook(&app, &format!("{}/hook?secret=s3cr3t", receiver.base)).await;
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    let message = app.add_message(PORTFOLIO, &thread, "hello").await;
+    let wait = retry_wait(&app, 1).await;
+    app.clock.advance(Duration::milliseconds(wait));
+    wait_for_status(&app, "delivered").await;
+
+    let log = app
+        .staff(LOG, json!({"Limitation": {"Count": 10}}))
+        .await
+        .ok();
+    assert!(!log.to_string().contains("s3cr3t"), "{log}");
+    let delivery = &log["WebhookDeliveries"][0];
+    assert_eq!(delivery["State"], "Delivered");
+    assert_eq!(delivery["IntegrationId"], json!(demo::SAMPLE_CLIENT));
+    assert_eq!(delivery["EnterpriseId"], json!(demo::GROSS), "the home of the token");
+    assert_eq!(delivery["MessageIds"], json!([message["Id"]]));
+    assert_eq!(delivery["NextAttemptUtc"], Value::Null);
+    let attempts = delivery["Attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert_eq!(
+        (
+            &attempts[0]["Status"],
+            &attempts[0]["Error"],
+            &attempts[0]["Response"]
+        ),
+        (&json!(500), &Value::Null, &json!("answered 500"))
+    );
+    assert_eq!(attempts[1]["Status"], 200);
+    assert_eq!(attempts[1]["Response"], "answered 200");
+    let first: chrono::DateTime<chrono::Utc> =
+        attempts[0]["StartedUtc"].as_str().unwrap().parse().unwrap();
+    let second: chrono::DateTime<chrono::Utc> =
+        attempts[1]["StartedUtc"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        (second - first).num_milliseconds(),
+        wait,
+        "each attempt starts on the clock the server reads"
+    );
+    assert_eq!(log["Cursor"], delivery["Id"]);
+
+    // Pruning a delivered delivery takes its attempts with it.
+    let pruned = app
+        .store
+        .prune_deliveries(app.clock.now_ms() + 1)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1);
+    let log = app
+        .staff(LOG, json!({"Limitation": {"Count": 10}}))
+        .await
+        .ok();
+    assert_eq!(log["WebhookDeliveries"], json!([]));
+}
+
+#[tokio::test]
+async fn the_log_names_an_error_kind_filters_pages_and_resends() {
+    let app = spawn_app().await;
+    // Nothing listens on port 9 of this machine: every attempt is refused.
+    hook(&app, "http://127.0.0.1:9/hook?secret=s3cr3t").await;
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    app.add_message(PORTFOLIO, &thread, "one").await;
+    // All three attempts of the test policy fail.
+    let failed = wait_for_status(&app, "failed").await;
+    let receiver = Receiver::start().await;
+    hook(&app, &format!("{}/hook", receiver.base)).await;
+    let other = app.add_message(PORTFOLIO, &thread, "two").await;
+    receiver.wait_for_events(&[id(&other)]).await;
+    wait_until_delivered(&app, |d| d.id != failed.id).await;
+
+    let page = |body: Value| async { app.staff(LOG, body).await.ok() };
+    let failed_only = page(json!({"States": ["Failed"], "Limitation": {"Count": 10}})).await;
+    let deliveries = failed_only["WebhookDeliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0]["Id"], json!(failed.id));
+    let attempts = deliveries[0]["Attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 3);
+    for attempt in attempts {
+        assert_eq!(
+            (&attempt["Status"], &attempt["Error"], &attempt["Response"]),
+            (&Value::Null, &json!("Connect"), &Value::Null)
+        );
+    }
+    assert!(!failed_only.to_string().contains("s3cr3t"));
+
+    // Newest first, a page at a time.
+    let first = page(json!({"Limitation": {"Count": 1}})).await;
+    assert_eq!(first["WebhookDeliveries"][0]["State"], "Delivered");
+    let second = page(json!({"Limitation": {"Count": 1, "Cursor": first["Cursor"]}})).await;
+    assert_eq!(second["WebhookDeliveries"][0]["Id"], json!(failed.id));
+    let none = page(json!({"Limitation": {"Count": 1, "Cursor": second["Cursor"]}})).await;
+    assert_eq!(none, json!({"WebhookDeliveries": [], "Cursor": null}));
+    let other_integration = page(json!({
+        "IntegrationIds": [demo::TEST_CLIENT_2], "Limitation": {"Count": 10}
+    }))
+    .await;
+    assert_eq!(other_integration["WebhookDeliveries"], json!([]));
+    app.staff(
+        LOG,
+        json!({"Limitation": {"Count": 1, "Cursor": uuid::Uuid::new_v4()}}),
+    )
+    .await
+    .assert_message(
+        400,
+        "Limitation.Cursor is not the id of a webhook delivery.",
+    );
+    app.staff(LOG, json!({"States": ["Lost"], "Limitation": {"Count": 1}}))
+        .await
+        .assert_error(400);
+
+    // Sent again now, to the receiver that listens: a fourth attempt.
+    let unknown = uuid::Uuid::new_v4();
+    let resent = app
+        .staff(RESEND, json!({"WebhookDeliveryIds": [failed.id, unknown]}))
+        .await
+        .ok();
+    assert_eq!(resent, json!({"WebhookDeliveryIds": [failed.id]}));
+    wait_until_delivered(&app, |d| d.id == failed.id).await;
+    let after = page(json!({"States": ["Delivered"], "Limitation": {"Count": 10}})).await;
+    let resent = after["WebhookDeliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["Id"] == json!(failed.id))
+        .cloned()
+        .unwrap();
+    let attempts = resent["Attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 4);
+    assert_eq!(attempts[3]["Status"], 200);
+
+    // The command line shows the attempts too.
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["webhooks", "list", "--database", &app.database])
+        .output()
+        .await
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(out.contains("attempt 3"), "{out}");
+    assert!(out.contains("Connect"), "{out}");
+    assert!(!out.contains("s3cr3t"), "{out}");
+}
+
+/// Waits until a delivery that `which` picks is delivered.
+async fn wait_until_delivered(app: &TestApp, which: impl Fn(&DeliveryInfo) -> bool) {
+    for _ in 0..400 {
+        if deliveries(app)
+            .await
+            .iter()
+            .any(|d| which(d) && d.status == "delivered")
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("not delivered: {:?}", deliveries(app).await);
+}

@@ -88,6 +88,12 @@ pub async fn reset(
         tx.execute(&q.text, &q.params()).await.map_err(internal)
     };
     delete("DELETE FROM webhook_events WHERE TRUE", "").await?;
+    delete(
+        "DELETE FROM webhook_attempts WHERE delivery_id IN \
+             (SELECT id FROM webhook_deliveries WHERE TRUE",
+        ")",
+    )
+    .await?;
     let deliveries = delete("DELETE FROM webhook_deliveries WHERE TRUE", "").await?;
     let messages = delete(
         "DELETE FROM messages WHERE thread_id IN (SELECT id FROM threads WHERE TRUE",

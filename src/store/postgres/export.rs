@@ -12,9 +12,9 @@ use uuid::Uuid;
 
 use super::{faults, internal};
 use crate::store::export::{
-    AccessTokenRecord, ClockRecord, DeliveryRecord, DeliveryState, Digest, EnterpriseRecord,
-    EventRecord, ImportError, Incoming, IntegrationRecord, MessageRecord, Numbered, Outgoing,
-    Record, SenderName, ThreadRecord,
+    AccessTokenRecord, AttemptRecord, ClockRecord, DeliveryRecord, DeliveryState, Digest,
+    EnterpriseRecord, EventRecord, ImportError, Incoming, IntegrationRecord, MessageRecord,
+    Numbered, Outgoing, Record, SenderName, ThreadRecord,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -127,6 +127,21 @@ const READERS: &[Reader] = &[
                 last_error: r.get(7),
                 created_ms: r.get(8),
                 finished_ms: r.get(9),
+            }))
+        },
+    ),
+    (
+        "SELECT delivery_id, started_ms, duration_ms, status, error, response \
+         FROM webhook_attempts ORDER BY seq",
+        |r| {
+            let status: Option<i32> = r.get(3);
+            Ok(Record::WebhookAttempt(AttemptRecord {
+                delivery_id: r.get(0),
+                started_ms: r.get(1),
+                duration_ms: r.get(2),
+                status: status.map(u16::try_from).transpose().map_err(internal)?,
+                error: r.get(4),
+                response: r.get(5),
             }))
         },
     ),
@@ -337,6 +352,18 @@ fn copy_of(record: &Record) -> Option<(&'static str, &'static [Type])> {
                 Type::INT8,
             ],
         )),
+        Record::WebhookAttempt(_) => Some((
+            "COPY webhook_attempts (delivery_id, started_ms, duration_ms, status, error, response) \
+             FROM STDIN BINARY",
+            &[
+                Type::UUID,
+                Type::INT8,
+                Type::INT8,
+                Type::INT4,
+                Type::TEXT,
+                Type::TEXT,
+            ],
+        )),
         Record::WebhookEvent(_) => Some((
             "COPY webhook_events (message_id, integration_id, enterprise_id, created_ms, \
                                   delivery_id) FROM STDIN BINARY",
@@ -395,6 +422,20 @@ async fn copy(tx: &Transaction<'_>, group: &mut Vec<Numbered>) -> Result<(), Imp
                         &d.finished_ms,
                     ];
                     writer.as_mut().write(&values).await?
+                }
+                Record::WebhookAttempt(a) => {
+                    let status = a.status.map(i32::from);
+                    writer
+                        .as_mut()
+                        .write(&[
+                            &a.delivery_id,
+                            &a.started_ms,
+                            &a.duration_ms,
+                            &status,
+                            &a.error,
+                            &a.response,
+                        ])
+                        .await?
                 }
                 Record::WebhookEvent(e) => {
                     writer
@@ -482,6 +523,7 @@ fn key(record: &Record, column: &str) -> Option<Uuid> {
         (Record::WebhookDelivery(d), "id") => Some(d.id),
         (Record::WebhookDelivery(d), "integration_id") => Some(d.integration_id),
         (Record::WebhookDelivery(d), "enterprise_id") => Some(d.enterprise_id),
+        (Record::WebhookAttempt(a), "delivery_id") => Some(a.delivery_id),
         (Record::WebhookEvent(e), "message_id") => Some(e.message_id),
         (Record::WebhookEvent(e), "delivery_id") => e.delivery_id,
         _ => None,

@@ -30,10 +30,11 @@ use crate::domain::time::Timestamp;
 use crate::ratelimit::{Decision, RateLimit};
 use crate::store::export::{ImportError, Incoming, Outgoing};
 use crate::store::{
-    AccessTokenInfo, Background, Claim, Claimed, ClockMove, Content, DeliveryInfo, DeliveryOutcome,
-    Emulator, Enterprise, Faults, Integration, MessageBatch, MessageQuery, NewAccessToken,
-    NewIntegration, Notices, Outbox, RateLimits, ResetCounts, ResetScope, Store, StoreError,
-    StoreResult, Tenants, ThreadQuery, TokenRef, WebhookBacklog,
+    AccessTokenInfo, Attempt, Background, Claim, Claimed, ClockMove, Content, DeliveryInfo,
+    DeliveryOutcome, DeliveryQuery, DeliveryView, Emulator, Enterprise, Faults, Integration,
+    MessageBatch, MessageQuery, NewAccessToken, NewIntegration, Notices, Outbox, RateLimits,
+    ResetCounts, ResetScope, Store, StoreError, StoreResult, Tenants, ThreadQuery, TokenRef,
+    WebhookBacklog,
 };
 use crate::tokens::TokenHash;
 
@@ -307,9 +308,17 @@ impl Outbox for PostgresStore {
         &self,
         id: Uuid,
         outcome: DeliveryOutcome,
-        now_ms: i64,
+        attempt: Attempt,
     ) -> StoreResult<()> {
-        outbox::finish(&self.client().await?, id, &outcome, now_ms).await
+        outbox::finish(&self.client().await?, id, &outcome, &attempt).await
+    }
+
+    async fn resend_deliveries(&self, ids: Vec<Uuid>) -> StoreResult<Vec<Uuid>> {
+        outbox::resend(&self.client().await?, &ids).await
+    }
+
+    async fn delivery_page(&self, query: DeliveryQuery) -> StoreResult<Vec<DeliveryView>> {
+        outbox::page(&self.client().await?, &query).await
     }
 
     async fn deliveries(&self, failed_only: bool) -> StoreResult<Vec<DeliveryInfo>> {

@@ -6,9 +6,11 @@ use deadpool_postgres::{GenericClient, Transaction};
 use uuid::Uuid;
 
 use super::internal;
+use super::query::Query;
 use crate::store::outbox::{self, DueDelivery, NewDelivery, OutboxTx, UnplannedEvent};
 use crate::store::{
-    Claim, Claimed, DeliveryInfo, DeliveryOutcome, Missing, StoreResult, WebhookBacklog,
+    Attempt, Claim, Claimed, DeliveryInfo, DeliveryOutcome, DeliveryQuery, DeliveryView, Missing,
+    StoreResult, WebhookBacklog,
 };
 
 pub const CHANNEL: &str = "switchboard_webhooks";
@@ -157,12 +159,17 @@ pub async fn finish(
     client: &impl GenericClient,
     id: Uuid,
     outcome: &DeliveryOutcome,
-    now_ms: i64,
+    attempt: &Attempt,
 ) -> StoreResult<()> {
-    let c = outcome.columns(now_ms);
+    let c = outcome.columns(attempt.ended_ms());
+    // One statement: the attempt and the outcome are recorded together.
     client
         .execute(
-            "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
+            "WITH attempt AS ( \
+                 INSERT INTO webhook_attempts \
+                     (delivery_id, started_ms, duration_ms, status, error, response) \
+                 VALUES ($1, $6, $7, $8, $9, $10)) \
+             UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
                     next_attempt_ms = coalesce($3, next_attempt_ms), leased_until_ms = NULL, \
                     last_error = $4, finished_ms = $5 \
              WHERE id = $1",
@@ -172,6 +179,11 @@ pub async fn finish(
                 &c.next_attempt_ms,
                 &c.last_error,
                 &c.finished_ms,
+                &attempt.started_ms,
+                &attempt.duration_ms,
+                &attempt.status.map(i32::from),
+                &attempt.error,
+                &attempt.response,
             ],
         )
         .await
@@ -230,6 +242,102 @@ pub async fn retry(client: &impl GenericClient, id: Option<Uuid>) -> StoreResult
     Ok(changed)
 }
 
+pub async fn resend(client: &impl GenericClient, ids: &[Uuid]) -> StoreResult<Vec<Uuid>> {
+    let rows = client
+        .query(
+            "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, \
+                    next_attempt_ms = created_ms, finished_ms = NULL \
+             WHERE id = ANY($1) RETURNING id",
+            &[&ids],
+        )
+        .await
+        .map_err(internal)?;
+    if !rows.is_empty() {
+        client
+            .execute(&format!("NOTIFY {CHANNEL}"), &[])
+            .await
+            .map_err(internal)?;
+    }
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+pub async fn page(
+    client: &impl GenericClient,
+    q: &DeliveryQuery,
+) -> StoreResult<Vec<DeliveryView>> {
+    let mut query = Query::new(
+        "SELECT d.id, d.integration_id, d.enterprise_id, d.status, d.created_ms, d.next_attempt_ms, \
+                array(SELECT e.message_id FROM webhook_events e \
+                      WHERE e.delivery_id = d.id ORDER BY e.seq), \
+                coalesce((SELECT json_agg(json_build_array(a.started_ms, a.duration_ms, a.status, \
+                                                           a.error, a.response) ORDER BY a.seq) \
+                          FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]')::text \
+         FROM webhook_deliveries d WHERE TRUE",
+    );
+    if let Some(ids) = &q.integrations {
+        let p = query.arg(ids.clone());
+        query.push(&format!(" AND d.integration_id = ANY({p})"));
+    }
+    if let Some(states) = &q.states {
+        let states: Vec<String> = states.iter().map(|s| (*s).to_owned()).collect();
+        let p = query.arg(states);
+        query.push(&format!(" AND d.status = ANY({p})"));
+    }
+    if let Some(after) = q.after {
+        let created: i64 = client
+            .query_opt(
+                "SELECT created_ms FROM webhook_deliveries WHERE id = $1",
+                &[&after],
+            )
+            .await
+            .map_err(internal)?
+            .ok_or(Missing::DeliveryCursor)?
+            .get(0);
+        let c = query.arg(created);
+        let a = query.arg(after);
+        query.push(&format!(" AND (d.created_ms, d.id) < ({c}, {a})"));
+    }
+    let n = query.arg(q.count as i64);
+    query.push(&format!(" ORDER BY d.created_ms DESC, d.id DESC LIMIT {n}"));
+    let rows = client
+        .query(&query.text, &query.params())
+        .await
+        .map_err(internal)?;
+    rows.iter()
+        .map(|r| {
+            let attempts: String = r.get(7);
+            Ok(DeliveryView {
+                id: r.get(0),
+                integration_id: r.get(1),
+                enterprise_id: r.get(2),
+                status: r.get(3),
+                message_ids: r.get(6),
+                created_ms: r.get(4),
+                next_attempt_ms: r.get(5),
+                attempts: parse_attempts(&attempts)?,
+            })
+        })
+        .collect()
+}
+
+/// The attempts of a delivery, from `[[started_ms, duration_ms, status, error, response], ...]`.
+fn parse_attempts(json: &str) -> StoreResult<Vec<Attempt>> {
+    type Row = (i64, i64, Option<u16>, Option<String>, Option<String>);
+    let rows: Vec<Row> = serde_json::from_str(json).map_err(internal)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(started_ms, duration_ms, status, error, response)| Attempt {
+                started_ms,
+                duration_ms,
+                status,
+                error,
+                response,
+            },
+        )
+        .collect())
+}
+
 pub async fn backlog(client: &impl GenericClient) -> StoreResult<WebhookBacklog> {
     let row = client
         .query_one(
@@ -271,7 +379,8 @@ pub async fn prune(client: &impl GenericClient, before_ms: i64) -> StoreResult<u
             "WITH gone AS ( \
                  DELETE FROM webhook_deliveries WHERE status = 'delivered' AND finished_ms < $1 \
                  RETURNING id), \
-             events AS (DELETE FROM webhook_events WHERE delivery_id IN (SELECT id FROM gone)) \
+             events AS (DELETE FROM webhook_events WHERE delivery_id IN (SELECT id FROM gone)), \
+             attempts AS (DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM gone)) \
              SELECT count(*) FROM gone",
             &[&before_ms],
         )

@@ -59,6 +59,10 @@ pub fn reset(conn: &Connection, scope: &ResetScope) -> StoreResult<(ResetCounts,
     let within = scope_condition(scope, &mut args);
     let run = |sql: String| execute(conn, &sql, &args);
     run(format!("DELETE FROM webhook_events WHERE {within}"))?;
+    run(format!(
+        "DELETE FROM webhook_attempts WHERE delivery_id IN \
+             (SELECT id FROM webhook_deliveries WHERE {within})"
+    ))?;
     let deliveries = run(format!("DELETE FROM webhook_deliveries WHERE {within}"))?;
     let messages = run(format!(
         "DELETE FROM messages WHERE thread_id IN (SELECT id FROM threads WHERE {within})"

@@ -6,9 +6,9 @@ use uuid::Uuid;
 
 use super::{faults, internal};
 use crate::store::export::{
-    AccessTokenRecord, ClockRecord, DeliveryRecord, DeliveryState, Digest, EnterpriseRecord,
-    EventRecord, ImportError, Incoming, IntegrationRecord, MessageRecord, Numbered, Outgoing,
-    Record, SenderName, ThreadRecord,
+    AccessTokenRecord, AttemptRecord, ClockRecord, DeliveryRecord, DeliveryState, Digest,
+    EnterpriseRecord, EventRecord, ImportError, Incoming, IntegrationRecord, MessageRecord,
+    Numbered, Outgoing, Record, SenderName, ThreadRecord,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -116,6 +116,20 @@ const READERS: &[Reader] = &[
                 last_error: r.get(7)?,
                 created_ms: r.get(8)?,
                 finished_ms: r.get(9)?,
+            }))
+        },
+    ),
+    (
+        "SELECT delivery_id, started_ms, duration_ms, status, error, response \
+         FROM webhook_attempts ORDER BY seq",
+        |r| {
+            Ok(Record::WebhookAttempt(AttemptRecord {
+                delivery_id: r.get(0)?,
+                started_ms: r.get(1)?,
+                duration_ms: r.get(2)?,
+                status: r.get(3)?,
+                error: r.get(4)?,
+                response: r.get(5)?,
             }))
         },
     ),
@@ -304,6 +318,19 @@ fn insert(conn: &Connection, record: &Record) -> rusqlite::Result<()> {
                 d.last_error,
                 d.created_ms,
                 d.finished_ms
+            ],
+        ),
+        Record::WebhookAttempt(a) => run(
+            "INSERT INTO webhook_attempts (delivery_id, started_ms, duration_ms, status, error, \
+                                           response) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                a.delivery_id,
+                a.started_ms,
+                a.duration_ms,
+                a.status,
+                a.error,
+                a.response
             ],
         ),
         Record::WebhookEvent(e) => run(

@@ -30,10 +30,11 @@ use crate::domain::time::Timestamp;
 use crate::ratelimit::{Decision, LocalLimiter, RateLimit};
 use crate::store::export::{ImportError, Incoming, Outgoing};
 use crate::store::{
-    AccessTokenInfo, Background, Claim, Claimed, ClockMove, Content, DeliveryInfo, DeliveryOutcome,
-    Emulator, Enterprise, Faults, Integration, MessageBatch, MessageQuery, NewAccessToken,
-    NewIntegration, Notices, Outbox, RateLimits, ResetCounts, ResetScope, Store, StoreError,
-    StoreResult, Tenants, ThreadQuery, TokenRef, WebhookBacklog, WriteStats,
+    AccessTokenInfo, Attempt, Background, Claim, Claimed, ClockMove, Content, DeliveryInfo,
+    DeliveryOutcome, DeliveryQuery, DeliveryView, Emulator, Enterprise, Faults, Integration,
+    MessageBatch, MessageQuery, NewAccessToken, NewIntegration, Notices, Outbox, RateLimits,
+    ResetCounts, ResetScope, Store, StoreError, StoreResult, Tenants, ThreadQuery, TokenRef,
+    WebhookBacklog, WriteStats,
 };
 use crate::tokens::TokenHash;
 use readers::Readers;
@@ -356,10 +357,22 @@ impl Outbox for SqliteStore {
         &self,
         id: Uuid,
         outcome: DeliveryOutcome,
-        now_ms: i64,
+        attempt: Attempt,
     ) -> StoreResult<()> {
         self.writer
-            .write(move |conn| outbox::finish(conn, id, &outcome, now_ms))
+            .write(move |conn| outbox::finish(conn, id, &outcome, &attempt))
+            .await
+    }
+
+    async fn resend_deliveries(&self, ids: Vec<Uuid>) -> StoreResult<Vec<Uuid>> {
+        self.writer
+            .write(move |conn| outbox::resend(conn, &ids))
+            .await
+    }
+
+    async fn delivery_page(&self, query: DeliveryQuery) -> StoreResult<Vec<DeliveryView>> {
+        self.readers
+            .read(move |conn| outbox::page(conn, &query))
             .await
     }
 

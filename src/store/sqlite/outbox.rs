@@ -6,9 +6,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::internal;
+use super::query::{Args, id_array, query};
 use crate::store::outbox::{self, DueDelivery, NewDelivery, OutboxTx, UnplannedEvent};
 use crate::store::{
-    Claim, Claimed, DeliveryInfo, DeliveryOutcome, Missing, StoreError, StoreResult, WebhookBacklog,
+    Attempt, Claim, Claimed, DeliveryInfo, DeliveryOutcome, DeliveryQuery, DeliveryView, Missing,
+    StoreError, StoreResult, WebhookBacklog,
 };
 
 /// The outbox inside the writer's transaction. Its methods never wait, so the
@@ -147,9 +149,24 @@ pub fn finish(
     conn: &Connection,
     id: Uuid,
     outcome: &DeliveryOutcome,
-    now_ms: i64,
+    attempt: &Attempt,
 ) -> StoreResult<()> {
-    let c = outcome.columns(now_ms);
+    conn.prepare_cached(
+        "INSERT INTO webhook_attempts (delivery_id, started_ms, duration_ms, status, error, response) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            id,
+            attempt.started_ms,
+            attempt.duration_ms,
+            attempt.status,
+            attempt.error,
+            attempt.response
+        ])
+    })
+    .map_err(internal)?;
+    let c = outcome.columns(attempt.ended_ms());
     conn.prepare_cached(
         "UPDATE webhook_deliveries SET status = ?2, attempts = attempts + 1, \
                 next_attempt_ms = coalesce(?3, next_attempt_ms), leased_until_ms = NULL, \
@@ -218,6 +235,92 @@ pub fn retry(conn: &Connection, id: Option<Uuid>) -> StoreResult<u64> {
     Ok(changed as u64)
 }
 
+pub fn resend(conn: &Connection, ids: &[Uuid]) -> StoreResult<Vec<Uuid>> {
+    let args: Args = vec![(":ids", Box::new(id_array(ids)))];
+    query(
+        conn,
+        "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, \
+                next_attempt_ms = created_ms, finished_ms = NULL \
+         WHERE id IN rarray(:ids) RETURNING id",
+        &args,
+        |r| r.get(0),
+    )
+}
+
+pub fn page(conn: &Connection, q: &DeliveryQuery) -> StoreResult<Vec<DeliveryView>> {
+    let mut args = Args::new();
+    let mut sql = "SELECT id, integration_id, enterprise_id, status, created_ms, next_attempt_ms \
+                   FROM webhook_deliveries WHERE 1 = 1"
+        .to_owned();
+    if let Some(ids) = &q.integrations {
+        sql.push_str(" AND integration_id IN rarray(:integrations)");
+        args.push((":integrations", Box::new(id_array(ids))));
+    }
+    if let Some(states) = &q.states {
+        let states: Vec<rusqlite::types::Value> = states
+            .iter()
+            .map(|s| rusqlite::types::Value::Text((*s).to_owned()))
+            .collect();
+        sql.push_str(" AND status IN rarray(:states)");
+        args.push((":states", Box::new(std::rc::Rc::new(states))));
+    }
+    if let Some(after) = q.after {
+        let created: i64 = conn
+            .query_row(
+                "SELECT created_ms FROM webhook_deliveries WHERE id = ?1",
+                [after],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(internal)?
+            .ok_or(Missing::DeliveryCursor)?;
+        sql.push_str(" AND (created_ms < :created OR (created_ms = :created AND id < :after))");
+        args.push((":created", Box::new(created)));
+        args.push((":after", Box::new(after)));
+    }
+    sql.push_str(" ORDER BY created_ms DESC, id DESC LIMIT :count");
+    args.push((":count", Box::new(q.count as i64)));
+    let mut deliveries = query(conn, &sql, &args, |r| {
+        Ok(DeliveryView {
+            id: r.get(0)?,
+            integration_id: r.get(1)?,
+            enterprise_id: r.get(2)?,
+            status: r.get(3)?,
+            message_ids: Vec::new(),
+            created_ms: r.get(4)?,
+            next_attempt_ms: r.get(5)?,
+            attempts: Vec::new(),
+        })
+    })?;
+    for delivery in &mut deliveries {
+        delivery.message_ids = conn
+            .prepare_cached(
+                "SELECT message_id FROM webhook_events WHERE delivery_id = ?1 ORDER BY seq",
+            )
+            .and_then(|mut s| s.query_map([delivery.id], |r| r.get(0))?.collect())
+            .map_err(internal)?;
+        delivery.attempts = conn
+            .prepare_cached(
+                "SELECT started_ms, duration_ms, status, error, response \
+                 FROM webhook_attempts WHERE delivery_id = ?1 ORDER BY seq",
+            )
+            .and_then(|mut s| {
+                s.query_map([delivery.id], |r| {
+                    Ok(Attempt {
+                        started_ms: r.get(0)?,
+                        duration_ms: r.get(1)?,
+                        status: r.get(2)?,
+                        error: r.get(3)?,
+                        response: r.get(4)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(internal)?;
+    }
+    Ok(deliveries)
+}
+
 pub fn backlog(conn: &Connection) -> StoreResult<WebhookBacklog> {
     let pending_events: i64 = conn
         .query_row(
@@ -257,6 +360,12 @@ pub fn set_url(conn: &Connection, integration: Uuid, url: Option<&str>) -> Store
 }
 
 pub fn prune(conn: &Connection, before_ms: i64) -> StoreResult<u64> {
+    conn.execute(
+        "DELETE FROM webhook_attempts WHERE delivery_id IN \
+             (SELECT id FROM webhook_deliveries WHERE status = 'delivered' AND finished_ms < ?1)",
+        [before_ms],
+    )
+    .map_err(internal)?;
     conn.execute(
         "DELETE FROM webhook_events WHERE delivery_id IN \
              (SELECT id FROM webhook_deliveries WHERE status = 'delivered' AND finished_ms < ?1)",
