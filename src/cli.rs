@@ -156,6 +156,10 @@ pub struct ServeArgs {
     /// already has a manual clock keeps it.
     #[arg(long, env = "SWITCHBOARD_CLOCK_START", value_parser = parse_clock_start)]
     pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// How many Connector API requests this node's request log keeps (in
+    /// memory; see requests/getAll); 0 keeps none.
+    #[arg(long, env = "SWITCHBOARD_REQUEST_LOG", default_value_t = crate::requests::DEFAULT_LENGTH)]
+    pub request_log: usize,
     /// Format of the log on standard error.
     #[arg(
         long,
@@ -313,6 +317,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         start: args.clock_start,
                     },
                 },
+                request_log: args.request_log,
                 limits: Limits {
                     max_connections: args.max_connections as usize,
                     header_timeout: args.header_timeout,

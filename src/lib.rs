@@ -22,7 +22,8 @@
 //!   only SQL, each with its own migrations under `migrations/`.
 //! - [`webhooks`]: the worker that delivers `MessageAdded` events.
 //! - [`clock`]: the one clock every part reads (tests move a manual one).
-//! - [`faults`]: the faults this node applies, for testers (SPEC §16.5).
+//! - [`faults`]: the faults this node applies, for testers (SPEC §16.5);
+//!   [`requests`]: the node's request log (SPEC §16.4).
 //! - [`ratelimit`], [`tokens`], [`metrics`], [`demo`]: the request limit,
 //!   secret tokens, Prometheus metrics and the demo tenant.
 
@@ -34,6 +35,7 @@ pub mod faults;
 pub mod http;
 pub mod metrics;
 pub mod ratelimit;
+pub mod requests;
 pub mod server;
 pub mod store;
 pub mod tokens;

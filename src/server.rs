@@ -16,6 +16,7 @@ use crate::http::serve::{self, Limits};
 use crate::http::{AppState, Settings, router};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimit;
+use crate::requests::RequestLog;
 use crate::tokens::{self, TokenHash};
 use crate::webhooks::{self, Wake, WebhookSettings};
 use crate::{demo, store};
@@ -30,6 +31,8 @@ pub struct ServeOptions {
     pub webhooks: WebhookSettings,
     pub limits: Limits,
     pub clock: ClockSetting,
+    /// How many Connector API requests the node's request log keeps.
+    pub request_log: usize,
 }
 
 /// Which clock the server reads.
@@ -109,6 +112,7 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
         settings,
         webhooks: wake,
         faults,
+        requests: Arc::new(RequestLog::new(options.request_log)),
     };
     serve::serve(listener, router(app), options.limits, shutdown).await;
     // Stops the webhook worker and what the store ran beside it.

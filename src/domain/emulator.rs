@@ -152,6 +152,61 @@ impl DeliveryFilter {
     }
 }
 
+/// `requests/getAll`: which logged requests, newest first.
+#[derive(Debug, Clone)]
+pub struct RequestFilter {
+    pub integration_ids: Option<Vec<Uuid>>,
+    pub operations: Option<Vec<String>>,
+    pub statuses: Option<Vec<u16>>,
+    pub limitation: Limitation,
+}
+
+impl RequestFilter {
+    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+        let operations = obj
+            .optional_array("Operations", MAX_FILTER_IDS)?
+            .map(|values| {
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        v.as_str().map(str::to_owned).ok_or_else(|| {
+                            InputError(format!(
+                                "Operations[{i}] must be an operation's name, such as \"messages/add\"."
+                            ))
+                        })
+                    })
+                    .collect::<Input<Vec<_>>>()
+            })
+            .transpose()?;
+        let statuses = obj
+            .optional_array("Statuses", MAX_FILTER_IDS)?
+            .map(|values| {
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        v.as_u64()
+                            .filter(|s| (100..=599).contains(s))
+                            .map(|s| s as u16)
+                            .ok_or_else(|| {
+                                InputError(format!(
+                                    "Statuses[{i}] must be an HTTP status between 100 and 599."
+                                ))
+                            })
+                    })
+                    .collect::<Input<Vec<_>>>()
+            })
+            .transpose()?;
+        Ok(Self {
+            integration_ids: obj.optional_uuid_list("IntegrationIds", MAX_FILTER_IDS)?,
+            operations,
+            statuses,
+            limitation: Limitation::parse(obj)?,
+        })
+    }
+}
+
 /// `webhooks/retry`: the deliveries to send again now.
 #[derive(Debug, Clone)]
 pub struct ResendDeliveries {

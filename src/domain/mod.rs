@@ -45,6 +45,7 @@ requests!(
     emulator::Reset,
     emulator::DeliveryFilter,
     emulator::ResendDeliveries,
+    emulator::RequestFilter,
     fault::AddFault,
     fault::DeleteFaults,
 );

@@ -23,6 +23,7 @@ use super::body::JsonBody;
 use super::context::{CONNECTOR_PREFIX, RequestContext};
 use super::error::{ApiError, Credentials};
 use crate::domain::fault::Stage;
+use crate::requests;
 
 /// A Connector API request: the caller's grant and the operation's request.
 pub struct Connector<R> {
@@ -46,6 +47,9 @@ impl<R: Operation> FromRequest<AppState> for Connector<R> {
             .unwrap_or_default()
             .to_owned();
         let JsonBody(body) = JsonBody::from_request(request, app).await?;
+        if app.requests.is_on() {
+            context.set_logged_body(requests::request_text(&body));
+        }
         let body = Object::root(&body)?;
         let grant = authenticate(app, &context, &body).await?;
         before_fault(app, &context, &operation, grant.integration_id).await?;

@@ -79,6 +79,7 @@ pub fn check_request(path: &str, body: &[u8]) -> Result<(), String> {
         paths::FAULTS_DELETE => fault::DeleteFaults::parse(&object).map(drop),
         paths::WEBHOOKS_GET_ALL => emulator::DeliveryFilter::parse(&object).map(drop),
         paths::WEBHOOKS_RETRY => emulator::ResendDeliveries::parse(&object).map(drop),
+        paths::REQUESTS_GET_ALL => emulator::RequestFilter::parse(&object).map(drop),
         _ => return Err(format!("{path} is not an operation")),
     };
     checked.map_err(|e| e.0)

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::{ApiError, ErrorReport};
 use crate::domain::fault::Stage;
+use crate::requests::{self, Logged};
 
 pub const REQUEST_ID: &str = "request-id";
 pub const JSON_UTF8: &str = "application/json; charset=utf-8";
@@ -25,12 +26,20 @@ pub struct RequestContext {
     pub id: Uuid,
     integration: OnceLock<Uuid>,
     fault: OnceLock<Uuid>,
+    /// The request body as the request log keeps it (when the log is on and
+    /// the body was JSON).
+    logged_body: OnceLock<String>,
 }
 
 impl RequestContext {
     /// Records the authenticated integration, for the log line.
     pub fn set_integration(&self, id: Uuid) {
         let _ = self.integration.set(id);
+    }
+
+    /// Keeps the request body for the request log.
+    pub fn set_logged_body(&self, text: String) {
+        let _ = self.logged_body.set(text);
     }
 
     /// Records the fault that answered the request.
@@ -80,6 +89,7 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
         id: Uuid::new_v4(),
         integration: OnceLock::new(),
         fault: OnceLock::new(),
+        logged_body: OnceLock::new(),
     });
     request.extensions_mut().insert(context.clone());
     let method = request.method().clone();
@@ -133,5 +143,41 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
         "request"
     );
     app.metrics.observe_request(&route, status, latency);
+    if app.requests.is_on()
+        && let Some(operation) = path.strip_prefix(CONNECTOR_PREFIX)
+    {
+        response = log_request(&app, &context, operation, status, latency, response).await;
+    }
     response
+}
+
+/// Adds a Connector API request to the node's request log, with the start of
+/// its answer (whose body is whole already: it is read and put back).
+async fn log_request(
+    app: &AppState,
+    context: &RequestContext,
+    operation: &str,
+    status: u16,
+    latency: Duration,
+    response: Response,
+) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    app.requests.push(Logged {
+        request_id: context.id,
+        time_utc: app
+            .clock
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        operation: operation.to_owned(),
+        integration_id: context.integration.get().copied(),
+        status,
+        duration_ms: latency.as_micros() as f64 / 1000.0,
+        request: context.logged_body.get().cloned(),
+        response: Some(requests::response_text(&bytes)),
+        fault_id: context.fault.get().copied(),
+    });
+    Response::from_parts(parts, Body::from(bytes))
 }

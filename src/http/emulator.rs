@@ -8,12 +8,14 @@ use serde::Serialize;
 
 use crate::clock::ManualClock;
 use crate::domain::emulator::{
-    AdvanceClock, DeliveryFilter, DeliveryState, NoParameters, ResendDeliveries, Reset, SetClock,
+    AdvanceClock, DeliveryFilter, DeliveryState, NoParameters, RequestFilter, ResendDeliveries,
+    Reset, SetClock,
 };
 use crate::domain::time::Timestamp;
 use uuid::Uuid;
 
 use crate::domain::fault::{AddFault, DeleteFaults, Fault, MAX_FAULTS};
+use crate::requests::{self, Logged};
 use crate::store::{ClockMove, DeliveryQuery, DeliveryView, Missing, ResetScope, StoreError};
 
 use super::auth::Staff;
@@ -293,5 +295,40 @@ pub async fn webhooks_retry(
     app.webhooks.now();
     respond::json(&Resent {
         webhook_delivery_ids: ids,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct RequestPage {
+    requests: Vec<Logged>,
+    cursor: Option<Uuid>,
+}
+
+/// This node's request log, newest first.
+pub async fn requests_get_all(
+    State(app): State<AppState>,
+    Staff { request }: Staff<RequestFilter>,
+) -> Result<Response, ApiError> {
+    let page = app
+        .requests
+        .page(&requests::Filter {
+            integrations: request.integration_ids,
+            operations: request.operations,
+            statuses: request.statuses,
+            count: request.limitation.count as usize,
+            after: request.limitation.cursor,
+        })
+        .map_err(|_| {
+            ApiError::BadRequest(
+                "Limitation.Cursor is not the id of a request in this node's log (the log keeps \
+                 the last --request-log requests; older ones are gone)."
+                    .to_owned(),
+            )
+        })?;
+    let cursor = page.last().map(|l| l.request_id);
+    respond::json(&RequestPage {
+        requests: page,
+        cursor,
     })
 }

@@ -25,6 +25,7 @@ use crate::clock::Clock;
 use crate::faults::FaultBook;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimit;
+use crate::requests::RequestLog;
 use crate::store::Store;
 use crate::tokens::TokenHash;
 use crate::webhooks::Wake;
@@ -51,6 +52,7 @@ pub mod paths {
     pub const FAULTS_DELETE: &str = "/api/operator/v1/faults/delete";
     pub const WEBHOOKS_GET_ALL: &str = "/api/operator/v1/webhooks/getAll";
     pub const WEBHOOKS_RETRY: &str = "/api/operator/v1/webhooks/retry";
+    pub const REQUESTS_GET_ALL: &str = "/api/operator/v1/requests/getAll";
 
     /// Every API operation (all `POST`).
     pub const OPERATIONS: &[&str] = &[
@@ -71,6 +73,7 @@ pub mod paths {
         FAULTS_DELETE,
         WEBHOOKS_GET_ALL,
         WEBHOOKS_RETRY,
+        REQUESTS_GET_ALL,
     ];
 
     /// The operations of the staff, authenticated by `Authorization: Bearer`.
@@ -110,6 +113,8 @@ pub struct AppState {
     pub webhooks: Arc<Wake>,
     /// The faults this node applies.
     pub faults: Arc<FaultBook>,
+    /// This node's last Connector API requests.
+    pub requests: Arc<RequestLog>,
 }
 
 /// The whole HTTP application.
@@ -144,6 +149,10 @@ pub fn router(app: AppState) -> Router {
             operation(emulator::webhooks_get_all),
         )
         .route(paths::WEBHOOKS_RETRY, operation(emulator::webhooks_retry))
+        .route(
+            paths::REQUESTS_GET_ALL,
+            operation(emulator::requests_get_all),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -394,6 +394,27 @@ fn fault_schemas() -> Value {
             "WebhookDeliveries": { "type": "array", "items": reference("WebhookDelivery"), "description": "The deliveries, newest first." },
             "Cursor": nullable_uuid(),
         })),
+        "RequestGetAllRequest": staff_request(&["Limitation"], json!({
+            "IntegrationIds": { "type": ["array", "null"], "items": uuid(), "minItems": 1, "maxItems": MAX_FILTER_IDS, "description": "Only requests of these integrations; absent or null: all (those that failed authentication too)." },
+            "Operations": { "type": ["array", "null"], "items": { "type": "string" }, "minItems": 1, "maxItems": MAX_FILTER_IDS, "description": "Only requests to these operations, such as messages/add; absent or null: all." },
+            "Statuses": { "type": ["array", "null"], "items": { "type": "integer", "minimum": 100, "maximum": 599 }, "minItems": 1, "maxItems": MAX_FILTER_IDS, "description": "Only requests answered with these statuses; absent or null: all." },
+            "Limitation": reference("Limitation"),
+        })),
+        "LoggedRequest": object(&["RequestId", "TimeUtc", "Operation", "IntegrationId", "Status", "DurationMs", "Request", "Response", "FaultId"], json!({
+            "RequestId": uuid(),
+            "TimeUtc": { "type": "string", "format": "date-time", "description": "When it arrived, on the clock the server reads: UTC, to the millisecond." },
+            "Operation": { "type": "string", "description": "The operation's name, such as messages/add." },
+            "IntegrationId": { "type": ["string", "null"], "format": "uuid", "description": "The integration it authenticated as; null when authentication failed or did not run." },
+            "Status": { "type": "integer", "description": "The status it was answered with." },
+            "DurationMs": { "type": "number", "description": "How long it took, in milliseconds." },
+            "Request": { "type": ["string", "null"], "description": "Its JSON body with every ClientToken and AccessToken value replaced by ***, cut at 4 KiB; null when the body was not JSON." },
+            "Response": { "type": ["string", "null"], "description": "The body of its answer, cut at 4 KiB." },
+            "FaultId": { "type": ["string", "null"], "format": "uuid", "description": "The fault that answered or held it back; null when none did." },
+        })),
+        "RequestPage": object(&["Requests", "Cursor"], json!({
+            "Requests": { "type": "array", "items": reference("LoggedRequest"), "description": "The requests, newest first." },
+            "Cursor": nullable_uuid(),
+        })),
         "WebhookRetryRequest": staff_request(&["WebhookDeliveryIds"], json!({
             "WebhookDeliveryIds": { "type": "array", "items": uuid(), "minItems": 1, "maxItems": MAX_FILTER_IDS, "description": "The deliveries to send again now." },
         })),
@@ -688,6 +709,16 @@ pub fn document(thread: Option<uuid::Uuid>) -> Value {
             ),
         ),
         (
+            paths::REQUESTS_GET_ALL,
+            operation(
+                "Emulator: this node's last Connector API requests (serve --request-log, 1000 by default), newest first, with what was sent and answered. Tokens never appear.",
+                "RequestGetAllRequest",
+                "RequestPage",
+                json!({ "Statuses": [400, 401, 429], "Limitation": { "Count": 20 } }),
+                Kind::StaffPaged,
+            ),
+        ),
+        (
             paths::WEBHOOKS_RETRY,
             operation(
                 "Emulator: send deliveries again now, whatever their state (a delivered one too), with a full set of attempts.",
@@ -723,7 +754,7 @@ pub fn document(thread: Option<uuid::Uuid>) -> Value {
             { "name": "Message threads", "description": "The integration's threads (Connector API)." },
             { "name": "Messages", "description": "The messages of the integration's threads (Connector API)." },
             { "name": "Staff", "description": "The hotel staff's side (operator API, bearer token)." },
-            { "name": "Emulator", "description": "Tools for testing against switchboard: the manual clock, reset, faults and the webhook delivery log (operator API)." }
+            { "name": "Emulator", "description": "Tools for testing against switchboard: the manual clock, reset, faults, the request log and the webhook delivery log (operator API)." }
         ],
         "paths": paths,
         "components": {

@@ -11,7 +11,7 @@ use super::paths;
 
 /// The operations in the order of a conversation: what adds comes before what
 /// lists, so that every list has something to show.
-pub const CONVERSATION: [&str; 17] = [
+pub const CONVERSATION: [&str; 18] = [
     paths::THREADS_ADD,
     paths::MESSAGES_ADD,
     paths::STAFF_MESSAGES_ADD,
@@ -29,6 +29,7 @@ pub const CONVERSATION: [&str; 17] = [
     paths::FAULTS_DELETE,
     paths::WEBHOOKS_GET_ALL,
     paths::WEBHOOKS_RETRY,
+    paths::REQUESTS_GET_ALL,
 ];
 
 /// The collection (Postman format 2.1).

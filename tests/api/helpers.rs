@@ -237,6 +237,9 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
         settings,
         webhooks: wake.clone(),
         faults,
+        requests: Arc::new(switchboard::requests::RequestLog::new(
+            switchboard::requests::DEFAULT_LENGTH,
+        )),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -23,6 +23,7 @@ pub mod process;
 mod rate_limit;
 mod readme;
 mod receiver;
+mod request_log;
 mod requests;
 mod store;
 mod threads_add;

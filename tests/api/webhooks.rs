@@ -641,7 +641,11 @@ async fn the_delivery_log_keeps_every_attempt_and_never_the_secret() {
     let delivery = &log["WebhookDeliveries"][0];
     assert_eq!(delivery["State"], "Delivered");
     assert_eq!(delivery["IntegrationId"], json!(demo::SAMPLE_CLIENT));
-    assert_eq!(delivery["EnterpriseId"], json!(demo::GROSS), "the home of the token");
+    assert_eq!(
+        delivery["EnterpriseId"],
+        json!(demo::GROSS),
+        "the home of the token"
+    );
     assert_eq!(delivery["MessageIds"], json!([message["Id"]]));
     assert_eq!(delivery["NextAttemptUtc"], Value::Null);
     let attempts = delivery["Attempts"].as_array().unwrap();
