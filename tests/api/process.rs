@@ -626,7 +626,7 @@ async fn the_readme_testing_section_works_as_printed() {
     )
     .await;
     let blocks = readme_blocks("## Testing your integration against switchboard");
-    assert_eq!(blocks.len(), 1, "one block of commands besides the start");
+    assert_eq!(blocks.len(), 2, "the clock, and faults; besides the start");
     let out = run_shell(&blocks[0], &server.base).await;
     let answers: Vec<Value> = serde_json::Deserializer::from_str(&out)
         .into_iter()
@@ -641,4 +641,39 @@ async fn the_readme_testing_section_works_as_printed() {
             json!({"MessageThreads": 0, "Messages": 0, "WebhookDeliveries": 0}),
         ]
     );
+
+    let out = run_shell(&blocks[1], &server.base).await;
+    let answers: Vec<Value> = serde_json::Deserializer::from_str(&out)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let [too_many, lost, answer, requests, deliveries, deleted] = answers.as_slice() else {
+        panic!("six answers: {out}");
+    };
+    assert_eq!(too_many["Faults"][0]["RetryAfterSeconds"], 5);
+    assert_eq!(lost["Faults"][0]["Stage"], "After");
+    assert!(
+        answer["RequestId"].is_string(),
+        "the 504's error body: {answer}"
+    );
+    let logged = &requests["Requests"][0];
+    assert_eq!(
+        (&logged["Operation"], &logged["Status"], &logged["FaultId"]),
+        (
+            &json!("messageThreads/add"),
+            &json!(504),
+            &lost["Faults"][0]["Id"]
+        )
+    );
+    assert!(logged["Request"].as_str().unwrap().contains("***"));
+    assert_eq!(
+        serde_json::from_str::<Value>(logged["Response"].as_str().unwrap()).unwrap(),
+        *answer,
+        "the answer the client got"
+    );
+    assert_eq!(
+        deliveries,
+        &json!({"WebhookDeliveries": [], "Cursor": null})
+    );
+    assert_eq!(deleted, &json!({"Deleted": 2}));
 }
