@@ -120,10 +120,76 @@ impl RequestLog {
 }
 
 /// A request body as the log keeps it: tokens hidden, cut at [`BODY_KEPT`].
+/// It is written straight from the parsed body, and writing stops once there
+/// is enough, so a large body costs no more than a small one.
 pub fn request_text(body: &Value) -> String {
-    let mut body = body.clone();
-    hide_tokens(&mut body);
-    cut(body.to_string())
+    let mut out = Bounded::default();
+    // An error here is the writer being full (or a body that cannot be
+    // written, which a parsed one always can).
+    let _ = serde_json::to_writer(&mut out, &Hidden(body));
+    let mut bytes = out.bytes;
+    if !out.full {
+        return String::from_utf8_lossy(&bytes).into_owned();
+    }
+    bytes.truncate(BODY_KEPT);
+    // The cut may fall inside a character: keep what is whole before it.
+    let whole = std::str::from_utf8(&bytes).map_or_else(|e| e.valid_up_to(), str::len);
+    format!("{}{CUT_MARKER}", String::from_utf8_lossy(&bytes[..whole]))
+}
+
+/// A JSON value written with every token replaced by [`HIDDEN`].
+struct Hidden<'a>(&'a Value);
+
+impl Serialize for Hidden<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Object(map) => {
+                let mut out = serializer.serialize_map(Some(map.len()))?;
+                for (name, value) in map {
+                    if name == "ClientToken" || name == "AccessToken" {
+                        out.serialize_entry(name, HIDDEN)?;
+                    } else {
+                        out.serialize_entry(name, &Hidden(value))?;
+                    }
+                }
+                out.end()
+            }
+            Value::Array(items) => {
+                let mut out = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    out.serialize_element(&Hidden(item))?;
+                }
+                out.end()
+            }
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+/// Collects [`BODY_KEPT`] bytes, then refuses the rest.
+#[derive(Default)]
+struct Bounded {
+    bytes: Vec<u8>,
+    /// Whether something was refused: the body was longer.
+    full: bool,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let room = BODY_KEPT.saturating_sub(self.bytes.len());
+        if room == 0 && !data.is_empty() {
+            self.full = true;
+            return Err(std::io::Error::other("enough of the body is kept"));
+        }
+        let taken = data.len().min(room);
+        self.bytes.extend_from_slice(&data[..taken]);
+        Ok(taken)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A response body as the log keeps it (no answer holds a token).
@@ -137,35 +203,6 @@ pub fn response_text(body: &[u8]) -> String {
         format!("{text}{CUT_MARKER}")
     } else {
         text
-    }
-}
-
-fn cut(text: String) -> String {
-    if text.len() <= BODY_KEPT {
-        return text;
-    }
-    let mut end = BODY_KEPT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}{CUT_MARKER}", &text[..end])
-}
-
-/// Replaces the value of every `ClientToken` and `AccessToken` property, at
-/// any depth, with `"***"`.
-fn hide_tokens(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (name, value) in map.iter_mut() {
-                if name == "ClientToken" || name == "AccessToken" {
-                    *value = Value::String(HIDDEN.to_owned());
-                } else {
-                    hide_tokens(value);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(hide_tokens),
-        _ => {}
     }
 }
 

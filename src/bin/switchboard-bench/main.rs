@@ -54,6 +54,10 @@ struct Args {
     /// With --transfer: the empty database to import into (postgres://...).
     #[arg(long, requires = "transfer")]
     import_into: Option<String>,
+    /// The server's --request-log (its default, 1000, when not given), to
+    /// measure what the request log costs.
+    #[arg(long)]
+    request_log: Option<usize>,
     /// A tiny, fast run that only checks the harness works.
     #[arg(long)]
     smoke: bool,
@@ -316,6 +320,11 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             "bench",
         ])
         .args(["--rate-limit", "1000000000/1s", "--database", &url])
+        .args(
+            args.request_log
+                .map(|n| vec!["--request-log".to_owned(), n.to_string()])
+                .unwrap_or_default(),
+        )
         .env("SWITCHBOARD_LOG", "warn")
         .stderr(Stdio::null());
     let server = start(command).await?;
