@@ -160,6 +160,11 @@ pub struct ServeArgs {
     /// memory; see requests/getAll); 0 keeps none.
     #[arg(long, env = "SWITCHBOARD_REQUEST_LOG", default_value_t = crate::requests::DEFAULT_LENGTH)]
     pub request_log: usize,
+    /// The address users reach this server at, such as
+    /// https://inbox.hotel.example (behind a proxy); with https, the inbox's
+    /// session cookie is sent over https only.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
     /// Format of the log on standard error.
     #[arg(
         long,
@@ -282,6 +287,17 @@ fn parse_clock_start(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String
         .ok_or_else(|| format!("'{text}' is not a date and time such as 2026-03-10T12:00:00Z"))
 }
 
+fn parse_public_url(text: &str) -> Result<String, String> {
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Ok(text.trim_end_matches('/').to_owned())
+        }
+        _ => Err(format!(
+            "'{text}' is not an http or https address such as https://inbox.hotel.example"
+        )),
+    }
+}
+
 fn parse_webhook_url(text: &str) -> Result<WebhookUrl, String> {
     WebhookUrl::parse(text)
 }
@@ -318,6 +334,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     },
                 },
                 request_log: args.request_log,
+                public_url: args.public_url,
                 limits: Limits {
                     max_connections: args.max_connections as usize,
                     header_timeout: args.header_timeout,

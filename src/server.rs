@@ -12,6 +12,7 @@ use crate::clock::{self, Clock, ManualClock};
 use crate::domain::time::Timestamp;
 use crate::domain::webhook::WebhookUrl;
 use crate::faults::FaultBook;
+use crate::http::inbox::Inbox;
 use crate::http::serve::{self, Limits};
 use crate::http::{AppState, Settings, router};
 use crate::metrics::Metrics;
@@ -33,6 +34,9 @@ pub struct ServeOptions {
     pub clock: ClockSetting,
     /// How many Connector API requests the node's request log keeps.
     pub request_log: usize,
+    /// Where users reach this server, when behind a proxy (its scheme decides
+    /// whether the inbox's cookie is `Secure`).
+    pub public_url: Option<String>,
 }
 
 /// Which clock the server reads.
@@ -113,6 +117,13 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
         webhooks: wake,
         faults,
         requests: Arc::new(RequestLog::new(options.request_log)),
+        inbox: Arc::new(Inbox::new(
+            &settings.operator_token,
+            options
+                .public_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://")),
+        )),
     };
     serve::serve(listener, router(app), options.limits, shutdown).await;
     // Stops the webhook worker and what the store ran beside it.

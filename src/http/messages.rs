@@ -7,7 +7,9 @@ use axum::response::Response;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::domain::message::{AddMessages, Message, MessageFilter, MessageView, Sender};
+use crate::domain::message::{
+    AddMessages, Message, MessageFilter, MessageView, NewMessage, Sender,
+};
 use crate::domain::scope::Visibility;
 use crate::domain::time::{TimeInterval, Timestamp};
 use crate::store::{MessageBatch, MessageQuery};
@@ -65,6 +67,28 @@ pub async fn add_messages(
     visibility: Visibility,
     sender: Sender,
 ) -> Result<Response, ApiError> {
+    let stored = store_messages(app, &items, visibility, sender).await?;
+    respond::json(&Added {
+        messages: stored
+            .iter()
+            .zip(&items)
+            .map(|(message, item)| AddedMessage {
+                identifier: item.identifier.as_deref(),
+                message: MessageView::from(message),
+            })
+            .collect(),
+    })
+}
+
+/// Adds messages with every effect of `messages/add` (the threads' times and
+/// reopening, webhook events, and a wake of the webhook worker): the API's and
+/// the inbox's one way to add them.
+pub async fn store_messages(
+    app: &AppState,
+    items: &[NewMessage],
+    visibility: Visibility,
+    sender: Sender,
+) -> Result<Vec<Message>, ApiError> {
     let now = Timestamp::truncate(app.clock.now());
     let messages = items
         .iter()
@@ -85,16 +109,7 @@ pub async fn add_messages(
         })
         .await?;
     app.webhooks.now();
-    respond::json(&Added {
-        messages: stored
-            .iter()
-            .zip(&items)
-            .map(|(message, item)| AddedMessage {
-                identifier: item.identifier.as_deref(),
-                message: MessageView::from(message),
-            })
-            .collect(),
-    })
+    Ok(stored)
 }
 
 /// A page of messages of the threads `visibility` sees.

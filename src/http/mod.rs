@@ -6,6 +6,7 @@ mod body;
 pub mod context;
 mod emulator;
 pub mod error;
+pub mod inbox;
 mod messages;
 pub mod openapi;
 mod operator;
@@ -115,6 +116,8 @@ pub struct AppState {
     pub faults: Arc<FaultBook>,
     /// This node's last Connector API requests.
     pub requests: Arc<RequestLog>,
+    /// The staff web inbox's sessions and login throttle.
+    pub inbox: Arc<inbox::Inbox>,
 }
 
 /// The whole HTTP application.
@@ -153,6 +156,7 @@ pub fn router(app: AppState) -> Router {
             paths::REQUESTS_GET_ALL,
             operation(emulator::requests_get_all),
         )
+        .merge(inbox::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

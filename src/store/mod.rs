@@ -22,6 +22,7 @@ pub mod content;
 pub mod emulator;
 pub mod export;
 pub mod faults;
+pub mod inbox;
 pub mod outbox;
 pub mod postgres;
 pub mod sqlite;
@@ -37,6 +38,7 @@ use crate::ratelimit::{Decision, RateLimit};
 pub use content::{Content, MessageBatch, MessageQuery, ThreadQuery};
 pub use emulator::{ClockMove, Emulator, ResetCounts, ResetScope};
 pub use faults::Faults;
+pub use inbox::Inbox;
 pub use outbox::{
     Attempt, Claim, Claimed, ClaimedDelivery, DeliveryInfo, DeliveryOutcome, DeliveryQuery,
     DeliveryView, Outbox, WebhookBacklog,
@@ -109,7 +111,9 @@ pub struct WriteStats {
 
 /// Everything a running server keeps, and what it needs of its database.
 #[async_trait]
-pub trait Store: Content + Outbox + Tenants + RateLimits + Emulator + Faults + 'static {
+pub trait Store:
+    Content + Outbox + Tenants + RateLimits + Emulator + Faults + Inbox + 'static
+{
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
 

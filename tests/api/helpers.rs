@@ -240,6 +240,10 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
         requests: Arc::new(switchboard::requests::RequestLog::new(
             switchboard::requests::DEFAULT_LENGTH,
         )),
+        inbox: Arc::new(switchboard::http::inbox::Inbox::new(
+            &settings.operator_token,
+            false,
+        )),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

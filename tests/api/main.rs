@@ -10,6 +10,7 @@ mod emulator;
 mod export;
 mod faults;
 mod fuzz_corpus;
+mod inbox;
 mod intervals;
 mod isolation;
 mod limits;

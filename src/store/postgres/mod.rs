@@ -9,6 +9,7 @@ mod content;
 mod emulator;
 mod export;
 mod faults;
+mod inbox;
 mod outbox;
 mod query;
 mod tenants;
@@ -212,6 +213,20 @@ impl Store for PostgresStore {
             }
         });
         Ok(Background::new(vec![listener]))
+    }
+}
+
+#[async_trait]
+impl crate::store::Inbox for PostgresStore {
+    async fn inbox_page(
+        &self,
+        query: crate::store::inbox::InboxQuery,
+    ) -> StoreResult<Vec<crate::store::inbox::InboxRow>> {
+        inbox::page(&self.client().await?, &query).await
+    }
+
+    async fn awaiting_count(&self) -> StoreResult<u64> {
+        inbox::awaiting_count(&self.client().await?).await
     }
 }
 

@@ -8,6 +8,7 @@ mod content;
 mod emulator;
 mod export;
 mod faults;
+mod inbox;
 mod outbox;
 mod query;
 mod readers;
@@ -230,6 +231,22 @@ impl Store for SqliteStore {
     async fn serve(&self, _notices: Notices) -> StoreResult<Background> {
         self.writer.write(outbox::release_leases).await?;
         Ok(Background::default())
+    }
+}
+
+#[async_trait]
+impl crate::store::Inbox for SqliteStore {
+    async fn inbox_page(
+        &self,
+        query: crate::store::inbox::InboxQuery,
+    ) -> StoreResult<Vec<crate::store::inbox::InboxRow>> {
+        self.readers
+            .read(move |conn| inbox::page(conn, &query))
+            .await
+    }
+
+    async fn awaiting_count(&self) -> StoreResult<u64> {
+        self.readers.read(inbox::awaiting_count).await
     }
 }
 

@@ -1,0 +1,101 @@
+// The inbox's keys and local times. Everything works without this script:
+// it only adds what a browser can do on top of the server's pages.
+"use strict";
+
+(function () {
+  // Times: shown in the browser's own time zone, UTC on hover.
+  for (const time of document.querySelectorAll("time[datetime]")) {
+    const at = new Date(time.getAttribute("datetime"));
+    if (!isNaN(at)) {
+      time.textContent = at.toLocaleString(undefined, {
+        dateStyle: "medium",
+        timeStyle: "short",
+      });
+    }
+  }
+
+  const rows = () => Array.from(document.querySelectorAll(".thread"));
+  let selected = -1;
+  function select(index) {
+    const all = rows();
+    if (all.length === 0) return;
+    selected = Math.max(0, Math.min(index, all.length - 1));
+    all.forEach((row, i) => row.classList.toggle("selected", i === selected));
+    const link = all[selected].querySelector("a");
+    link.focus();
+  }
+
+  const keys = document.createElement("aside");
+  keys.className = "keys";
+  keys.hidden = true;
+  keys.setAttribute("aria-label", "Keys");
+  const help = [
+    ["j / k", "next / previous thread"],
+    ["Enter", "open the thread"],
+    ["r", "reply"],
+    ["e", "resolve or reopen"],
+    ["/", "search"],
+    ["Ctrl+Enter", "send the reply"],
+    ["?", "show or hide these keys"],
+  ];
+  const list = document.createElement("dl");
+  for (const [key, what] of help) {
+    const dt = document.createElement("dt");
+    dt.textContent = key;
+    const dd = document.createElement("dd");
+    dd.textContent = what;
+    list.append(dt, dd);
+  }
+  keys.append(list);
+  document.body.append(keys);
+
+  document.addEventListener("keydown", (event) => {
+    const typing = event.target.closest("input, textarea, select");
+    if (typing) {
+      if (event.key === "Enter" && event.ctrlKey && event.target.form) {
+        event.preventDefault();
+        event.target.form.requestSubmit();
+      } else if (event.key === "Escape") {
+        event.target.blur();
+      }
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    switch (event.key) {
+      case "j":
+        select(selected + 1);
+        break;
+      case "k":
+        select(selected - 1);
+        break;
+      case "Enter":
+        if (selected >= 0) rows()[selected].querySelector("a").click();
+        else return;
+        break;
+      case "r": {
+        const text = document.getElementById("text");
+        if (!text) return;
+        text.focus();
+        break;
+      }
+      case "e": {
+        const button = document.querySelector("form.resolve button");
+        if (!button) return;
+        button.click();
+        break;
+      }
+      case "/": {
+        const search = document.getElementById("search");
+        if (!search) return;
+        search.focus();
+        break;
+      }
+      case "?":
+        keys.hidden = !keys.hidden;
+        break;
+      default:
+        return;
+    }
+    event.preventDefault();
+  });
+})();

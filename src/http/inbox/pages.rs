@@ -1,0 +1,331 @@
+//! The inbox's pages, rendered on the server. Everything a guest wrote goes
+//! through maud's escaping; the pages load only the stylesheet (and script) the
+//! server itself serves.
+
+use maud::{DOCTYPE, Markup, html};
+use uuid::Uuid;
+
+use crate::domain::message::{Message, Sender};
+use crate::domain::thread::Thread;
+use crate::domain::time::Timestamp;
+use crate::store::inbox::InboxRow;
+
+/// Which threads the list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    #[default]
+    Open,
+    Resolved,
+    All,
+}
+
+impl State {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Resolved => "resolved",
+            Self::All => "all",
+        }
+    }
+
+    pub fn resolved(self) -> Option<bool> {
+        match self {
+            Self::Open => Some(false),
+            Self::Resolved => Some(true),
+            Self::All => None,
+        }
+    }
+}
+
+/// The list's filters, as its query string carries them.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Filters {
+    #[serde(default)]
+    pub state: State,
+    /// `1`: only threads waiting for a reply.
+    #[serde(default)]
+    pub awaiting: Option<String>,
+    #[serde(default, deserialize_with = "empty_is_none")]
+    pub enterprise: Option<Uuid>,
+    #[serde(default, deserialize_with = "empty_is_none")]
+    pub integration: Option<Uuid>,
+    #[serde(default)]
+    pub q: Option<String>,
+    #[serde(default, deserialize_with = "empty_is_none")]
+    pub after: Option<Uuid>,
+}
+
+/// A form's empty select ("any") reads as no filter.
+fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Uuid>, D::Error> {
+    let text = <Option<String> as serde::Deserialize>::deserialize(d)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => Uuid::try_parse(text)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
+
+impl Filters {
+    pub fn awaiting(&self) -> bool {
+        self.awaiting.as_deref().is_some_and(|a| !a.is_empty())
+    }
+
+    /// The query string of these filters with another state and page.
+    fn link(&self, state: State, after: Option<Uuid>) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.append_pair("state", state.name());
+        if self.awaiting() {
+            query.append_pair("awaiting", "1");
+        }
+        if let Some(e) = self.enterprise {
+            query.append_pair("enterprise", &e.to_string());
+        }
+        if let Some(i) = self.integration {
+            query.append_pair("integration", &i.to_string());
+        }
+        if let Some(q) = self.q.as_deref().filter(|q| !q.trim().is_empty()) {
+            query.append_pair("q", q);
+        }
+        if let Some(after) = after {
+            query.append_pair("after", &after.to_string());
+        }
+        format!("/inbox?{}", query.finish())
+    }
+}
+
+/// A page: the title, the stylesheet and script, and `body`.
+fn layout(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                link rel="stylesheet" href="/inbox/assets/inbox.css";
+                script src="/inbox/assets/inbox.js" defer {}
+            }
+            body { (body) }
+        }
+    }
+}
+
+/// A time as UTC, which the script shows in the browser's own time zone.
+fn time(at: Timestamp) -> Markup {
+    let iso = at.to_string();
+    let utc = iso.replace('T', " ").replace('Z', " UTC");
+    html! { time datetime=(iso) title=(utc) { (utc) } }
+}
+
+pub fn login(message: Option<&str>) -> Markup {
+    layout(
+        "Inbox: log in",
+        html! {
+            main.login {
+                h1 { "switchboard inbox" }
+                form method="post" action="/inbox/login" {
+                    label for="token" { "Operator token" }
+                    input #token type="password" name="token" required autofocus autocomplete="current-password";
+                    @if let Some(message) = message {
+                        p.error role="alert" { (message) }
+                    }
+                    button type="submit" { "Log in" }
+                }
+            }
+        },
+    )
+}
+
+/// What the list shows.
+pub struct ListView<'a> {
+    pub rows: &'a [InboxRow],
+    pub awaiting_count: u64,
+    pub filters: &'a Filters,
+    pub enterprises: &'a [(Uuid, String)],
+    pub integrations: &'a [(Uuid, String)],
+    /// The last row's id, when there may be more.
+    pub next: Option<Uuid>,
+    pub csrf: &'a str,
+}
+
+fn title(awaiting: u64, what: &str) -> String {
+    if awaiting > 0 {
+        format!("({awaiting}) {what}")
+    } else {
+        what.to_owned()
+    }
+}
+
+fn header(csrf: &str, awaiting: u64) -> Markup {
+    html! {
+        header.top {
+            a.home href="/inbox" { "Inbox" }
+            span.count data-awaiting=(awaiting) {
+                @if awaiting > 0 { (awaiting) " awaiting reply" }
+            }
+            form.logout method="post" action="/inbox/logout" {
+                input type="hidden" name="csrf" value=(csrf);
+                button type="submit" { "Log out" }
+            }
+        }
+    }
+}
+
+pub fn list(view: &ListView<'_>) -> Markup {
+    let f = view.filters;
+    layout(
+        &title(view.awaiting_count, "Inbox"),
+        html! {
+            (header(view.csrf, view.awaiting_count))
+            main.list data-live="list" {
+                nav.tabs aria-label="Threads" {
+                    @for state in [State::Open, State::Resolved, State::All] {
+                        a href=(f.link(state, None)) aria-current=[(state == f.state).then_some("page")] {
+                            (match state { State::Open => "Open", State::Resolved => "Resolved", State::All => "All" })
+                        }
+                    }
+                }
+                form.filters method="get" action="/inbox" role="search" {
+                    input type="hidden" name="state" value=(f.state.name());
+                    input #search type="search" name="q" value=[f.q.as_deref()] placeholder="Search sender or subject" aria-label="Search sender or subject";
+                    select name="enterprise" aria-label="Enterprise" {
+                        option value="" { "Every enterprise" }
+                        @for (id, name) in view.enterprises {
+                            option value=(id) selected[f.enterprise == Some(*id)] { (name) }
+                        }
+                    }
+                    select name="integration" aria-label="Integration" {
+                        option value="" { "Every integration" }
+                        @for (id, name) in view.integrations {
+                            option value=(id) selected[f.integration == Some(*id)] { (name) }
+                        }
+                    }
+                    label.check {
+                        input type="checkbox" name="awaiting" value="1" checked[f.awaiting()];
+                        " Awaiting reply"
+                    }
+                    button type="submit" { "Filter" }
+                }
+                @if view.rows.is_empty() {
+                    p.empty { "No threads." }
+                }
+                ol.threads {
+                    @for row in view.rows {
+                        (thread_row(row))
+                    }
+                }
+                @if let Some(after) = view.next {
+                    a.next href=(f.link(f.state, Some(after))) { "Older threads →" }
+                }
+            }
+        },
+    )
+}
+
+fn thread_row(row: &InboxRow) -> Markup {
+    let t = &row.thread;
+    let first_line = row.last.as_ref().map(|m| {
+        m.text
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(140)
+            .collect::<String>()
+    });
+    html! {
+        li.thread.awaiting[row.awaiting()].resolved[t.is_resolved] data-id=(t.id) {
+            a href=(format!("/inbox/threads/{}", t.id)) {
+                span.sender { (t.original_sender) }
+                span.subject { (t.subject) }
+                span.where { (row.enterprise_name) " · " (row.integration_name) }
+                @if let Some(line) = first_line {
+                    span.last { (line) }
+                }
+                span.when {
+                    @if let Some(last) = &row.last { (time(last.created)) } @else { (time(t.created)) }
+                }
+                span.state {
+                    @if row.awaiting() { span.mark { "Awaiting reply" } " " }
+                    @if t.is_resolved { "Resolved" } @else { "Open" }
+                }
+            }
+        }
+    }
+}
+
+/// What a thread's page shows.
+pub struct ThreadView<'a> {
+    pub thread: &'a Thread,
+    pub enterprise_name: &'a str,
+    pub integration_name: &'a str,
+    /// Oldest first.
+    pub messages: &'a [Message],
+    pub awaiting_count: u64,
+    pub csrf: &'a str,
+    /// Why a reply was refused, and its text, to send again.
+    pub refused: Option<(&'a str, &'a str)>,
+}
+
+pub fn thread(view: &ThreadView<'_>) -> Markup {
+    let t = view.thread;
+    let base = format!("/inbox/threads/{}", t.id);
+    layout(
+        &title(view.awaiting_count, &format!("{} – Inbox", t.subject)),
+        html! {
+            (header(view.csrf, view.awaiting_count))
+            main.conversation data-live="thread" data-id=(t.id) {
+                a.back href="/inbox" { "← All threads" }
+                h1 { (t.subject) }
+                p.meta {
+                    span.sender { (t.original_sender) }
+                    " · " (view.enterprise_name) " · " (view.integration_name) " · "
+                    span.state { @if t.is_resolved { "Resolved" } @else { "Open" } }
+                }
+                form.resolve method="post" action=(format!("{base}/resolve")) {
+                    input type="hidden" name="csrf" value=(view.csrf);
+                    input type="hidden" name="resolved" value=(if t.is_resolved { "false" } else { "true" });
+                    button type="submit" data-key="e" { @if t.is_resolved { "Reopen" } @else { "Resolve" } }
+                }
+                ol.messages {
+                    @for m in view.messages {
+                        li.message.guest[m.sender == Sender::Application].staff[m.sender == Sender::Enterprise] data-id=(m.id) {
+                            p.who {
+                                @if m.sender == Sender::Application { (t.original_sender) } @else { "Staff" }
+                                " · " (time(m.created))
+                            }
+                            p.text { (m.text) }
+                        }
+                    }
+                }
+                form.reply #reply method="post" action=(format!("{base}/reply")) {
+                    input type="hidden" name="csrf" value=(view.csrf);
+                    label for="text" { "Reply" }
+                    @if let Some((message, _)) = view.refused {
+                        p.error role="alert" { (message) }
+                    }
+                    textarea #text name="text" rows="4" required maxlength="10000" {
+                        @if let Some((_, text)) = view.refused { (text) }
+                    }
+                    button type="submit" { "Send" }
+                }
+            }
+        },
+    )
+}
+
+/// A short page for an answer that is not a list or a thread.
+pub fn notice(title: &str, message: &str) -> Markup {
+    layout(
+        title,
+        html! {
+            main.notice {
+                h1 { (title) }
+                p { (message) }
+                p { a href="/inbox" { "Back to the inbox" } }
+            }
+        },
+    )
+}

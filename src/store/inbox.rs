@@ -1,0 +1,95 @@
+//! What the staff web inbox reads: threads of every integration by latest
+//! activity, each with its last message and the names of its enterprise and
+//! integration (SPEC §15).
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::StoreResult;
+use crate::domain::message::Sender;
+use crate::domain::thread::Thread;
+use crate::domain::time::Timestamp;
+
+#[async_trait]
+pub trait Inbox: Send + Sync {
+    /// A page of the list, most recent activity (`UpdatedUtc`) first;
+    /// [`super::Missing::ThreadCursor`] when the cursor names no thread.
+    async fn inbox_page(&self, query: InboxQuery) -> StoreResult<Vec<InboxRow>>;
+    /// How many open threads wait for a reply (their last message is the guest's).
+    async fn awaiting_count(&self) -> StoreResult<u64>;
+}
+
+/// Which threads a page of the inbox holds.
+#[derive(Debug, Clone, Default)]
+pub struct InboxQuery {
+    /// `Some(false)`: open ones; `Some(true)`: resolved ones; `None`: all.
+    pub resolved: Option<bool>,
+    /// Only those whose last message is the guest's.
+    pub awaiting: bool,
+    pub enterprise: Option<Uuid>,
+    pub integration: Option<Uuid>,
+    /// Text in the sender's name or the subject, ignoring the case of A to Z.
+    pub search: Option<String>,
+    /// The page starts after this thread.
+    pub after: Option<Uuid>,
+    pub count: usize,
+}
+
+impl InboxQuery {
+    /// The search as a `LIKE` pattern over text lowered from A-Z to a-z, with
+    /// `%`, `_` and `\` taken literally.
+    pub fn pattern(&self) -> Option<String> {
+        let search = self.search.as_deref()?.trim();
+        if search.is_empty() {
+            return None;
+        }
+        let mut pattern = String::from("%");
+        for c in search.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c.to_ascii_lowercase());
+        }
+        pattern.push('%');
+        Some(pattern)
+    }
+}
+
+/// A thread as the inbox lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxRow {
+    pub thread: Thread,
+    pub enterprise_name: String,
+    pub integration_name: String,
+    pub last: Option<LastMessage>,
+}
+
+/// The latest message of a thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastMessage {
+    pub text: String,
+    pub sender: Sender,
+    pub created: Timestamp,
+}
+
+impl InboxRow {
+    /// Whether the guest wrote last: the thread waits for a reply.
+    pub fn awaiting(&self) -> bool {
+        self.last
+            .as_ref()
+            .is_some_and(|m| m.sender == Sender::Application)
+    }
+}
+
+/// The columns of a row, in the order both backends read them; `t` is the
+/// thread, `e` its enterprise, `i` its integration, `l` its last message.
+pub const COLUMNS: &str = "t.id, t.integration_id, t.enterprise_id, t.original_sender, t.subject, \
+                           t.created_utc, t.updated_utc, t.is_resolved, e.name, i.name, \
+                           l.text, l.sender, l.created_utc";
+
+/// The joins of a row. The last message is found through the messages index.
+pub const FROM: &str = "FROM threads t \
+    JOIN enterprises e ON e.id = t.enterprise_id \
+    JOIN integrations i ON i.id = t.integration_id \
+    LEFT JOIN messages l ON l.seq = (SELECT m.seq FROM messages m WHERE m.thread_id = t.id \
+                                     ORDER BY m.created_utc DESC, m.seq DESC LIMIT 1)";

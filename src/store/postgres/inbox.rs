@@ -1,0 +1,105 @@
+//! The staff web inbox's reads in PostgreSQL.
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+
+use super::internal;
+use super::query::Query;
+use crate::domain::message::Sender;
+use crate::domain::thread::Thread;
+use crate::domain::time::Timestamp;
+use crate::store::inbox::{COLUMNS, FROM, InboxQuery, InboxRow, LastMessage};
+use crate::store::{Missing, StoreResult};
+
+/// `column` with A-Z lowered and nothing else, as SQLite's lower() does.
+fn lowered(column: &str) -> String {
+    format!("translate({column}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')")
+}
+
+fn row(r: &Row) -> InboxRow {
+    let sender: Option<&str> = r.get(11);
+    let text: Option<String> = r.get(10);
+    let created: Option<i64> = r.get(12);
+    InboxRow {
+        thread: Thread {
+            id: r.get(0),
+            integration_id: r.get(1),
+            enterprise_id: r.get(2),
+            original_sender: r.get(3),
+            subject: r.get(4),
+            created: Timestamp::from_unix(r.get(5)),
+            updated: Timestamp::from_unix(r.get(6)),
+            is_resolved: r.get(7),
+        },
+        enterprise_name: r.get(8),
+        integration_name: r.get(9),
+        last: match (text, sender.and_then(Sender::parse), created) {
+            (Some(text), Some(sender), Some(created)) => Some(LastMessage {
+                text,
+                sender,
+                created: Timestamp::from_unix(created),
+            }),
+            _ => None,
+        },
+    }
+}
+
+pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<Vec<InboxRow>> {
+    let mut page = Query::new(&format!("SELECT {COLUMNS} {FROM} WHERE TRUE"));
+    if let Some(resolved) = q.resolved {
+        let p = page.arg(resolved);
+        page.push(&format!(" AND t.is_resolved = {p}"));
+    }
+    if q.awaiting {
+        page.push(" AND l.sender = 'Application'");
+    }
+    if let Some(enterprise) = q.enterprise {
+        let p = page.arg(enterprise);
+        page.push(&format!(" AND t.enterprise_id = {p}"));
+    }
+    if let Some(integration) = q.integration {
+        let p = page.arg(integration);
+        page.push(&format!(" AND t.integration_id = {p}"));
+    }
+    if let Some(pattern) = q.pattern() {
+        let p = page.arg(pattern);
+        page.push(&format!(
+            " AND ({} LIKE {p} ESCAPE '\\' OR {} LIKE {p} ESCAPE '\\')",
+            lowered("t.original_sender"),
+            lowered("t.subject")
+        ));
+    }
+    if let Some(after) = q.after {
+        let position = client
+            .query_opt(
+                "SELECT updated_utc, seq FROM threads WHERE id = $1",
+                &[&after],
+            )
+            .await
+            .map_err(internal)?
+            .ok_or(Missing::ThreadCursor)?;
+        let (updated, seq): (i64, i64) = (position.get(0), position.get(1));
+        let (u, s) = (page.arg(updated), page.arg(seq));
+        page.push(&format!(" AND (t.updated_utc, t.seq) < ({u}, {s})"));
+    }
+    let n = page.arg(q.count as i64);
+    page.push(&format!(
+        " ORDER BY t.updated_utc DESC, t.seq DESC LIMIT {n}"
+    ));
+    let rows = client
+        .query(&page.text, &page.params())
+        .await
+        .map_err(internal)?;
+    Ok(rows.iter().map(row).collect())
+}
+
+pub async fn awaiting_count(client: &impl GenericClient) -> StoreResult<u64> {
+    let row = client
+        .query_one(
+            &format!("SELECT count(*) {FROM} WHERE NOT t.is_resolved AND l.sender = 'Application'"),
+            &[],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(row.get::<_, i64>(0) as u64)
+}

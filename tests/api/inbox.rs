@@ -1,0 +1,474 @@
+//! SPEC §15: the staff web inbox, at the HTTP level: login and sessions,
+//! CSRF, the list and its filters, the thread page, escaping and headers.
+
+use serde_json::json;
+use switchboard::demo;
+
+use crate::helpers::*;
+use crate::process::serve;
+
+/// A browser that keeps no cookies by itself and follows no redirects, so the
+/// tests see both.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+struct Page {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The CSRF token of the page's forms.
+    fn csrf(&self) -> String {
+        let start = self
+            .body
+            .find(r#"name="csrf" value=""#)
+            .expect("a form with a CSRF token")
+            + r#"name="csrf" value=""#.len();
+        self.body[start..].split('"').next().unwrap().to_owned()
+    }
+
+    fn title(&self) -> &str {
+        let start = self.body.find("<title>").unwrap() + "<title>".len();
+        let end = self.body.find("</title>").unwrap();
+        &self.body[start..end]
+    }
+}
+
+async fn get(base: &str, path: &str, cookie: Option<&str>) -> Page {
+    let mut request = browser().get(format!("{base}{path}"));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    Page {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.text().await.unwrap(),
+    }
+}
+
+async fn post_form(base: &str, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Page {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let mut request = browser()
+        .post(format!("{base}{path}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    Page {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.text().await.unwrap(),
+    }
+}
+
+/// Logs in with `token`; the `name=value` of the session cookie.
+async fn log_in(base: &str, token: &str) -> String {
+    let page = post_form(base, "/inbox/login", None, &[("token", token)]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    page.header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+fn assert_safe_headers(page: &Page) {
+    assert_eq!(
+        page.header("content-security-policy"),
+        "default-src 'self'; frame-ancestors 'none'"
+    );
+    assert_eq!(page.header("x-content-type-options"), "nosniff");
+    assert_eq!(page.header("referrer-policy"), "no-referrer");
+}
+
+#[tokio::test]
+async fn the_operator_token_logs_in_with_a_strict_cookie() {
+    let app = spawn_app().await;
+    let login = get(&app.base, "/inbox", None).await;
+    assert_eq!(login.status, 200);
+    assert!(login.body.contains("Operator token"));
+    assert!(!login.body.contains("<script>"), "no inline script");
+    assert_safe_headers(&login);
+
+    let wrong = post_form(&app.base, "/inbox/login", None, &[("token", "guess")]).await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("not the operator token"));
+    assert!(wrong.header("set-cookie").is_empty());
+    assert_safe_headers(&wrong);
+
+    let right = post_form(
+        &app.base,
+        "/inbox/login",
+        None,
+        &[("token", OPERATOR_TOKEN)],
+    )
+    .await;
+    assert_eq!((right.status, right.header("location")), (303, "/inbox"));
+    let cookie = right.header("set-cookie");
+    for part in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/inbox",
+        "Max-Age=43200",
+    ] {
+        assert!(cookie.contains(part), "{part} in {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "http: {cookie}");
+    let session = cookie.split(';').next().unwrap();
+    let inbox = get(&app.base, "/inbox", Some(session)).await;
+    assert!(inbox.body.contains("Log out"), "{}", inbox.body);
+    assert_safe_headers(&inbox);
+
+    // A cookie changed by hand is no session.
+    let forged = format!("{}0", session);
+    assert!(
+        get(&app.base, "/inbox", Some(&forged))
+            .await
+            .body
+            .contains("Operator token")
+    );
+
+    // Logging out drops the cookie; without the CSRF token it is refused.
+    let refused = post_form(&app.base, "/inbox/logout", Some(session), &[]).await;
+    assert_eq!(refused.status, 403);
+    let csrf = inbox.csrf();
+    let out = post_form(
+        &app.base,
+        "/inbox/logout",
+        Some(session),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(out.status, 303);
+    assert!(out.header("set-cookie").contains("Max-Age=0"));
+}
+
+#[tokio::test]
+async fn more_than_ten_wrong_tokens_in_a_minute_are_429() {
+    let app = spawn_app().await;
+    for _ in 0..10 {
+        let page = post_form(&app.base, "/inbox/login", None, &[("token", "guess")]).await;
+        assert_eq!(page.status, 401);
+    }
+    let blocked = post_form(&app.base, "/inbox/login", None, &[("token", "guess")]).await;
+    assert_eq!(blocked.status, 429);
+    let even_right = post_form(
+        &app.base,
+        "/inbox/login",
+        None,
+        &[("token", OPERATOR_TOKEN)],
+    )
+    .await;
+    assert_eq!(even_right.status, 429, "the address waits out the minute");
+}
+
+/// Threads for the list: one waiting for a reply, one answered, one resolved,
+/// one of the other integration; returns their ids in that order.
+async fn some_threads(app: &TestApp) -> Vec<String> {
+    let waiting = app
+        .add_thread(PORTFOLIO, "Alice Waiting", "Late check-in")
+        .await;
+    app.add_message(PORTFOLIO, &waiting, "We arrive at 23:00\nIs that fine?")
+        .await;
+    let answered = app.add_thread(PORTFOLIO, "Bob Answered", "Parking").await;
+    app.add_message(PORTFOLIO, &answered, "Where do I park?")
+        .await;
+    app.reply(&answered, "Behind the hotel.").await;
+    let resolved = app.add_thread(PORTFOLIO, "Carol Done", "Towels").await;
+    app.staff(
+        STAFF_THREADS_UPDATE,
+        json!({"MessageThreadId": resolved["Id"], "IsResolved": true}),
+    )
+    .await
+    .ok();
+    let other = app
+        .add_thread(OTHER_CLIENT, "Dave Other", "Breakfast")
+        .await;
+    [waiting, answered, resolved, other]
+        .iter()
+        .map(|t| t["Id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_list_shows_activity_first_with_marks_filters_and_the_count() {
+    let app = spawn_app().await;
+    let ids = some_threads(&app).await;
+    let session = log_in(&app.base, OPERATOR_TOKEN).await;
+    let page = get(&app.base, "/inbox", Some(&session)).await;
+    assert_eq!(page.title(), "(1) Inbox", "one open thread awaits a reply");
+    let position = |page: &Page, id: &str| page.body.find(id);
+    // Open ones only, most recent activity first.
+    assert!(position(&page, &ids[0]).is_some());
+    assert!(position(&page, &ids[2]).is_none(), "resolved: not in Open");
+    assert!(position(&page, &ids[3]) < position(&page, &ids[1]));
+    assert!(position(&page, &ids[1]) < position(&page, &ids[0]));
+    assert!(page.body.contains("Awaiting reply"));
+    assert!(
+        page.body.contains("We arrive at 23:00"),
+        "the last message's first line"
+    );
+    assert!(!page.body.contains("Is that fine?"), "only its first line");
+    assert!(page.body.contains("Demo Hotel Gross") && page.body.contains("Sample Client"));
+
+    let only =
+        |page: Page| -> Vec<usize> { (0..4).filter(|i| page.body.contains(&ids[*i])).collect() };
+    let filtered = |query: &'static str| {
+        let session = session.clone();
+        let base = app.base.clone();
+        async move { get(&base, &format!("/inbox?{query}"), Some(&session)).await }
+    };
+    assert_eq!(only(filtered("state=resolved").await), vec![2]);
+    assert_eq!(only(filtered("state=all").await), vec![0, 1, 2, 3]);
+    assert_eq!(only(filtered("state=all&awaiting=1").await), vec![0]);
+    assert_eq!(only(filtered("state=all&q=aLiCe").await), vec![0]);
+    assert_eq!(only(filtered("state=all&q=PARK").await), vec![1]);
+    assert_eq!(
+        only(filtered("state=all&q=100%25").await),
+        Vec::<usize>::new()
+    );
+    let by_integration = get(
+        &app.base,
+        &format!("/inbox?state=all&integration={}", demo::TEST_CLIENT_2),
+        Some(&session),
+    )
+    .await;
+    assert_eq!(only(by_integration), vec![3]);
+    let by_enterprise = get(
+        &app.base,
+        &format!("/inbox?state=all&enterprise={}&integration=", demo::NET),
+        Some(&session),
+    )
+    .await;
+    assert_eq!(
+        only(by_enterprise),
+        Vec::<usize>::new(),
+        "every thread is in Gross"
+    );
+    let bad = filtered("state=sideways").await;
+    assert_eq!(bad.status, 400);
+}
+
+#[tokio::test]
+async fn the_list_pages_fifty_at_a_time() {
+    let app = spawn_app().await;
+    for i in 0..51 {
+        app.add_thread(PORTFOLIO, "Guest", &format!("Thread {i}"))
+            .await;
+    }
+    let session = log_in(&app.base, OPERATOR_TOKEN).await;
+    let first = get(&app.base, "/inbox", Some(&session)).await;
+    assert_eq!(first.body.matches("<li class=\"thread").count(), 50);
+    let start = first.body.find("class=\"next\" href=\"").unwrap() + "class=\"next\" href=\"".len();
+    let next = first.body[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let second = get(&app.base, &next, Some(&session)).await;
+    assert_eq!(second.body.matches("<li class=\"thread").count(), 1);
+    assert!(second.body.contains("Thread 0"), "the oldest last");
+    assert!(!second.body.contains("class=\"next\""));
+}
+
+#[tokio::test]
+async fn staff_reply_and_resolve_from_a_thread_with_every_effect() {
+    let app = spawn_app().await;
+    let thread = app.add_thread(PORTFOLIO, "Guest", "Room 12").await;
+    app.add_message(PORTFOLIO, &thread, "First line\nsecond line")
+        .await;
+    let id = thread["Id"].as_str().unwrap();
+    let path = format!("/inbox/threads/{id}");
+    assert_eq!(
+        get(&app.base, &path, None).await.status,
+        303,
+        "log in first"
+    );
+    let session = log_in(&app.base, OPERATOR_TOKEN).await;
+    let page = get(&app.base, &path, Some(&session)).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("First line\nsecond line"),
+        "line breaks kept"
+    );
+    assert_safe_headers(&page);
+    let csrf = page.csrf();
+
+    // No token, a wrong one: 403, and nothing is added.
+    let reply = format!("{path}/reply");
+    for form in [
+        vec![("text", "Sneaky")],
+        vec![("csrf", "0000"), ("text", "Sneaky")],
+    ] {
+        let refused = post_form(&app.base, &reply, Some(&session), &form).await;
+        assert_eq!(refused.status, 403);
+    }
+    assert_eq!(
+        app.messages_of(PORTFOLIO, &thread)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let blank = post_form(
+        &app.base,
+        &reply,
+        Some(&session),
+        &[("csrf", &csrf), ("text", "  ")],
+    )
+    .await;
+    assert_eq!(blank.status, 400);
+    assert!(blank.body.contains("A reply must"), "{}", blank.body);
+    let long = "x".repeat(10_001);
+    let too_long = post_form(
+        &app.base,
+        &reply,
+        Some(&session),
+        &[("csrf", &csrf), ("text", &long)],
+    )
+    .await;
+    assert_eq!(too_long.status, 400);
+
+    let sent = post_form(
+        &app.base,
+        &reply,
+        Some(&session),
+        &[("csrf", &csrf), ("text", "Welcome!\nSee you soon.")],
+    )
+    .await;
+    assert_eq!(sent.status, 303);
+    let messages = app.messages_of(PORTFOLIO, &thread).await;
+    assert_eq!(messages[0]["Text"], "Welcome!\nSee you soon.");
+    assert_eq!(messages[0]["Sender"]["Discriminator"], "Enterprise");
+
+    let resolve = format!("{path}/resolve");
+    let refused = post_form(&app.base, &resolve, Some(&session), &[("resolved", "true")]).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(is_resolved(&app).await, json!(false));
+    let done = post_form(
+        &app.base,
+        &resolve,
+        Some(&session),
+        &[("csrf", &csrf), ("resolved", "true")],
+    )
+    .await;
+    assert_eq!(done.status, 303);
+    assert_eq!(is_resolved(&app).await, json!(true));
+    assert!(
+        get(&app.base, &path, Some(&session))
+            .await
+            .body
+            .contains("Reopen")
+    );
+    post_form(
+        &app.base,
+        &resolve,
+        Some(&session),
+        &[("csrf", &csrf), ("resolved", "false")],
+    )
+    .await;
+    assert_eq!(is_resolved(&app).await, json!(false));
+
+    let unknown = format!("/inbox/threads/{}", uuid::Uuid::new_v4());
+    assert_eq!(get(&app.base, &unknown, Some(&session)).await.status, 404);
+}
+
+/// Whether the newest thread Sample Client sees is resolved.
+async fn is_resolved(app: &TestApp) -> serde_json::Value {
+    app.get_threads(PORTFOLIO, json!({})).await.ok()["MessageThreads"][0]["IsResolved"].clone()
+}
+
+#[tokio::test]
+async fn guest_text_is_shown_as_text() {
+    let app = spawn_app().await;
+    let thread = app
+        .add_thread(PORTFOLIO, "<b>Mallory</b>", "<script>alert(1)</script>")
+        .await;
+    app.add_message(PORTFOLIO, &thread, "<img src=x onerror=alert(2)>")
+        .await;
+    let session = log_in(&app.base, OPERATOR_TOKEN).await;
+    let list = get(&app.base, "/inbox", Some(&session)).await;
+    let page = get(
+        &app.base,
+        &format!("/inbox/threads/{}", thread["Id"].as_str().unwrap()),
+        Some(&session),
+    )
+    .await;
+    for page in [list, page] {
+        assert!(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!page.body.contains("<script>alert"));
+        assert!(!page.body.contains("<img src=x"));
+        assert!(!page.body.contains("<b>Mallory"));
+    }
+}
+
+#[tokio::test]
+async fn sessions_outlive_a_restart_and_end_with_the_operator_token() {
+    let db = TestDatabase::new().await;
+    let server = serve(&db, &["--operator-token", "first-token"]).await;
+    let session = log_in(&server.base, "first-token").await;
+    drop(server);
+    let again = serve(&db, &["--operator-token", "first-token"]).await;
+    let page = get(&again.base, "/inbox", Some(&session)).await;
+    assert!(
+        page.body.contains("Log out"),
+        "still logged in after a restart"
+    );
+    drop(again);
+    let changed = serve(&db, &["--operator-token", "second-token"]).await;
+    let page = get(&changed.base, "/inbox", Some(&session)).await;
+    assert!(
+        page.body.contains("Operator token"),
+        "a new token ends every session"
+    );
+
+    let https = serve(
+        &db,
+        &[
+            "--operator-token",
+            "t",
+            "--public-url",
+            "https://inbox.hotel.example",
+        ],
+    )
+    .await;
+    let right = post_form(&https.base, "/inbox/login", None, &[("token", "t")]).await;
+    assert!(right.header("set-cookie").contains("; Secure"));
+}
+
+#[tokio::test]
+async fn the_assets_are_our_own() {
+    let app = spawn_app().await;
+    for (path, kind) in [
+        ("/inbox/assets/inbox.css", "text/css"),
+        ("/inbox/assets/inbox.js", "text/javascript"),
+    ] {
+        let page = get(&app.base, path, None).await;
+        assert_eq!(page.status, 200);
+        assert!(page.header("content-type").starts_with(kind));
+        assert!(
+            !page.body.contains("http://") && !page.body.contains("https://"),
+            "{path}: nothing from elsewhere"
+        );
+    }
+}
