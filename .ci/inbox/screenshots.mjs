@@ -1,0 +1,73 @@
+// Takes the README's screenshots of the staff inbox: a list and a thread, at
+// 1440 px and at 360 px wide. Needs a running switchboard (BASE, TOKEN) with
+// the demo tenant, Debian's chromium (CHROMIUM) and playwright-core.
+//
+//   node .ci/inbox/screenshots.mjs   (BASE=http://127.0.0.1:8080 TOKEN=staff-secret)
+import { chromium } from "playwright-core";
+
+const base = process.env.BASE ?? "http://127.0.0.1:8080";
+const token = process.env.TOKEN ?? "staff-secret";
+const out = process.env.OUT ?? "docs";
+const auth = {
+  ClientToken: "E0D439EE522F44368DC78E1BFB03710C-D24FB11DBE31D4621C4817E028D9E1D",
+  AccessToken: "C66EF7B239D24632943D115EDE9CB810-EA00F8FD8294692C940F6B5A8F9453D",
+  Client: "Guest app 2.4.0",
+};
+
+async function api(path, body, staff = false) {
+  const headers = { "Content-Type": "application/json" };
+  if (staff) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch(`${base}/api/${path}`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify(staff ? body : { ...auth, ...body }),
+  });
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+async function thread(sender, subject, messages) {
+  const made = await api("connector/v1/messageThreads/add", { OriginalSender: sender, Subject: subject });
+  const id = made.MessageThreads[0].Id;
+  for (const [who, text] of messages) {
+    const item = { Messages: [{ MessageThreadId: id, Text: text }] };
+    if (who === "guest") await api("connector/v1/messages/add", item);
+    else await api("operator/v1/messages/add", item, true);
+  }
+  return id;
+}
+
+await thread("Penelope Hart", "Late arrival", [
+  ["guest", "Hello! Our flight lands at 23:40, so we will only reach the hotel after midnight."],
+  ["staff", "No problem, Penelope. The night desk will have your keys ready."],
+  ["guest", "Wonderful, thank you!\nCould we also have a cot for our daughter?"],
+]);
+const resolved = await thread("Marco Bianchi", "Parking for a van", [
+  ["guest", "Is there parking for a 6 m long van?"],
+  ["staff", "Yes: the yard behind the hotel, entrance on Kirchgasse."],
+]);
+await api("operator/v1/messageThreads/update", { MessageThreadId: resolved, IsResolved: true }, true);
+await thread("Aiko Tanaka", "Vegan breakfast", [
+  ["guest", "Do you serve a vegan breakfast?"],
+  ["staff", "We do: oat porridge, fruit, and tofu scramble on request."],
+]);
+const main = await thread("Jonas <script>alert(1)</script> Berg", "Room 214: the shower is cold", [
+  ["guest", "Hi, the shower in 214 has no hot water since this morning."],
+  ["staff", "Sorry about that! A technician is on the way, about 15 minutes."],
+  ["guest", "Still cold.\nCould we move to another room tonight?"],
+]);
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium" });
+for (const [width, height, suffix] of [[1440, 900, ""], [360, 740, "-360"]]) {
+  const page = await browser.newPage({ viewport: { width, height } });
+  await page.goto(`${base}/inbox`);
+  await page.fill("#token", token);
+  await page.click("button[type=submit]");
+  await page.waitForSelector(".threads");
+  await page.screenshot({ path: `${out}/inbox-list${suffix}.png`, fullPage: true });
+  await page.goto(`${base}/inbox/threads/${main}`);
+  await page.waitForSelector(".messages");
+  await page.screenshot({ path: `${out}/inbox-thread${suffix}.png`, fullPage: true });
+  await page.close();
+}
+await browser.close();
