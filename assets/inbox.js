@@ -1,17 +1,67 @@
-// The inbox's keys and local times. Everything works without this script:
-// it only adds what a browser can do on top of the server's pages.
+// The inbox's live updates, keys and local times. Everything works without
+// this script: it only adds what a browser can do on top of the server's pages.
 "use strict";
 
 (function () {
   // Times: shown in the browser's own time zone, UTC on hover.
-  for (const time of document.querySelectorAll("time[datetime]")) {
-    const at = new Date(time.getAttribute("datetime"));
-    if (!isNaN(at)) {
-      time.textContent = at.toLocaleString(undefined, {
-        dateStyle: "medium",
-        timeStyle: "short",
-      });
+  function localize(root) {
+    for (const time of root.querySelectorAll("time[datetime]")) {
+      const at = new Date(time.getAttribute("datetime"));
+      if (!isNaN(at)) {
+        time.textContent = at.toLocaleString(undefined, {
+          dateStyle: "medium",
+          timeStyle: "short",
+        });
+      }
     }
+  }
+  localize(document);
+
+  // Live: the server names each thread that changes; the page fetches itself
+  // again and puts in what changed, leaving a reply being written alone.
+  const live = document.querySelector("main[data-live]");
+  let pending = null;
+  async function refresh() {
+    pending = null;
+    const main = document.querySelector("main[data-live]");
+    if (main.dataset.live === "list" && main.contains(document.activeElement) &&
+        document.activeElement.matches("input, select")) {
+      pending = setTimeout(refresh, 1000);
+      return;
+    }
+    const response = await fetch(location.href, { credentials: "same-origin" });
+    if (!response.ok || response.redirected) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    const parts = main.dataset.live === "list"
+      ? ["main[data-live]"]
+      : [".meta", "form.resolve", "ol.messages"];
+    for (const selector of [".top .count", ...parts]) {
+      const now = document.querySelector(selector);
+      const next = fresh.querySelector(selector);
+      if (now && next) {
+        now.replaceWith(next);
+        localize(next);
+      }
+    }
+    document.title = fresh.title;
+    selected = -1;
+  }
+  function soon() {
+    if (pending === null) pending = setTimeout(refresh, 100);
+  }
+  if (live && "EventSource" in window) {
+    const events = new EventSource("/inbox/events");
+    let lost = false;
+    events.addEventListener("change", soon);
+    events.addEventListener("refresh", soon);
+    // After a restart the stream comes back by itself: catch up at once.
+    events.addEventListener("hello", () => {
+      if (lost) soon();
+      lost = false;
+    });
+    events.addEventListener("error", () => {
+      lost = true;
+    });
   }
 
   const rows = () => Array.from(document.querySelectorAll(".thread"));

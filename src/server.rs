@@ -100,6 +100,14 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
     let wake = Arc::new(Wake::default());
     let faults = Arc::new(FaultBook::new(store.clone()));
     let book = faults.clone();
+    let inbox = Arc::new(Inbox::new(
+        &settings.operator_token,
+        options
+            .public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://")),
+    ));
+    let pages = inbox.clone();
     let worker = webhooks::spawn(
         store.clone(),
         clock.clone(),
@@ -107,6 +115,7 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
         metrics.clone(),
         wake.clone(),
         Arc::new(move || book.changed()),
+        Arc::new(move |thread| pages.live.heard(thread)),
     )
     .await?;
     let app = AppState {
@@ -117,13 +126,12 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
         webhooks: wake,
         faults,
         requests: Arc::new(RequestLog::new(options.request_log)),
-        inbox: Arc::new(Inbox::new(
-            &settings.operator_token,
-            options
-                .public_url
-                .as_deref()
-                .is_some_and(|url| url.starts_with("https://")),
-        )),
+        inbox: inbox.clone(),
+    };
+    // Open inbox pages are told to go, so that they do not hold up the drain.
+    let shutdown = async move {
+        shutdown.await;
+        inbox.live.close();
     };
     serve::serve(listener, router(app), options.limits, shutdown).await;
     // Stops the webhook worker and what the store ran beside it.

@@ -116,6 +116,7 @@ pub async fn spawn(
     metrics: Arc<Metrics>,
     wake: Arc<Wake>,
     faults_changed: Arc<dyn Fn() + Send + Sync>,
+    thread_changed: Arc<dyn Fn(Uuid) + Send + Sync>,
 ) -> anyhow::Result<Running> {
     // TLS in pure Rust (ring), so that https receivers need no system library.
     // Installing twice (tests start many workers) is harmless.
@@ -133,6 +134,7 @@ pub async fn spawn(
                 }
             }),
             faults: faults_changed,
+            inbox: thread_changed,
         })
         .await?;
     let worker = Worker {

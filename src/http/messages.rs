@@ -109,6 +109,10 @@ pub async fn store_messages(
         })
         .await?;
     app.webhooks.now();
+    let mut threads: Vec<Uuid> = stored.iter().map(|m| m.thread_id).collect();
+    threads.sort_unstable();
+    threads.dedup();
+    app.inbox.live.changed(&app.store, threads);
     Ok(stored)
 }
 

@@ -54,6 +54,7 @@ pub async fn threads_update(
         .store
         .set_resolved(update.thread_id, update.is_resolved, now)
         .await?;
+    app.inbox.live.changed(&app.store, vec![thread.id]);
     respond::json(&Updated {
         message_threads: [StaffThreadView::from(&thread)],
     })

@@ -46,6 +46,7 @@ pub async fn add(
             is_resolved: false,
         })
         .await?;
+    app.inbox.live.changed(&app.store, vec![thread.id]);
     respond::json(&Added {
         message_threads: [ThreadView::from(&thread)],
     })

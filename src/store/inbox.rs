@@ -17,6 +17,15 @@ pub trait Inbox: Send + Sync {
     async fn inbox_page(&self, query: InboxQuery) -> StoreResult<Vec<InboxRow>>;
     /// How many open threads wait for a reply (their last message is the guest's).
     async fn awaiting_count(&self) -> StoreResult<u64>;
+    /// Whether changes are announced through the database to every node
+    /// (PostgreSQL), rather than told to this process's pages (SQLite).
+    fn announces_inbox(&self) -> bool {
+        false
+    }
+    /// Announces changed threads to every node ([`super::Notices::inbox`]).
+    async fn announce_inbox(&self, _threads: &[Uuid]) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// Which threads a page of the inbox holds.

@@ -140,6 +140,8 @@ pub struct Notices {
     pub clock: Arc<dyn Fn(i64) + Send + Sync>,
     /// Faults were added, used up or deleted.
     pub faults: Arc<dyn Fn() + Send + Sync>,
+    /// A thread changed, for the inbox's open pages.
+    pub inbox: Arc<dyn Fn(Uuid) + Send + Sync>,
 }
 
 /// Tasks a backend runs for a server; aborted when dropped.

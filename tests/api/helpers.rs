@@ -220,6 +220,11 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
     let wake = Arc::new(Wake::default());
     let faults = Arc::new(switchboard::faults::FaultBook::new(store.clone()));
     let book = faults.clone();
+    let inbox = Arc::new(switchboard::http::inbox::Inbox::new(
+        &settings.operator_token,
+        false,
+    ));
+    let pages = inbox.clone();
     let worker = switchboard::webhooks::spawn(
         store.clone(),
         clock.clone(),
@@ -227,6 +232,7 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
         metrics.clone(),
         wake.clone(),
         Arc::new(move || book.changed()),
+        Arc::new(move |thread| pages.live.heard(thread)),
     )
     .await
     .expect("webhook worker");
@@ -240,10 +246,7 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
         requests: Arc::new(switchboard::requests::RequestLog::new(
             switchboard::requests::DEFAULT_LENGTH,
         )),
-        inbox: Arc::new(switchboard::http::inbox::Inbox::new(
-            &settings.operator_token,
-            false,
-        )),
+        inbox,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -10,6 +10,7 @@ use crate::process::serve;
 /// A browser that keeps no cookies by itself and follows no redirects, so the
 /// tests see both.
 fn browser() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -471,4 +472,133 @@ async fn the_assets_are_our_own() {
             "{path}: nothing from elsewhere"
         );
     }
+}
+
+/// Reads `events` until its text holds `needle`; what it read by then.
+async fn read_until(events: &mut reqwest::Response, needle: &str) -> String {
+    let mut seen = String::new();
+    let read = async {
+        while !seen.contains(needle) {
+            match events.chunk().await.unwrap() {
+                Some(chunk) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+                None => panic!("the stream ended: {seen}"),
+            }
+        }
+    };
+    // A guard against a hang, not a measure of speed.
+    tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .unwrap_or_else(|_| panic!("no {needle} in {seen}"));
+    seen
+}
+
+async fn open_events(base: &str, session: &str) -> reqwest::Response {
+    let events = browser()
+        .get(format!("{base}/inbox/events"))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+    assert!(
+        events
+            .headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    events
+}
+
+#[tokio::test]
+async fn open_pages_hear_of_every_change() {
+    let app = spawn_app().await;
+    assert_eq!(get(&app.base, "/inbox/events", None).await.status, 401);
+    let session = log_in(&app.base, OPERATOR_TOKEN).await;
+    let mut events = open_events(&app.base, &session).await;
+    read_until(&mut events, "event: hello").await;
+
+    let thread = app.add_thread(PORTFOLIO, "Guest", "New").await;
+    let id = thread["Id"].as_str().unwrap().to_owned();
+    read_until(&mut events, &format!("event: change\ndata: {id}")).await;
+    app.add_message(PORTFOLIO, &thread, "Hello").await;
+    read_until(&mut events, &format!("data: {id}")).await;
+    app.staff(
+        STAFF_THREADS_UPDATE,
+        json!({"MessageThreadId": id, "IsResolved": true}),
+    )
+    .await
+    .ok();
+    read_until(&mut events, &format!("data: {id}")).await;
+}
+
+#[tokio::test]
+async fn a_change_on_one_node_reaches_the_pages_of_another() {
+    if !on_postgres() {
+        eprintln!(
+            "skipped the two-node inbox test: it needs {BACKEND}=postgres and {POSTGRES_URL}"
+        );
+        return;
+    }
+    let db = TestDatabase::new().await;
+    let flags = ["--operator-token", OPERATOR_TOKEN];
+    let a = serve(&db, &flags).await;
+    let b = serve(&db, &flags).await;
+    let session = log_in(&a.base, OPERATOR_TOKEN).await;
+    // The session of one node is good on the other.
+    assert!(
+        get(&b.base, "/inbox", Some(&session))
+            .await
+            .body
+            .contains("Log out")
+    );
+    let mut events = open_events(&a.base, &session).await;
+    read_until(&mut events, "event: hello").await;
+    let (status, added) = crate::process::post(
+        &http_client(),
+        &b.base,
+        ADD,
+        &with_creds(PORTFOLIO, json!({"OriginalSender": "G", "Subject": "On B"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    let id = added["MessageThreads"][0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    read_until(&mut events, &format!("data: {id}")).await;
+}
+
+#[tokio::test]
+async fn an_open_page_does_not_hold_up_shutdown() {
+    let db = TestDatabase::new().await;
+    // A drain deadline far longer than the guard below: only a stream that
+    // ends at shutdown lets the server exit in time.
+    let mut server = serve(
+        &db,
+        &[
+            "--operator-token",
+            OPERATOR_TOKEN,
+            "--shutdown-timeout",
+            "120s",
+        ],
+    )
+    .await;
+    let session = log_in(&server.base, OPERATOR_TOKEN).await;
+    let mut events = open_events(&server.base, &session).await;
+    read_until(&mut events, "event: hello").await;
+    let pid = server.child.id().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let exited =
+        tokio::time::timeout(std::time::Duration::from_secs(30), server.child.wait()).await;
+    assert!(
+        exited.is_ok_and(|s| s.unwrap().success()),
+        "the server exited cleanly"
+    );
 }

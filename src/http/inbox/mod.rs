@@ -4,6 +4,7 @@
 //! times. A reply and a resolve go through the same code as the operator API's
 //! `messages/add` and `messageThreads/update`, with all their effects.
 
+pub mod live;
 mod pages;
 pub mod session;
 
@@ -30,6 +31,7 @@ use crate::domain::time::Timestamp;
 use crate::store::inbox::InboxQuery;
 use crate::store::{MessageQuery, StoreError};
 use crate::tokens::TokenHash;
+use live::Live;
 use pages::{Filters, ListView, ThreadView};
 use session::{COOKIE, LIFETIME, Session, Sessions, Throttle};
 
@@ -44,6 +46,8 @@ pub struct Inbox {
     sessions: Sessions,
     throttle: Throttle,
     secure: bool,
+    /// Changes for the open pages.
+    pub live: Live,
 }
 
 impl Inbox {
@@ -53,6 +57,7 @@ impl Inbox {
             sessions: Sessions::new(operator_token),
             throttle: Throttle::default(),
             secure,
+            live: Live::default(),
         }
     }
 
@@ -72,6 +77,7 @@ pub fn routes() -> Router<AppState> {
         .route("/inbox/threads/{id}", get(thread))
         .route("/inbox/threads/{id}/reply", post(reply))
         .route("/inbox/threads/{id}/resolve", post(resolve))
+        .route("/inbox/events", get(events))
         .route("/inbox/assets/inbox.css", get(stylesheet))
         .route("/inbox/assets/inbox.js", get(script))
         .layer(axum::middleware::from_fn(security_headers))
@@ -493,7 +499,10 @@ async fn resolve(
     };
     let now = Timestamp::truncate(app.clock.now());
     match app.store.set_resolved(id, form.resolved, now).await {
-        Ok(_) => Redirect::to(&format!("/inbox/threads/{id}")).into_response(),
+        Ok(_) => {
+            app.inbox.live.changed(&app.store, vec![id]);
+            Redirect::to(&format!("/inbox/threads/{id}")).into_response()
+        }
         Err(StoreError::Missing(_)) => page(
             StatusCode::NOT_FOUND,
             pages::notice(
@@ -503,6 +512,14 @@ async fn resolve(
         ),
         Err(e) => failure(e),
     }
+}
+
+/// The live updates of a logged-in page.
+async fn events(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    if session_of(&app, &headers).is_none() {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    app.inbox.live.stream().into_response()
 }
 
 async fn stylesheet() -> Response {

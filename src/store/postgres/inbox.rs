@@ -93,6 +93,21 @@ pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<Ve
     Ok(rows.iter().map(row).collect())
 }
 
+pub const CHANNEL: &str = "switchboard_inbox";
+
+/// Announces changed threads (ids, comma-separated; a payload stays far below
+/// PostgreSQL's 8,000-byte limit by sending at most 200 ids at once).
+pub async fn announce(client: &impl GenericClient, threads: &[uuid::Uuid]) -> StoreResult<()> {
+    for chunk in threads.chunks(200) {
+        let payload: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+        client
+            .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload.join(",")])
+            .await
+            .map_err(internal)?;
+    }
+    Ok(())
+}
+
 pub async fn awaiting_count(client: &impl GenericClient) -> StoreResult<u64> {
     let row = client
         .query_one(

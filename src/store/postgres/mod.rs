@@ -228,6 +228,14 @@ impl crate::store::Inbox for PostgresStore {
     async fn awaiting_count(&self) -> StoreResult<u64> {
         inbox::awaiting_count(&self.client().await?).await
     }
+
+    fn announces_inbox(&self) -> bool {
+        true
+    }
+
+    async fn announce_inbox(&self, threads: &[Uuid]) -> StoreResult<()> {
+        inbox::announce(&self.client().await?, threads).await
+    }
 }
 
 #[async_trait]
@@ -404,10 +412,11 @@ async fn listen(config: &Config, notices: &Notices) -> anyhow::Result<()> {
     let listening = async {
         client
             .batch_execute(&format!(
-                "LISTEN {}; LISTEN {}; LISTEN {}",
+                "LISTEN {}; LISTEN {}; LISTEN {}; LISTEN {}",
                 outbox::CHANNEL,
                 emulator::CLOCK_CHANNEL,
-                faults::CHANNEL
+                faults::CHANNEL,
+                inbox::CHANNEL
             ))
             .await?;
         // A move announced while nobody listened is read here.
@@ -433,6 +442,11 @@ async fn listen(config: &Config, notices: &Notices) -> anyhow::Result<()> {
                 }
                 Some(Ok(AsyncMessage::Notification(n))) if n.channel() == faults::CHANNEL => {
                     (notices.faults)();
+                }
+                Some(Ok(AsyncMessage::Notification(n))) if n.channel() == inbox::CHANNEL => {
+                    for id in n.payload().split(',').filter_map(|id| Uuid::try_parse(id).ok()) {
+                        (notices.inbox)(id);
+                    }
                 }
                 Some(Ok(AsyncMessage::Notification(_))) => (notices.webhooks)(),
                 Some(Ok(_)) => {}
