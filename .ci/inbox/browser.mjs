@@ -1,0 +1,140 @@
+// Browser tests of the staff inbox (SPEC 15) in headless Chromium: a
+// receptionist's whole conversation, keys, live updates and escaping; then
+// the README's screenshots. Run by .ci/inbox/run against a fresh server.
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+
+const base = process.env.BASE;
+const token = process.env.TOKEN;
+const auth = {
+  ClientToken: "E0D439EE522F44368DC78E1BFB03710C-D24FB11DBE31D4621C4817E028D9E1D",
+  AccessToken: "C66EF7B239D24632943D115EDE9CB810-EA00F8FD8294692C940F6B5A8F9453D",
+  Client: "Browser tests 1.0",
+};
+
+async function api(path, body) {
+  const response = await fetch(`${base}/api/connector/v1/${path}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ ...auth, ...body }),
+  });
+  const text = await response.text();
+  assert.equal(response.status, 200, `${path}: ${text}`);
+  return JSON.parse(text);
+}
+
+const newThread = async (sender, subject) =>
+  (await api("messageThreads/add", { OriginalSender: sender, Subject: subject })).MessageThreads[0].Id;
+const guestSays = (thread, text) =>
+  api("messages/add", { Messages: [{ MessageThreadId: thread, Text: text }] });
+const messagesOf = async (thread) =>
+  (await api("messages/getAll", { MessageThreadIds: [thread], Limitation: { Count: 100 } })).Messages;
+const isResolved = async (thread) =>
+  (await api("messageThreads/getAll", { MessageThreadIds: [thread], Limitation: { Count: 1 } }))
+    .MessageThreads[0].IsResolved;
+
+async function check(name, test) {
+  const started = Date.now();
+  await test();
+  console.log(`ok - ${name} (${Date.now() - started} ms)`);
+}
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium" });
+const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+page.on("dialog", (dialog) => {
+  throw new Error(`a dialog opened: ${dialog.message()}`);
+});
+page.on("pageerror", (error) => {
+  throw new Error(`a script error: ${error}`);
+});
+
+const thread = await newThread("Jonas <script>alert(1)</script> Berg", "<script>alert(2)</script> Room 214");
+await guestSays(thread, "Hi, the shower has no hot water.");
+
+await check("logs in with the operator token", async () => {
+  await page.goto(`${base}/inbox`);
+  await page.fill("#token", "wrong");
+  await page.click("button[type=submit]");
+  assert.match(await page.textContent(".error"), /not the operator token/);
+  await page.fill("#token", token);
+  await page.click("button[type=submit]");
+  await page.waitForSelector(".threads");
+});
+
+await check("sees a thread made through the API, with the count in the title", async () => {
+  const row = page.locator(`.thread[data-id="${thread}"]`);
+  assert.equal(await row.count(), 1);
+  assert.match(await row.textContent(), /Awaiting reply/);
+  assert.equal(await page.title(), "(1) Inbox");
+});
+
+await check("shows a guest's <script> as text", async () => {
+  const row = page.locator(`.thread[data-id="${thread}"] .subject`);
+  assert.equal(await row.textContent(), "<script>alert(2)</script> Room 214");
+});
+
+await check("moves with j and k, and opens with Enter", async () => {
+  const other = await newThread("Aiko Tanaka", "Vegan breakfast");
+  await page.reload();
+  await page.keyboard.press("j");
+  await page.keyboard.press("j");
+  await page.keyboard.press("k");
+  const selected = page.locator(".thread.selected");
+  assert.equal(await selected.getAttribute("data-id"), other, "the newest, first row");
+  await page.keyboard.press("j");
+  assert.equal(await page.locator(".thread.selected").getAttribute("data-id"), thread);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(".messages");
+  assert.equal(await page.textContent("h1"), "<script>alert(2)</script> Room 214");
+});
+
+await check("replies with r and Ctrl+Enter, and the API sees the reply", async () => {
+  await page.keyboard.press("r");
+  await page.keyboard.type("A technician is on the way.");
+  await page.keyboard.press("Control+Enter");
+  await page.waitForSelector("li.message.staff");
+  const messages = await messagesOf(thread);
+  assert.equal(messages[0].Text, "A technician is on the way.");
+  assert.equal(messages[0].Sender.Discriminator, "Enterprise");
+});
+
+await check("resolves and reopens with e", async () => {
+  await page.keyboard.press("e");
+  await page.waitForSelector("form.resolve button:text('Reopen')");
+  assert.equal(await isResolved(thread), true);
+  await page.keyboard.press("e");
+  await page.waitForSelector("form.resolve button:text('Resolve')");
+  assert.equal(await isResolved(thread), false);
+});
+
+await check("shows a message added through the API within 1 s, without a reload", async () => {
+  await guestSays(thread, "Still cold.");
+  await page.waitForSelector("li.message.guest:last-child p.text:text('Still cold.')", { timeout: 1000 });
+});
+
+await check("shows a new thread at the top of the list within 1 s", async () => {
+  await page.goto(`${base}/inbox`);
+  await page.waitForSelector(".threads");
+  const fresh = await newThread("Marco Bianchi", "Parking for a van");
+  await page.waitForSelector(`.threads .thread:first-child[data-id="${fresh}"]`, { timeout: 1000 });
+});
+
+await check("lists the keys with ?", async () => {
+  await page.keyboard.press("?");
+  assert.equal(await page.isVisible(".keys"), true);
+  await page.keyboard.press("?");
+  assert.equal(await page.isVisible(".keys"), false);
+});
+
+await check("is usable at 360 px", async () => {
+  const phone = await browser.newPage({ viewport: { width: 360, height: 740 } });
+  await phone.goto(`${base}/inbox`);
+  await phone.fill("#token", token);
+  await phone.click("button[type=submit]");
+  await phone.waitForSelector(".threads");
+  const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 360, `no sideways scrolling (${width} px)`);
+  await phone.close();
+});
+
+await browser.close();
