@@ -80,27 +80,35 @@ pub async fn reset(
     scope: &ResetScope,
 ) -> StoreResult<ResetCounts> {
     let tx = client.transaction().await.map_err(internal)?;
-    // `head`, the scope's conditions, `tail`; how many rows went.
-    let delete = async |head: &str, tail: &str| -> StoreResult<u64> {
+    // `head`, the scope's conditions, `tail`; how many rows it touched.
+    let scoped = async |head: &str, tail: &str| -> StoreResult<u64> {
         let mut q = Query::new(head);
         within(&mut q, scope);
         q.push(tail);
         tx.execute(&q.text, &q.params()).await.map_err(internal)
     };
-    delete("DELETE FROM webhook_events WHERE TRUE", "").await?;
-    delete(
+    // The worker may record an attempt of a delivery in scope meanwhile: lock
+    // them first, so that it waits (and then finds its delivery gone).
+    scoped(
+        "SELECT 1 FROM webhook_deliveries WHERE id IN \
+             (SELECT id FROM webhook_deliveries WHERE TRUE",
+        ") FOR UPDATE",
+    )
+    .await?;
+    scoped("DELETE FROM webhook_events WHERE TRUE", "").await?;
+    scoped(
         "DELETE FROM webhook_attempts WHERE delivery_id IN \
              (SELECT id FROM webhook_deliveries WHERE TRUE",
         ")",
     )
     .await?;
-    let deliveries = delete("DELETE FROM webhook_deliveries WHERE TRUE", "").await?;
-    let messages = delete(
+    let deliveries = scoped("DELETE FROM webhook_deliveries WHERE TRUE", "").await?;
+    let messages = scoped(
         "DELETE FROM messages WHERE thread_id IN (SELECT id FROM threads WHERE TRUE",
         ")",
     )
     .await?;
-    let threads = delete("DELETE FROM threads WHERE TRUE", "").await?;
+    let threads = scoped("DELETE FROM threads WHERE TRUE", "").await?;
     let mut tokens = Query::new(
         "DELETE FROM rate_limits WHERE token_id IN (SELECT t.id FROM access_tokens t WHERE TRUE",
     );
