@@ -17,6 +17,11 @@ pub trait Inbox: Send + Sync {
     async fn inbox_page(&self, query: InboxQuery) -> StoreResult<Vec<InboxRow>>;
     /// How many open threads wait for a reply (their last message is the guest's).
     async fn awaiting_count(&self) -> StoreResult<u64>;
+    /// Ends an inbox session before it expires (at `expires_utc`); forgets the
+    /// ended ones that have expired by `now_utc`.
+    async fn end_session(&self, id: String, expires_utc: i64, now_utc: i64) -> StoreResult<()>;
+    /// Whether the session was ended.
+    async fn session_ended(&self, id: String) -> StoreResult<bool>;
     /// Whether changes are announced through the database to every node
     /// (PostgreSQL), rather than told to this process's pages (SQLite).
     fn announces_inbox(&self) -> bool {

@@ -160,6 +160,19 @@ async fn the_operator_token_logs_in_with_a_strict_cookie() {
     .await;
     assert_eq!(out.status, 303);
     assert!(out.header("set-cookie").contains("Max-Age=0"));
+    let copy = get(&app.base, "/inbox", Some(session)).await;
+    assert!(
+        copy.body.contains("Operator token"),
+        "a copy of the cookie is no session any more"
+    );
+    let other = log_in(&app.base, OPERATOR_TOKEN).await;
+    assert!(
+        get(&app.base, "/inbox", Some(&other))
+            .await
+            .body
+            .contains("Log out"),
+        "other sessions go on"
+    );
 }
 
 #[tokio::test]
@@ -570,6 +583,23 @@ async fn a_change_on_one_node_reaches_the_pages_of_another() {
         .unwrap()
         .to_owned();
     read_until(&mut events, &format!("data: {id}")).await;
+
+    // Logging out on one node ends the session on the other.
+    let page = get(&b.base, "/inbox", Some(&session)).await;
+    let out = post_form(
+        &b.base,
+        "/inbox/logout",
+        Some(&session),
+        &[("csrf", &page.csrf())],
+    )
+    .await;
+    assert_eq!(out.status, 303);
+    assert!(
+        get(&a.base, "/inbox", Some(&session))
+            .await
+            .body
+            .contains("Operator token")
+    );
 }
 
 #[tokio::test]

@@ -126,17 +126,27 @@ fn failure(e: impl std::fmt::Display) -> Response {
     )
 }
 
-/// The session of a request's cookie, if it has a good one.
-fn session_of(app: &AppState, headers: &HeaderMap) -> Option<Session> {
+/// The session of a request's cookie, if it has a good one that was not
+/// ended by logging out. When the database cannot say, there is none.
+async fn session_of(app: &AppState, headers: &HeaderMap) -> Option<Session> {
     let value = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))?;
-    app.inbox
+    let session = app
+        .inbox
         .sessions
-        .check(value, chrono::Utc::now().timestamp())
+        .check(value, chrono::Utc::now().timestamp())?;
+    match app.store.session_ended(session.id.clone()).await {
+        Ok(false) => Some(session),
+        Ok(true) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot check an inbox session");
+            None
+        }
+    }
 }
 
 /// Why a state-changing request was refused (403, nothing changed).
@@ -164,8 +174,8 @@ impl IntoResponse for Refused {
 }
 
 /// The session of a state-changing request, if its CSRF token is the session's.
-fn checked(app: &AppState, headers: &HeaderMap, csrf: &str) -> Result<Session, Refused> {
-    match session_of(app, headers) {
+async fn checked(app: &AppState, headers: &HeaderMap, csrf: &str) -> Result<Session, Refused> {
+    match session_of(app, headers).await {
         Some(session) if app.inbox.sessions.csrf_matches(&session, csrf) => Ok(session),
         Some(_) => Err(Refused::Csrf),
         None => Err(Refused::NoSession),
@@ -195,7 +205,7 @@ async fn list(
     headers: HeaderMap,
     filters: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Some(session) = session_of(&app, &headers) else {
+    let Some(session) = session_of(&app, &headers).await else {
         return page(StatusCode::OK, pages::login(None));
     };
     let Ok(Query(filters)) = filters else {
@@ -294,8 +304,18 @@ async fn logout(
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
     let csrf = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    if let Err(refused) = checked(&app, &headers, &csrf) {
-        return refused.into_response();
+    let session = match checked(&app, &headers, &csrf).await {
+        Ok(session) => session,
+        Err(refused) => return refused.into_response(),
+    };
+    // Ended on every node, a copy of the cookie too.
+    let now = chrono::Utc::now().timestamp();
+    if let Err(e) = app
+        .store
+        .end_session(session.id, session.expires_unix, now)
+        .await
+    {
+        return failure(e);
     }
     let cookie = app.inbox.cookie("", 0);
     ([(header::SET_COOKIE, cookie)], Redirect::to("/inbox")).into_response()
@@ -383,7 +403,7 @@ async fn thread(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(session) = session_of(&app, &headers) else {
+    let Some(session) = session_of(&app, &headers).await else {
         return Redirect::to("/inbox").into_response();
     };
     let Ok(id) = Uuid::try_parse(&id) else {
@@ -416,7 +436,7 @@ async fn reply(
         csrf: String::new(),
         text: String::new(),
     });
-    let session = match checked(&app, &headers, &form.csrf) {
+    let session = match checked(&app, &headers, &form.csrf).await {
         Ok(session) => session,
         Err(refused) => return refused.into_response(),
     };
@@ -485,7 +505,7 @@ async fn resolve(
     form: Result<Form<ResolveForm>, FormRejection>,
 ) -> Response {
     let csrf = form.as_ref().map(|f| f.csrf.clone()).unwrap_or_default();
-    if let Err(refused) = checked(&app, &headers, &csrf) {
+    if let Err(refused) = checked(&app, &headers, &csrf).await {
         return refused.into_response();
     }
     let (Ok(Form(form)), Ok(id)) = (form, Uuid::try_parse(&id)) else {
@@ -516,7 +536,7 @@ async fn resolve(
 
 /// The live updates of a logged-in page.
 async fn events(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    if session_of(&app, &headers).is_none() {
+    if session_of(&app, &headers).await.is_none() {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     app.inbox.live.stream().into_response()

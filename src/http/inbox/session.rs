@@ -30,10 +30,12 @@ pub struct Sessions {
     key: [u8; 32],
 }
 
-/// A session that checked out: its id, which the CSRF token is bound to.
+/// A session that checked out: its id, which the CSRF token is bound to, and
+/// when it expires.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
-    id: String,
+    pub id: String,
+    pub expires_unix: i64,
 }
 
 impl Sessions {
@@ -83,7 +85,10 @@ impl Sessions {
             return None;
         }
         let expires: i64 = expires.parse().ok()?;
-        (now_unix < expires).then(|| Session { id: id.to_owned() })
+        (now_unix < expires).then(|| Session {
+            id: id.to_owned(),
+            expires_unix: expires,
+        })
     }
 
     /// The CSRF token of a session: bound to it, and to nothing a page of

@@ -118,3 +118,29 @@ pub async fn awaiting_count(client: &impl GenericClient) -> StoreResult<u64> {
         .map_err(internal)?;
     Ok(row.get::<_, i64>(0) as u64)
 }
+
+pub async fn end_session(
+    client: &impl GenericClient,
+    id: &str,
+    expires_utc: i64,
+    now_utc: i64,
+) -> StoreResult<()> {
+    client
+        .execute(
+            "WITH old AS (DELETE FROM ended_sessions WHERE expires_utc <= $3) \
+             INSERT INTO ended_sessions (id, expires_utc) VALUES ($1, $2) \
+             ON CONFLICT (id) DO NOTHING",
+            &[&id, &expires_utc, &now_utc],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+pub async fn session_ended(client: &impl GenericClient, id: &str) -> StoreResult<bool> {
+    let row = client
+        .query_opt("SELECT 1 FROM ended_sessions WHERE id = $1", &[&id])
+        .await
+        .map_err(internal)?;
+    Ok(row.is_some())
+}

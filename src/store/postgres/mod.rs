@@ -53,6 +53,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../../migrations/postgres/0003_faults_attempts.sql"),
     ),
+    (
+        4,
+        include_str!("../../../migrations/postgres/0004_ended_sessions.sql"),
+    ),
 ];
 
 /// Connections per node.
@@ -231,6 +235,14 @@ impl crate::store::Inbox for PostgresStore {
 
     fn announces_inbox(&self) -> bool {
         true
+    }
+
+    async fn end_session(&self, id: String, expires_utc: i64, now_utc: i64) -> StoreResult<()> {
+        inbox::end_session(&self.client().await?, &id, expires_utc, now_utc).await
+    }
+
+    async fn session_ended(&self, id: String) -> StoreResult<bool> {
+        inbox::session_ended(&self.client().await?, &id).await
     }
 
     async fn announce_inbox(&self, threads: &[Uuid]) -> StoreResult<()> {

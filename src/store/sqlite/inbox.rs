@@ -94,3 +94,23 @@ pub fn awaiting_count(conn: &Connection) -> StoreResult<u64> {
     .map(|n| n as u64)
     .map_err(internal)
 }
+
+pub fn end_session(conn: &Connection, id: &str, expires_utc: i64, now_utc: i64) -> StoreResult<()> {
+    conn.execute(
+        "DELETE FROM ended_sessions WHERE expires_utc <= ?1",
+        [now_utc],
+    )
+    .map_err(internal)?;
+    conn.execute(
+        "INSERT INTO ended_sessions (id, expires_utc) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+        rusqlite::params![id, expires_utc],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+pub fn session_ended(conn: &Connection, id: &str) -> StoreResult<bool> {
+    conn.prepare_cached("SELECT 1 FROM ended_sessions WHERE id = ?1")
+        .and_then(|mut s| s.exists([id]))
+        .map_err(internal)
+}

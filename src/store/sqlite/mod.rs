@@ -58,6 +58,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../../migrations/sqlite/0005_faults_attempts.sql"),
     ),
+    (
+        6,
+        include_str!("../../../migrations/sqlite/0006_ended_sessions.sql"),
+    ),
 ];
 
 /// Read connections kept open.
@@ -247,6 +251,18 @@ impl crate::store::Inbox for SqliteStore {
 
     async fn awaiting_count(&self) -> StoreResult<u64> {
         self.readers.read(inbox::awaiting_count).await
+    }
+
+    async fn end_session(&self, id: String, expires_utc: i64, now_utc: i64) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| inbox::end_session(conn, &id, expires_utc, now_utc))
+            .await
+    }
+
+    async fn session_ended(&self, id: String) -> StoreResult<bool> {
+        self.readers
+            .read(move |conn| inbox::session_ended(conn, &id))
+            .await
     }
 }
 
