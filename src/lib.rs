@@ -4,18 +4,19 @@
 //! # Layout
 //!
 //! - [`cli`]: the command line (`serve`, `enterprise`, `integration`, `token`,
-//!   `webhooks`).
+//!   `webhooks`, `export`, `import`).
 //! - [`server`]: `serve`: opens the store, seeds the demo tenant, runs HTTP and
 //!   the webhook worker until SIGINT/SIGTERM.
 //! - [`http`]: routing; `http::auth`, the one authentication module, whose
 //!   extractors (`Connector<R>`, `Staff<R>`) hand each handler its caller and
 //!   its parsed request; the error type, which also turns what the store did not
 //!   find into an answer; one module per group of operations; the OpenAPI
-//!   document.
+//!   document; `http::inbox`, the staff web inbox (pages, sessions, live
+//!   updates).
 //! - [`domain`]: validated request types and the rules of the API: texts,
 //!   datetimes and intervals, `Limitation`, scope, threads, messages.
 //! - [`store`]: small traits along the product's seams (`Content`, `Outbox`,
-//!   `Tenants`, `RateLimits`, and `Store` for all of them), the algorithms both
+//!   `Tenants`, `RateLimits`, `Emulator`, `Faults`, `Inbox`, and `Store` for all of them), the algorithms both
 //!   backends share (`store::content`: page bounds and cursors;
 //!   `store::outbox`: the claim loop), and one folder per backend
 //!   (`store::sqlite`, `store::postgres`), mirrored file for file and holding
