@@ -133,7 +133,7 @@ pub struct Attempt {
     pub duration_ms: i64,
     /// The receiver's status; `None` when it gave none.
     pub status: Option<u16>,
-    /// The kind of error when there was no status ([`AttemptError`]).
+    /// The kind of error when there was no status (`Timeout`, `Connect`, ...).
     pub error: Option<String>,
     /// The first [`RESPONSE_KEPT`] bytes of the receiver's answer.
     pub response: Option<String>,
