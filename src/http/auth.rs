@@ -125,19 +125,19 @@ async fn authenticate(
     let client_token = non_empty(body, "ClientToken")?;
     let access_token = non_empty(body, "AccessToken")?;
     non_empty(body, "Client")?;
-    let grant = app
+    let limit = app.settings.rate_limit;
+    let (grant, decision) = app
         .store
-        .find_access(TokenHash::of(client_token), TokenHash::of(access_token))
+        .admit(
+            TokenHash::of(client_token),
+            TokenHash::of(access_token),
+            limit,
+            app.clock.now_ms(),
+        )
         .await?
         .ok_or(ApiError::Unauthorized(Credentials::Integration))?;
     context.set_integration(grant.integration_id);
-
-    let limit = app.settings.rate_limit;
-    match app
-        .store
-        .check_rate(grant.token_id, limit, app.clock.now_ms())
-        .await?
-    {
+    match decision {
         Decision::Allowed => Ok(grant),
         Decision::Limited { retry_after_secs } => Err(ApiError::TooManyRequests {
             retry_after_secs,

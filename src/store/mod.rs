@@ -33,7 +33,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use crate::domain::scope::AccessGrant;
 use crate::ratelimit::{Decision, RateLimit};
+use crate::tokens::TokenHash;
 
 pub use content::{Content, MessageBatch, MessageQuery, ThreadQuery};
 pub use emulator::{ClockMove, Emulator, ResetCounts, ResetScope};
@@ -116,6 +118,24 @@ pub trait Store:
 {
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Authenticates a Connector API request and counts it against its access
+    /// token's limit: the grant and the decision, or `None` when the tokens are
+    /// not an active pair (then nothing is counted). A backend may do both in
+    /// one round trip.
+    async fn admit(
+        &self,
+        client_token: TokenHash,
+        access_token: TokenHash,
+        limit: RateLimit,
+        now_ms: i64,
+    ) -> StoreResult<Option<(AccessGrant, Decision)>> {
+        let Some(grant) = self.find_access(client_token, access_token).await? else {
+            return Ok(None);
+        };
+        let decision = self.check_rate(grant.token_id, limit, now_ms).await?;
+        Ok(Some((grant, decision)))
+    }
 
     /// Group-commit counters, where the backend groups commits itself (SQLite);
     /// `None` where the database does (PostgreSQL).

@@ -603,3 +603,52 @@ async fn a_reset_counts_what_it_removes_in_its_scope() {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].enterprise_id, demo::NET);
 }
+
+#[tokio::test]
+async fn admit_counts_only_requests_with_a_matching_pair() {
+    let (_db, store) = fresh().await;
+    let limit = RateLimit {
+        requests: 2,
+        window_secs: 30,
+    };
+    let client = TokenHash::of(demo::CLIENT_TOKEN);
+    let portfolio = TokenHash::of(demo::PORTFOLIO_ACCESS_TOKEN);
+    let other_client = TokenHash::of(demo::CLIENT_TOKEN_2);
+    for _ in 0..3 {
+        assert!(
+            store
+                .admit(other_client, portfolio, limit, 1000)
+                .await
+                .unwrap()
+                .is_none(),
+            "another integration's client token"
+        );
+    }
+    let mut decisions = Vec::new();
+    for now in [1000, 1001, 1002] {
+        let (grant, decision) = store
+            .admit(client, portfolio, limit, now)
+            .await
+            .unwrap()
+            .expect("the right pair");
+        assert_eq!(grant.integration_id, demo::SAMPLE_CLIENT);
+        assert_eq!(grant.enterprises, vec![demo::GROSS, demo::NET]);
+        decisions.push(decision);
+    }
+    assert_eq!(decisions[..2], [Decision::Allowed, Decision::Allowed]);
+    assert!(
+        matches!(decisions[2], Decision::Limited { .. }),
+        "the refused pairs were not counted: {decisions:?}"
+    );
+    store
+        .revoke_access_token(TokenRef::Secret(portfolio), Timestamp::from_unix(2))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .admit(client, portfolio, limit, 1003)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

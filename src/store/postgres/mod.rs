@@ -192,6 +192,23 @@ impl PostgresStore {
 
 #[async_trait]
 impl Store for PostgresStore {
+    async fn admit(
+        &self,
+        client_token: TokenHash,
+        access_token: TokenHash,
+        limit: RateLimit,
+        now_ms: i64,
+    ) -> StoreResult<Option<(AccessGrant, Decision)>> {
+        tenants::admit(
+            &self.client().await?,
+            client_token,
+            access_token,
+            limit,
+            now_ms,
+        )
+        .await
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.client()
             .await?

@@ -62,6 +62,76 @@ pub async fn find_access(
     Ok(stored.grant(client_token, access_token))
 }
 
+/// What counts a request into its token's log: `$2` now, `$3` the window and `$4`
+/// the limit, in milliseconds and requests.
+const COUNT: &str = "ON CONFLICT (token_id) DO UPDATE SET \
+    log = CASE WHEN cardinality(ARRAY(SELECT t FROM unnest(r.log) t WHERE t > $2 - $3)) < $4 \
+               THEN ARRAY(SELECT t FROM unnest(r.log) t WHERE t > $2 - $3) || $2::bigint \
+               ELSE ARRAY(SELECT t FROM unnest(r.log) t WHERE t > $2 - $3) END, \
+    allowed = cardinality(ARRAY(SELECT t FROM unnest(r.log) t WHERE t > $2 - $3)) < $4";
+
+/// [`find_access`] and [`check_rate`] in one statement, so one round trip: the
+/// token's row is found, and counted only when the client token is its
+/// integration's (requests that fail authentication are not counted).
+pub async fn admit(
+    client: &impl GenericClient,
+    client_token: TokenHash,
+    access_token: TokenHash,
+    limit: RateLimit,
+    now_ms: i64,
+) -> StoreResult<Option<(AccessGrant, Decision)>> {
+    let window_ms = i64::from(limit.window_secs) * 1000;
+    let row = client
+        .query_opt(
+            &format!(
+                "WITH found AS ( \
+                     SELECT t.id, t.integration_id, t.token_hash, i.client_token_hash, \
+                            ARRAY(SELECT e.enterprise_id FROM access_token_enterprises e \
+                                  WHERE e.token_id = t.id ORDER BY e.position) AS enterprises \
+                     FROM access_tokens t JOIN integrations i ON i.id = t.integration_id \
+                     WHERE t.token_hash = $1 AND t.revoked_utc IS NULL), \
+                 counted AS ( \
+                     INSERT INTO rate_limits AS r (token_id, log, allowed) \
+                     SELECT id, ARRAY[$2::bigint], TRUE FROM found WHERE client_token_hash = $5 \
+                     {COUNT} RETURNING allowed, log[1] AS oldest) \
+                 SELECT f.id, f.integration_id, f.token_hash, f.client_token_hash, f.enterprises, \
+                        c.allowed, c.oldest \
+                 FROM found f LEFT JOIN counted c ON TRUE"
+            ),
+            &[
+                &&access_token.0[..],
+                &now_ms,
+                &window_ms,
+                &i32::try_from(limit.requests).unwrap_or(i32::MAX),
+                &&client_token.0[..],
+            ],
+        )
+        .await
+        .map_err(internal)?;
+    let Some(row) = row else { return Ok(None) };
+    let stored = StoredAccess {
+        token_id: row.get(0),
+        integration_id: row.get(1),
+        access_digest: row.get(2),
+        client_digest: row.get(3),
+        enterprises: row.get(4),
+    };
+    // The digests are compared again, in constant time, as everywhere.
+    let Some(grant) = stored.grant(client_token, access_token) else {
+        return Ok(None);
+    };
+    let decision = match row.get::<_, Option<bool>>(5) {
+        Some(true) => Decision::Allowed,
+        Some(false) => limited(
+            row.get::<_, Option<i64>>(6).unwrap_or(now_ms),
+            limit,
+            now_ms,
+        ),
+        None => return Ok(None),
+    };
+    Ok(Some((grant, decision)))
+}
+
 /// The sliding log of the rate limit, shared by every node, as one statement on the
 /// token's row (the row lock serialises a token's requests for the shortest
 /// time): drop what left the window, count what is left, append this request if
@@ -75,14 +145,16 @@ pub async fn check_rate(
     let window_ms = i64::from(limit.window_secs) * 1000;
     let row = client
         .query_one(
-            "INSERT INTO rate_limits AS r (token_id, log, allowed) VALUES ($1, ARRAY[$2::bigint], TRUE) \
-             ON CONFLICT (token_id) DO UPDATE SET \
-                 log = CASE WHEN cardinality(ARRAY(SELECT t FROM unnest(r.log) t WHERE t > $2 - $3)) < $4 \
-                            THEN ARRAY(SELECT t FROM unnest(r.log) t WHERE t > $2 - $3) || $2::bigint \
-                            ELSE ARRAY(SELECT t FROM unnest(r.log) t WHERE t > $2 - $3) END, \
-                 allowed = cardinality(ARRAY(SELECT t FROM unnest(r.log) t WHERE t > $2 - $3)) < $4 \
-             RETURNING allowed, log[1]",
-            &[&token, &now_ms, &window_ms, &i32::try_from(limit.requests).unwrap_or(i32::MAX)],
+            &format!(
+                "INSERT INTO rate_limits AS r (token_id, log, allowed) \
+                 VALUES ($1, ARRAY[$2::bigint], TRUE) {COUNT} RETURNING allowed, log[1]"
+            ),
+            &[
+                &token,
+                &now_ms,
+                &window_ms,
+                &i32::try_from(limit.requests).unwrap_or(i32::MAX),
+            ],
         )
         .await
         .map_err(internal)?;
