@@ -25,6 +25,7 @@ async fn the_benchmark_harness_runs_every_scenario() {
         "ratio to floor",
         "peak memory",
         "start-up",
+        "S2 data floor",
     ] {
         assert!(stdout.contains(scenario), "no {scenario} in\n{stdout}");
     }

@@ -3,6 +3,7 @@
 //! (the floor), in the same run. See BENCHMARKS.md for how to run it and for the
 //! figures of this machine.
 
+mod data_floor;
 mod dataset;
 mod floor;
 mod load;
@@ -477,6 +478,24 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         deep.percentile_ms(50.0) / shallow.percentile_ms(50.0).max(0.001),
         deep.percentile_ms(99.0) / shallow.percentile_ms(99.0).max(0.001),
     ));
+    // The data floor runs on an idle machine: after every scenario.
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let (floor_shallow, floor_deep) =
+            data_floor::page_us(std::path::Path::new(path), dataset.deep_cursor)?;
+        let ratio = |row: &Row, floor: f64| {
+            row.cpu_us.map_or_else(
+                || "-".to_owned(),
+                |cpu| format!("{cpu:.0} µs, {:.1}x", cpu / floor),
+            )
+        };
+        out.push_str(&format!(
+            "S2 data floor (the same query and its JSON, in process): {floor_shallow:.0} µs a page at depth 0 \
+             (switchboard: {}), {floor_deep:.0} µs at depth {} (switchboard: {})\n",
+            ratio(&rows[0], floor_shallow),
+            dataset.deep_position,
+            ratio(&rows[1], floor_deep),
+        ));
+    }
     out.push_str(&group_commit);
     out.push_str(&s5);
     Ok(out)

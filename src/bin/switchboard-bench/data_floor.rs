@@ -1,0 +1,122 @@
+//! The data floor of S2's page (issue 16): the least a page of 100 threads can
+//! cost, measured in this process on the same SQLite file. The same query
+//! through the same index (with the cursor's lookup for the deep page), and the
+//! page's JSON written straight into a buffer: no HTTP, no authentication, no
+//! rate limit, no async hops. One thread on an idle machine, so its wall time
+//! is its CPU time.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
+use switchboard::domain::time::Timestamp;
+use uuid::Uuid;
+
+use crate::dataset;
+
+/// Pages measured for each figure.
+const PAGES: usize = 2000;
+
+/// Microseconds per page of integration 0's portfolio token, at depth 0 and
+/// after `deep` (the S2 pages).
+pub fn page_us(database: &Path, deep: Uuid) -> anyhow::Result<(f64, f64)> {
+    let conn = Connection::open_with_flags(
+        database,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let now = chrono::Utc::now().timestamp();
+    let window = (now - 89 * 86_400, now);
+    let shallow = time(|| page(&conn, window, None))?;
+    let deep = time(|| page(&conn, window, Some(deep)))?;
+    Ok((shallow, deep))
+}
+
+fn time(mut page: impl FnMut() -> anyhow::Result<Vec<u8>>) -> anyhow::Result<f64> {
+    // Warm the page cache first, as the server's is.
+    let mut bytes = 0;
+    for _ in 0..100 {
+        bytes += page()?.len();
+    }
+    let started = Instant::now();
+    for _ in 0..PAGES {
+        bytes += page()?.len();
+    }
+    anyhow::ensure!(bytes > 0, "empty pages");
+    Ok(started.elapsed().as_secs_f64() * 1e6 / PAGES as f64)
+}
+
+/// One page, as the server's SQLite backend queries it, written as its JSON.
+fn page(
+    conn: &Connection,
+    (first, last): (i64, i64),
+    after: Option<Uuid>,
+) -> anyhow::Result<Vec<u8>> {
+    let enterprises: Vec<Uuid> = (0..dataset::ENTERPRISES).map(dataset::enterprise).collect();
+    let marks = (0..enterprises.len())
+        .map(|i| format!("?{}", i + 6))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let position: Option<(i64, i64)> = match after {
+        None => None,
+        Some(id) => conn
+            .prepare_cached("SELECT created_utc, seq FROM threads WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?,
+    };
+    // The server's conditions, in its order.
+    let after_clause = if position.is_some() {
+        " AND (created_utc < ?4 OR seq < ?5)"
+    } else {
+        ""
+    };
+    let (after_created, after_seq) = position.unwrap_or_default();
+    let sql = format!(
+        "SELECT id, original_sender, subject, created_utc, updated_utc, is_resolved \
+         FROM threads WHERE integration_id = ?1 AND enterprise_id IN ({marks}) \
+         AND created_utc >= ?2 AND created_utc <= ?3{after_clause} \
+         ORDER BY created_utc DESC, seq DESC LIMIT 100"
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let mut args: Vec<rusqlite::types::Value> = vec![
+        rusqlite::types::Value::Blob(dataset::integration(0).as_bytes().to_vec()),
+        first.into(),
+        last.into(),
+        after_created.into(),
+        after_seq.into(),
+    ];
+    args.extend(
+        enterprises
+            .iter()
+            .map(|e| rusqlite::types::Value::Blob(e.as_bytes().to_vec())),
+    );
+    let mut rows = statement.query(params_from_iter(args))?;
+    let mut out = Vec::with_capacity(24 * 1024);
+    out.extend_from_slice(b"{\"MessageThreads\":[");
+    let mut last_id: Option<Uuid> = None;
+    while let Some(row) = rows.next()? {
+        let id: Uuid = row.get(0)?;
+        let sender: String = row.get(1)?;
+        let subject: String = row.get(2)?;
+        if last_id.is_some() {
+            out.push(b',');
+        }
+        write!(out, "{{\"Id\":\"{id}\",\"OriginalSender\":")?;
+        serde_json::to_writer(&mut out, &sender)?;
+        out.extend_from_slice(b",\"Subject\":");
+        serde_json::to_writer(&mut out, &subject)?;
+        write!(
+            out,
+            ",\"CreatedUtc\":\"{}\",\"UpdatedUtc\":\"{}\",\"IsResolved\":{}}}",
+            Timestamp::from_unix(row.get(3)?),
+            Timestamp::from_unix(row.get(4)?),
+            row.get::<_, bool>(5)?
+        )?;
+        last_id = Some(id);
+    }
+    match last_id {
+        Some(id) => write!(out, "],\"Cursor\":\"{id}\"}}")?,
+        None => out.extend_from_slice(b"],\"Cursor\":null}"),
+    }
+    Ok(out)
+}
