@@ -1,21 +1,30 @@
 //! Issue 6: a small run of the benchmark harness, so that it keeps working.
 //! It measures nothing; the figures live in BENCHMARKS.md.
 
-#[tokio::test]
-async fn the_benchmark_harness_runs_every_scenario() {
+/// Runs the harness with `--smoke` and `extra` in a folder of its own; what it
+/// printed.
+async fn smoke(extra: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard-bench"))
-        .args(["--smoke", "--dir"])
+        .arg("--smoke")
+        .args(extra)
+        .arg("--dir")
         .arg(dir.path())
         .output()
         .await
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    stdout
+}
+
+#[tokio::test]
+async fn the_benchmark_harness_runs_every_scenario() {
+    let stdout = smoke(&[]).await;
     for scenario in [
         "S1 ",
         "S2 ",
@@ -49,19 +58,7 @@ async fn the_benchmark_harness_runs_every_scenario() {
 
 #[tokio::test]
 async fn the_benchmark_harness_times_export_and_import() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard-bench"))
-        .args(["--smoke", "--transfer", "--dir"])
-        .arg(dir.path())
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = smoke(&["--transfer"]).await;
     for line in [
         "the import exports the same file",
         "| export |",

@@ -49,26 +49,21 @@ impl Page {
 }
 
 async fn get(base: &str, path: &str, cookie: Option<&str>) -> Page {
-    let mut request = browser().get(format!("{base}{path}"));
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    let response = request.send().await.unwrap();
-    Page {
-        status: response.status().as_u16(),
-        headers: response.headers().clone(),
-        body: response.text().await.unwrap(),
-    }
+    send(browser().get(format!("{base}{path}")), cookie).await
 }
 
 async fn post_form(base: &str, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Page {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
-    let mut request = browser()
+    let request = browser()
         .post(format!("{base}{path}"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body);
+    send(request, cookie).await
+}
+
+async fn send(mut request: reqwest::RequestBuilder, cookie: Option<&str>) -> Page {
     if let Some(cookie) = cookie {
         request = request.header("cookie", cookie);
     }

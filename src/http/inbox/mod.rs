@@ -115,6 +115,16 @@ fn page(status: StatusCode, markup: Markup) -> Response {
         .into_response()
 }
 
+fn no_thread() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        pages::notice(
+            "No such thread",
+            "There is no message thread at this address.",
+        ),
+    )
+}
+
 fn failure(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "inbox request failed");
     page(
@@ -348,13 +358,7 @@ async fn thread_page(
         Err(e) => return failure(e),
     };
     let Some(thread) = found.into_iter().next() else {
-        return page(
-            StatusCode::NOT_FOUND,
-            pages::notice(
-                "No such thread",
-                "There is no message thread at this address.",
-            ),
-        );
+        return no_thread();
     };
     let mut messages = match app
         .store
@@ -407,13 +411,7 @@ async fn thread(
         return Redirect::to("/inbox").into_response();
     };
     let Ok(id) = Uuid::try_parse(&id) else {
-        return page(
-            StatusCode::NOT_FOUND,
-            pages::notice(
-                "No such thread",
-                "There is no message thread at this address.",
-            ),
-        );
+        return no_thread();
     };
     thread_page(&app, &session, id, None, StatusCode::OK).await
 }
@@ -441,13 +439,7 @@ async fn reply(
         Err(refused) => return refused.into_response(),
     };
     let Ok(id) = Uuid::try_parse(&id) else {
-        return page(
-            StatusCode::NOT_FOUND,
-            pages::notice(
-                "No such thread",
-                "There is no message thread at this address.",
-            ),
-        );
+        return no_thread();
     };
     // The rule of the API's Text, checked by the API's own code.
     let body = serde_json::json!({ "Text": form.text });
@@ -480,13 +472,7 @@ async fn reply(
     .await
     {
         Ok(_) => Redirect::to(&format!("/inbox/threads/{id}#reply")).into_response(),
-        Err(super::error::ApiError::BadRequest(_)) => page(
-            StatusCode::NOT_FOUND,
-            pages::notice(
-                "No such thread",
-                "There is no message thread at this address.",
-            ),
-        ),
+        Err(super::error::ApiError::BadRequest(_)) => no_thread(),
         Err(e) => failure(format!("{e:?}")),
     }
 }
@@ -523,13 +509,7 @@ async fn resolve(
             app.inbox.live.changed(&app.store, vec![id]);
             Redirect::to(&format!("/inbox/threads/{id}")).into_response()
         }
-        Err(StoreError::Missing(_)) => page(
-            StatusCode::NOT_FOUND,
-            pages::notice(
-                "No such thread",
-                "There is no message thread at this address.",
-            ),
-        ),
+        Err(StoreError::Missing(_)) => no_thread(),
         Err(e) => failure(e),
     }
 }
