@@ -10,7 +10,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
+use switchboard::domain::paging::Position;
 use switchboard::domain::time::Timestamp;
+use switchboard::store::content::PageBounds;
 use uuid::Uuid;
 
 use crate::dataset;
@@ -71,6 +73,14 @@ fn page(
         ""
     };
     let (after_created, after_seq) = position.unwrap_or_default();
+    // The server's one upper bound: the window's end or the cursor, whichever
+    // comes first, so that a deep page starts its index range at the cursor.
+    let bounds = PageBounds::new(
+        Some((first, last)),
+        position.map(|(created, seq)| Position { created, seq }),
+        100,
+    );
+    let last = bounds.last.unwrap_or(last);
     let sql = format!(
         "SELECT id, original_sender, subject, created_utc, updated_utc, is_resolved \
          FROM threads WHERE integration_id = ?1 AND enterprise_id IN ({marks}) \

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
-use tokio::sync::{broadcast, watch};
+use std::sync::OnceLock;
+
+use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
 
 use crate::store::Store;
@@ -18,8 +20,15 @@ use crate::store::Store;
 /// is told to refresh everything.
 const BACKLOG: usize = 256;
 
+/// How long changes are gathered into one announcement on PostgreSQL: under
+/// load, one `NOTIFY` per this, instead of one per write.
+const GATHER: Duration = Duration::from_millis(50);
+
 pub struct Live {
     changes: broadcast::Sender<Uuid>,
+    /// Changes waiting to be announced (PostgreSQL), to the task that gathers
+    /// them; started by the first change.
+    announcer: OnceLock<mpsc::UnboundedSender<Uuid>>,
     /// Set when the server stops: every stream ends, so that shutdown does not
     /// wait for pages that would stay connected for ever.
     closing: watch::Sender<bool>,
@@ -29,6 +38,7 @@ impl Default for Live {
     fn default() -> Self {
         Self {
             changes: broadcast::channel(BACKLOG).0,
+            announcer: OnceLock::new(),
             closing: watch::channel(false).0,
         }
     }
@@ -42,12 +52,14 @@ impl Live {
         }
         if store.announces_inbox() {
             // Not awaited: the answer of the write does not wait for it.
-            let store = store.clone();
-            tokio::spawn(async move {
-                if let Err(e) = store.announce_inbox(&threads).await {
-                    tracing::warn!(error = %e, "cannot announce an inbox change");
-                }
+            let announcer = self.announcer.get_or_init(|| {
+                let (sender, receiver) = mpsc::unbounded_channel();
+                tokio::spawn(announce(store.clone(), receiver));
+                sender
             });
+            for id in threads {
+                let _ = announcer.send(id);
+            }
         } else {
             threads.into_iter().for_each(|id| self.heard(id));
         }
@@ -97,5 +109,21 @@ impl Live {
             },
         );
         Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    }
+}
+
+/// Announces changed threads, gathered over [`GATHER`], each once.
+async fn announce(store: Arc<dyn Store>, mut changes: mpsc::UnboundedReceiver<Uuid>) {
+    while let Some(first) = changes.recv().await {
+        tokio::time::sleep(GATHER).await;
+        let mut threads = vec![first];
+        while let Ok(id) = changes.try_recv() {
+            threads.push(id);
+        }
+        threads.sort_unstable();
+        threads.dedup();
+        if let Err(e) = store.announce_inbox(&threads).await {
+            tracing::warn!(error = %e, "cannot announce an inbox change");
+        }
     }
 }
