@@ -13,6 +13,8 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::domain::text::utf8_prefix;
+
 /// How much of a body the log keeps.
 pub const BODY_KEPT: usize = 4096;
 /// What ends a body that was cut.
@@ -133,8 +135,7 @@ pub fn request_text(body: &Value) -> String {
     }
     bytes.truncate(BODY_KEPT);
     // The cut may fall inside a character: keep what is whole before it.
-    let whole = std::str::from_utf8(&bytes).map_or_else(|e| e.valid_up_to(), str::len);
-    format!("{}{CUT_MARKER}", String::from_utf8_lossy(&bytes[..whole]))
+    format!("{}{CUT_MARKER}", utf8_prefix(&bytes))
 }
 
 /// A JSON value written with every token replaced by [`HIDDEN`].
@@ -194,11 +195,7 @@ impl std::io::Write for Bounded {
 
 /// A response body as the log keeps it (no answer holds a token).
 pub fn response_text(body: &[u8]) -> String {
-    let kept = &body[..body.len().min(BODY_KEPT)];
-    let text = match std::str::from_utf8(kept) {
-        Ok(text) => text.to_owned(),
-        Err(e) => String::from_utf8_lossy(&kept[..e.valid_up_to()]).into_owned(),
-    };
+    let text = utf8_prefix(&body[..body.len().min(BODY_KEPT)]);
     if body.len() > BODY_KEPT {
         format!("{text}{CUT_MARKER}")
     } else {

@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::clock::{self, Clock};
+use crate::domain::text::utf8_prefix;
 use crate::domain::webhook::{Event, Payload, RetryPolicy, host_ip, is_public};
 use crate::metrics::Metrics;
 use crate::store::outbox::RESPONSE_KEPT;
@@ -388,18 +389,6 @@ impl Sent {
             response: None,
             failure: Some((kind, error)),
         }
-    }
-}
-
-/// The longest prefix of `bytes` that is whole UTF-8, lossily past a cut
-/// character in the middle.
-fn utf8_prefix(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(e) if e.error_len().is_none() => {
-            String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned()
-        }
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 

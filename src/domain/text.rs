@@ -39,6 +39,18 @@ impl<const MAX: usize> Text<MAX> {
     }
 }
 
+/// The text of `bytes`, a prefix of something longer: a character cut at the
+/// end is left out, and any other byte that is not UTF-8 shows as U+FFFD.
+pub fn utf8_prefix(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(e) if e.error_len().is_none() => {
+            String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned()
+        }
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
