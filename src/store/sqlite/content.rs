@@ -113,7 +113,7 @@ fn position(
         Item::Thread => ("SELECT created_utc, seq FROM threads WHERE id = :id", ""),
         Item::Message => (
             "SELECT m.created_utc, m.seq FROM messages m \
-             JOIN threads t ON t.id = m.thread_id WHERE m.id = :id",
+             JOIN threads t ON t.id = m.thread_id WHERE m.id = +:id",
             "+t.",
         ),
     };
@@ -153,11 +153,11 @@ pub fn thread_page(conn: &Connection, q: &ThreadQuery) -> StoreResult<Vec<Thread
         args.push((":integrations", Box::new(id_array(integrations))));
     }
     if let Some(is_resolved) = q.is_resolved {
-        sql.push_str(" AND is_resolved = :is_resolved");
+        sql.push_str(" AND is_resolved = +:is_resolved");
         args.push((":is_resolved", Box::new(is_resolved)));
     }
     if let Some((first, last)) = q.updated {
-        sql.push_str(" AND updated_utc BETWEEN :updated_first AND :updated_last");
+        sql.push_str(" AND updated_utc BETWEEN +:updated_first AND +:updated_last");
         args.push((":updated_first", Box::new(first)));
         args.push((":updated_last", Box::new(last)));
     }
@@ -193,7 +193,7 @@ pub fn add_messages(conn: &Connection, batch: MessageBatch) -> StoreResult<Vec<M
     let mut owner = conn
         .prepare_cached(
             "SELECT t.integration_id, t.enterprise_id, i.webhook_url IS NOT NULL \
-             FROM threads t JOIN integrations i ON i.id = t.integration_id WHERE t.id = ?1",
+             FROM threads t JOIN integrations i ON i.id = t.integration_id WHERE t.id = +?1",
         )
         .map_err(internal)?;
     // Thread id -> (integration, enterprise, whether the integration has a webhook).

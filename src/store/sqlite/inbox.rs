@@ -42,18 +42,18 @@ pub fn page(conn: &Connection, q: &InboxQuery) -> StoreResult<Vec<InboxRow>> {
     let mut args = Args::new();
     let mut sql = format!("SELECT {COLUMNS} {FROM} WHERE 1 = 1");
     if let Some(resolved) = q.resolved {
-        sql.push_str(" AND t.is_resolved = :resolved");
+        sql.push_str(" AND t.is_resolved = +:resolved");
         args.push((":resolved", Box::new(resolved)));
     }
     if q.awaiting {
         sql.push_str(" AND l.sender = 'Application'");
     }
     if let Some(enterprise) = q.enterprise {
-        sql.push_str(" AND t.enterprise_id = :enterprise");
+        sql.push_str(" AND t.enterprise_id = +:enterprise");
         args.push((":enterprise", Box::new(enterprise)));
     }
     if let Some(integration) = q.integration {
-        sql.push_str(" AND t.integration_id = :integration");
+        sql.push_str(" AND t.integration_id = +:integration");
         args.push((":integration", Box::new(integration)));
     }
     if let Some(pattern) = q.pattern() {
@@ -75,12 +75,12 @@ pub fn page(conn: &Connection, q: &InboxQuery) -> StoreResult<Vec<InboxRow>> {
             .map_err(internal)?
             .ok_or(Missing::ThreadCursor)?;
         sql.push_str(
-            " AND (t.updated_utc < :updated OR (t.updated_utc = :updated AND t.seq < :seq))",
+            " AND (t.updated_utc < +:updated OR (t.updated_utc = +:updated AND t.seq < +:seq))",
         );
         args.push((":updated", Box::new(updated)));
         args.push((":seq", Box::new(seq)));
     }
-    sql.push_str(" ORDER BY t.updated_utc DESC, t.seq DESC LIMIT :count");
+    sql.push_str(" ORDER BY t.updated_utc DESC, t.seq DESC LIMIT +:count");
     args.push((":count", Box::new(q.count as i64)));
     query(conn, &sql, &args, row)
 }

@@ -511,4 +511,148 @@ mod tests {
             assert_eq!(mode, 0o600, "{} is {mode:o}", file.display());
         }
     }
+
+    /// Every prepared statement of `conn` that SQLite planned again since it
+    /// was prepared, with how often.
+    fn replanned(conn: &Connection) -> Vec<(String, i32)> {
+        use rusqlite::ffi;
+        let mut found = Vec::new();
+        // SAFETY: the handle is live while `conn` is borrowed, and statements
+        // are only read, on this thread.
+        unsafe {
+            let db = conn.handle();
+            let mut statement = ffi::sqlite3_next_stmt(db, std::ptr::null_mut());
+            while !statement.is_null() {
+                let n = ffi::sqlite3_stmt_status(statement, ffi::SQLITE_STMTSTATUS_REPREPARE, 0);
+                if n > 0 {
+                    let sql = std::ffi::CStr::from_ptr(ffi::sqlite3_sql(statement));
+                    found.push((sql.to_string_lossy().into_owned(), n));
+                }
+                statement = ffi::sqlite3_next_stmt(db, statement);
+            }
+        }
+        found
+    }
+
+    /// SQLite plans a statement again, at every run, when a value bound to it
+    /// steers its plan (a bound `LIMIT`, a bound key that a join propagates):
+    /// that once cost a page of 100 threads a third of its CPU. The statements
+    /// of the request paths run twice here with other values, and none may be
+    /// planned again.
+    #[tokio::test]
+    async fn request_statements_are_planned_once() {
+        use crate::demo;
+        use crate::domain::message::{Message, Sender};
+        use crate::domain::scope::Visibility;
+        use crate::domain::thread::Thread;
+        use crate::store::inbox::InboxQuery;
+        use crate::store::{Content, MessageBatch, MessageQuery, ThreadQuery};
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plans.db");
+        let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+        demo::seed(&store, Timestamp::from_unix(1_700_000_000))
+            .await
+            .unwrap();
+        let mut threads = Vec::new();
+        for i in 0..4 {
+            let at = Timestamp::from_unix(1_700_000_000 + i);
+            let thread = Thread {
+                id: Uuid::new_v4(),
+                integration_id: demo::SAMPLE_CLIENT,
+                enterprise_id: demo::GROSS,
+                original_sender: format!("Guest {i}"),
+                subject: "Plans".to_owned(),
+                created: at,
+                updated: at,
+                is_resolved: false,
+            };
+            threads.push(store.add_thread(thread).await.unwrap().id);
+        }
+        let visibility = Visibility {
+            integration: Some(demo::SAMPLE_CLIENT),
+            enterprises: Some(vec![demo::GROSS, demo::NET]),
+        };
+        let batch = |thread: Uuid, text: &str| MessageBatch {
+            visibility: visibility.clone(),
+            messages: vec![Message {
+                id: Uuid::new_v4(),
+                thread_id: thread,
+                text: text.to_owned(),
+                sender: Sender::Application,
+                created: Timestamp::from_unix(1_700_000_100),
+            }],
+            at_ms: 1_700_000_100_000,
+        };
+        let mut messages = Vec::new();
+        for (i, &thread) in threads.iter().enumerate() {
+            messages.push(
+                store
+                    .add_messages(batch(thread, &format!("{i}")))
+                    .await
+                    .unwrap()[0]
+                    .id,
+            );
+        }
+
+        let writer = connect(&path, false).unwrap();
+        let reader = connect(&path, true).unwrap();
+        for run in [0, 1, 0, 1_usize] {
+            tenants::find_access(
+                &reader,
+                TokenHash::of(demo::CLIENT_TOKEN),
+                TokenHash::of(if run == 0 {
+                    demo::PORTFOLIO_ACCESS_TOKEN
+                } else {
+                    demo::NET_ACCESS_TOKEN
+                }),
+            )
+            .unwrap()
+            .expect("the demo tokens");
+            let page = content::thread_page(
+                &reader,
+                &ThreadQuery {
+                    visibility: visibility.clone(),
+                    enterprises: Some(vec![demo::GROSS]),
+                    integrations: None,
+                    is_resolved: None,
+                    thread_ids: None,
+                    created: Some((1_600_000_000 + run as i64, 1_800_000_000 - run as i64)),
+                    updated: None,
+                    cursor: Some(threads[3 - run]),
+                    count: 2 + run as u32,
+                },
+            )
+            .unwrap();
+            assert!(!page.is_empty());
+            content::message_page(
+                &reader,
+                &MessageQuery {
+                    visibility: visibility.clone(),
+                    thread_ids: threads.clone(),
+                    enterprises: None,
+                    created: None,
+                    cursor: Some(messages[3 - run]),
+                    count: 2 + run as u32,
+                },
+            )
+            .unwrap();
+            inbox::page(
+                &reader,
+                &InboxQuery {
+                    resolved: Some(run == 0),
+                    awaiting: run == 1,
+                    enterprise: None,
+                    integration: None,
+                    search: None,
+                    after: Some(threads[run]),
+                    count: 2 + run,
+                },
+            )
+            .unwrap();
+            content::add_messages(&writer, batch(threads[run], "again")).unwrap();
+        }
+        assert_eq!(replanned(&reader), vec![], "reads planned again");
+        assert_eq!(replanned(&writer), vec![], "writes planned again");
+    }
 }

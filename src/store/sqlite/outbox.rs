@@ -25,7 +25,7 @@ impl OutboxTx for Tx<'_> {
                  FROM webhook_deliveries d JOIN integrations i ON i.id = d.integration_id \
                  WHERE d.status = 'pending' AND d.next_attempt_ms <= ?1 \
                    AND (d.leased_until_ms IS NULL OR d.leased_until_ms <= ?1) \
-                 ORDER BY d.next_attempt_ms LIMIT ?2",
+                 ORDER BY d.next_attempt_ms LIMIT +?2",
             )
             .and_then(|mut s| {
                 s.query_map(params![now_ms, limit as i64], |r| {
@@ -81,7 +81,7 @@ impl OutboxTx for Tx<'_> {
         self.0
             .prepare_cached(
                 "SELECT seq, enterprise_id, message_id, created_ms FROM webhook_events \
-                 WHERE delivery_id IS NULL AND integration_id = ?1 ORDER BY seq LIMIT ?2",
+                 WHERE delivery_id IS NULL AND integration_id = ?1 ORDER BY seq LIMIT +?2",
             )
             .and_then(|mut s| {
                 s.query_map(params![integration, limit as i64], |r| {
@@ -278,7 +278,7 @@ pub fn page(conn: &Connection, q: &DeliveryQuery) -> StoreResult<Vec<DeliveryVie
         args.push((":created", Box::new(created)));
         args.push((":after", Box::new(after)));
     }
-    sql.push_str(" ORDER BY created_ms DESC, id DESC LIMIT :count");
+    sql.push_str(" ORDER BY created_ms DESC, id DESC LIMIT +:count");
     args.push((":count", Box::new(q.count as i64)));
     let mut deliveries = query(conn, &sql, &args, |r| {
         Ok(DeliveryView {

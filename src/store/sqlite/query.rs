@@ -1,5 +1,13 @@
 //! Building SQLite queries piece by piece: named parameters, id lists, the
 //! visibility conditions and the page bounds every page query ends with.
+//!
+//! Parameters are written `+:name` (or `+?1`) wherever the planner could look
+//! at their value: in `LIMIT`, and in a condition that an `ORDER BY` or a join
+//! reasons about. The unary `+` changes no value and no index choice, but a
+//! bare parameter there makes SQLite plan the statement again each time it is
+//! bound, and the statement cache rebinds at every use: that once cost a page
+//! a third of its CPU. `tests::request_statements_are_planned_once` keeps the
+//! request paths to one plan.
 
 use std::rc::Rc;
 
@@ -39,7 +47,7 @@ pub fn push_visibility(
     };
     if let Some(integration) = visibility.integration {
         sql.push_str(&format!(
-            " AND {plus}{alias}integration_id = :vis_integration"
+            " AND {plus}{alias}integration_id = +:vis_integration"
         ));
         args.push((":vis_integration", Box::new(integration)));
     }
@@ -55,19 +63,19 @@ pub fn push_visibility(
 /// (rows found by id).
 pub fn push_page(sql: &mut String, args: &mut Args, page: PageBounds, plus: &str) {
     if let Some(first) = page.first {
-        sql.push_str(&format!(" AND {plus}created_utc >= :created_first"));
+        sql.push_str(&format!(" AND {plus}created_utc >= +:created_first"));
         args.push((":created_first", Box::new(first)));
     }
     if let Some(last) = page.last {
-        sql.push_str(&format!(" AND {plus}created_utc <= :created_last"));
+        sql.push_str(&format!(" AND {plus}created_utc <= +:created_last"));
         args.push((":created_last", Box::new(last)));
     }
     if let Some(after) = page.after {
-        sql.push_str(" AND (created_utc < :after_created OR seq < :after_seq)");
+        sql.push_str(" AND (created_utc < +:after_created OR seq < +:after_seq)");
         args.push((":after_created", Box::new(after.created)));
         args.push((":after_seq", Box::new(after.seq)));
     }
-    sql.push_str(" ORDER BY created_utc DESC, seq DESC LIMIT :count");
+    sql.push_str(" ORDER BY created_utc DESC, seq DESC LIMIT +:count");
     args.push((":count", Box::new(page.count)));
 }
 

@@ -45,7 +45,7 @@ pub fn find_access(
         .prepare_cached(
             "SELECT t.id, t.integration_id, t.token_hash, i.client_token_hash \
              FROM access_tokens t JOIN integrations i ON i.id = t.integration_id \
-             WHERE t.token_hash = ?1 AND t.revoked_utc IS NULL",
+             WHERE t.token_hash = +?1 AND t.revoked_utc IS NULL",
         )
         .and_then(|mut s| {
             s.query_row([&access_token.0[..]], |r| {
@@ -69,7 +69,7 @@ pub fn find_access(
 
 fn token_enterprises(conn: &Connection, token_id: Uuid) -> StoreResult<Vec<Uuid>> {
     conn.prepare_cached(
-        "SELECT enterprise_id FROM access_token_enterprises WHERE token_id = ?1 ORDER BY position",
+        "SELECT enterprise_id FROM access_token_enterprises WHERE token_id = +?1 ORDER BY position",
     )
     .and_then(|mut s| s.query_map([token_id], |r| r.get(0))?.collect())
     .map_err(internal)
