@@ -68,7 +68,7 @@ fn page(
     };
     // The server's conditions, in its order.
     let after_clause = if position.is_some() {
-        " AND (created_utc < ?4 OR seq < ?5)"
+        " AND (created_utc < +?4 OR seq < +?5)"
     } else {
         ""
     };
@@ -83,8 +83,8 @@ fn page(
     let last = bounds.last.unwrap_or(last);
     let sql = format!(
         "SELECT id, original_sender, subject, created_utc, updated_utc, is_resolved \
-         FROM threads WHERE integration_id = ?1 AND enterprise_id IN ({marks}) \
-         AND created_utc >= ?2 AND created_utc <= ?3{after_clause} \
+         FROM threads WHERE integration_id = +?1 AND enterprise_id IN ({marks}) \
+         AND created_utc >= +?2 AND created_utc <= +?3{after_clause} \
          ORDER BY created_utc DESC, seq DESC LIMIT 100"
     );
     let mut statement = conn.prepare_cached(&sql)?;
@@ -101,6 +101,7 @@ fn page(
             .map(|e| rusqlite::types::Value::Blob(e.as_bytes().to_vec())),
     );
     let mut rows = statement.query(params_from_iter(args))?;
+
     let mut out = Vec::with_capacity(24 * 1024);
     out.extend_from_slice(b"{\"MessageThreads\":[");
     let mut last_id: Option<Uuid> = None;

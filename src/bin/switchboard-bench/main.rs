@@ -62,6 +62,10 @@ struct Args {
     /// A tiny, fast run that only checks the harness works.
     #[arg(long)]
     smoke: bool,
+    /// Run only S2 at depth 0, without its floor, after printing the
+    /// server's process id: for a profiler (`perf record -p PID`).
+    #[arg(long)]
+    profile: bool,
     /// Internal: serve the floor with a body of this many bytes.
     #[arg(long, hide = true)]
     floor_server: Option<usize>,
@@ -339,6 +343,25 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         }))
     };
 
+    if args.profile {
+        println!("server pid: {}", server.child.id().unwrap_or_default());
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let make = fixed("/api/connector/v1/messageThreads/getAll", page(None));
+        let (stats, cpu_us) = measure_server(args, &server, make).await?;
+        let data_floor = match url.strip_prefix("sqlite://") {
+            Some(path) => {
+                let (shallow, _) =
+                    data_floor::page_us(std::path::Path::new(path), dataset.deep_cursor)?;
+                format!("; data floor {shallow:.0} µs")
+            }
+            None => String::new(),
+        };
+        return Ok(format!(
+            "S2 depth 0: {:.0} pages/s, {} µs of server CPU a page{data_floor}",
+            stats.per_second(),
+            cpu_us.map_or("-".into(), |us| format!("{us:.0}")),
+        ));
+    }
     // S2: a page at depth 0 against a page deep in the history.
     for (name, cursor) in [
         ("S2 getAll Count 100, depth 0".to_owned(), None),
