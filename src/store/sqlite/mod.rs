@@ -245,7 +245,7 @@ impl crate::store::Inbox for SqliteStore {
         query: crate::store::inbox::InboxQuery,
     ) -> StoreResult<Vec<crate::store::inbox::InboxRow>> {
         self.readers
-            .read(move |conn| inbox::page(conn, &query))
+            .read_short(move |conn| inbox::page(conn, &query))
             .await
     }
 
@@ -344,7 +344,7 @@ impl Content for SqliteStore {
 
     async fn threads(&self, query: ThreadQuery) -> StoreResult<Vec<Thread>> {
         self.readers
-            .read(move |conn| content::thread_page(conn, &query))
+            .read_short(move |conn| content::thread_page(conn, &query))
             .await
     }
 
@@ -356,7 +356,7 @@ impl Content for SqliteStore {
 
     async fn messages(&self, query: MessageQuery) -> StoreResult<Vec<Message>> {
         self.readers
-            .read(move |conn| content::message_page(conn, &query))
+            .read_short(move |conn| content::message_page(conn, &query))
             .await
     }
 
