@@ -100,3 +100,44 @@ async fn a_limited_write_stores_nothing() {
     app.clock.advance(Duration::seconds(10));
     assert_eq!(app.visible_thread_ids(PORTFOLIO).await.len(), 3);
 }
+
+/// A high limit makes a long log: it must still count exactly, and PostgreSQL
+/// must keep it uncompressed (compressing it at every request once cost more
+/// than the request).
+#[tokio::test]
+async fn a_long_log_counts_exactly_and_is_stored_uncompressed() {
+    let app = spawn_app_with(Settings {
+        rate_limit: RateLimit {
+            requests: 400,
+            window_secs: 60,
+        },
+        ..settings()
+    })
+    .await;
+    for _ in 0..400 {
+        let reply = app.get_threads(PORTFOLIO, json!({})).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    app.get_threads(PORTFOLIO, json!({}))
+        .await
+        .assert_error(429);
+    if !on_postgres() {
+        return;
+    }
+    let (client, connection) = tokio_postgres::connect(&app.database, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let row = client
+        .query_one(
+            "SELECT a.attstorage::text, max(pg_column_compression(r.log)) \
+             FROM pg_attribute a, rate_limits r \
+             WHERE a.attrelid = 'rate_limits'::regclass AND a.attname = 'log' \
+             GROUP BY a.attstorage",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "e", "storage EXTERNAL");
+    assert_eq!(row.get::<_, Option<String>>(1), None, "no log compressed");
+}

@@ -7,7 +7,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::internal;
-use super::query::{Query, push_page, push_visibility};
+use super::query::{Query, prepared, push_page, push_visibility};
 use crate::domain::message::{Message, Sender};
 use crate::domain::paging::Position;
 use crate::domain::scope::Visibility;
@@ -49,10 +49,14 @@ pub async fn insert_threads(client: &impl GenericClient, threads: &[Thread]) -> 
     let column = |f: fn(&Thread) -> i64| threads.iter().map(f).collect::<Vec<_>>();
     client
         .execute(
-            "INSERT INTO threads (id, integration_id, enterprise_id, original_sender, subject, \
+            &prepared(
+                client,
+                "INSERT INTO threads (id, integration_id, enterprise_id, original_sender, subject, \
                                   created_utc, updated_utc, is_resolved) \
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], \
                                   $6::bigint[], $7::bigint[], $8::bool[])",
+            )
+            .await?,
             &[
                 &threads.iter().map(|t| t.id).collect::<Vec<_>>(),
                 &threads.iter().map(|t| t.integration_id).collect::<Vec<_>>(),
@@ -83,14 +87,18 @@ pub async fn set_resolved(
 ) -> StoreResult<Thread> {
     client
         .execute(
-            "UPDATE threads SET is_resolved = $2, updated_utc = $3 WHERE id = $1 AND is_resolved <> $2",
+            &prepared(client, "UPDATE threads SET is_resolved = $2, updated_utc = $3 WHERE id = $1 AND is_resolved <> $2").await?,
             &[&id, &is_resolved, &at.unix()],
         )
         .await
         .map_err(internal)?;
     let row = client
         .query_opt(
-            &format!("SELECT {THREAD_COLUMNS} FROM threads WHERE id = $1"),
+            &prepared(
+                client,
+                &format!("SELECT {THREAD_COLUMNS} FROM threads WHERE id = $1"),
+            )
+            .await?,
             &[&id],
         )
         .await
@@ -133,10 +141,7 @@ async fn position(
     let p = find.arg(id);
     find.push(&p);
     push_visibility(&mut find, visibility, alias);
-    let row = client
-        .query_opt(&find.text, &find.params())
-        .await
-        .map_err(internal)?;
+    let row = find.row(client).await?;
     Ok(row.map(|r| Position {
         created: r.get(0),
         seq: r.get(1),
@@ -165,10 +170,7 @@ pub async fn thread_page(client: &impl GenericClient, q: &ThreadQuery) -> StoreR
         page.push(&format!(" AND updated_utc BETWEEN {a} AND {b}"));
     }
     push_page(&mut page, PageBounds::new(q.created, after, q.count));
-    let rows = client
-        .query(&page.text, &page.params())
-        .await
-        .map_err(internal)?;
+    let rows = page.rows(client).await?;
     Ok(rows.iter().map(thread).collect())
 }
 
@@ -190,10 +192,7 @@ pub async fn message_page(
     }
     page.push(")");
     push_page(&mut page, PageBounds::new(q.created, after, q.count));
-    let rows = client
-        .query(&page.text, &page.params())
-        .await
-        .map_err(internal)?;
+    let rows = page.rows(client).await?;
     rows.iter().map(message).collect()
 }
 
@@ -208,9 +207,13 @@ pub async fn add_messages(
         let ids: Vec<Uuid> = batch.messages.iter().map(|m| m.thread_id).collect();
         let owners: HashMap<Uuid, (Uuid, Uuid, bool)> = tx
             .query(
-                "SELECT t.id, t.integration_id, t.enterprise_id, i.webhook_url IS NOT NULL \
+                &prepared(
+                    &tx,
+                    "SELECT t.id, t.integration_id, t.enterprise_id, i.webhook_url IS NOT NULL \
                      FROM threads t JOIN integrations i ON i.id = t.integration_id \
                      WHERE t.id = ANY($1)",
+                )
+                .await?,
                 &[&ids],
             )
             .await
@@ -227,8 +230,8 @@ pub async fn add_messages(
         }
         let messages = &batch.messages;
         tx.execute(
-                "INSERT INTO messages (id, thread_id, text, sender, created_utc) \
-                 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[])",
+                &prepared(&tx, "INSERT INTO messages (id, thread_id, text, sender, created_utc) \
+                 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[])").await?,
                 &[
                     &messages.iter().map(|m| m.id).collect::<Vec<_>>(),
                     &ids,
@@ -243,9 +246,13 @@ pub async fn add_messages(
         for m in messages {
             if touched.insert(m.thread_id) {
                 tx.execute(
-                    "UPDATE threads SET updated_utc = $2, \
+                    &prepared(
+                        &tx,
+                        "UPDATE threads SET updated_utc = $2, \
                                 is_resolved = CASE WHEN $3 THEN FALSE ELSE is_resolved END \
                          WHERE id = $1",
+                    )
+                    .await?,
                     &[
                         &m.thread_id,
                         &m.created.unix(),
@@ -265,8 +272,8 @@ pub async fn add_messages(
             .collect();
         if !events.is_empty() {
             tx.execute(
-                    "INSERT INTO webhook_events (message_id, integration_id, enterprise_id, created_ms) \
-                     SELECT m, i, e, $4 FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS x(m, i, e)",
+                    &prepared(&tx, "INSERT INTO webhook_events (message_id, integration_id, enterprise_id, created_ms) \
+                     SELECT m, i, e, $4 FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS x(m, i, e)").await?,
                     &[
                         &events.iter().map(|e| e.0).collect::<Vec<_>>(),
                         &events.iter().map(|e| e.1).collect::<Vec<_>>(),
@@ -276,9 +283,12 @@ pub async fn add_messages(
                 )
                 .await
                 .map_err(internal)?;
-            tx.execute("SELECT pg_notify('switchboard_webhooks', '')", &[])
-                .await
-                .map_err(internal)?;
+            tx.execute(
+                &prepared(&tx, "SELECT pg_notify('switchboard_webhooks', '')").await?,
+                &[],
+            )
+            .await
+            .map_err(internal)?;
         }
     }
     tx.commit().await.map_err(internal)?;

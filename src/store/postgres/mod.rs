@@ -57,6 +57,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../../migrations/postgres/0004_ended_sessions.sql"),
     ),
+    (
+        5,
+        include_str!("../../../migrations/postgres/0005_rate_log_uncompressed.sql"),
+    ),
 ];
 
 /// Connections per node.

@@ -1,6 +1,11 @@
 //! Building PostgreSQL queries piece by piece with numbered parameters, the
 //! scope conditions, and the page bounds every page query ends with.
+use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
+use tokio_postgres::{Row, Statement};
+
+use super::internal;
+use crate::store::StoreResult;
 
 use crate::domain::scope::Visibility;
 use crate::store::content::PageBounds;
@@ -36,6 +41,34 @@ impl Query {
             .map(|p| p.as_ref() as &(dyn ToSql + Sync))
             .collect()
     }
+
+    /// Runs the query as a statement of the connection's cache.
+    pub async fn rows(&self, client: &impl GenericClient) -> StoreResult<Vec<Row>> {
+        let statement = prepared(client, &self.text).await?;
+        client
+            .query(&statement, &self.params())
+            .await
+            .map_err(internal)
+    }
+
+    /// Runs the query as a statement of the connection's cache; at most one row.
+    pub async fn row(&self, client: &impl GenericClient) -> StoreResult<Option<Row>> {
+        let statement = prepared(client, &self.text).await?;
+        client
+            .query_opt(&statement, &self.params())
+            .await
+            .map_err(internal)
+    }
+}
+
+/// The connection's prepared statement of `sql`, prepared on first use.
+///
+/// A query sent as text costs two round trips (parse and describe, then bind
+/// and execute); a prepared one costs one. Statements live as long as their
+/// connection, and the pool keeps connections, so the request paths prepare
+/// each of their statements once per connection.
+pub async fn prepared(client: &impl GenericClient, sql: &str) -> StoreResult<Statement> {
+    client.prepare_cached(sql).await.map_err(internal)
 }
 
 /// The scope conditions on a `threads` row (`alias` such as `"t."`).

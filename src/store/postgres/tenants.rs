@@ -6,6 +6,7 @@ use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::internal;
+use super::query::prepared;
 use crate::domain::scope::AccessGrant;
 use crate::domain::time::Timestamp;
 use crate::ratelimit::{Decision, RateLimit, limited};
@@ -83,8 +84,10 @@ pub async fn admit(
     let window_ms = i64::from(limit.window_secs) * 1000;
     let row = client
         .query_opt(
-            &format!(
-                "WITH found AS ( \
+            &prepared(
+                client,
+                &format!(
+                    "WITH found AS ( \
                      SELECT t.id, t.integration_id, t.token_hash, i.client_token_hash, \
                             ARRAY(SELECT e.enterprise_id FROM access_token_enterprises e \
                                   WHERE e.token_id = t.id ORDER BY e.position) AS enterprises \
@@ -97,7 +100,9 @@ pub async fn admit(
                  SELECT f.id, f.integration_id, f.token_hash, f.client_token_hash, f.enterprises, \
                         c.allowed, c.oldest \
                  FROM found f LEFT JOIN counted c ON TRUE"
-            ),
+                ),
+            )
+            .await?,
             &[
                 &&access_token.0[..],
                 &now_ms,
