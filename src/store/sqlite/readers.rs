@@ -44,14 +44,7 @@ impl Readers {
     {
         let _permit = self.permit().await?;
         let conn = self.check_out()?;
-        let (conn, result) = tokio::task::spawn_blocking(move || {
-            let result = read(&conn);
-            (conn, result)
-        })
-        .await
-        .map_err(|e| StoreError::Internal(anyhow!("a read failed: {e}")))?;
-        self.check_in(conn);
-        result
+        self.on_pool(conn, read).await
     }
 
     /// Runs `read` on the calling thread while it stays short: past
@@ -87,6 +80,15 @@ impl Readers {
             self.check_in(conn);
             return result;
         }
+        self.on_pool(conn, read).await
+    }
+
+    /// Runs `read` on `conn` in tokio's blocking pool, then puts `conn` back.
+    async fn on_pool<T, F>(&self, conn: Connection, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
         let (conn, result) = tokio::task::spawn_blocking(move || {
             let result = read(&conn);
             (conn, result)
