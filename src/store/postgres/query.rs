@@ -5,9 +5,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Row, Statement};
 
 use super::internal;
-use crate::store::StoreResult;
-
 use crate::domain::scope::Visibility;
+use crate::store::StoreResult;
 use crate::store::content::PageBounds;
 
 /// SQL text and its parameters, `$1`, `$2`, ... in order.
