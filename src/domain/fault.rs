@@ -114,18 +114,9 @@ impl AddFault {
                 OPERATIONS.map(|o| format!("\"{o}\"")).join(", ")
             )));
         }
-        let status = match obj.get("Status") {
-            None => None,
-            Some(value) => Some(
-                value
-                    .as_u64()
-                    .filter(|s| (400..=599).contains(s))
-                    .and_then(|s| u16::try_from(s).ok())
-                    .ok_or_else(|| {
-                        InputError::new("Status must be an integer between 400 and 599.")
-                    })?,
-            ),
-        };
+        let status = obj
+            .optional_integer("Status", 400, 599)?
+            .and_then(|s| u16::try_from(s).ok());
         let message = obj.optional_str("Message")?.map(str::to_owned);
         if message.as_deref().is_some_and(|m| m.chars().count() > 1000) {
             return Err(InputError::new("Message must be at most 1000 characters."));
@@ -137,30 +128,11 @@ impl AddFault {
                     "RetryAfterSeconds is for a fault with Status 429 only.",
                 ));
             }
-            Some(value) => Some(
-                value
-                    .as_u64()
-                    .filter(|s| (1..=u64::from(MAX_RETRY_AFTER_SECONDS)).contains(s))
-                    .and_then(|s| u32::try_from(s).ok())
-                    .ok_or_else(|| {
-                        InputError(format!(
-                            "RetryAfterSeconds must be an integer between 1 and {MAX_RETRY_AFTER_SECONDS}."
-                        ))
-                    })?,
-            ),
+            Some(_) => obj.optional_integer("RetryAfterSeconds", 1, MAX_RETRY_AFTER_SECONDS)?,
         };
-        let delay_ms = match obj.get("DelayMs") {
-            None => 0,
-            Some(value) => value
-                .as_u64()
-                .filter(|d| *d <= u64::from(MAX_DELAY_MS))
-                .and_then(|d| u32::try_from(d).ok())
-                .ok_or_else(|| {
-                    InputError(format!(
-                        "DelayMs must be an integer between 0 and {MAX_DELAY_MS}."
-                    ))
-                })?,
-        };
+        let delay_ms = obj
+            .optional_integer("DelayMs", 0, MAX_DELAY_MS)?
+            .unwrap_or(0);
         let probability = match obj.get("Probability") {
             None => 1.0,
             Some(value) => value

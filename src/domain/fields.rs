@@ -88,6 +88,28 @@ impl<'a> Object<'a> {
         Ok(self.optional_bool(name)?.unwrap_or_default())
     }
 
+    /// An integer from `min` to `max` (inclusive), if present.
+    pub fn optional_integer(&self, name: &str, min: u32, max: u32) -> Input<Option<u32>> {
+        self.get(name)
+            .map(|v| {
+                v.as_u64()
+                    .filter(|n| (u64::from(min)..=u64::from(max)).contains(n))
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| {
+                        InputError(format!(
+                            "{} must be an integer between {min} and {max}.",
+                            self.path(name).0
+                        ))
+                    })
+            })
+            .transpose()
+    }
+
+    pub fn required_integer(&self, name: &str, min: u32, max: u32) -> Input<u32> {
+        self.required(name)?;
+        Ok(self.optional_integer(name, min, max)?.unwrap_or_default())
+    }
+
     pub fn optional_uuid(&self, name: &str) -> Input<Option<Uuid>> {
         self.get(name)
             .map(|v| as_uuid(v, self.path(name).as_str()))
