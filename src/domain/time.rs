@@ -3,7 +3,7 @@
 //! Stored timestamps are whole seconds since the Unix epoch, taken from the server
 //! clock; responses always show them as `YYYY-MM-DDThh:mm:ssZ`.
 
-use chrono::{DateTime, Months, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDateTime, SecondsFormat, TimeZone, Timelike, Utc};
 use serde::{Serialize, Serializer};
 
 use super::fields::{Input, InputError, Object};
@@ -33,19 +33,56 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// `YYYY-MM-DDThh:mm:ssZ` written into a buffer of its own, for the years
+    /// 0 to 9999 (every time the API takes in); `None` for others. A page of
+    /// 100 threads shows 200 of these: `chrono`'s formatter and its `String`
+    /// were 6% of the page's CPU.
+    fn rfc3339(self) -> Option<[u8; 20]> {
+        let at = self.to_datetime();
+        let year = u32::try_from(at.year()).ok().filter(|y| *y <= 9999)?;
+        let mut out = *b"0000-00-00T00:00:00Z";
+        for (value, end) in [
+            (year, 4),
+            (at.month(), 7),
+            (at.day(), 10),
+            (at.hour(), 13),
+            (at.minute(), 16),
+            (at.second(), 19),
+        ] {
+            let mut value = value;
+            let mut i = end;
+            while value > 0 {
+                i -= 1;
+                out[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
+        Some(out)
+    }
+}
+
 impl std::fmt::Display for Timestamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(
-            &self
-                .to_datetime()
-                .to_rfc3339_opts(SecondsFormat::Secs, true),
-        )
+        match self.rfc3339() {
+            Some(text) => f.write_str(std::str::from_utf8(&text).map_err(|_| std::fmt::Error)?),
+            None => f.write_str(
+                &self
+                    .to_datetime()
+                    .to_rfc3339_opts(SecondsFormat::Secs, true),
+            ),
+        }
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match self.rfc3339() {
+            Some(text) => serializer.serialize_str(
+                std::str::from_utf8(&text).map_err(<S::Error as serde::ser::Error>::custom)?,
+            ),
+            None => serializer.collect_str(self),
+        }
     }
 }
 
@@ -131,7 +168,42 @@ fn ceil_seconds(at: DateTime<Utc>) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    proptest! {
+        /// Written by hand or by chrono, a timestamp reads the same, in and out
+        /// of the years 0 to 9999, in text and in JSON.
+        #[test]
+        fn a_timestamp_is_written_as_chrono_writes_it(
+            seconds in prop_oneof![
+                -62_167_219_200_i64..253_402_300_800,
+                -100_000_000_000_i64..100_000_000_000,
+            ]
+        ) {
+            let at = Timestamp::from_unix(seconds);
+            let expected = at.to_datetime().to_rfc3339_opts(SecondsFormat::Secs, true);
+            prop_assert_eq!(at.to_string(), expected.clone());
+            prop_assert_eq!(serde_json::to_value(at).unwrap(), json!(expected));
+        }
+    }
+
+    #[test]
+    fn the_edges_of_the_written_years() {
+        for (seconds, text) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (-62_167_219_200, "0000-01-01T00:00:00Z"),
+            (253_402_300_799, "9999-12-31T23:59:59Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+        ] {
+            assert_eq!(Timestamp::from_unix(seconds).to_string(), text);
+        }
+        // Beyond 9999 chrono writes the year with a sign.
+        assert_eq!(
+            Timestamp::from_unix(253_402_300_800).to_string(),
+            "+10000-01-01T00:00:00Z"
+        );
+    }
 
     fn interval(start: &str, end: &str, months: u32) -> Input<Option<TimeInterval>> {
         let body = json!({"I": {"StartUtc": start, "EndUtc": end}});
