@@ -91,14 +91,16 @@ impl LocalLimiter {
     }
 }
 
-/// The sliding-log rule on one token's log of request times.
+/// The sliding-log rule on one token's log of request times, kept in
+/// ascending order even if a clock steps back (a request goes in its place).
 pub fn decide(log: &mut VecDeque<i64>, limit: RateLimit, now_ms: i64) -> Decision {
     let window_ms = i64::from(limit.window_secs) * 1000;
     while log.front().is_some_and(|&t| t <= now_ms - window_ms) {
         log.pop_front();
     }
     if log.len() < limit.requests as usize {
-        log.push_back(now_ms);
+        let place = log.partition_point(|&t| t <= now_ms);
+        log.insert(place, now_ms);
         return Decision::Allowed;
     }
     limited(log.front().copied().unwrap_or(now_ms), limit, now_ms)

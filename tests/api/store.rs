@@ -546,6 +546,45 @@ async fn the_rate_limit_allows_n_in_any_window() {
     );
 }
 
+/// Nodes whose clocks differ, or a clock that steps back, count requests out
+/// of time order; the window still holds exactly what it should.
+#[tokio::test]
+async fn the_rate_limit_counts_requests_out_of_time_order() {
+    let (_db, store) = fresh().await;
+    let token = Uuid::new_v4();
+    let limit = RateLimit {
+        requests: 2,
+        window_secs: 1,
+    };
+    for (now, decision) in [
+        (1_000, Decision::Allowed),
+        (500, Decision::Allowed),
+        // (600, 1600] holds 1000 only.
+        (1_600, Decision::Allowed),
+        // (700, 1700] holds 1000 and 1600; 1000 leaves at 2000.
+        (
+            1_700,
+            Decision::Limited {
+                retry_after_secs: 1,
+            },
+        ),
+        // (1001, 2001] holds 1600 only.
+        (2_001, Decision::Allowed),
+        (
+            2_002,
+            Decision::Limited {
+                retry_after_secs: 1,
+            },
+        ),
+    ] {
+        assert_eq!(
+            store.check_rate(token, limit, now).await.unwrap(),
+            decision,
+            "at {now} ms"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_stored_clock_starts_once_and_only_goes_forward() {
     let (_db, store) = fresh().await;

@@ -59,7 +59,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (
         5,
-        include_str!("../../../migrations/postgres/0005_rate_log_uncompressed.sql"),
+        include_str!("../../../migrations/postgres/0005_rate_log.sql"),
     ),
 ];
 

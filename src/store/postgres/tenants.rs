@@ -65,11 +65,20 @@ pub async fn find_access(
 
 /// What counts a request into its token's log: `$2` now, `$3` the window and `$4`
 /// the limit, in milliseconds and requests.
-const COUNT: &str = "ON CONFLICT (token_id) DO UPDATE SET \
-    log = CASE WHEN cardinality(ARRAY(SELECT t FROM unnest(r.log) t WHERE t > $2 - $3)) < $4 \
-               THEN ARRAY(SELECT t FROM unnest(r.log) t WHERE t > $2 - $3) || $2::bigint \
-               ELSE ARRAY(SELECT t FROM unnest(r.log) t WHERE t > $2 - $3) END, \
-    allowed = cardinality(ARRAY(SELECT t FROM unnest(r.log) t WHERE t > $2 - $3)) < $4";
+///
+/// The log is kept in ascending order, so that `width_bucket` (a binary
+/// search: how many times are at most the given one) finds where the window
+/// starts and where this request goes, and slices do the rest. Unnesting the
+/// log into rows to filter it cost a quarter of PostgreSQL's CPU under a high
+/// limit. A request is put in its place, not appended, so that nodes whose
+/// clocks differ by a little still keep the log in order.
+const COUNT: &str = "ON CONFLICT (token_id) DO UPDATE SET (log, allowed) = ( \
+    SELECT CASE WHEN cardinality(k.kept) < $4 \
+                THEN k.kept[:width_bucket($2::bigint, k.kept)] || $2::bigint \
+                     || k.kept[width_bucket($2::bigint, k.kept) + 1:] \
+                ELSE k.kept END, \
+           cardinality(k.kept) < $4 \
+    FROM (SELECT r.log[width_bucket($2::bigint - $3, r.log) + 1:] AS kept) k)";
 
 /// [`find_access`] and [`check_rate`] in one statement, so one round trip: the
 /// token's row is found, and counted only when the client token is its

@@ -3,3 +3,8 @@
 -- PostgreSQL compressed it at every write, which cost more than the request
 -- itself. Millisecond times hardly compress: store the log uncompressed.
 ALTER TABLE rate_limits ALTER COLUMN log SET STORAGE EXTERNAL;
+
+-- The log is now kept in ascending order (the rate limit finds the window by
+-- binary search); older versions appended, which a clock that stepped back
+-- could leave out of order.
+UPDATE rate_limits SET log = ARRAY(SELECT t FROM unnest(log) t ORDER BY t);
