@@ -36,6 +36,36 @@ pub fn portfolio_token(i: u128) -> String {
     format!("BENCH-PORTFOLIO-{i}")
 }
 
+/// The `k`th copy of integration 0's portfolio token (`--tokens`), `k` from 1.
+pub fn portfolio_copy(k: usize) -> String {
+    format!("BENCH-PORTFOLIO-0-{k}")
+}
+
+/// Gives integration 0 copies 1 to `tokens - 1` of its portfolio token (the
+/// same enterprises), those the database does not have yet.
+pub async fn add_portfolio_copies(database: &str, tokens: usize) -> anyhow::Result<()> {
+    let backend = store::Backend::open(database).await?;
+    let store = backend.store();
+    let id = |k: usize| Uuid::from_u128(0xC0_0000 + k as u128);
+    let have: Vec<Uuid> = store.access_tokens().await?.iter().map(|t| t.id).collect();
+    let now = Timestamp::truncate(clock::system().now());
+    for k in (1..tokens).filter(|&k| !have.contains(&id(k))) {
+        store
+            .add_access_token(NewAccessToken {
+                info: AccessTokenInfo {
+                    id: id(k),
+                    integration_id: integration(0),
+                    enterprises: (0..ENTERPRISES).map(enterprise).collect(),
+                    created: now,
+                    revoked: None,
+                },
+                token: TokenHash::of(&portfolio_copy(k)),
+            })
+            .await?;
+    }
+    Ok(())
+}
+
 /// What the scenarios need to know about the generated data.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Dataset {

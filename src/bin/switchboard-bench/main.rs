@@ -59,6 +59,13 @@ struct Args {
     /// measure what the request log costs.
     #[arg(long)]
     request_log: Option<usize>,
+    /// Send the requests of S1-S4 with this many access tokens of integration
+    /// 0, all with its portfolio's scope, one per client connection in turn.
+    /// A token may make 200 requests in 30 s, so traffic at these rates comes
+    /// from many tokens; with one, every request rewrites one long rate-limit
+    /// log (on PostgreSQL, a row shared by all).
+    #[arg(long, default_value_t = 1)]
+    tokens: usize,
     /// A tiny, fast run that only checks the harness works.
     #[arg(long)]
     smoke: bool,
@@ -179,6 +186,29 @@ fn credentials(extra: Value) -> Value {
         body.extend(extra);
     }
     body
+}
+
+/// `body` (with integration 0's portfolio token) once for each of `tokens`
+/// tokens: the portfolio token and its copies.
+fn token_bodies(tokens: usize, body: &Value) -> Vec<Bytes> {
+    (0..tokens.max(1))
+        .map(|k| {
+            let mut body = body.clone();
+            if k > 0 {
+                body["AccessToken"] = json!(dataset::portfolio_copy(k));
+            }
+            Bytes::from(body.to_string())
+        })
+        .collect()
+}
+
+/// The same request from each of `tokens` tokens, one per client in turn.
+fn spread(tokens: usize, path: &'static str, body: Value) -> Arc<load::MakeCall> {
+    let bodies = token_bodies(tokens, &body);
+    Arc::new(move |client, _| Call {
+        path,
+        body: bodies[client % bodies.len()].clone(),
+    })
 }
 
 fn fixed(path: &'static str, body: Value) -> Arc<load::MakeCall> {
@@ -311,6 +341,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             .set_webhook_url(dataset::integration(1), Some(hook))
             .await?;
     }
+    dataset::add_portfolio_copies(&url, args.tokens).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let mut command = Command::new(sibling("switchboard")?);
@@ -346,7 +377,11 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
     if args.profile {
         println!("server pid: {}", server.child.id().unwrap_or_default());
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let make = fixed("/api/connector/v1/messageThreads/getAll", page(None));
+        let make = spread(
+            args.tokens,
+            "/api/connector/v1/messageThreads/getAll",
+            page(None),
+        );
         let (stats, cpu_us) = measure_server(args, &server, make).await?;
         let data_floor = match url.strip_prefix("sqlite://") {
             Some(path) => {
@@ -370,7 +405,11 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             Some(dataset.deep_cursor),
         ),
     ] {
-        let make = fixed("/api/connector/v1/messageThreads/getAll", page(cursor));
+        let make = spread(
+            args.tokens,
+            "/api/connector/v1/messageThreads/getAll",
+            page(cursor),
+        );
         let (stats, cpu_us) = measure_server(args, &server, make.clone()).await?;
         anyhow::ensure!(stats.errors == 0, "{name}: {} errors", stats.errors);
         let floor = floor(args, args.clients, make, stats.mean_response_bytes()).await?;
@@ -385,20 +424,21 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
     }
 
     // S3: 90% getAll, 10% add.
-    let get = Bytes::from(page(None).to_string());
-    let add = Bytes::from(
-        credentials(json!({"OriginalSender": "Guest", "Subject": "Mixed"})).to_string(),
+    let gets = token_bodies(args.tokens, &page(None));
+    let adds = token_bodies(
+        args.tokens,
+        &credentials(json!({"OriginalSender": "Guest", "Subject": "Mixed"})),
     );
     let mixed: Arc<load::MakeCall> = Arc::new(move |client, n| {
         if (n as usize + client).is_multiple_of(10) {
             Call {
                 path: "/api/connector/v1/messageThreads/add",
-                body: add.clone(),
+                body: adds[client % adds.len()].clone(),
             }
         } else {
             Call {
                 path: "/api/connector/v1/messageThreads/getAll",
-                body: get.clone(),
+                body: gets[client % gets.len()].clone(),
             }
         }
     });
@@ -414,7 +454,8 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
     });
 
     // S1: durable thread creation.
-    let make = fixed(
+    let make = spread(
+        args.tokens,
         "/api/connector/v1/messageThreads/add",
         credentials(json!({"OriginalSender": "John Doe", "Subject": "Example subject"})),
     );
@@ -440,7 +481,8 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
 
     // S4: 100 messages a request.
     let items: Vec<Value> = (0..100).map(|i| json!({"MessageThreadId": dataset.thread0, "Text": format!("Message {i} of a batch")})).collect();
-    let make = fixed(
+    let make = spread(
+        args.tokens,
         "/api/connector/v1/messages/add",
         credentials(json!({"Messages": items})),
     );
