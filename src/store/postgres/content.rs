@@ -151,7 +151,8 @@ async fn position(
 pub async fn thread_page(client: &impl GenericClient, q: &ThreadQuery) -> StoreResult<Vec<Thread>> {
     let after = start(client, Item::Thread, q.cursor, &q.visibility).await?;
     let mut page = Query::new(&format!("SELECT {THREAD_COLUMNS} FROM threads WHERE TRUE"));
-    push_visibility(&mut page, &q.visibility, "");
+    let visibility = q.visibility.narrowed_to(q.enterprises.as_deref());
+    push_visibility(&mut page, &visibility, "");
     let any = |page: &mut Query, column: &str, ids: &Option<Vec<Uuid>>| {
         if let Some(ids) = ids {
             let p = page.arg(ids.clone());
@@ -159,7 +160,6 @@ pub async fn thread_page(client: &impl GenericClient, q: &ThreadQuery) -> StoreR
         }
     };
     any(&mut page, "id", &q.thread_ids);
-    any(&mut page, "enterprise_id", &q.enterprises);
     any(&mut page, "integration_id", &q.integrations);
     if let Some(is_resolved) = q.is_resolved {
         let p = page.arg(is_resolved);
@@ -185,11 +185,8 @@ pub async fn message_page(
     );
     let p = page.arg(q.thread_ids.clone());
     page.push(&format!("{p})"));
-    push_visibility(&mut page, &q.visibility, "t.");
-    if let Some(enterprises) = &q.enterprises {
-        let p = page.arg(enterprises.clone());
-        page.push(&format!(" AND t.enterprise_id = ANY({p})"));
-    }
+    let visibility = q.visibility.narrowed_to(q.enterprises.as_deref());
+    push_visibility(&mut page, &visibility, "t.");
     page.push(")");
     push_page(&mut page, PageBounds::new(q.created, after, q.count));
     let rows = page.rows(client).await?;

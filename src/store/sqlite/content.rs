@@ -138,14 +138,11 @@ pub fn thread_page(conn: &Connection, q: &ThreadQuery) -> StoreResult<Vec<Thread
 
     let mut sql = format!("SELECT {THREAD_COLUMNS} FROM threads WHERE 1 = 1");
     let mut args: Args = Vec::new();
-    push_visibility(&mut sql, &mut args, &q.visibility, plus);
+    let visibility = q.visibility.narrowed_to(q.enterprises.as_deref());
+    push_visibility(&mut sql, &mut args, &visibility, plus);
     if let Some(ids) = &q.thread_ids {
         sql.push_str(" AND id IN rarray(:ids)");
         args.push((":ids", Box::new(id_array(ids))));
-    }
-    if let Some(enterprises) = &q.enterprises {
-        sql.push_str(" AND enterprise_id IN rarray(:enterprises)");
-        args.push((":enterprises", Box::new(id_array(enterprises))));
     }
     if let Some(integrations) = &q.integrations {
         // Never an index: the page index of a single integration would need a sort.
@@ -172,11 +169,8 @@ pub fn message_page(conn: &Connection, q: &MessageQuery) -> StoreResult<Vec<Mess
     // per-thread page index.
     let mut threads = "SELECT t.id FROM threads t WHERE t.id IN rarray(:ids)".to_owned();
     let mut args: Args = vec![(":ids", Box::new(id_array(&q.thread_ids)))];
-    push_visibility(&mut threads, &mut args, &q.visibility, "+t.");
-    if let Some(enterprises) = &q.enterprises {
-        threads.push_str(" AND t.enterprise_id IN rarray(:enterprises)");
-        args.push((":enterprises", Box::new(id_array(enterprises))));
-    }
+    let visibility = q.visibility.narrowed_to(q.enterprises.as_deref());
+    push_visibility(&mut threads, &mut args, &visibility, "+t.");
     let mut sql =
         format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.thread_id IN ({threads})");
     push_page(
