@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
-use super::internal;
 use super::query::{Args, id_array, push_page, push_visibility, query};
+use super::{conversion, internal};
 use crate::domain::message::{Message, Sender};
 use crate::domain::paging::Position;
 use crate::domain::scope::Visibility;
@@ -38,13 +38,8 @@ fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
         id: row.get(0)?,
         thread_id: row.get(1)?,
         text: row.get(2)?,
-        sender: Sender::parse(&sender).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                3,
-                rusqlite::types::Type::Text,
-                format!("unknown sender {sender}").into(),
-            )
-        })?,
+        sender: Sender::parse(&sender)
+            .ok_or_else(|| conversion(3, format!("unknown sender {sender}")))?,
         created: Timestamp::from_unix(row.get(4)?),
     })
 }

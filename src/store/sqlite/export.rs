@@ -2,9 +2,9 @@
 //! and back again in one transaction.
 
 use rusqlite::{Connection, Row, params};
-use uuid::Uuid;
 
-use super::{faults, internal};
+use super::tenants::{enterprise_ids, enterprises_of_token};
+use super::{conversion, faults, internal};
 use crate::store::export::{
     AccessTokenRecord, AttemptRecord, ClockRecord, DeliveryRecord, DeliveryState, Digest,
     EnterpriseRecord, EventRecord, ImportError, Incoming, IntegrationRecord, MessageRecord,
@@ -44,20 +44,19 @@ const READERS: &[Reader] = &[
         },
     ),
     (
-        "SELECT t.id, t.integration_id, t.token_hash, t.created_utc, t.revoked_utc, \
-                (SELECT json_group_array(lower(hex(e.enterprise_id))) FROM \
-                   (SELECT enterprise_id FROM access_token_enterprises \
-                    WHERE token_id = t.id ORDER BY position) e) \
-         FROM access_tokens t ORDER BY t.id",
+        concat!(
+            "SELECT t.id, t.integration_id, t.token_hash, t.created_utc, t.revoked_utc, ",
+            enterprises_of_token!(),
+            " FROM access_tokens t ORDER BY t.id"
+        ),
         |r| {
-            let ids: String = r.get(5)?;
             Ok(Record::AccessToken(AccessTokenRecord {
                 id: r.get(0)?,
                 integration_id: r.get(1)?,
                 token_digest: digest(r, 2)?,
                 created: r.get(3)?,
                 revoked: r.get(4)?,
-                enterprise_ids: hex_ids(&ids).map_err(|e| conversion(5, e))?,
+                enterprise_ids: enterprise_ids(r, 5)?,
             }))
         },
     ),
@@ -148,26 +147,9 @@ const READERS: &[Reader] = &[
     ),
 ];
 
-fn conversion(column: usize, message: impl Into<String>) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        column,
-        rusqlite::types::Type::Text,
-        message.into().into(),
-    )
-}
-
 fn digest(row: &Row<'_>, column: usize) -> rusqlite::Result<Digest> {
     let bytes: Vec<u8> = row.get(column)?;
     Digest::from_stored(&bytes).map_err(|e| conversion(column, e.to_string()))
-}
-
-/// The ids of a JSON array of 32-digit hex strings.
-fn hex_ids(json: &str) -> Result<Vec<Uuid>, String> {
-    let texts: Vec<String> = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    texts
-        .iter()
-        .map(|t| Uuid::try_parse(t).map_err(|e| e.to_string()))
-        .collect()
 }
 
 /// Reads every table in one snapshot, sending records in the file's order.

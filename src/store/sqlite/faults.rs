@@ -3,8 +3,8 @@
 use rusqlite::{Connection, Row, params};
 use uuid::Uuid;
 
-use super::internal;
 use super::query::{Args, execute, id_array};
+use super::{conversion, internal};
 use crate::domain::fault::{Fault, Stage};
 use crate::store::StoreResult;
 use crate::store::faults::COLUMNS;
@@ -22,13 +22,8 @@ pub fn fault(r: &Row<'_>) -> rusqlite::Result<Fault> {
         probability: r.get(7)?,
         times: r.get(8)?,
         remaining: r.get(9)?,
-        stage: Stage::parse(&stage).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                10,
-                rusqlite::types::Type::Text,
-                format!("unknown stage {stage}").into(),
-            )
-        })?,
+        stage: Stage::parse(&stage)
+            .ok_or_else(|| conversion(10, format!("unknown stage {stage}")))?,
         created_ms: r.get(11)?,
     })
 }

@@ -114,6 +114,14 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// A stored value that does not read as what its column should hold.
+fn conversion(
+    column: usize,
+    cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, cause.into())
+}
+
 /// Opens a connection with the settings every connection needs.
 fn connect(path: &Path, read_only: bool) -> StoreResult<Connection> {
     let flags = if read_only {

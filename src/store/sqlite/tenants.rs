@@ -1,9 +1,9 @@
 //! Enterprises, integrations and their tokens in SQLite.
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
 use uuid::Uuid;
 
-use super::internal;
+use super::{conversion, internal};
 use crate::domain::scope::AccessGrant;
 use crate::domain::time::Timestamp;
 use crate::store::tenants::StoredAccess;
@@ -36,43 +36,54 @@ pub fn is_empty(conn: &Connection) -> StoreResult<bool> {
     .map_err(internal)
 }
 
+/// A token's enterprises, home first, as a JSON array of hex ids (a column of
+/// a query on `access_tokens t`): read with [`enterprise_ids`], in the same
+/// statement as the token. A macro, so that `concat!` can use it in constants.
+macro_rules! enterprises_of_token {
+    () => {
+        "(SELECT json_group_array(lower(hex(e.enterprise_id))) FROM \
+           (SELECT enterprise_id FROM access_token_enterprises \
+            WHERE token_id = t.id ORDER BY position) e)"
+    };
+}
+pub(super) use enterprises_of_token;
+
+/// The ids of an `enterprises_of_token!()` column.
+pub fn enterprise_ids(row: &Row<'_>, column: usize) -> rusqlite::Result<Vec<Uuid>> {
+    let json: String = row.get(column)?;
+    let texts: Vec<&str> = serde_json::from_str(&json).map_err(|e| conversion(column, e))?;
+    texts
+        .iter()
+        .map(|t| Uuid::try_parse(t).map_err(|e| conversion(column, e)))
+        .collect()
+}
+
 pub fn find_access(
     conn: &Connection,
     client_token: TokenHash,
     access_token: TokenHash,
 ) -> StoreResult<Option<AccessGrant>> {
     let found = conn
-        .prepare_cached(
-            "SELECT t.id, t.integration_id, t.token_hash, i.client_token_hash \
-             FROM access_tokens t JOIN integrations i ON i.id = t.integration_id \
-             WHERE t.token_hash = +?1 AND t.revoked_utc IS NULL",
-        )
+        .prepare_cached(concat!(
+            "SELECT t.id, t.integration_id, t.token_hash, i.client_token_hash, ",
+            enterprises_of_token!(),
+            " FROM access_tokens t JOIN integrations i ON i.id = t.integration_id \
+              WHERE t.token_hash = +?1 AND t.revoked_utc IS NULL"
+        ))
         .and_then(|mut s| {
             s.query_row([&access_token.0[..]], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok(StoredAccess {
+                    token_id: r.get(0)?,
+                    integration_id: r.get(1)?,
+                    access_digest: r.get(2)?,
+                    client_digest: r.get(3)?,
+                    enterprises: enterprise_ids(r, 4)?,
+                })
             })
             .optional()
         })
         .map_err(internal)?;
-    let Some((token_id, integration_id, access_digest, client_digest)) = found else {
-        return Ok(None);
-    };
-    let stored = StoredAccess {
-        token_id,
-        integration_id,
-        access_digest,
-        client_digest,
-        enterprises: token_enterprises(conn, token_id)?,
-    };
-    Ok(stored.grant(client_token, access_token))
-}
-
-fn token_enterprises(conn: &Connection, token_id: Uuid) -> StoreResult<Vec<Uuid>> {
-    conn.prepare_cached(
-        "SELECT enterprise_id FROM access_token_enterprises WHERE token_id = +?1 ORDER BY position",
-    )
-    .and_then(|mut s| s.query_map([token_id], |r| r.get(0))?.collect())
-    .map_err(internal)
+    Ok(found.and_then(|stored| stored.grant(client_token, access_token)))
 }
 
 pub fn add_enterprise(conn: &Connection, e: &Enterprise) -> StoreResult<()> {
@@ -164,27 +175,24 @@ pub fn add_access_token(conn: &Connection, new: &NewAccessToken) -> StoreResult<
 }
 
 pub fn access_tokens(conn: &Connection) -> StoreResult<Vec<AccessTokenInfo>> {
-    let rows: Vec<(Uuid, Uuid, i64, Option<i64>)> = conn
-        .prepare(
-            "SELECT id, integration_id, created_utc, revoked_utc FROM access_tokens \
-             ORDER BY created_utc, id",
-        )
-        .and_then(|mut s| {
-            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect()
-        })
-        .map_err(internal)?;
-    rows.into_iter()
-        .map(|(id, integration_id, created, revoked)| {
+    conn.prepare(concat!(
+        "SELECT t.id, t.integration_id, t.created_utc, t.revoked_utc, ",
+        enterprises_of_token!(),
+        " FROM access_tokens t ORDER BY t.created_utc, t.id"
+    ))
+    .and_then(|mut s| {
+        s.query_map([], |r| {
             Ok(AccessTokenInfo {
-                id,
-                integration_id,
-                enterprises: token_enterprises(conn, id)?,
-                created: Timestamp::from_unix(created),
-                revoked: revoked.map(Timestamp::from_unix),
+                id: r.get(0)?,
+                integration_id: r.get(1)?,
+                enterprises: enterprise_ids(r, 4)?,
+                created: Timestamp::from_unix(r.get(2)?),
+                revoked: r.get::<_, Option<i64>>(3)?.map(Timestamp::from_unix),
             })
-        })
+        })?
         .collect()
+    })
+    .map_err(internal)
 }
 
 pub fn revoke_access_token(conn: &Connection, token: TokenRef, at: Timestamp) -> StoreResult<()> {
