@@ -356,13 +356,18 @@ async fn a_slow_receiver_never_delays_another_integrations_events() {
         .unwrap();
 
     // Sample Client's receiver holds every request: its deliveries pile up.
+    // One message at a time until the receiver holds as many requests as it
+    // may (messages written faster than the worker plans them would share a
+    // delivery), then more, which must wait.
     let thread = app.add_thread(PORTFOLIO, "A", "B").await;
     let per_receiver = webhook_settings().per_receiver;
-    for i in 0..per_receiver + 4 {
+    for i in 0..per_receiver {
+        app.add_message(PORTFOLIO, &thread, &format!("#{i}")).await;
+        slow.wait_until("requests in flight", |r| r.len() > i).await;
+    }
+    for i in per_receiver..per_receiver + 4 {
         app.add_message(PORTFOLIO, &thread, &format!("#{i}")).await;
     }
-    slow.wait_until("requests in flight", |r| r.len() >= per_receiver)
-        .await;
     // Test Client 2's event still goes out while the slow receiver holds.
     let other = app.add_thread(OTHER_CLIENT, "C", "D").await;
     let message = app.add_message(OTHER_CLIENT, &other, "hello").await;
