@@ -121,7 +121,7 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
     let app = AppState {
         store,
         clock,
-        metrics,
+        metrics: metrics.clone(),
         settings,
         webhooks: wake,
         faults,
@@ -133,7 +133,7 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
         shutdown.await;
         inbox.live.close();
     };
-    serve::serve(listener, router(app), options.limits, shutdown).await;
+    serve::serve(listener, router(app), metrics, options.limits, shutdown).await;
     // Stops the webhook worker and what the store ran beside it.
     drop(worker);
     tracing::info!("stopped");

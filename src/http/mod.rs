@@ -15,6 +15,7 @@ pub mod postman;
 mod respond;
 pub mod serve;
 mod threads;
+mod unparsed;
 
 use std::sync::Arc;
 

@@ -15,6 +15,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use super::unparsed::Answering;
+use crate::metrics::Metrics;
+
 /// How connections are bounded.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -40,10 +43,12 @@ impl Default for Limits {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets the
-/// requests in flight finish for at most `limits.drain`.
+/// requests in flight finish for at most `limits.drain`. Requests that cannot
+/// be read as HTTP are counted in `metrics`; the router counts the others.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    metrics: Arc<Metrics>,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -84,6 +89,8 @@ pub async fn serve(
             let mut router = router.clone();
             async move { tower_service::Service::call(&mut router, request).await }
         });
+        // hyper's own answers to requests it cannot read get an id and a body.
+        let stream = Answering::new(stream, metrics.clone());
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             // Errors here are the client's (a reset, a header timeout).

@@ -239,7 +239,7 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
     let app = AppState {
         store: store.clone(),
         clock: clock.clone(),
-        metrics,
+        metrics: metrics.clone(),
         settings,
         webhooks: wake.clone(),
         faults,
@@ -256,6 +256,7 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
     tokio::spawn(serve::serve(
         listener,
         router(app),
+        metrics,
         Limits::default(),
         std::future::pending(),
     ));

@@ -29,4 +29,5 @@ mod requests;
 mod store;
 mod threads_add;
 mod threads_get_all;
+mod unreadable;
 mod webhooks;
