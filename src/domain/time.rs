@@ -3,7 +3,7 @@
 //! Stored timestamps are whole seconds since the Unix epoch, taken from the server
 //! clock; responses always show them as `YYYY-MM-DDThh:mm:ssZ`.
 
-use chrono::{DateTime, Datelike, Months, NaiveDateTime, SecondsFormat, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Months, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use serde::{Serialize, Serializer};
 
 use super::fields::{Input, InputError, Object};
@@ -39,27 +39,52 @@ impl Timestamp {
     /// 100 threads shows 200 of these: `chrono`'s formatter and its `String`
     /// were 6% of the page's CPU.
     fn rfc3339(self) -> Option<[u8; 20]> {
-        let at = self.to_datetime();
-        let year = u32::try_from(at.year()).ok().filter(|y| *y <= 9999)?;
-        let mut out = *b"0000-00-00T00:00:00Z";
-        for (value, end) in [
-            (year, 4),
-            (at.month(), 7),
-            (at.day(), 10),
-            (at.hour(), 13),
-            (at.minute(), 16),
-            (at.second(), 19),
-        ] {
-            let mut value = value;
-            let mut i = end;
-            while value > 0 {
-                i -= 1;
-                out[i] = b'0' + (value % 10) as u8;
-                value /= 10;
-            }
+        // 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+        if !(-62_167_219_200..=253_402_300_799).contains(&self.0) {
+            return None;
         }
+        let (days, second_of_day) = (self.0.div_euclid(86_400), self.0.rem_euclid(86_400));
+        let (year, month, day) = civil_from_days(days);
+        // Every field is below 10,000 now, so u32 arithmetic will do.
+        let digits = |value: i64| u32::try_from(value).unwrap_or(0);
+        let (year, second_of_day) = (digits(year), digits(second_of_day));
+        let mut out = *b"0000-00-00T00:00:00Z";
+        let mut pair = |at: usize, value: u32| {
+            out[at] = b'0' + (value / 10 % 10) as u8;
+            out[at + 1] = b'0' + (value % 10) as u8;
+        };
+        pair(0, year / 100);
+        pair(2, year % 100);
+        pair(5, digits(month));
+        pair(8, digits(day));
+        pair(11, second_of_day / 3600);
+        pair(14, second_of_day / 60 % 60);
+        pair(17, second_of_day % 60);
         Some(out)
     }
+}
+
+/// The proleptic Gregorian date of a day counted from 1970-01-01, by Howard
+/// Hinnant's `civil_from_days` (exact for every day, no tables): 200 dates a
+/// page through `chrono`'s calendar were 5% of a page's CPU.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    // Days since 0000-03-01, counted in eras of 400 years (146,097 days).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    // Months counted from March, so that February's leap day comes last.
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 impl std::fmt::Display for Timestamp {
