@@ -137,7 +137,7 @@ pub async fn list_messages(
         .await?;
     respond::page(
         headers,
-        messages.is_empty(),
+        messages.len(),
         &MessagePage {
             cursor: messages.last().map(|m| m.id),
             messages: messages.iter().map(MessageView::from).collect(),

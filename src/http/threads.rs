@@ -85,7 +85,7 @@ where
 {
     respond::page(
         headers,
-        threads.is_empty(),
+        threads.len(),
         &ThreadPage {
             cursor: threads.last().map(|t| t.id),
             message_threads: threads.iter().map(V::from).collect(),
