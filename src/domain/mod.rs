@@ -6,6 +6,7 @@
 pub mod emulator;
 pub mod fault;
 pub mod fields;
+pub mod json;
 pub mod message;
 pub mod paging;
 pub mod scope;

@@ -1,10 +1,10 @@
 //! Message threads: the requests that create and list them, and what
 //! a response shows of one.
 
-use serde::Serialize;
 use uuid::Uuid;
 
 use super::fields::{Input, InputError, Object};
+use super::json::{self, WriteJson};
 use super::paging::Limitation;
 use super::text::ShortText;
 use super::time::{TimeInterval, Timestamp};
@@ -28,8 +28,6 @@ pub struct Thread {
 }
 
 /// A thread as the Connector API shows it.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
 pub struct ThreadView<'a> {
     pub id: Uuid,
     pub original_sender: &'a str,
@@ -53,8 +51,6 @@ impl<'a> From<&'a Thread> for ThreadView<'a> {
 }
 
 /// A thread as the operator API shows it: with its enterprise and integration.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
 pub struct StaffThreadView<'a> {
     pub id: Uuid,
     pub enterprise_id: Uuid,
@@ -78,6 +74,34 @@ impl<'a> From<&'a Thread> for StaffThreadView<'a> {
             updated_utc: t.updated,
             is_resolved: t.is_resolved,
         }
+    }
+}
+
+impl WriteJson for ThreadView<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        json::Object::begin(out)
+            .id("Id", self.id)
+            .text("OriginalSender", self.original_sender)
+            .text("Subject", self.subject)
+            .time("CreatedUtc", self.created_utc)
+            .time("UpdatedUtc", self.updated_utc)
+            .bool("IsResolved", self.is_resolved)
+            .end();
+    }
+}
+
+impl WriteJson for StaffThreadView<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        json::Object::begin(out)
+            .id("Id", self.id)
+            .id("EnterpriseId", self.enterprise_id)
+            .id("IntegrationId", self.integration_id)
+            .text("OriginalSender", self.original_sender)
+            .text("Subject", self.subject)
+            .time("CreatedUtc", self.created_utc)
+            .time("UpdatedUtc", self.updated_utc)
+            .bool("IsResolved", self.is_resolved)
+            .end();
     }
 }
 
@@ -195,16 +219,23 @@ mod tests {
             updated: Timestamp::from_unix(1),
             is_resolved: false,
         };
-        assert_eq!(
-            serde_json::to_value(ThreadView::from(&thread)).unwrap(),
-            json!({
-                "Id": "00000000-0000-0000-0000-000000000000",
-                "OriginalSender": "John Doe",
-                "Subject": "Example subject",
-                "CreatedUtc": "1970-01-01T00:00:00Z",
-                "UpdatedUtc": "1970-01-01T00:00:01Z",
-                "IsResolved": false,
-            })
-        );
+        let written = |view: &dyn WriteJson| {
+            let mut out = Vec::new();
+            view.write_json(&mut out);
+            serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+        };
+        let connector = json!({
+            "Id": "00000000-0000-0000-0000-000000000000",
+            "OriginalSender": "John Doe",
+            "Subject": "Example subject",
+            "CreatedUtc": "1970-01-01T00:00:00Z",
+            "UpdatedUtc": "1970-01-01T00:00:01Z",
+            "IsResolved": false,
+        });
+        assert_eq!(written(&ThreadView::from(&thread)), connector);
+        let mut staff = connector;
+        staff["EnterpriseId"] = json!(Uuid::nil());
+        staff["IntegrationId"] = json!(Uuid::nil());
+        assert_eq!(written(&StaffThreadView::from(&thread)), staff);
     }
 }

@@ -50,8 +50,8 @@ impl Timestamp {
         let (year, second_of_day) = (digits(year), digits(second_of_day));
         let mut out = *b"0000-00-00T00:00:00Z";
         let mut pair = |at: usize, value: u32| {
-            out[at] = b'0' + (value / 10 % 10) as u8;
-            out[at + 1] = b'0' + (value % 10) as u8;
+            let i = (value % 100) as usize * 2;
+            out[at..at + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
         };
         pair(0, year / 100);
         pair(2, year % 100);
@@ -63,6 +63,18 @@ impl Timestamp {
         Some(out)
     }
 }
+
+/// "00" to "99", for writing two digits at a time.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut table = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        table[2 * i] = b'0' + (i / 10) as u8;
+        table[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    table
+};
 
 /// The proleptic Gregorian date of a day counted from 1970-01-01, by Howard
 /// Hinnant's `civil_from_days` (exact for every day, no tables): 200 dates a
@@ -85,6 +97,20 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
+}
+
+impl Timestamp {
+    /// Appends the timestamp as [`Display`](std::fmt::Display) writes it.
+    pub fn write_rfc3339(self, out: &mut Vec<u8>) {
+        match self.rfc3339() {
+            Some(text) => out.extend_from_slice(&text),
+            None => out.extend_from_slice(
+                self.to_datetime()
+                    .to_rfc3339_opts(SecondsFormat::Secs, true)
+                    .as_bytes(),
+            ),
+        }
+    }
 }
 
 impl std::fmt::Display for Timestamp {

@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::Serialize;
 
 use crate::domain::message::{AddMessages, MessageFilter, Sender};
 use crate::domain::scope::Visibility;
@@ -11,17 +10,11 @@ use crate::domain::thread::{StaffThreadFilter, StaffThreadView, UpdateThread};
 use crate::domain::time::{TimeInterval, Timestamp};
 use crate::store::ThreadQuery;
 
+use super::AppState;
 use super::auth::Staff;
 use super::error::ApiError;
 use super::messages::{add_messages, list_messages};
-use super::threads::thread_page;
-use super::{AppState, respond};
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Updated<'a> {
-    message_threads: [StaffThreadView<'a>; 1],
-}
+use super::threads::{one_thread, thread_page};
 
 pub async fn threads_get_all(
     State(app): State<AppState>,
@@ -55,9 +48,7 @@ pub async fn threads_update(
         .set_resolved(update.thread_id, update.is_resolved, now)
         .await?;
     app.inbox.live.changed(&app.store, vec![thread.id]);
-    respond::json(&Updated {
-        message_threads: [StaffThreadView::from(&thread)],
-    })
+    Ok(one_thread(StaffThreadView::from(&thread)))
 }
 
 pub async fn messages_get_all(

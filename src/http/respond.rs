@@ -18,11 +18,16 @@ pub fn json<T: Serialize>(value: &T) -> Result<Response, ApiError> {
 /// reallocations, 3% of the page's CPU.
 fn json_in<T: Serialize>(mut bytes: Vec<u8>, value: &T) -> Result<Response, ApiError> {
     serde_json::to_writer(&mut bytes, value).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(json_bytes(bytes))
+}
+
+/// A 200 with `bytes`, which are JSON.
+pub fn json_bytes(bytes: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(bytes));
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
-    Ok(response)
+    response
 }
 
 /// About what one item of a page takes in JSON: a thread is 200 to 300
@@ -40,4 +45,18 @@ pub fn page<T: Serialize>(
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     json_in(Vec::with_capacity(128 + items * ITEM_BYTES), body)
+}
+
+/// A `getAll` page of `items` that `write` writes as JSON (see [`page`]).
+pub fn page_written(
+    headers: &HeaderMap,
+    items: usize,
+    write: impl FnOnce(&mut Vec<u8>),
+) -> Response {
+    if items == 0 && prefers_minimal(headers) {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let mut bytes = Vec::with_capacity(128 + items * ITEM_BYTES);
+    write(&mut bytes);
+    json_bytes(bytes)
 }

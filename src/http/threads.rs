@@ -3,9 +3,9 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::Serialize;
 use uuid::Uuid;
 
+use crate::domain::json::{self, WriteJson};
 use crate::domain::thread::{AddThread, Thread, ThreadFilter, ThreadView};
 use crate::domain::time::{TimeInterval, Timestamp};
 use crate::store::ThreadQuery;
@@ -14,17 +14,13 @@ use super::auth::Connector;
 use super::error::ApiError;
 use super::{AppState, respond};
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Added<'a> {
-    message_threads: [ThreadView<'a>; 1],
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ThreadPage<V> {
-    message_threads: Vec<V>,
-    cursor: Option<Uuid>,
+/// `{"MessageThreads": [...]}`, the answer of a thread's change.
+pub fn one_thread(thread: impl WriteJson) -> Response {
+    let mut out = Vec::with_capacity(512);
+    json::Object::begin(&mut out)
+        .value("MessageThreads", |out| json::write_array(out, &[thread]))
+        .end();
+    respond::json_bytes(out)
 }
 
 pub async fn add(
@@ -47,9 +43,7 @@ pub async fn add(
         })
         .await?;
     app.inbox.live.changed(&app.store, vec![thread.id]);
-    respond::json(&Added {
-        message_threads: [ThreadView::from(&thread)],
-    })
+    Ok(one_thread(ThreadView::from(&thread)))
 }
 
 pub async fn get_all(
@@ -78,17 +72,20 @@ pub async fn get_all(
     thread_page::<ThreadView>(&headers, &threads)
 }
 
-/// A page of threads, shown as `V` (the integration's or the staff's view).
+/// A page of threads, shown as `V` (the integration's or the staff's view):
+/// `{"MessageThreads": [...], "Cursor": ...}`.
 pub fn thread_page<'a, V>(headers: &HeaderMap, threads: &'a [Thread]) -> Result<Response, ApiError>
 where
-    V: Serialize + From<&'a Thread>,
+    V: WriteJson + From<&'a Thread>,
 {
-    respond::page(
-        headers,
-        threads.len(),
-        &ThreadPage {
-            cursor: threads.last().map(|t| t.id),
-            message_threads: threads.iter().map(V::from).collect(),
-        },
-    )
+    let views: Vec<V> = threads.iter().map(V::from).collect();
+    Ok(respond::page_written(headers, threads.len(), |out| {
+        json::Object::begin(out)
+            .value("MessageThreads", |out| json::write_array(out, &views))
+            .value("Cursor", |out| match threads.last() {
+                Some(last) => json::write_id(out, last.id),
+                None => out.extend_from_slice(b"null"),
+            })
+            .end();
+    }))
 }
