@@ -6,6 +6,7 @@
 mod data_floor;
 mod dataset;
 mod floor;
+mod instructions;
 mod load;
 mod receiver;
 mod transfer;
@@ -73,6 +74,18 @@ struct Args {
     /// server's process id: for a profiler (`perf record -p PID`).
     #[arg(long)]
     profile: bool,
+    /// Count S2's page at depth 0 in instructions, on the server and on the
+    /// data floor, with valgrind's callgrind (SQLite only), instead of the
+    /// load scenarios: figures that repeat from run to run, where CPU time
+    /// on two shared cores does not.
+    #[arg(long, conflicts_with_all = ["profile", "transfer", "database"])]
+    instructions: bool,
+    /// Internal: run this many data-floor pages (under callgrind).
+    #[arg(long, hide = true, requires = "floor_database")]
+    floor_pages: Option<usize>,
+    /// Internal: the SQLite file of --floor-pages.
+    #[arg(long, hide = true)]
+    floor_database: Option<PathBuf>,
     /// Internal: serve the floor with a body of this many bytes.
     #[arg(long, hide = true)]
     floor_server: Option<usize>,
@@ -83,6 +96,9 @@ async fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
     if let Some(bytes) = args.floor_server {
         return floor::serve(bytes).await;
+    }
+    if let (Some(pages), Some(database)) = (args.floor_pages, &args.floor_database) {
+        return data_floor::count(database, pages);
     }
     if args.smoke {
         args.threads = args.threads.min(3000);
@@ -329,6 +345,29 @@ async fn prepare(args: &Args) -> anyhow::Result<(String, Dataset)> {
     Ok((url, dataset))
 }
 
+/// The server's command line for a run on `url`.
+fn serve_args(args: &Args, url: &str) -> Vec<String> {
+    let mut serve: Vec<String> = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--allow-private-webhooks",
+        "--no-demo",
+        "--operator-token",
+        "bench",
+        "--rate-limit",
+        "1000000000/1s",
+        "--database",
+        url,
+    ]
+    .map(str::to_owned)
+    .into();
+    if let Some(n) = args.request_log {
+        serve.extend(["--request-log".to_owned(), n.to_string()]);
+    }
+    serve
+}
+
 async fn run_all(args: &Args) -> anyhow::Result<String> {
     let (url, dataset) = prepare(args).await?;
 
@@ -344,28 +383,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
     dataset::add_portfolio_copies(&url, args.tokens).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let mut command = Command::new(sibling("switchboard")?);
-    command
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--allow-private-webhooks",
-            "--no-demo",
-            "--operator-token",
-            "bench",
-        ])
-        .args(["--rate-limit", "1000000000/1s", "--database", &url])
-        .args(
-            args.request_log
-                .map(|n| vec!["--request-log".to_owned(), n.to_string()])
-                .unwrap_or_default(),
-        )
-        .env("SWITCHBOARD_LOG", "warn")
-        .stderr(Stdio::null());
-    let server = start(command).await?;
-    let address = server.address;
-    let mut rows = Vec::new();
+    let serve_args = serve_args(args, &url);
     let page = |cursor: Option<uuid::Uuid>| {
         let now = switchboard::clock::system().now();
         credentials(json!({
@@ -373,6 +391,30 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             "Limitation": {"Count": 100, "Cursor": cursor},
         }))
     };
+    if args.instructions {
+        let database = url
+            .strip_prefix("sqlite://")
+            .ok_or_else(|| anyhow::anyhow!("--instructions runs on SQLite only"))?;
+        let out = args.dir.join("callgrind.server.out");
+        let mut command = instructions::under_callgrind(&out, &[], &sibling("switchboard")?);
+        command.args(&serve_args).env("SWITCHBOARD_LOG", "warn");
+        return instructions::compare(
+            command,
+            &out,
+            Bytes::from(page(None).to_string()),
+            std::path::Path::new(database),
+            &args.dir,
+        )
+        .await;
+    }
+    let mut command = Command::new(sibling("switchboard")?);
+    command
+        .args(&serve_args)
+        .env("SWITCHBOARD_LOG", "warn")
+        .stderr(Stdio::null());
+    let server = start(command).await?;
+    let address = server.address;
+    let mut rows = Vec::new();
 
     if args.profile {
         println!("server pid: {}", server.child.id().unwrap_or_default());
