@@ -64,6 +64,17 @@ impl<'a> Object<'a> {
         self
     }
 
+    pub fn null(&mut self, name: &'static str) -> &mut Self {
+        self.name(name).extend_from_slice(b"null");
+        self
+    }
+
+    /// A property whose value writes itself.
+    pub fn item(&mut self, name: &'static str, value: &impl WriteJson) -> &mut Self {
+        value.write_json(self.name(name));
+        self
+    }
+
     /// A property whose value `write` writes.
     pub fn value(&mut self, name: &'static str, write: impl FnOnce(&mut Vec<u8>)) -> &mut Self {
         write(self.name(name));

@@ -4,6 +4,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::fields::{Input, InputError, Object, indexed_path, item_object};
+use super::json::{self, WriteJson};
 use super::paging::Limitation;
 use super::text::Text;
 use super::thread::MAX_FILTER_IDS;
@@ -53,23 +54,31 @@ pub struct Message {
     pub created: Timestamp,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SenderView {
-    discriminator: Sender,
-    /// Always `null`, as in the vendor's API.
-    value: Option<()>,
-}
-
 /// A message as responses show it.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
 pub struct MessageView<'a> {
     pub id: Uuid,
     pub message_thread_id: Uuid,
     pub text: &'a str,
-    pub sender: SenderView,
+    pub sender: Sender,
     pub created_utc: Timestamp,
+}
+
+impl WriteJson for MessageView<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        json::Object::begin(out)
+            .id("Id", self.id)
+            .id("MessageThreadId", self.message_thread_id)
+            .text("Text", self.text)
+            // A coproduct whose `Value` is always `null`, as in the vendor's API.
+            .value("Sender", |out| {
+                json::Object::begin(out)
+                    .text("Discriminator", self.sender.as_str())
+                    .null("Value")
+                    .end();
+            })
+            .time("CreatedUtc", self.created_utc)
+            .end();
+    }
 }
 
 impl<'a> From<&'a Message> for MessageView<'a> {
@@ -78,10 +87,7 @@ impl<'a> From<&'a Message> for MessageView<'a> {
             id: m.id,
             message_thread_id: m.thread_id,
             text: &m.text,
-            sender: SenderView {
-                discriminator: m.sender,
-                value: None,
-            },
+            sender: m.sender,
             created_utc: m.created,
         }
     }
@@ -191,8 +197,10 @@ mod tests {
             sender: Sender::Enterprise,
             created: Timestamp::from_unix(0),
         };
+        let mut out = Vec::new();
+        MessageView::from(&message).write_json(&mut out);
         assert_eq!(
-            serde_json::to_value(MessageView::from(&message)).unwrap(),
+            serde_json::from_slice::<serde_json::Value>(&out).unwrap(),
             json!({
                 "Id": Uuid::nil(),
                 "MessageThreadId": Uuid::nil(),

@@ -4,9 +4,9 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::Serialize;
 use uuid::Uuid;
 
+use crate::domain::json::{self, WriteJson};
 use crate::domain::message::{
     AddMessages, Message, MessageFilter, MessageView, NewMessage, Sender,
 };
@@ -18,24 +18,22 @@ use super::auth::Connector;
 use super::error::ApiError;
 use super::{AppState, respond};
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
+/// One item of the answer of `messages/add`: the message and the
+/// `Identifier` its request gave it.
 struct AddedMessage<'a> {
     identifier: Option<&'a str>,
     message: MessageView<'a>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Added<'a> {
-    messages: Vec<AddedMessage<'a>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct MessagePage<'a> {
-    messages: Vec<MessageView<'a>>,
-    cursor: Option<Uuid>,
+impl WriteJson for AddedMessage<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = json::Object::begin(out);
+        match self.identifier {
+            Some(identifier) => object.text("Identifier", identifier),
+            None => object.null("Identifier"),
+        };
+        object.item("Message", &self.message).end();
+    }
 }
 
 pub async fn add(
@@ -68,16 +66,19 @@ pub async fn add_messages(
     sender: Sender,
 ) -> Result<Response, ApiError> {
     let stored = store_messages(app, &items, visibility, sender).await?;
-    respond::json(&Added {
-        messages: stored
-            .iter()
-            .zip(&items)
-            .map(|(message, item)| AddedMessage {
-                identifier: item.identifier.as_deref(),
-                message: MessageView::from(message),
-            })
-            .collect(),
-    })
+    let added: Vec<AddedMessage> = stored
+        .iter()
+        .zip(&items)
+        .map(|(message, item)| AddedMessage {
+            identifier: item.identifier.as_deref(),
+            message: MessageView::from(message),
+        })
+        .collect();
+    let mut out = Vec::with_capacity(128 + added.len() * respond::ITEM_BYTES);
+    json::Object::begin(&mut out)
+        .value("Messages", |out| json::write_array(out, &added))
+        .end();
+    Ok(respond::json_bytes(out))
 }
 
 /// Adds messages with every effect of `messages/add` (the threads' times and
@@ -135,12 +136,11 @@ pub async fn list_messages(
             count: filter.limitation.count,
         })
         .await?;
-    respond::page(
+    let views: Vec<MessageView> = messages.iter().map(MessageView::from).collect();
+    Ok(respond::page(
         headers,
-        messages.len(),
-        &MessagePage {
-            cursor: messages.last().map(|m| m.id),
-            messages: messages.iter().map(MessageView::from).collect(),
-        },
-    )
+        "Messages",
+        &views,
+        messages.last().map(|m| m.id),
+    ))
 }

@@ -79,13 +79,10 @@ where
     V: WriteJson + From<&'a Thread>,
 {
     let views: Vec<V> = threads.iter().map(V::from).collect();
-    Ok(respond::page_written(headers, threads.len(), |out| {
-        json::Object::begin(out)
-            .value("MessageThreads", |out| json::write_array(out, &views))
-            .value("Cursor", |out| match threads.last() {
-                Some(last) => json::write_id(out, last.id),
-                None => out.extend_from_slice(b"null"),
-            })
-            .end();
-    }))
+    Ok(respond::page(
+        headers,
+        "MessageThreads",
+        &views,
+        threads.last().map(|t| t.id),
+    ))
 }
