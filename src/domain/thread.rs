@@ -52,56 +52,52 @@ impl<'a> From<&'a Thread> for ThreadView<'a> {
 
 /// A thread as the operator API shows it: with its enterprise and integration.
 pub struct StaffThreadView<'a> {
-    pub id: Uuid,
+    pub thread: ThreadView<'a>,
     pub enterprise_id: Uuid,
     pub integration_id: Uuid,
-    pub original_sender: &'a str,
-    pub subject: &'a str,
-    pub created_utc: Timestamp,
-    pub updated_utc: Timestamp,
-    pub is_resolved: bool,
 }
 
 impl<'a> From<&'a Thread> for StaffThreadView<'a> {
     fn from(t: &'a Thread) -> Self {
         Self {
-            id: t.id,
+            thread: ThreadView::from(t),
             enterprise_id: t.enterprise_id,
             integration_id: t.integration_id,
-            original_sender: &t.original_sender,
-            subject: &t.subject,
-            created_utc: t.created,
-            updated_utc: t.updated,
-            is_resolved: t.is_resolved,
         }
+    }
+}
+
+impl ThreadView<'_> {
+    /// The thread's JSON, with its enterprise and integration after its id
+    /// when `owner` gives them (the operator's view).
+    fn write_with(&self, out: &mut Vec<u8>, owner: Option<(Uuid, Uuid)>) {
+        let mut object = json::Object::begin(out);
+        object.id("Id", self.id);
+        if let Some((enterprise_id, integration_id)) = owner {
+            object
+                .id("EnterpriseId", enterprise_id)
+                .id("IntegrationId", integration_id);
+        }
+        object
+            .text("OriginalSender", self.original_sender)
+            .text("Subject", self.subject)
+            .time("CreatedUtc", self.created_utc)
+            .time("UpdatedUtc", self.updated_utc)
+            .bool("IsResolved", self.is_resolved)
+            .end();
     }
 }
 
 impl WriteJson for ThreadView<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
-        json::Object::begin(out)
-            .id("Id", self.id)
-            .text("OriginalSender", self.original_sender)
-            .text("Subject", self.subject)
-            .time("CreatedUtc", self.created_utc)
-            .time("UpdatedUtc", self.updated_utc)
-            .bool("IsResolved", self.is_resolved)
-            .end();
+        self.write_with(out, None);
     }
 }
 
 impl WriteJson for StaffThreadView<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
-        json::Object::begin(out)
-            .id("Id", self.id)
-            .id("EnterpriseId", self.enterprise_id)
-            .id("IntegrationId", self.integration_id)
-            .text("OriginalSender", self.original_sender)
-            .text("Subject", self.subject)
-            .time("CreatedUtc", self.created_utc)
-            .time("UpdatedUtc", self.updated_utc)
-            .bool("IsResolved", self.is_resolved)
-            .end();
+        self.thread
+            .write_with(out, Some((self.enterprise_id, self.integration_id)));
     }
 }
 

@@ -24,26 +24,26 @@ const PAGES: usize = 2000;
 /// Microseconds per page of integration 0's portfolio token, at depth 0 and
 /// after `deep` (the S2 pages).
 pub fn page_us(database: &Path, deep: Uuid) -> anyhow::Result<(f64, f64)> {
-    let conn = Connection::open_with_flags(
-        database,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    let now = chrono::Utc::now().timestamp();
-    let window = (now - 89 * 86_400, now);
+    let (conn, window) = open(database)?;
     let shallow = time(|| page(&conn, window, None))?;
     let deep = time(|| page(&conn, window, Some(deep)))?;
     Ok((shallow, deep))
 }
 
-/// Runs `pages` pages at depth 0 after a warm-up, for
-/// `--instructions`: callgrind counts only inside [`counted_pages`].
-pub fn count(database: &Path, pages: usize) -> anyhow::Result<()> {
+/// The database, read-only, and S2's window of creation times (89 days up to now).
+fn open(database: &Path) -> anyhow::Result<(Connection, (i64, i64))> {
     let conn = Connection::open_with_flags(
         database,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     let now = chrono::Utc::now().timestamp();
-    let window = (now - 89 * 86_400, now);
+    Ok((conn, (now - 89 * 86_400, now)))
+}
+
+/// Runs `pages` pages at depth 0 after a warm-up, for
+/// `--instructions`: callgrind counts only inside [`counted_pages`].
+pub fn count(database: &Path, pages: usize) -> anyhow::Result<()> {
+    let (conn, window) = open(database)?;
     for _ in 0..30 {
         page(&conn, window, None)?;
     }
