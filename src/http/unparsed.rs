@@ -206,6 +206,36 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Answering<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a write holds, looking at it neither panics nor takes a
+        /// head that carries a request id, or any 2xx or 3xx head.
+        #[test]
+        fn any_write_is_looked_at_safely(
+            status in 100u16..600,
+            headers in proptest::collection::vec(("[a-zA-Z-]{1,12}", "[ -~]{0,20}"), 0..6),
+            with_id in any::<bool>(),
+            tail in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let mut head = format!("HTTP/1.1 {status} X\r\n");
+            for (name, value) in &headers {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+            if with_id {
+                head.push_str("Request-Id: 1\r\n");
+            }
+            head.push_str("\r\n");
+            let mut bytes = head.into_bytes();
+            bytes.extend_from_slice(&tail);
+            let seen = own_error(&bytes);
+            if with_id || !matches!(status, 400 | 414 | 431) {
+                prop_assert!(seen.is_none());
+            }
+            // Bytes that are not a head at all are never taken either.
+            prop_assert!(own_error(&tail).is_none() || tail.starts_with(b"HTTP/1."));
+        }
+    }
 
     const HYPER_400: &[u8] =
         b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\ndate: Mon, 30 Nov 2026 23:00:00 GMT\r\n\r\n";
