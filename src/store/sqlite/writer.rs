@@ -83,19 +83,24 @@ impl Writer {
     }
 }
 
+/// Runs one statement of transaction control through the statement cache:
+/// `execute_batch` parsed `SAVEPOINT` and `RELEASE` again for every write,
+/// 15% of a `messageThreads/add`'s instructions.
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
 fn in_savepoint<T>(
     conn: &Connection,
     work: impl FnOnce(&Connection) -> StoreResult<T>,
 ) -> StoreResult<T> {
-    conn.execute_batch("SAVEPOINT job").map_err(internal)?;
+    control(conn, "SAVEPOINT job").map_err(internal)?;
     let outcome = catch_unwind(AssertUnwindSafe(|| work(conn)))
         .unwrap_or_else(|_| Err(StoreError::Internal(anyhow!("a write panicked"))));
-    let end = if outcome.is_ok() {
-        "RELEASE job"
-    } else {
-        "ROLLBACK TO job; RELEASE job"
-    };
-    conn.execute_batch(end).map_err(internal)?;
+    if outcome.is_err() {
+        control(conn, "ROLLBACK TO job").map_err(internal)?;
+    }
+    control(conn, "RELEASE job").map_err(internal)?;
     outcome
 }
 
@@ -108,15 +113,15 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>, stats: &Counters) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = control(&conn, "BEGIN IMMEDIATE") {
             tracing::error!(error = %e, "could not begin a write transaction");
             // Dropping the jobs closes their reply channels: each write fails.
             drop(group);
             continue;
         }
         let completions: Vec<Completion> = group.into_iter().map(|job| job(&conn)).collect();
-        let commit = conn.execute_batch("COMMIT").map_err(|e| {
-            let _ = conn.execute_batch("ROLLBACK");
+        let commit = control(&conn, "COMMIT").map_err(|e| {
+            let _ = control(&conn, "ROLLBACK");
             e.to_string()
         });
         if commit.is_ok() {
