@@ -1,4 +1,5 @@
-//! S2's page counted in instructions (issue 16), with valgrind's callgrind.
+//! S2's page and S1's `messageThreads/add` counted in instructions (issue
+//! 16), with valgrind's callgrind.
 //!
 //! On two shared cores a page's CPU time moves by 10% or more from one run to
 //! the next, too much to see a change of a few percent; callgrind's counts
@@ -8,8 +9,10 @@
 //! `valgrind` package).
 //!
 //! - The server runs under callgrind; after a warm-up its counters are zeroed,
-//!   it answers [`PAGES`] pages over one keep-alive connection, one at a time,
-//!   and its counters are dumped: every thread of it, hyper and tokio included.
+//!   it answers [`PAGES`] requests over one keep-alive connection, one at a
+//!   time, and its counters are dumped: every thread of it, hyper and tokio
+//!   included. S2's pages first, then S1's threads (whose writes wait for
+//!   their fsync, which is the kernel's and not counted).
 //! - The data floor runs in a process of this binary under callgrind, counted
 //!   only inside [`crate::data_floor::counted_pages`].
 
@@ -22,7 +25,7 @@ use tokio::process::Command;
 
 use crate::{Server, start};
 
-/// Pages counted on each side.
+/// Requests counted on each side.
 pub const PAGES: usize = 200;
 /// Pages answered before counting starts, to fill caches and statements.
 const WARM_UP: usize = 30;
@@ -39,12 +42,13 @@ pub fn under_callgrind(out: &Path, extra: &[&str], program: &Path) -> Command {
     command
 }
 
-/// Counts S2's page on the server that `command` starts (under callgrind,
-/// writing to `out`), then on the data floor over the SQLite file `database`.
+/// Counts S2's page (`page`) and S1's request (`add`) on the server that
+/// `command` starts (under callgrind, writing to `out`), then S2's page on the
+/// data floor over the SQLite file `database`.
 pub async fn compare(
     command: Command,
     out: &Path,
-    body: Bytes,
+    (page, add): (Bytes, Bytes),
     database: &Path,
     dir: &Path,
 ) -> anyhow::Result<String> {
@@ -60,7 +64,9 @@ pub async fn compare(
         );
     }
     let server = start(command).await?;
-    let server_per_page = count_server(&server, out, body).await? / PAGES as f64;
+    let mut client = Client::connect(&server).await?;
+    let server_per_page = client.count("messageThreads/getAll", page, out, 1).await?;
+    let server_per_add = client.count("messageThreads/add", add, out, 2).await?;
     drop(server);
 
     let floor_out = dir.join("callgrind.floor.out");
@@ -81,51 +87,72 @@ pub async fn compare(
     Ok(format!(
         "S2 depth 0 in instructions (callgrind, user space, {PAGES} pages one at a time): \
          switchboard {:.0} k a page (every thread: HTTP, authentication, rate limit, query, JSON), \
-         data floor {:.0} k; {:.2}x",
+         data floor {:.0} k; {:.2}x\n\
+         S1 in instructions: switchboard {:.0} k a messageThreads/add",
         server_per_page / 1000.0,
         floor_per_page / 1000.0,
-        server_per_page / floor_per_page
+        server_per_page / floor_per_page,
+        server_per_add / 1000.0,
     ))
 }
 
-/// The server's instructions over [`PAGES`] pages.
-async fn count_server(server: &Server, out: &Path, body: Bytes) -> anyhow::Result<f64> {
-    let pid = server
-        .child
-        .id()
-        .ok_or_else(|| anyhow::anyhow!("the server has exited"))?
-        .to_string();
-    let stream = tokio::net::TcpStream::connect(server.address).await?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-    tokio::spawn(connection);
-    let mut page = async || -> anyhow::Result<()> {
-        let request = hyper::Request::post("/api/connector/v1/messageThreads/getAll")
+/// One keep-alive connection to the server under callgrind.
+struct Client {
+    pid: String,
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+}
+
+impl Client {
+    async fn connect(server: &Server) -> anyhow::Result<Self> {
+        let pid = server
+            .child
+            .id()
+            .ok_or_else(|| anyhow::anyhow!("the server has exited"))?
+            .to_string();
+        let stream = tokio::net::TcpStream::connect(server.address).await?;
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        Ok(Self { pid, sender })
+    }
+
+    async fn send(&mut self, operation: &str, body: &Bytes) -> anyhow::Result<()> {
+        let request = hyper::Request::post(format!("/api/connector/v1/{operation}"))
             .header("host", "bench")
             .header("content-type", "application/json")
             .body(Full::new(body.clone()))?;
-        sender.ready().await?;
-        let response = sender.send_request(request).await?;
+        self.sender.ready().await?;
+        let response = self.sender.send_request(request).await?;
         anyhow::ensure!(
             response.status() == 200,
-            "a page answered {}",
+            "{operation} answered {}",
             response.status()
         );
         response.into_body().collect().await?;
         Ok(())
-    };
-    for _ in 0..WARM_UP {
-        page().await?;
     }
-    control(&["-z", &pid]).await?;
-    for _ in 0..PAGES {
-        page().await?;
+
+    /// The server's instructions a request of `operation`, over [`PAGES`]
+    /// requests after a warm-up: its `dump`th dump of `out`.
+    async fn count(
+        &mut self,
+        operation: &str,
+        body: Bytes,
+        out: &Path,
+        dump: usize,
+    ) -> anyhow::Result<f64> {
+        for _ in 0..WARM_UP {
+            self.send(operation, &body).await?;
+        }
+        control(&["-z", &self.pid]).await?;
+        for _ in 0..PAGES {
+            self.send(operation, &body).await?;
+        }
+        control(&["-d", &self.pid]).await?;
+        let mut file = PathBuf::from(out);
+        file.as_mut_os_string().push(format!(".{dump}"));
+        Ok(summary(&file)? / PAGES as f64)
     }
-    control(&["-d", &pid]).await?;
-    // The first dump goes to `<out>.1`.
-    let mut dump = PathBuf::from(out);
-    dump.as_mut_os_string().push(".1");
-    summary(&dump)
 }
 
 async fn control(args: &[&str]) -> anyhow::Result<()> {

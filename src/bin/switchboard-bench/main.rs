@@ -75,7 +75,8 @@ struct Args {
     #[arg(long)]
     profile: bool,
     /// Count S2's page at depth 0 in instructions, on the server and on the
-    /// data floor, with valgrind's callgrind (SQLite only), instead of the
+    /// data floor, and S1's request on the server, with valgrind's callgrind
+    /// (SQLite only), instead of the
     /// load scenarios: figures that repeat from run to run, where CPU time
     /// on two shared cores does not.
     #[arg(long, conflicts_with_all = ["profile", "transfer", "database"])]
@@ -398,10 +399,14 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         let out = args.dir.join("callgrind.server.out");
         let mut command = instructions::under_callgrind(&out, &[], &sibling("switchboard")?);
         command.args(&serve_args).env("SWITCHBOARD_LOG", "warn");
+        let add = credentials(json!({"OriginalSender": "John Doe", "Subject": "Example subject"}));
         return instructions::compare(
             command,
             &out,
-            Bytes::from(page(None).to_string()),
+            (
+                Bytes::from(page(None).to_string()),
+                Bytes::from(add.to_string()),
+            ),
             std::path::Path::new(database),
             &args.dir,
         )
