@@ -12,6 +12,12 @@
 //! field, never with `HTTP/`, so nothing of ours can match. The head is
 //! replaced by one with the id, the JSON type and length, and the body follows.
 //! hyper closes the connection after such an answer, as before.
+//!
+//! The head is looked for at the start of a write only. Should hyper ever
+//! write it after the unflushed tail of an earlier answer on the same
+//! connection (pipelined requests), it would go out as hyper wrote it; the
+//! pipelining test in `tests/api/unreadable.rs` shows that hyper flushes the
+//! two apart.
 
 use std::io;
 use std::pin::Pin;
