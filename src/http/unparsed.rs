@@ -6,10 +6,12 @@
 //!
 //! [`Answering`] wraps a connection's socket and finishes such an answer on its
 //! way out. It recognises it by shape: a response head with one of those three
-//! statuses, `content-length: 0` and no `request-id` header. Every response of
-//! ours has a `request-id` (the request middleware adds it to all of them), and
-//! every body we write starts with `{`, `[`, `<`, a chunk size or an event
-//! field, never with `HTTP/`, so nothing of ours can match. The head is
+//! statuses, `content-length: 0`, and no header but `date` and `connection`
+//! besides. Every response of ours has a `request-id` (the request middleware
+//! adds it to all of them), and every body we write starts with `{`, `[`, `<`,
+//! a chunk size or an event field, never with `HTTP/` (and JSON holds no raw
+//! line breaks, so not even a body cut by a partial write can look like a
+//! head), so nothing of ours can match. The head is
 //! replaced by one with the id, the JSON type and length, and the body follows.
 //! hyper closes the connection after such an answer, as before.
 //!
@@ -75,17 +77,15 @@ fn own_error(bytes: &[u8]) -> Option<(u16, &'static str, usize)> {
     };
     let end = bytes.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     let head = std::str::from_utf8(&bytes[..end]).ok()?;
+    // hyper's own head has exactly these headers; anything else is not it.
     let mut empty = false;
-    for line in head.split("\r\n").skip(1) {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
+    for line in head.trim_end_matches("\r\n").split("\r\n").skip(1) {
+        let (name, value) = line.split_once(':')?;
         let name = name.trim();
-        if name.eq_ignore_ascii_case(REQUEST_ID) {
-            return None;
-        }
         if name.eq_ignore_ascii_case("content-length") {
             empty = value.trim() == "0";
+        } else if !(name.eq_ignore_ascii_case("date") || name.eq_ignore_ascii_case("connection")) {
+            return None;
         }
     }
     empty.then_some((status, message, end))
@@ -266,6 +266,13 @@ mod tests {
         assert!(own_error(continuing).is_none(), "interim answers pass");
         let not_a_head = b"{\"Message\":\"HTTP/1.1 400\"}";
         assert!(own_error(not_a_head).is_none());
+        let other = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nx-other: 1\r\n\r\n";
+        assert!(
+            own_error(other).is_none(),
+            "hyper's head has no other header"
+        );
+        let hypers = b"HTTP/1.1 431 Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
+        assert!(own_error(hypers).is_some());
         let cut = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n";
         assert!(own_error(cut).is_none(), "a head cut short is left alone");
     }
