@@ -74,11 +74,7 @@ pub async fn add_messages(
             message: MessageView::from(message),
         })
         .collect();
-    let mut out = Vec::with_capacity(128 + added.len() * respond::ITEM_BYTES);
-    json::Object::begin(&mut out)
-        .value("Messages", |out| json::write_array(out, &added))
-        .end();
-    Ok(respond::json_bytes(out))
+    Ok(respond::items("Messages", &added))
 }
 
 /// Adds messages with every effect of `messages/add` (the threads' times and

@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use uuid::Uuid;
 
-use crate::domain::json::{self, WriteJson};
+use crate::domain::json::WriteJson;
 use crate::domain::thread::{AddThread, Thread, ThreadFilter, ThreadView};
 use crate::domain::time::{TimeInterval, Timestamp};
 use crate::store::ThreadQuery;
@@ -14,13 +14,9 @@ use super::auth::Connector;
 use super::error::ApiError;
 use super::{AppState, respond};
 
-/// `{"MessageThreads": [...]}`, the answer of a thread's change.
+/// `{"MessageThreads": [thread]}`, the answer of a thread's change.
 pub fn one_thread(thread: impl WriteJson) -> Response {
-    let mut out = Vec::with_capacity(512);
-    json::Object::begin(&mut out)
-        .value("MessageThreads", |out| json::write_array(out, &[thread]))
-        .end();
-    respond::json_bytes(out)
+    respond::items("MessageThreads", &[thread])
 }
 
 pub async fn add(
