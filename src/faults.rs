@@ -61,6 +61,21 @@ impl FaultBook {
             .unwrap_or_default())
     }
 
+    /// Whether any fault could answer a request of `integration` to
+    /// `operation` at `stage` (chance and uses aside): when none can, the
+    /// request needs no [`pick`](Self::pick).
+    pub async fn could_apply(
+        &self,
+        operation: &str,
+        integration: Uuid,
+        stage: Stage,
+    ) -> StoreResult<bool> {
+        let faults = self.current().await?;
+        Ok(faults
+            .iter()
+            .any(|fault| fault.applies(operation, integration, stage)))
+    }
+
     /// The fault that answers this request of `integration` to `operation` at
     /// `stage`, if one does: the first, in the order they were added, whose
     /// probability comes up and that has a use left (which it then takes).

@@ -9,7 +9,8 @@
 //!   the webhook worker until SIGINT/SIGTERM.
 //! - [`http`]: routing; `http::auth`, the one authentication module, whose
 //!   extractors (`Connector<R>`, `Staff<R>`) hand each handler its caller and
-//!   its parsed request; the error type, which also turns what the store did not
+//!   its parsed request, and whose `Call<R>` lets a handler's operation travel
+//!   with its request's admission (`store::admission`); the error type, which also turns what the store did not
 //!   find into an answer; one module per group of operations; the OpenAPI
 //!   document; `http::inbox`, the staff web inbox (pages, sessions, live
 //!   updates).
@@ -24,6 +25,7 @@
 //! - [`webhooks`]: the worker that delivers `MessageAdded` events.
 //! - [`clock`]: the one clock every part reads (tests move a manual one).
 //! - [`faults`]: the faults this node applies, for testers (SPEC §16.5);
+//!   [`grants`]: the grants this node saw its tokens admitted with;
 //!   [`requests`]: the node's request log (SPEC §16.4).
 //! - [`ratelimit`], [`tokens`], [`metrics`], [`demo`]: the request limit,
 //!   secret tokens, Prometheus metrics and the demo tenant.
@@ -33,6 +35,7 @@ pub mod clock;
 pub mod demo;
 pub mod domain;
 pub mod faults;
+pub mod grants;
 pub mod http;
 pub mod metrics;
 pub mod ratelimit;

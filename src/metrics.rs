@@ -37,6 +37,7 @@ pub struct Metrics {
     webhook_retries: Counter,
     webhook_queue: Gauge,
     webhook_latency: Histogram,
+    admissions: Family<OutcomeLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -92,6 +93,12 @@ impl Default for Metrics {
             "From the commit of a message to the delivery of its event",
             webhook_latency.clone(),
         );
+        let admissions = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "admissions",
+            "Connector API requests admitted: together (the operation went with its admission and its outcome was used), dropped (it went along but the admission refused or limited the request, or found another grant), alone (admitted before the operation was built)",
+            admissions.clone(),
+        );
         Self {
             registry,
             requests,
@@ -102,6 +109,7 @@ impl Default for Metrics {
             webhook_retries,
             webhook_queue,
             webhook_latency,
+            admissions,
         }
     }
 }
@@ -118,6 +126,13 @@ impl Metrics {
         self.latency
             .get_or_create(&RouteLabel { route })
             .observe(latency.as_secs_f64());
+    }
+
+    /// Counts a Connector API request's admission: `together`, `dropped` or `alone`.
+    pub fn count_admission(&self, outcome: &'static str) {
+        self.admissions
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
     }
 
     pub fn observe_webhook_latency(&self, seconds: f64) {

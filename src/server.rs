@@ -125,6 +125,7 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
         settings,
         webhooks: wake,
         faults,
+        grants: Arc::default(),
         requests: Arc::new(RequestLog::new(options.request_log)),
         inbox: inbox.clone(),
     };

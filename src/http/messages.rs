@@ -14,7 +14,7 @@ use crate::domain::scope::Visibility;
 use crate::domain::time::{TimeInterval, Timestamp};
 use crate::store::{MessageBatch, MessageQuery};
 
-use super::auth::Connector;
+use super::auth::{Call, Connector};
 use super::error::ApiError;
 use super::{AppState, respond};
 
@@ -46,16 +46,18 @@ pub async fn add(
 pub async fn get_all(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Connector {
-        grant,
-        request: filter,
-    }: Connector<MessageFilter>,
+    call: Call<MessageFilter>,
 ) -> Result<Response, ApiError> {
-    let enterprises = match &filter.enterprise_ids {
-        Some(ids) => Some(grant.enterprises_to_search(Some(ids))?),
-        None => None,
-    };
-    list_messages(&app, &headers, grant.visibility(), filter, enterprises).await
+    let messages = call
+        .run(&app, |grant, filter| {
+            let enterprises = match &filter.enterprise_ids {
+                Some(ids) => Some(grant.enterprises_to_search(Some(ids))?),
+                None => None,
+            };
+            Ok(message_query(grant.visibility(), filter, enterprises))
+        })
+        .await?;
+    Ok(message_page(&headers, &messages))
 }
 
 /// Adds a batch of messages from `sender`, all or nothing.
@@ -113,30 +115,24 @@ pub async fn store_messages(
     Ok(stored)
 }
 
-/// A page of messages of the threads `visibility` sees.
-pub async fn list_messages(
-    app: &AppState,
-    headers: &HeaderMap,
+/// The page of messages of the threads `visibility` sees that `filter` asks for.
+pub fn message_query(
     visibility: Visibility,
-    filter: MessageFilter,
+    filter: &MessageFilter,
     enterprises: Option<Vec<Uuid>>,
-) -> Result<Response, ApiError> {
-    let messages = app
-        .store
-        .messages(MessageQuery {
-            visibility,
-            thread_ids: filter.thread_ids,
-            enterprises,
-            created: filter.created.as_ref().map(TimeInterval::stored_bounds),
-            cursor: filter.limitation.cursor,
-            count: filter.limitation.count,
-        })
-        .await?;
+) -> MessageQuery {
+    MessageQuery {
+        visibility,
+        thread_ids: filter.thread_ids.clone(),
+        enterprises,
+        created: filter.created.as_ref().map(TimeInterval::stored_bounds),
+        cursor: filter.limitation.cursor,
+        count: filter.limitation.count,
+    }
+}
+
+/// `{"Messages": [...], "Cursor": ...}`.
+pub fn message_page(headers: &HeaderMap, messages: &[Message]) -> Response {
     let views: Vec<MessageView> = messages.iter().map(MessageView::from).collect();
-    Ok(respond::page(
-        headers,
-        "Messages",
-        &views,
-        messages.last().map(|m| m.id),
-    ))
+    respond::page(headers, "Messages", &views, messages.last().map(|m| m.id))
 }

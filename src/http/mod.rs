@@ -25,6 +25,7 @@ use axum::routing::{MethodRouter, get, post};
 
 use crate::clock::Clock;
 use crate::faults::FaultBook;
+use crate::grants::GrantBook;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimit;
 use crate::requests::RequestLog;
@@ -115,6 +116,8 @@ pub struct AppState {
     pub webhooks: Arc<Wake>,
     /// The faults this node applies.
     pub faults: Arc<FaultBook>,
+    /// The grants this node saw its access tokens admitted with.
+    pub grants: Arc<GrantBook>,
     /// This node's last Connector API requests.
     pub requests: Arc<RequestLog>,
     /// The staff web inbox's sessions and login throttle.

@@ -13,7 +13,7 @@ use crate::store::ThreadQuery;
 use super::AppState;
 use super::auth::Staff;
 use super::error::ApiError;
-use super::messages::{add_messages, list_messages};
+use super::messages::{add_messages, message_page, message_query};
 use super::threads::{one_thread, thread_page};
 
 pub async fn threads_get_all(
@@ -57,7 +57,9 @@ pub async fn messages_get_all(
     Staff { request: filter }: Staff<MessageFilter>,
 ) -> Result<Response, ApiError> {
     let enterprises = filter.enterprise_ids.clone();
-    list_messages(&app, &headers, Visibility::staff(), filter, enterprises).await
+    let query = message_query(Visibility::staff(), &filter, enterprises);
+    let messages = app.store.messages(query).await?;
+    Ok(message_page(&headers, &messages))
 }
 
 pub async fn messages_add(

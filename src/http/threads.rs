@@ -8,9 +8,9 @@ use uuid::Uuid;
 use crate::domain::json::WriteJson;
 use crate::domain::thread::{AddThread, Thread, ThreadFilter, ThreadView};
 use crate::domain::time::{TimeInterval, Timestamp};
-use crate::store::ThreadQuery;
+use crate::store::{NewThread, ThreadQuery};
 
-use super::auth::Connector;
+use super::auth::Call;
 use super::error::ApiError;
 use super::{AppState, respond};
 
@@ -19,23 +19,21 @@ pub fn one_thread(thread: impl WriteJson) -> Response {
     respond::items("MessageThreads", &[thread])
 }
 
-pub async fn add(
-    State(app): State<AppState>,
-    Connector { grant, request }: Connector<AddThread>,
-) -> Result<Response, ApiError> {
-    let enterprise_id = grant.enterprise_for_new_thread(request.enterprise_id)?;
-    let now = Timestamp::truncate(app.clock.now());
-    let thread = app
-        .store
-        .add_thread(Thread {
-            id: Uuid::new_v4(),
-            integration_id: grant.integration_id,
-            enterprise_id,
-            original_sender: request.original_sender.into_string(),
-            subject: request.subject.into_string(),
-            created: now,
-            updated: now,
-            is_resolved: false,
+pub async fn add(State(app): State<AppState>, call: Call<AddThread>) -> Result<Response, ApiError> {
+    let thread = call
+        .run(&app, |grant, request| {
+            let enterprise_id = grant.enterprise_for_new_thread(request.enterprise_id)?;
+            let now = Timestamp::truncate(app.clock.now());
+            Ok(NewThread(Thread {
+                id: Uuid::new_v4(),
+                integration_id: grant.integration_id,
+                enterprise_id,
+                original_sender: request.original_sender.as_str().to_owned(),
+                subject: request.subject.as_str().to_owned(),
+                created: now,
+                updated: now,
+                is_resolved: false,
+            }))
         })
         .await?;
     app.inbox.live.changed(&app.store, vec![thread.id]);
@@ -45,24 +43,22 @@ pub async fn add(
 pub async fn get_all(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Connector {
-        grant,
-        request: filter,
-    }: Connector<ThreadFilter>,
+    call: Call<ThreadFilter>,
 ) -> Result<Response, ApiError> {
-    let enterprises = grant.enterprises_to_search(filter.enterprise_ids.as_deref())?;
-    let threads = app
-        .store
-        .threads(ThreadQuery {
-            visibility: grant.visibility(),
-            enterprises: Some(enterprises),
-            integrations: None,
-            is_resolved: None,
-            thread_ids: filter.thread_ids,
-            created: filter.created.as_ref().map(TimeInterval::stored_bounds),
-            updated: filter.updated.as_ref().map(TimeInterval::stored_bounds),
-            cursor: filter.limitation.cursor,
-            count: filter.limitation.count,
+    let threads = call
+        .run(&app, |grant, filter| {
+            let enterprises = grant.enterprises_to_search(filter.enterprise_ids.as_deref())?;
+            Ok(ThreadQuery {
+                visibility: grant.visibility(),
+                enterprises: Some(enterprises),
+                integrations: None,
+                is_resolved: None,
+                thread_ids: filter.thread_ids.clone(),
+                created: filter.created.as_ref().map(TimeInterval::stored_bounds),
+                updated: filter.updated.as_ref().map(TimeInterval::stored_bounds),
+                cursor: filter.limitation.cursor,
+                count: filter.limitation.count,
+            })
         })
         .await?;
     thread_page::<ThreadView>(&headers, &threads)

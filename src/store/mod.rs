@@ -10,7 +10,9 @@
 //! - [`Emulator`]: the manual clock and reset, for teams testing against
 //!   switchboard; [`Faults`]: the failures they ask for.
 //!
-//! [`Store`] is all four plus what a running server needs of its database.
+//! [`Store`] is all four plus what a running server needs of its database,
+//! among it the admission of a Connector API request, which may carry the
+//! request's operation with it ([`admission`]).
 //! Each backend (`sqlite`, `postgres`) mirrors the other file for file
 //! (`content`, `outbox`, `tenants`, `query`) and holds only its SQL; [`open`]
 //! picks one by the scheme of the database URL.
@@ -18,6 +20,7 @@
 //! "Not there" has one form: [`StoreError::Missing`], which the HTTP layer turns
 //! into its error in one place.
 
+pub mod admission;
 pub mod content;
 pub mod emulator;
 pub mod export;
@@ -35,8 +38,8 @@ use uuid::Uuid;
 
 use crate::domain::scope::AccessGrant;
 use crate::ratelimit::{Decision, RateLimit};
-use crate::tokens::TokenHash;
 
+pub use admission::{Admission, Admitted, Guardable, Guarded, NewThread, Outcome};
 pub use content::{Content, MessageBatch, MessageQuery, ThreadQuery};
 pub use emulator::{ClockMove, Emulator, ResetCounts, ResetScope};
 pub use faults::Faults;
@@ -123,18 +126,38 @@ pub trait Store:
     /// token's limit: the grant and the decision, or `None` when the tokens are
     /// not an active pair (then nothing is counted). A backend may do both in
     /// one round trip.
-    async fn admit(
-        &self,
-        client_token: TokenHash,
-        access_token: TokenHash,
-        limit: RateLimit,
-        now_ms: i64,
-    ) -> StoreResult<Option<(AccessGrant, Decision)>> {
-        let Some(grant) = self.find_access(client_token, access_token).await? else {
+    async fn admit(&self, admission: Admission) -> StoreResult<Admitted> {
+        let Some(grant) = self
+            .find_access(admission.client_token, admission.access_token)
+            .await?
+        else {
             return Ok(None);
         };
-        let decision = self.check_rate(grant.token_id, limit, now_ms).await?;
+        let decision = self
+            .check_rate(grant.token_id, admission.limit, admission.now_ms)
+            .await?;
         Ok(Some((grant, decision)))
+    }
+
+    /// Admits a request together with its operation, built for `expected`,
+    /// the grant its token had before (see [`admission`]). The operation's
+    /// outcome is `Some` only when the admission allowed `expected` and the
+    /// operation ran; otherwise the operation had no effect, and the caller
+    /// runs it the plain way if the admission allows. A backend may send both
+    /// in one exchange; this one runs them in turn.
+    async fn admit_then(
+        &self,
+        admission: Admission,
+        expected: &AccessGrant,
+        operation: Guarded,
+    ) -> StoreResult<(Admitted, Option<StoreResult<Outcome>>)> {
+        let admitted = self.admit(admission).await?;
+        let outcome = if admission::allows(&admitted, expected) {
+            Some(operation.run(self).await)
+        } else {
+            None
+        };
+        Ok((admitted, outcome))
     }
 
     /// Group-commit counters, where the backend groups commits itself (SQLite);

@@ -79,6 +79,15 @@ async fn a_revoked_token_is_refused() {
         )
         .await
         .expect("the token was active");
+    // The node had admitted the token: it sends the write with the admission
+    // (see `store::admission`), and the write must not happen.
+    app.call(
+        ADD,
+        NET_ONLY,
+        json!({"OriginalSender": "A", "Subject": "B"}),
+    )
+    .await
+    .assert_message(401, UNAUTHORIZED);
     app.get_threads(NET_ONLY, json!({}))
         .await
         .assert_message(401, UNAUTHORIZED);

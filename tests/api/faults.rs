@@ -48,6 +48,38 @@ async fn a_before_fault_answers_instead_and_nothing_runs() {
     app.get_threads(PORTFOLIO, json!({})).await.ok();
 }
 
+/// A token's later requests go with their admission (see
+/// `store::admission`); a fault added meanwhile still holds them.
+#[tokio::test]
+async fn a_before_fault_holds_the_requests_of_a_token_already_admitted() {
+    let app = spawn_app().await;
+    app.add_thread(PORTFOLIO, "Guest", "Room").await;
+    app.get_threads(PORTFOLIO, json!({})).await.ok();
+    for operation in ["messageThreads/add", "messageThreads/getAll"] {
+        add_fault(
+            &app,
+            json!({"Operation": operation, "Status": 503, "Message": "Not now.", "Stage": "Before"}),
+        )
+        .await;
+    }
+    app.call(
+        ADD,
+        PORTFOLIO,
+        json!({"OriginalSender": "A", "Subject": "B"}),
+    )
+    .await
+    .assert_message(503, "Not now.");
+    app.get_threads(PORTFOLIO, json!({}))
+        .await
+        .assert_message(503, "Not now.");
+    app.staff(FAULTS_DELETE, json!({})).await.ok();
+    assert_eq!(
+        app.visible_thread_ids(PORTFOLIO).await.len(),
+        1,
+        "the held add did not run"
+    );
+}
+
 #[tokio::test]
 async fn a_429_fault_sends_retry_after_and_only_for_its_integration() {
     let app = spawn_app().await;

@@ -243,6 +243,7 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
         settings,
         webhooks: wake.clone(),
         faults,
+        grants: Arc::default(),
         requests: Arc::new(switchboard::requests::RequestLog::new(
             switchboard::requests::DEFAULT_LENGTH,
         )),

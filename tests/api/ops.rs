@@ -17,6 +17,43 @@ async fn healthz_and_readyz_answer_ok() {
     assert_eq!(ready.ok(), json!({"Status": "ready"}));
 }
 
+/// From its second request on, a token's operation goes with its admission
+/// (one round trip on PostgreSQL), and `/metrics` shows it.
+#[tokio::test]
+async fn a_tokens_later_requests_travel_with_their_admission() {
+    let app = spawn_app().await;
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    app.get_threads(PORTFOLIO, json!({})).await.ok();
+    app.add_thread(PORTFOLIO, "C", "D").await;
+    app.call(
+        MESSAGES_GET_ALL,
+        PORTFOLIO,
+        json!({"MessageThreadIds": [thread["Id"]], "Limitation": {"Count": 10}}),
+    )
+    .await
+    .ok();
+    // messages/add is admitted by itself.
+    app.call(
+        MESSAGES_ADD,
+        PORTFOLIO,
+        json!({"Messages": [{"MessageThreadId": thread["Id"], "Text": "Hi"}]}),
+    )
+    .await
+    .ok();
+    let text = app
+        .send(app.client.get(format!("{}/metrics", app.base)))
+        .await
+        .text;
+    for line in [
+        "switchboard_admissions_total{outcome=\"alone\"} 2",
+        "switchboard_admissions_total{outcome=\"together\"} 3",
+    ] {
+        assert!(text.contains(line), "missing {line} in\n{text}");
+    }
+    assert!(!text.contains("outcome=\"dropped\""), "{text}");
+    assert_eq!(app.visible_thread_ids(PORTFOLIO).await.len(), 2);
+}
+
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_status_and_show_group_commit() {
     let app = spawn_app().await;

@@ -8,13 +8,14 @@ use std::sync::Arc;
 
 use switchboard::demo;
 use switchboard::domain::message::{Message, Sender};
-use switchboard::domain::scope::Visibility;
+use switchboard::domain::scope::{AccessGrant, Visibility};
 use switchboard::domain::thread::Thread;
 use switchboard::domain::time::Timestamp;
 use switchboard::ratelimit::{Decision, RateLimit};
 use switchboard::store::{
-    self, Attempt, Claim, ClockMove, DeliveryOutcome, Enterprise, MessageBatch, MessageQuery,
-    Missing, ResetCounts, ResetScope, Store, StoreError, ThreadQuery, TokenRef,
+    self, Admission, Attempt, Claim, ClockMove, DeliveryOutcome, Enterprise, Guarded, MessageBatch,
+    MessageQuery, Missing, Outcome, ResetCounts, ResetScope, Store, StoreError, ThreadQuery,
+    TokenRef,
 };
 use switchboard::tokens::TokenHash;
 use uuid::Uuid;
@@ -643,6 +644,15 @@ async fn a_reset_counts_what_it_removes_in_its_scope() {
     assert_eq!(left[0].enterprise_id, demo::NET);
 }
 
+fn admission(client: TokenHash, access: TokenHash, limit: RateLimit, now_ms: i64) -> Admission {
+    Admission {
+        client_token: client,
+        access_token: access,
+        limit,
+        now_ms,
+    }
+}
+
 #[tokio::test]
 async fn admit_counts_only_requests_with_a_matching_pair() {
     let (_db, store) = fresh().await;
@@ -656,7 +666,7 @@ async fn admit_counts_only_requests_with_a_matching_pair() {
     for _ in 0..3 {
         assert!(
             store
-                .admit(other_client, portfolio, limit, 1000)
+                .admit(admission(other_client, portfolio, limit, 1000))
                 .await
                 .unwrap()
                 .is_none(),
@@ -666,7 +676,7 @@ async fn admit_counts_only_requests_with_a_matching_pair() {
     let mut decisions = Vec::new();
     for now in [1000, 1001, 1002] {
         let (grant, decision) = store
-            .admit(client, portfolio, limit, now)
+            .admit(admission(client, portfolio, limit, now))
             .await
             .unwrap()
             .expect("the right pair");
@@ -685,9 +695,132 @@ async fn admit_counts_only_requests_with_a_matching_pair() {
         .unwrap();
     assert!(
         store
-            .admit(client, portfolio, limit, 1003)
+            .admit(admission(client, portfolio, limit, 1003))
             .await
             .unwrap()
             .is_none()
     );
+}
+
+/// Whether a thread with this id is stored (as staff see it).
+async fn stored(store: &Arc<dyn Store>, id: Uuid) -> bool {
+    let mut query = threads_of(Visibility::staff(), None, 10);
+    query.thread_ids = Some(vec![id]);
+    !store.threads(query).await.unwrap().is_empty()
+}
+
+#[tokio::test]
+async fn a_write_sent_with_its_admission_happens_only_when_that_admission_allows_its_grant() {
+    let (_db, store) = fresh().await;
+    let limit = RateLimit {
+        requests: 3,
+        window_secs: 30,
+    };
+    let client = TokenHash::of(demo::CLIENT_TOKEN);
+    let portfolio = TokenHash::of(demo::PORTFOLIO_ACCESS_TOKEN);
+    let (grant, _) = store
+        .admit(admission(client, portfolio, limit, 1000))
+        .await
+        .unwrap()
+        .unwrap();
+    let add = |store: Arc<dyn Store>, client, expected, now| async move {
+        let new = thread(demo::SAMPLE_CLIENT, demo::GROSS, 1);
+        let id = new.id;
+        let (admitted, outcome) = store
+            .admit_then(
+                admission(client, portfolio, limit, now),
+                &expected,
+                Guarded::AddThread(new),
+            )
+            .await
+            .unwrap();
+        let added = match outcome {
+            Some(Ok(Outcome::Thread(thread))) => Some(thread.id),
+            None => None,
+            other => panic!("unexpected outcome {other:?}"),
+        };
+        (admitted, added, stored(&store, id).await, id)
+    };
+
+    // Admitted with the grant it was built for: added, once.
+    let (admitted, added, is_stored, id) = add(store.clone(), client, grant.clone(), 1001).await;
+    assert_eq!(admitted, Some((grant.clone(), Decision::Allowed)));
+    assert_eq!(added, Some(id));
+    assert!(is_stored);
+
+    // Built for another token's grant: admitted, but not added.
+    let mut other = grant.clone();
+    other.token_id = Uuid::new_v4();
+    let (admitted, added, is_stored, _) = add(store.clone(), client, other, 1002).await;
+    assert_eq!(admitted, Some((grant.clone(), Decision::Allowed)));
+    assert_eq!((added, is_stored), (None, false));
+
+    // The wrong client token: refused, not counted, not added.
+    let wrong = TokenHash::of(demo::CLIENT_TOKEN_2);
+    let (admitted, added, is_stored, _) = add(store.clone(), wrong, grant.clone(), 1003).await;
+    assert_eq!(admitted, None);
+    assert_eq!((added, is_stored), (None, false));
+
+    // Over the limit (three counted so far): not added.
+    let (admitted, added, is_stored, _) = add(store.clone(), client, grant.clone(), 1004).await;
+    assert!(
+        matches!(admitted, Some((_, Decision::Limited { .. }))),
+        "{admitted:?}"
+    );
+    assert_eq!((added, is_stored), (None, false));
+
+    // Revoked: refused, not added.
+    store
+        .revoke_access_token(TokenRef::Secret(portfolio), Timestamp::from_unix(2))
+        .await
+        .unwrap();
+    let (admitted, added, is_stored, _) = add(store.clone(), client, grant, 100_000).await;
+    assert_eq!(admitted, None);
+    assert_eq!((added, is_stored), (None, false));
+}
+
+#[tokio::test]
+async fn a_read_sent_with_its_admission_is_kept_only_when_that_admission_allows_its_grant() {
+    let (_db, store) = fresh().await;
+    let limit = RateLimit {
+        requests: 2,
+        window_secs: 30,
+    };
+    let client = TokenHash::of(demo::CLIENT_TOKEN);
+    let portfolio = TokenHash::of(demo::PORTFOLIO_ACCESS_TOKEN);
+    let added = store
+        .add_thread(thread(demo::SAMPLE_CLIENT, demo::NET, 5))
+        .await
+        .unwrap();
+    let grant = AccessGrant {
+        token_id: Uuid::nil(),
+        integration_id: demo::SAMPLE_CLIENT,
+        enterprises: vec![demo::GROSS, demo::NET],
+    };
+    let page = || Guarded::Threads(threads_of(sample_client(), None, 10));
+    // A grant that is not the token's (another token id): nothing kept.
+    let (admitted, outcome) = store
+        .admit_then(admission(client, portfolio, limit, 1000), &grant, page())
+        .await
+        .unwrap();
+    let (found, decision) = admitted.unwrap();
+    assert_eq!(decision, Decision::Allowed);
+    assert!(outcome.is_none());
+    // The token's own grant: the page.
+    let (admitted, outcome) = store
+        .admit_then(admission(client, portfolio, limit, 1001), &found, page())
+        .await
+        .unwrap();
+    assert_eq!(admitted, Some((found.clone(), Decision::Allowed)));
+    match outcome {
+        Some(Ok(Outcome::Threads(threads))) => assert_eq!(ids(&threads), vec![added.id]),
+        other => panic!("unexpected outcome {other:?}"),
+    }
+    // Over the limit: nothing kept.
+    let (admitted, outcome) = store
+        .admit_then(admission(client, portfolio, limit, 1002), &found, page())
+        .await
+        .unwrap();
+    assert!(matches!(admitted, Some((_, Decision::Limited { .. }))));
+    assert!(outcome.is_none());
 }

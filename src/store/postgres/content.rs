@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::internal;
 use super::query::{Query, prepared, push_page, push_visibility};
+use super::tenants::{self, Guard};
 use crate::domain::message::{Message, Sender};
 use crate::domain::paging::Position;
 use crate::domain::scope::Visibility;
@@ -77,6 +78,43 @@ pub async fn insert_threads(client: &impl GenericClient, threads: &[Thread]) -> 
         .await
         .map_err(internal)?;
     Ok(())
+}
+
+/// Inserts one thread if the admission just before on this connection
+/// allowed `guard`'s token (see [`tenants::Guard`]); whether it did.
+pub async fn insert_thread_guarded(
+    client: &impl GenericClient,
+    t: &Thread,
+    guard: &Guard,
+) -> StoreResult<bool> {
+    let inserted = client
+        .execute(
+            &prepared(
+                client,
+                &format!(
+                    "INSERT INTO threads (id, integration_id, enterprise_id, original_sender, \
+                                          subject, created_utc, updated_utc, is_resolved) \
+                     SELECT $1::uuid, $2::uuid, $3::uuid, $4::text, $5::text, $6::bigint, \
+                            $7::bigint, $8::bool WHERE {}",
+                    tenants::guarded(9)
+                ),
+            )
+            .await?,
+            &[
+                &t.id,
+                &t.integration_id,
+                &t.enterprise_id,
+                &t.original_sender,
+                &t.subject,
+                &t.created.unix(),
+                &t.updated.unix(),
+                &t.is_resolved,
+                &guard.key,
+            ],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(inserted == 1)
 }
 
 pub async fn set_resolved(

@@ -20,6 +20,7 @@ use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures_util::StreamExt;
+use futures_util::future::join;
 use tokio_postgres::{AsyncMessage, Config, NoTls};
 use uuid::Uuid;
 
@@ -29,13 +30,14 @@ use crate::domain::scope::AccessGrant;
 use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
 use crate::ratelimit::{Decision, RateLimit};
+use crate::store::admission;
 use crate::store::export::{ImportError, Incoming, Outgoing};
 use crate::store::{
-    AccessTokenInfo, Attempt, Background, Claim, Claimed, ClockMove, Content, DeliveryInfo,
-    DeliveryOutcome, DeliveryQuery, DeliveryView, Emulator, Enterprise, Faults, Integration,
-    MessageBatch, MessageQuery, NewAccessToken, NewIntegration, Notices, Outbox, RateLimits,
-    ResetCounts, ResetScope, Store, StoreError, StoreResult, Tenants, ThreadQuery, TokenRef,
-    WebhookBacklog,
+    AccessTokenInfo, Admission, Admitted, Attempt, Background, Claim, Claimed, ClockMove, Content,
+    DeliveryInfo, DeliveryOutcome, DeliveryQuery, DeliveryView, Emulator, Enterprise, Faults,
+    Guarded, Integration, MessageBatch, MessageQuery, NewAccessToken, NewIntegration, Notices,
+    Outbox, Outcome, RateLimits, ResetCounts, ResetScope, Store, StoreError, StoreResult, Tenants,
+    ThreadQuery, TokenRef, WebhookBacklog,
 };
 use crate::tokens::TokenHash;
 
@@ -203,23 +205,66 @@ impl PostgresStore {
     }
 }
 
+/// A read sent right behind its admission; kept only if the admission allows
+/// `expected`.
+async fn read_beside<T>(
+    client: &deadpool_postgres::Object,
+    admission: Admission,
+    expected: &AccessGrant,
+    read: impl std::future::Future<Output = StoreResult<T>>,
+    outcome: fn(T) -> Outcome,
+) -> StoreResult<(Admitted, Option<StoreResult<Outcome>>)> {
+    let (admitted, read) = join(tenants::admit(client, admission, None), read).await;
+    let admitted = admitted?;
+    let kept = admission::allows(&admitted, expected).then(|| read.map(outcome));
+    Ok((admitted, kept))
+}
+
 #[async_trait]
 impl Store for PostgresStore {
-    async fn admit(
+    async fn admit(&self, admission: Admission) -> StoreResult<Admitted> {
+        tenants::admit(&self.client().await?, admission, None).await
+    }
+
+    /// Both in one exchange on one connection: the operation's statements are
+    /// sent right behind the admission's, without waiting for its answer. A
+    /// read is dropped unless the admission allows `expected`; a write checks
+    /// in the database that it does (see [`tenants::Guard`]).
+    async fn admit_then(
         &self,
-        client_token: TokenHash,
-        access_token: TokenHash,
-        limit: RateLimit,
-        now_ms: i64,
-    ) -> StoreResult<Option<(AccessGrant, Decision)>> {
-        tenants::admit(
-            &self.client().await?,
-            client_token,
-            access_token,
-            limit,
-            now_ms,
-        )
-        .await
+        admission: Admission,
+        expected: &AccessGrant,
+        operation: Guarded,
+    ) -> StoreResult<(Admitted, Option<StoreResult<Outcome>>)> {
+        let client = self.client().await?;
+        // `join` polls the admission first, so its statement is sent first.
+        match operation {
+            Guarded::AddThread(thread) => {
+                let guard = tenants::Guard::new(expected.token_id);
+                let (admitted, added) = join(
+                    tenants::admit(&client, admission, Some(&guard)),
+                    content::insert_thread_guarded(&client, &thread, &guard),
+                )
+                .await;
+                let admitted = admitted?;
+                // A write that happened is always reported, so that it is
+                // never made twice; one that did not is left to the caller.
+                let outcome = match added {
+                    Ok(true) => Some(Ok(Outcome::Thread(thread))),
+                    Ok(false) => None,
+                    Err(e) => admission::allows(&admitted, expected).then_some(Err(e)),
+                };
+                Ok((admitted, outcome))
+            }
+            Guarded::Threads(query) => {
+                let page = content::thread_page(&client, &query);
+                read_beside(&client, admission, expected, page, Outcome::Threads).await
+            }
+            Guarded::Messages(query) => {
+                let page = content::message_page(&client, &query);
+                read_beside(&client, admission, expected, page, Outcome::Messages).await
+            }
+        }
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -12,8 +12,8 @@ use crate::domain::time::Timestamp;
 use crate::ratelimit::{Decision, RateLimit, limited};
 use crate::store::tenants::StoredAccess;
 use crate::store::{
-    AccessTokenInfo, Enterprise, Integration, Missing, NewAccessToken, NewIntegration, StoreError,
-    StoreResult, TokenRef,
+    AccessTokenInfo, Admission, Admitted, Enterprise, Integration, Missing, NewAccessToken,
+    NewIntegration, StoreError, StoreResult, TokenRef,
 };
 use crate::tokens::TokenHash;
 
@@ -80,17 +80,54 @@ const COUNT: &str = "ON CONFLICT (token_id) DO UPDATE SET (log, allowed) = ( \
            cardinality(k.kept) < $4 \
     FROM (SELECT r.log[width_bucket($2::bigint - $3, r.log) + 1:] AS kept) k)";
 
+/// The session setting that [`admit`] sets to its guard's key when it allows
+/// the guard's token, and to nothing otherwise: what [`guarded`] writes check.
+pub const ADMITTED: &str = "switchboard.admitted";
+
+/// A write's guard: the write is done only if the admission just before it on
+/// the same connection allowed `token`. `key` is new for every request, so a
+/// setting left on the connection by an earlier request never matches.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    pub key: String,
+    pub token: Uuid,
+}
+
+impl Guard {
+    pub fn new(token: Uuid) -> Self {
+        Self {
+            key: Uuid::new_v4().simple().to_string(),
+            token,
+        }
+    }
+}
+
+/// The condition a guarded statement adds, `$n` being the guard's key.
+pub fn guarded(n: usize) -> String {
+    format!("current_setting('{ADMITTED}', true) = ${n}")
+}
+
 /// [`find_access`] and [`check_rate`] in one statement, so one round trip: the
 /// token's row is found, and counted only when the client token is its
-/// integration's (requests that fail authentication are not counted).
+/// integration's (requests that fail authentication are not counted). With a
+/// `guard`, the connection's [`ADMITTED`] setting is left at its key if this
+/// admission allows the guard's token, and emptied otherwise.
 pub async fn admit(
     client: &impl GenericClient,
-    client_token: TokenHash,
-    access_token: TokenHash,
-    limit: RateLimit,
-    now_ms: i64,
-) -> StoreResult<Option<(AccessGrant, Decision)>> {
+    admission: Admission,
+    guard: Option<&Guard>,
+) -> StoreResult<Admitted> {
+    let Admission {
+        client_token,
+        access_token,
+        limit,
+        now_ms,
+    } = admission;
     let window_ms = i64::from(limit.window_secs) * 1000;
+    let (key, guarded_token) = match guard {
+        Some(guard) => (guard.key.as_str(), guard.token),
+        None => ("", Uuid::nil()),
+    };
     let row = client
         .query_opt(
             &prepared(
@@ -107,7 +144,9 @@ pub async fn admit(
                      SELECT id, ARRAY[$2::bigint], TRUE FROM found WHERE client_token_hash = $5 \
                      {COUNT} RETURNING allowed, log[1] AS oldest) \
                  SELECT f.id, f.integration_id, f.token_hash, f.client_token_hash, f.enterprises, \
-                        c.allowed, c.oldest \
+                        c.allowed, c.oldest, \
+                        set_config('{ADMITTED}', \
+                                   CASE WHEN c.allowed AND f.id = $7 THEN $6 ELSE '' END, false) \
                  FROM found f LEFT JOIN counted c ON TRUE"
                 ),
             )
@@ -118,6 +157,8 @@ pub async fn admit(
                 &window_ms,
                 &i32::try_from(limit.requests).unwrap_or(i32::MAX),
                 &&client_token.0[..],
+                &key,
+                &guarded_token,
             ],
         )
         .await
