@@ -26,6 +26,13 @@ use tokio::process::{Child, Command};
 use dataset::Dataset;
 use load::{Call, Stats};
 
+/// The scenario `--profile` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Profiled {
+    S1,
+    S2,
+}
+
 #[derive(Debug, Parser)]
 #[command(about = "Benchmarks of switchboard against a minimal HTTP server")]
 struct Args {
@@ -70,10 +77,12 @@ struct Args {
     /// A tiny, fast run that only checks the harness works.
     #[arg(long)]
     smoke: bool,
-    /// Run only S2 at depth 0, without its floor, after printing the
-    /// server's process id: for a profiler (`perf record -p PID`).
-    #[arg(long)]
-    profile: bool,
+    /// Run one scenario alone, without its floor, after printing the
+    /// server's process id: for a profiler (`perf record -p PID`), or to
+    /// compare two builds run after each other. `--profile` is S2 at depth 0;
+    /// `--profile s1` is S1.
+    #[arg(long, num_args = 0..=1, default_missing_value = "s2", value_name = "SCENARIO")]
+    profile: Option<Profiled>,
     /// Count S2's page at depth 0 in instructions, on the server and on the
     /// data floor, and S1's request on the server, with valgrind's callgrind
     /// (SQLite only), instead of the
@@ -392,6 +401,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             "Limitation": {"Count": 100, "Cursor": cursor},
         }))
     };
+    let add = credentials(json!({"OriginalSender": "John Doe", "Subject": "Example subject"}));
     if args.instructions {
         let database = url
             .strip_prefix("sqlite://")
@@ -399,7 +409,6 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         let out = args.dir.join("callgrind.server.out");
         let mut command = instructions::under_callgrind(&out, &[], &sibling("switchboard")?);
         command.args(&serve_args).env("SWITCHBOARD_LOG", "warn");
-        let add = credentials(json!({"OriginalSender": "John Doe", "Subject": "Example subject"}));
         return instructions::compare(
             command,
             &out,
@@ -421,9 +430,19 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
     let address = server.address;
     let mut rows = Vec::new();
 
-    if args.profile {
+    if let Some(scenario) = args.profile {
         println!("server pid: {}", server.child.id().unwrap_or_default());
         tokio::time::sleep(Duration::from_secs(2)).await;
+        let cpu = |cpu_us: Option<f64>| cpu_us.map_or("-".into(), |us| format!("{us:.0}"));
+        if scenario == Profiled::S1 {
+            let make = spread(args.tokens, "/api/connector/v1/messageThreads/add", add);
+            let (stats, cpu_us) = measure_server(args, &server, make).await?;
+            return Ok(format!(
+                "S1: {:.0} threads/s, {} µs of server CPU a thread",
+                stats.per_second(),
+                cpu(cpu_us),
+            ));
+        }
         let make = spread(
             args.tokens,
             "/api/connector/v1/messageThreads/getAll",
@@ -441,7 +460,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         return Ok(format!(
             "S2 depth 0: {:.0} pages/s, {} µs of server CPU a page{data_floor}",
             stats.per_second(),
-            cpu_us.map_or("-".into(), |us| format!("{us:.0}")),
+            cpu(cpu_us),
         ));
     }
     // S2: a page at depth 0 against a page deep in the history.
@@ -501,11 +520,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
     });
 
     // S1: durable thread creation.
-    let make = spread(
-        args.tokens,
-        "/api/connector/v1/messageThreads/add",
-        credentials(json!({"OriginalSender": "John Doe", "Subject": "Example subject"})),
-    );
+    let make = spread(args.tokens, "/api/connector/v1/messageThreads/add", add);
     let before = write_counters(address).await?;
     let (stats, cpu_us) = measure_server(args, &server, make.clone()).await?;
     let after = write_counters(address).await?;
