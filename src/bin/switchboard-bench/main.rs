@@ -31,6 +31,9 @@ use load::{Call, Stats};
 enum Profiled {
     S1,
     S2,
+    /// `messages/add` with one message a request, each connection in a
+    /// thread of its own: guests' chat messages.
+    Message,
 }
 
 #[derive(Debug, Parser)]
@@ -80,7 +83,8 @@ struct Args {
     /// Run one scenario alone, without its floor, after printing the
     /// server's process id: for a profiler (`perf record -p PID`), or to
     /// compare two builds run after each other. `--profile` is S2 at depth 0;
-    /// `--profile s1` is S1.
+    /// `--profile s1` is S1; `--profile message` is `messages/add` with one
+    /// message a request, each connection in a thread of its own.
     #[arg(long, num_args = 0..=1, default_missing_value = "s2", value_name = "SCENARIO")]
     profile: Option<Profiled>,
     /// Count S2's page at depth 0 in instructions, on the server and on the
@@ -443,6 +447,15 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
                 cpu(cpu_us),
             ));
         }
+        if scenario == Profiled::Message {
+            let make = chat_messages(args, address, &add).await?;
+            let (stats, cpu_us) = measure_server(args, &server, make).await?;
+            return Ok(format!(
+                "messages/add, one a request: {:.0} messages/s, {} µs of server CPU a message",
+                stats.per_second(),
+                cpu(cpu_us),
+            ));
+        }
         let make = spread(
             args.tokens,
             "/api/connector/v1/messageThreads/getAll",
@@ -630,21 +643,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
 
 /// `(writes, commits)` of the store, from `/metrics`.
 async fn write_counters(address: SocketAddr) -> anyhow::Result<(f64, f64)> {
-    use http_body_util::{BodyExt, Empty};
-    let stream = tokio::net::TcpStream::connect(address).await?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-    tokio::spawn(connection);
-    let request = hyper::Request::get("/metrics")
-        .header("host", "bench")
-        .body(Empty::<Bytes>::new())?;
-    let body = sender
-        .send_request(request)
-        .await?
-        .into_body()
-        .collect()
-        .await?
-        .to_bytes();
+    let body = send_one(address, hyper::Method::GET, "/metrics", Bytes::new()).await?;
     let text = String::from_utf8_lossy(&body);
     let value = |name: &str| -> f64 {
         text.lines()
@@ -655,6 +654,64 @@ async fn write_counters(address: SocketAddr) -> anyhow::Result<(f64, f64)> {
         value("switchboard_store_writes_total "),
         value("switchboard_store_commits_total "),
     ))
+}
+
+/// One request on a connection of its own: the answer's body.
+async fn send_one(
+    address: SocketAddr,
+    method: hyper::Method,
+    path: &str,
+    body: Bytes,
+) -> anyhow::Result<Bytes> {
+    use http_body_util::{BodyExt, Full};
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "bench")
+        .header("content-type", "application/json")
+        .body(Full::new(body))?;
+    Ok(sender
+        .send_request(request)
+        .await?
+        .into_body()
+        .collect()
+        .await?
+        .to_bytes())
+}
+
+/// `messages/add` with one message a request, each connection writing in a
+/// thread of its own (made first), as guests write in their own threads.
+async fn chat_messages(
+    args: &Args,
+    address: SocketAddr,
+    add: &Value,
+) -> anyhow::Result<Arc<load::MakeCall>> {
+    let adds = token_bodies(args.tokens, add);
+    let mut bodies = Vec::with_capacity(args.clients);
+    for client in 0..args.clients {
+        let token_body = &adds[client % adds.len()];
+        let path = "/api/connector/v1/messageThreads/add";
+        let answer = send_one(address, hyper::Method::POST, path, token_body.clone()).await?;
+        let answer: Value = serde_json::from_slice(&answer)?;
+        let thread = answer["MessageThreads"][0]["Id"].clone();
+        anyhow::ensure!(thread.is_string(), "messageThreads/add answered {answer}");
+        let mut body: Value = serde_json::from_slice(token_body)?;
+        if let Some(fields) = body.as_object_mut() {
+            fields.remove("OriginalSender");
+            fields.remove("Subject");
+        }
+        body["Messages"] =
+            json!([{"MessageThreadId": thread, "Text": "Is breakfast served until ten?"}]);
+        bodies.push(Bytes::from(body.to_string()));
+    }
+    Ok(Arc::new(move |client, _| Call {
+        path: "/api/connector/v1/messages/add",
+        body: bodies[client % bodies.len()].clone(),
+    }))
 }
 
 async fn webhooks(
