@@ -8,9 +8,9 @@
 //! - [`server`]: `serve`: opens the store, seeds the demo tenant, runs HTTP and
 //!   the webhook worker until SIGINT/SIGTERM.
 //! - [`http`]: routing; `http::auth`, the one authentication module, whose
-//!   extractors (`Connector<R>`, `Staff<R>`) hand each handler its caller and
-//!   its parsed request, and whose `Call<R>` lets a handler's operation travel
-//!   with its request's admission (`store::admission`); the error type, which also turns what the store did not
+//!   extractors (`Call<R>`, `Staff<R>`) hand each handler its caller and its
+//!   parsed request (a Connector API operation may travel with its request's
+//!   admission: `store::admission`); the error type, which also turns what the store did not
 //!   find into an answer; one module per group of operations; the OpenAPI
 //!   document; `http::inbox`, the staff web inbox (pages, sessions, live
 //!   updates).

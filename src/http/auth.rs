@@ -1,10 +1,10 @@
 //! Who is calling, for both APIs, and the extractors that hand a handler its
 //! caller and its parsed, checked request.
 //!
-//! - [`Connector<R>`]: an integration, by the `ClientToken`, `AccessToken` and
-//!   `Client` of the body; the request counts against the token's rate limit.
-//! - [`Call<R>`]: the same request, for a handler whose operation may travel
-//!   with the request's admission ([`crate::store::admission`]).
+//! - [`Call<R>`]: an integration, by the `ClientToken`, `AccessToken` and
+//!   `Client` of the body; the request counts against the token's rate limit,
+//!   and its operation may travel with its admission
+//!   ([`crate::store::admission`]).
 //! - [`Staff<R>`]: the hotel's staff, by `Authorization: Bearer <operator token>`,
 //!   checked before the body is read, so that nobody without the token learns
 //!   anything about a request.
@@ -28,25 +28,12 @@ use super::error::{ApiError, Credentials};
 use crate::domain::fault::Stage;
 use crate::requests;
 
-/// A Connector API request: the caller's grant and the operation's request.
-pub struct Connector<R> {
-    pub grant: AccessGrant,
-    pub request: R,
-}
-
-impl<R: Operation + Send> FromRequest<AppState> for Connector<R> {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, app: &AppState) -> Result<Self, ApiError> {
-        let (grant, request) = Call::from_request(request, app).await?.admit(app).await?;
-        Ok(Self { grant, request })
-    }
-}
-
-/// A Connector API request whose handler hands its operation to [`Call::run`],
-/// so that the operation can travel with the request's admission (see
-/// [`crate::store::admission`]). What the client sees is the same as with
-/// [`Connector`]: the same errors, in the same order.
+/// A Connector API request, whose handler hands its operation to
+/// [`Call::run`]: the request is admitted (authenticated and counted), its
+/// `Before` faults applied, and the operation run, or sent along with the
+/// admission (see [`crate::store::admission`]). Errors come in one order
+/// either way: the body, the three credentials' presence, authentication,
+/// the rate limit, faults, the rest of the request, the operation's own.
 pub struct Call<R> {
     context: Arc<RequestContext>,
     operation: String,
@@ -148,7 +135,7 @@ impl<R> Call<R> {
     }
 
     /// Admits the request and runs the operation that `build` makes of its
-    /// grant and request.
+    /// grant and request: the request and the operation's output.
     ///
     /// When this node has admitted the token before, no fault waits for the
     /// request, and `build` accepts the request with the grant seen then, the
@@ -161,7 +148,7 @@ impl<R> Call<R> {
         self,
         app: &AppState,
         build: impl Fn(&AccessGrant, &R) -> Result<O, ApiError>,
-    ) -> Result<O::Output, ApiError> {
+    ) -> Result<(R, O::Output), ApiError> {
         let admission = self.admission(app);
         let expected = app
             .grants
@@ -184,14 +171,16 @@ impl<R> Call<R> {
             });
             let grant = self.admitted(app, admission, admitted)?;
             if let Some(outcome) = outcome {
-                return output::<O>(outcome?);
+                let output = output::<O>(outcome?)?;
+                return Ok((self.request?, output));
             }
             let request = self.after_admission(app, &grant).await?;
             (grant, request)
         } else {
             self.admit(app).await?
         };
-        output::<O>(build(&grant, &request)?.into().run(&*app.store).await?)
+        let output = output::<O>(build(&grant, &request)?.into().run(&*app.store).await?)?;
+        Ok((request, output))
     }
 }
 

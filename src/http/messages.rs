@@ -14,7 +14,7 @@ use crate::domain::scope::Visibility;
 use crate::domain::time::{TimeInterval, Timestamp};
 use crate::store::{MessageBatch, MessageQuery};
 
-use super::auth::{Call, Connector};
+use super::auth::Call;
 use super::error::ApiError;
 use super::{AppState, respond};
 
@@ -38,9 +38,20 @@ impl WriteJson for AddedMessage<'_> {
 
 pub async fn add(
     State(app): State<AppState>,
-    Connector { grant, request }: Connector<AddMessages>,
+    call: Call<AddMessages>,
 ) -> Result<Response, ApiError> {
-    add_messages(&app, request, grant.visibility(), Sender::Application).await
+    let (AddMessages(items), stored) = call
+        .run(&app, |grant, AddMessages(items)| {
+            Ok(message_batch(
+                &app,
+                items,
+                grant.visibility(),
+                Sender::Application,
+            ))
+        })
+        .await?;
+    messages_added(&app, &stored);
+    Ok(added_answer(&items, &stored))
 }
 
 pub async fn get_all(
@@ -48,7 +59,7 @@ pub async fn get_all(
     headers: HeaderMap,
     call: Call<MessageFilter>,
 ) -> Result<Response, ApiError> {
-    let messages = call
+    let (_, messages) = call
         .run(&app, |grant, filter| {
             let enterprises = match &filter.enterprise_ids {
                 Some(ids) => Some(grant.enterprises_to_search(Some(ids))?),
@@ -68,15 +79,20 @@ pub async fn add_messages(
     sender: Sender,
 ) -> Result<Response, ApiError> {
     let stored = store_messages(app, &items, visibility, sender).await?;
+    Ok(added_answer(&items, &stored))
+}
+
+/// `{"Messages": [{"Identifier", "Message"}]}`, in request order.
+fn added_answer(items: &[NewMessage], stored: &[Message]) -> Response {
     let added: Vec<AddedMessage> = stored
         .iter()
-        .zip(&items)
+        .zip(items)
         .map(|(message, item)| AddedMessage {
             identifier: item.identifier.as_deref(),
             message: MessageView::from(message),
         })
         .collect();
-    Ok(respond::items("Messages", &added))
+    respond::items("Messages", &added)
 }
 
 /// Adds messages with every effect of `messages/add` (the threads' times and
@@ -88,6 +104,19 @@ pub async fn store_messages(
     visibility: Visibility,
     sender: Sender,
 ) -> Result<Vec<Message>, ApiError> {
+    let batch = message_batch(app, items, visibility, sender);
+    let stored = app.store.add_messages(batch).await?;
+    messages_added(app, &stored);
+    Ok(stored)
+}
+
+/// The batch of `items` from `sender`, each with a new id, all at this time.
+fn message_batch(
+    app: &AppState,
+    items: &[NewMessage],
+    visibility: Visibility,
+    sender: Sender,
+) -> MessageBatch {
     let now = Timestamp::truncate(app.clock.now());
     let messages = items
         .iter()
@@ -99,20 +128,21 @@ pub async fn store_messages(
             created: now,
         })
         .collect();
-    let stored = app
-        .store
-        .add_messages(MessageBatch {
-            visibility,
-            messages,
-            at_ms: app.clock.now_ms(),
-        })
-        .await?;
+    MessageBatch {
+        visibility,
+        messages,
+        at_ms: app.clock.now_ms(),
+    }
+}
+
+/// What follows stored messages: the webhook worker and the inbox's open
+/// pages hear of them.
+fn messages_added(app: &AppState, stored: &[Message]) {
     app.webhooks.now();
     let mut threads: Vec<Uuid> = stored.iter().map(|m| m.thread_id).collect();
     threads.sort_unstable();
     threads.dedup();
     app.inbox.live.changed(&app.store, threads);
-    Ok(stored)
 }
 
 /// The page of messages of the threads `visibility` sees that `filter` asks for.

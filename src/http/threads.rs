@@ -20,7 +20,7 @@ pub fn one_thread(thread: impl WriteJson) -> Response {
 }
 
 pub async fn add(State(app): State<AppState>, call: Call<AddThread>) -> Result<Response, ApiError> {
-    let thread = call
+    let (_, thread) = call
         .run(&app, |grant, request| {
             let enterprise_id = grant.enterprise_for_new_thread(request.enterprise_id)?;
             let now = Timestamp::truncate(app.clock.now());
@@ -45,7 +45,7 @@ pub async fn get_all(
     headers: HeaderMap,
     call: Call<ThreadFilter>,
 ) -> Result<Response, ApiError> {
-    let threads = call
+    let (_, threads) = call
         .run(&app, |grant, filter| {
             let enterprises = grant.enterprises_to_search(filter.enterprise_ids.as_deref())?;
             Ok(ThreadQuery {

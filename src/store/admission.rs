@@ -17,7 +17,8 @@
 //!
 //! - a read runs beside its admission and is dropped otherwise;
 //! - a write is guarded in the database by its own admission, and does not
-//!   happen otherwise.
+//!   happen otherwise (so a backend sends a write with its admission only
+//!   when the write is one statement that can carry the guard).
 //!
 //! Anything else (an unknown token, a refused or limited one, a different
 //! grant) leaves the caller to run the operation the plain way, after
@@ -29,7 +30,7 @@ use crate::domain::thread::Thread;
 use crate::ratelimit::{Decision, RateLimit};
 use crate::tokens::TokenHash;
 
-use super::{Content, MessageQuery, StoreResult, ThreadQuery};
+use super::{Content, MessageBatch, MessageQuery, StoreResult, ThreadQuery};
 
 /// Who asks, under what limit, and when (the clock's milliseconds).
 #[derive(Clone, Copy)]
@@ -58,6 +59,8 @@ pub enum Guarded {
     Messages(MessageQuery),
     /// The thread of `messageThreads/add`.
     AddThread(Thread),
+    /// The messages of `messages/add`.
+    AddMessages(MessageBatch),
 }
 
 /// What a [`Guarded`] operation gave.
@@ -66,6 +69,7 @@ pub enum Outcome {
     Threads(Vec<Thread>),
     Messages(Vec<Message>),
     Thread(Thread),
+    Added(Vec<Message>),
 }
 
 impl Guarded {
@@ -75,6 +79,7 @@ impl Guarded {
             Self::Threads(query) => Outcome::Threads(store.threads(query).await?),
             Self::Messages(query) => Outcome::Messages(store.messages(query).await?),
             Self::AddThread(thread) => Outcome::Thread(store.add_thread(thread).await?),
+            Self::AddMessages(batch) => Outcome::Added(store.add_messages(batch).await?),
         })
     }
 }
@@ -133,6 +138,22 @@ impl Guardable for NewThread {
     fn output(outcome: Outcome) -> Option<Thread> {
         match outcome {
             Outcome::Thread(thread) => Some(thread),
+            _ => None,
+        }
+    }
+}
+
+impl From<MessageBatch> for Guarded {
+    fn from(batch: MessageBatch) -> Self {
+        Self::AddMessages(batch)
+    }
+}
+
+impl Guardable for MessageBatch {
+    type Output = Vec<Message>;
+    fn output(outcome: Outcome) -> Option<Vec<Message>> {
+        match outcome {
+            Outcome::Added(messages) => Some(messages),
             _ => None,
         }
     }

@@ -32,7 +32,6 @@ async fn a_tokens_later_requests_travel_with_their_admission() {
     )
     .await
     .ok();
-    // messages/add is admitted by itself.
     app.call(
         MESSAGES_ADD,
         PORTFOLIO,
@@ -45,8 +44,8 @@ async fn a_tokens_later_requests_travel_with_their_admission() {
         .await
         .text;
     for line in [
-        "switchboard_admissions_total{outcome=\"alone\"} 2",
-        "switchboard_admissions_total{outcome=\"together\"} 3",
+        "switchboard_admissions_total{outcome=\"alone\"} 1",
+        "switchboard_admissions_total{outcome=\"together\"} 4",
     ] {
         assert!(text.contains(line), "missing {line} in\n{text}");
     }

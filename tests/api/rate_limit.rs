@@ -101,6 +101,27 @@ async fn a_limited_write_stores_nothing() {
     assert_eq!(app.visible_thread_ids(PORTFOLIO).await.len(), 3);
 }
 
+#[tokio::test]
+async fn a_limited_message_batch_stores_nothing() {
+    let app = limited_app().await;
+    let thread = app.add_thread(PORTFOLIO, "A", "B").await;
+    let batch = json!({"Messages": [{"MessageThreadId": thread["Id"], "Text": "Hi"}]});
+    for _ in 0..2 {
+        app.call(MESSAGES_ADD, PORTFOLIO, batch.clone()).await.ok();
+    }
+    app.call(MESSAGES_ADD, PORTFOLIO, batch)
+        .await
+        .assert_error(429);
+    app.clock.advance(Duration::seconds(10));
+    assert_eq!(
+        app.messages_of(PORTFOLIO, &thread)
+            .await
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+}
+
 /// A high limit makes a long log: it must still count exactly, and PostgreSQL
 /// must keep it uncompressed (compressing it at every request once cost more
 /// than the request).

@@ -824,3 +824,90 @@ async fn a_read_sent_with_its_admission_is_kept_only_when_that_admission_allows_
     assert!(matches!(admitted, Some((_, Decision::Limited { .. }))));
     assert!(outcome.is_none());
 }
+
+#[tokio::test]
+async fn messages_sent_with_their_admission_are_added_only_when_it_allows_them_all() {
+    let (_db, store) = fresh().await;
+    let limit = RateLimit {
+        requests: 3,
+        window_secs: 30,
+    };
+    let client = TokenHash::of(demo::CLIENT_TOKEN);
+    let portfolio = TokenHash::of(demo::PORTFOLIO_ACCESS_TOKEN);
+    let (grant, _) = store
+        .admit(admission(client, portfolio, limit, 1000))
+        .await
+        .unwrap()
+        .unwrap();
+    let mine = store
+        .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
+        .await
+        .unwrap();
+    let theirs = store
+        .add_thread(thread(demo::TEST_CLIENT_2, demo::GROSS, 1))
+        .await
+        .unwrap();
+    let batch = |threads: &[Uuid]| MessageBatch {
+        visibility: grant.visibility(),
+        messages: threads
+            .iter()
+            .map(|&t| message(t, Sender::Application, 2))
+            .collect(),
+        at_ms: 2000,
+    };
+    let count = |store: Arc<dyn Store>| async move {
+        let query = MessageQuery {
+            visibility: Visibility::staff(),
+            thread_ids: vec![mine.id, theirs.id],
+            enterprises: None,
+            created: None,
+            cursor: None,
+            count: 100,
+        };
+        store.messages(query).await.unwrap().len()
+    };
+
+    // Allowed: both messages, in order.
+    let (admitted, outcome) = store
+        .admit_then(
+            admission(client, portfolio, limit, 1001),
+            &grant,
+            Guarded::AddMessages(batch(&[mine.id, mine.id])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(admitted, Some((grant.clone(), Decision::Allowed)));
+    assert!(
+        matches!(outcome, Some(Ok(Outcome::Added(ref m))) if m.len() == 2),
+        "{outcome:?}"
+    );
+    assert_eq!(count(store.clone()).await, 2);
+
+    // One thread the token cannot see, second in the batch: none added.
+    let (_, outcome) = store
+        .admit_then(
+            admission(client, portfolio, limit, 1002),
+            &grant,
+            Guarded::AddMessages(batch(&[mine.id, theirs.id, theirs.id])),
+        )
+        .await
+        .unwrap();
+    match outcome {
+        Some(Err(StoreError::Missing(Missing::BatchThread(1)))) => {}
+        other => panic!("expected the second message refused, got {other:?}"),
+    }
+    assert_eq!(count(store.clone()).await, 2);
+
+    // Over the limit: none added, nothing reported.
+    let (admitted, outcome) = store
+        .admit_then(
+            admission(client, portfolio, limit, 1003),
+            &grant,
+            Guarded::AddMessages(batch(&[mine.id])),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(admitted, Some((_, Decision::Limited { .. }))));
+    assert!(outcome.is_none(), "{outcome:?}");
+    assert_eq!(count(store.clone()).await, 2);
+}

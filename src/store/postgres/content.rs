@@ -1,7 +1,5 @@
 //! Threads and messages in the PostgreSQL backend.
 
-use std::collections::{HashMap, HashSet};
-
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -96,7 +94,7 @@ pub async fn insert_thread_guarded(
                                           subject, created_utc, updated_utc, is_resolved) \
                      SELECT $1::uuid, $2::uuid, $3::uuid, $4::text, $5::text, $6::bigint, \
                             $7::bigint, $8::bool WHERE {}",
-                    tenants::guarded(9)
+                    tenants::guarded("$9")
                 ),
             )
             .await?,
@@ -231,101 +229,94 @@ pub async fn message_page(
     rows.iter().map(message).collect()
 }
 
-/// Checks every thread, then writes the messages, their threads' times and
-/// their webhook events in one transaction, and wakes every node's worker.
+/// Adds a batch of messages in one statement, so one round trip: it finds the
+/// threads `batch.visibility` sees among those named, and only if it sees
+/// them all writes the messages, their threads' times (an application's
+/// message reopens its thread), and the webhook events of integrations with
+/// a webhook, which every node's worker hears of at the commit.
+///
+/// With a `guard`, all that is done only if the admission just before on
+/// this connection allowed the guard's token; `Ok(None)` when it did not.
 pub async fn add_messages(
-    client: &mut deadpool_postgres::Object,
+    client: &impl GenericClient,
     batch: MessageBatch,
-) -> StoreResult<Vec<Message>> {
-    let tx = client.transaction().await.map_err(internal)?;
-    {
-        let ids: Vec<Uuid> = batch.messages.iter().map(|m| m.thread_id).collect();
-        let owners: HashMap<Uuid, (Uuid, Uuid, bool)> = tx
-            .query(
-                &prepared(
-                    &tx,
-                    "SELECT t.id, t.integration_id, t.enterprise_id, i.webhook_url IS NOT NULL \
-                     FROM threads t JOIN integrations i ON i.id = t.integration_id \
-                     WHERE t.id = ANY($1)",
-                )
-                .await?,
-                &[&ids],
-            )
-            .await
-            .map_err(internal)?
-            .iter()
-            .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3))))
-            .collect();
-        for (index, m) in batch.messages.iter().enumerate() {
-            match owners.get(&m.thread_id) {
-                Some(&(integration, enterprise, _))
-                    if batch.visibility.sees(integration, enterprise) => {}
-                _ => return Err(Missing::BatchThread(index).into()),
-            }
-        }
-        let messages = &batch.messages;
-        tx.execute(
-                &prepared(&tx, "INSERT INTO messages (id, thread_id, text, sender, created_utc) \
-                 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[])").await?,
-                &[
-                    &messages.iter().map(|m| m.id).collect::<Vec<_>>(),
-                    &ids,
-                    &messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
-                    &messages.iter().map(|m| m.sender.as_str()).collect::<Vec<_>>(),
-                    &messages.iter().map(|m| m.created.unix()).collect::<Vec<_>>(),
-                ],
-            )
-            .await
-            .map_err(internal)?;
-        let mut touched = HashSet::new();
-        for m in messages {
-            if touched.insert(m.thread_id) {
-                tx.execute(
-                    &prepared(
-                        &tx,
-                        "UPDATE threads SET updated_utc = $2, \
-                                is_resolved = CASE WHEN $3 THEN FALSE ELSE is_resolved END \
-                         WHERE id = $1",
-                    )
-                    .await?,
-                    &[
-                        &m.thread_id,
-                        &m.created.unix(),
-                        &(m.sender == Sender::Application),
-                    ],
-                )
-                .await
-                .map_err(internal)?;
-            }
-        }
-        let events: Vec<(Uuid, Uuid, Uuid)> = messages
-            .iter()
-            .filter_map(|m| match owners.get(&m.thread_id) {
-                Some(&(integration, enterprise, true)) => Some((m.id, integration, enterprise)),
-                _ => None,
-            })
-            .collect();
-        if !events.is_empty() {
-            tx.execute(
-                    &prepared(&tx, "INSERT INTO webhook_events (message_id, integration_id, enterprise_id, created_ms) \
-                     SELECT m, i, e, $4 FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS x(m, i, e)").await?,
-                    &[
-                        &events.iter().map(|e| e.0).collect::<Vec<_>>(),
-                        &events.iter().map(|e| e.1).collect::<Vec<_>>(),
-                        &events.iter().map(|e| e.2).collect::<Vec<_>>(),
-                        &batch.at_ms,
-                    ],
-                )
-                .await
-                .map_err(internal)?;
-            tx.execute(
-                &prepared(&tx, "SELECT pg_notify('switchboard_webhooks', '')").await?,
-                &[],
-            )
-            .await
-            .map_err(internal)?;
-        }
+    guard: Option<&Guard>,
+) -> StoreResult<Option<Vec<Message>>> {
+    let messages = &batch.messages;
+    let mut q = Query::default();
+    let threads = q.arg(messages.iter().map(|m| m.thread_id).collect::<Vec<_>>());
+    let input = format!(
+        "unnest({}::uuid[], {threads}::uuid[], {}::text[], {}::text[], {}::bigint[])",
+        q.arg(messages.iter().map(|m| m.id).collect::<Vec<_>>()),
+        q.arg(messages.iter().map(|m| m.text.clone()).collect::<Vec<_>>()),
+        q.arg(
+            messages
+                .iter()
+                .map(|m| m.sender.as_str())
+                .collect::<Vec<_>>()
+        ),
+        q.arg(
+            messages
+                .iter()
+                .map(|m| m.created.unix())
+                .collect::<Vec<_>>()
+        ),
+    );
+    let application = q.arg(Sender::Application.as_str());
+    let at_ms = q.arg(batch.at_ms);
+    let admitted = match guard {
+        Some(guard) => tenants::guarded(&q.arg(guard.key.clone())),
+        None => "TRUE".to_owned(),
+    };
+    q.push(&format!(
+        "WITH input AS ( \
+             SELECT * FROM {input} WITH ORDINALITY AS m(id, thread_id, text, sender, created_utc, n)), \
+         owners AS ( \
+             SELECT t.id, t.integration_id, t.enterprise_id, i.webhook_url IS NOT NULL AS hooked \
+             FROM threads t JOIN integrations i ON i.id = t.integration_id \
+             WHERE t.id = ANY({threads}::uuid[])"
+    ));
+    push_visibility(&mut q, &batch.visibility, "t.");
+    q.push(&format!(
+        "), \
+         gate AS ( \
+             SELECT {admitted} AS admitted, \
+                    (SELECT min(m.n) FROM input m LEFT JOIN owners o ON o.id = m.thread_id \
+                     WHERE o.id IS NULL) AS refused), \
+         go AS (SELECT FROM gate WHERE admitted AND refused IS NULL), \
+         added AS ( \
+             INSERT INTO messages (id, thread_id, text, sender, created_utc) \
+             SELECT m.id, m.thread_id, m.text, m.sender, m.created_utc FROM input m \
+             WHERE EXISTS (SELECT FROM go) ORDER BY m.n), \
+         touched AS ( \
+             UPDATE threads t SET updated_utc = u.created_utc, \
+                                  is_resolved = t.is_resolved AND NOT u.reopens \
+             FROM (SELECT thread_id, max(created_utc) AS created_utc, \
+                          bool_or(sender = {application}) AS reopens \
+                   FROM input GROUP BY thread_id) u \
+             WHERE t.id = u.thread_id AND EXISTS (SELECT FROM go)), \
+         events AS ( \
+             INSERT INTO webhook_events (message_id, integration_id, enterprise_id, created_ms) \
+             SELECT m.id, o.integration_id, o.enterprise_id, {at_ms} \
+             FROM input m JOIN owners o ON o.id = m.thread_id \
+             WHERE o.hooked AND EXISTS (SELECT FROM go) ORDER BY m.n \
+             RETURNING 1) \
+         SELECT g.admitted, g.refused, \
+                CASE WHEN EXISTS (SELECT FROM events) \
+                     THEN (SELECT 1 FROM pg_notify('switchboard_webhooks', '')) END \
+         FROM gate g"
+    ));
+    let row = q
+        .row(client)
+        .await?
+        .ok_or_else(|| internal("adding messages gave no answer"))?;
+    if !row.get::<_, bool>(0) {
+        return Ok(None);
     }
-    tx.commit().await.map_err(internal)?;
-    Ok(batch.messages)
+    if let Some(n) = row.get::<_, Option<i64>>(1) {
+        // `n` counts from 1, in request order.
+        let index = usize::try_from(n.saturating_sub(1)).unwrap_or_default();
+        return Err(Missing::BatchThread(index).into());
+    }
+    Ok(Some(batch.messages))
 }

@@ -205,6 +205,25 @@ impl PostgresStore {
     }
 }
 
+/// A write sent right behind its admission, guarded by it (`guard` must be
+/// the write's own). A write that happened is always reported, so that it is
+/// never made twice; one that did not is left to the caller.
+async fn write_beside(
+    client: &deadpool_postgres::Object,
+    admission: Admission,
+    expected: &AccessGrant,
+    guard: &tenants::Guard,
+    write: impl std::future::Future<Output = StoreResult<Option<Outcome>>>,
+) -> StoreResult<(Admitted, Option<StoreResult<Outcome>>)> {
+    let (admitted, written) = join(tenants::admit(client, admission, Some(guard)), write).await;
+    let admitted = admitted?;
+    let outcome = match written {
+        Ok(written) => written.map(Ok),
+        Err(e) => admission::allows(&admitted, expected).then_some(Err(e)),
+    };
+    Ok((admitted, outcome))
+}
+
 /// A read sent right behind its admission; kept only if the admission allows
 /// `expected`.
 async fn read_beside<T>(
@@ -241,20 +260,19 @@ impl Store for PostgresStore {
         match operation {
             Guarded::AddThread(thread) => {
                 let guard = tenants::Guard::new(expected.token_id);
-                let (admitted, added) = join(
-                    tenants::admit(&client, admission, Some(&guard)),
-                    content::insert_thread_guarded(&client, &thread, &guard),
-                )
-                .await;
-                let admitted = admitted?;
-                // A write that happened is always reported, so that it is
-                // never made twice; one that did not is left to the caller.
-                let outcome = match added {
-                    Ok(true) => Some(Ok(Outcome::Thread(thread))),
-                    Ok(false) => None,
-                    Err(e) => admission::allows(&admitted, expected).then_some(Err(e)),
+                let add = async {
+                    let added = content::insert_thread_guarded(&client, &thread, &guard).await?;
+                    Ok(added.then_some(Outcome::Thread(thread)))
                 };
-                Ok((admitted, outcome))
+                write_beside(&client, admission, expected, &guard, add).await
+            }
+            Guarded::AddMessages(batch) => {
+                let guard = tenants::Guard::new(expected.token_id);
+                let add = async {
+                    let added = content::add_messages(&client, batch, Some(&guard)).await?;
+                    Ok(added.map(Outcome::Added))
+                };
+                write_beside(&client, admission, expected, &guard, add).await
             }
             Guarded::Threads(query) => {
                 let page = content::thread_page(&client, &query);
@@ -387,7 +405,9 @@ impl Content for PostgresStore {
     }
 
     async fn add_messages(&self, batch: MessageBatch) -> StoreResult<Vec<Message>> {
-        content::add_messages(&mut self.client().await?, batch).await
+        content::add_messages(&self.client().await?, batch, None)
+            .await?
+            .ok_or_else(|| internal("an unguarded batch was not added"))
     }
 
     async fn messages(&self, query: MessageQuery) -> StoreResult<Vec<Message>> {

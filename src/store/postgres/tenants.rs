@@ -102,9 +102,10 @@ impl Guard {
     }
 }
 
-/// The condition a guarded statement adds, `$n` being the guard's key.
-pub fn guarded(n: usize) -> String {
-    format!("current_setting('{ADMITTED}', true) = ${n}")
+/// The condition a guarded statement adds, `key` being its guard's key's
+/// placeholder (`$9`).
+pub fn guarded(key: &str) -> String {
+    format!("current_setting('{ADMITTED}', true) = {key}")
 }
 
 /// [`find_access`] and [`check_rate`] in one statement, so one round trip: the
