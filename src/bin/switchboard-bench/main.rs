@@ -26,6 +26,11 @@ use tokio::process::{Child, Command};
 use dataset::Dataset;
 use load::{Call, Stats};
 
+/// The server's allocator, so that the data floor (run in this process) and
+/// the HTTP floor cost what they would in the server.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The scenario `--profile` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Profiled {
