@@ -1,11 +1,14 @@
 //! Threads and messages in the PostgreSQL backend.
 
 use deadpool_postgres::GenericClient;
+use futures_util::future::join;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::internal;
-use super::query::{Query, prepared, push_page, push_visibility};
+use super::query::{
+    Query, prepared, push_page, push_page_after, push_visibility, visibility_conditions,
+};
 use super::tenants::{self, Guard};
 use crate::domain::message::{Message, Sender};
 use crate::domain::paging::Position;
@@ -142,50 +145,53 @@ pub async fn set_resolved(
     row.as_ref().map(thread).ok_or(Missing::Thread(id).into())
 }
 
-/// Where a page starts: after the cursor's item, if there is a cursor.
-async fn start(
+/// SQL that finds the position (`created_utc`, `seq`) of the cursor's item
+/// `id` among what `visibility` sees, its parameters added to `q`.
+fn cursor_position(q: &mut Query, item: Item, id: Uuid, visibility: &Visibility) -> String {
+    let p = q.arg(id);
+    let (from, alias) = match item {
+        Item::Thread => ("threads c", "c."),
+        Item::Message => ("messages c JOIN threads ct ON ct.id = c.thread_id", "ct."),
+    };
+    let conditions = visibility_conditions(q, visibility, alias);
+    format!("SELECT c.created_utc, c.seq FROM {from} WHERE c.id = {p}{conditions}")
+}
+
+/// The rows of `page` (its SELECT and conditions so far) between the
+/// `created` bounds, at most `count`, newest first, after `cursor` if there
+/// is one. The page finds the cursor's position itself; the lookup that says
+/// whether the caller sees the cursor's item goes out with it, so a page is
+/// one round trip either way.
+async fn page_rows(
     client: &impl GenericClient,
+    mut page: Query,
     item: Item,
     cursor: Option<Uuid>,
     visibility: &Visibility,
-) -> StoreResult<Option<Position>> {
-    match cursor {
-        Some(id) => Ok(Some(after_cursor(
-            item,
-            position(client, item, id, visibility).await?,
-        )?)),
-        None => Ok(None),
-    }
-}
-
-/// The position of an item, if `visibility` sees it.
-async fn position(
-    client: &impl GenericClient,
-    item: Item,
-    id: Uuid,
-    visibility: &Visibility,
-) -> StoreResult<Option<Position>> {
-    let (sql, alias) = match item {
-        Item::Thread => ("SELECT created_utc, seq FROM threads WHERE id = ", ""),
-        Item::Message => (
-            "SELECT m.created_utc, m.seq FROM messages m JOIN threads t ON t.id = m.thread_id \
-             WHERE m.id = ",
-            "t.",
-        ),
+    created: Option<(i64, i64)>,
+    count: u32,
+) -> StoreResult<Vec<Row>> {
+    let Some(id) = cursor else {
+        push_page(&mut page, PageBounds::new(created, None, count));
+        return page.rows(client).await;
     };
-    let mut find = Query::new(sql);
-    let p = find.arg(id);
-    find.push(&p);
-    push_visibility(&mut find, visibility, alias);
-    let row = find.row(client).await?;
-    Ok(row.map(|r| Position {
-        created: r.get(0),
-        seq: r.get(1),
-    }))
+    let mut lookup = Query::default();
+    let sql = cursor_position(&mut lookup, item, id, visibility);
+    lookup.push(&sql);
+    let position = cursor_position(&mut page, item, id, visibility);
+    push_page_after(&mut page, created, &position, count);
+    let (found, rows) = join(lookup.row(client), page.rows(client)).await;
+    after_cursor(
+        item,
+        found?.map(|r| Position {
+            created: r.get(0),
+            seq: r.get(1),
+        }),
+    )?;
+    rows
 }
 
 pub async fn thread_page(client: &impl GenericClient, q: &ThreadQuery) -> StoreResult<Vec<Thread>> {
-    let after = start(client, Item::Thread, q.cursor, &q.visibility).await?;
     let mut page = Query::new(&format!("SELECT {THREAD_COLUMNS} FROM threads WHERE TRUE"));
     let visibility = q.visibility.narrowed_to(q.enterprises.as_deref());
     push_visibility(&mut page, &visibility, "");
@@ -205,8 +211,16 @@ pub async fn thread_page(client: &impl GenericClient, q: &ThreadQuery) -> StoreR
         let (a, b) = (page.arg(first), page.arg(last));
         page.push(&format!(" AND updated_utc BETWEEN {a} AND {b}"));
     }
-    push_page(&mut page, PageBounds::new(q.created, after, q.count));
-    let rows = page.rows(client).await?;
+    let rows = page_rows(
+        client,
+        page,
+        Item::Thread,
+        q.cursor,
+        &q.visibility,
+        q.created,
+        q.count,
+    )
+    .await?;
     Ok(rows.iter().map(thread).collect())
 }
 
@@ -214,7 +228,6 @@ pub async fn message_page(
     client: &impl GenericClient,
     q: &MessageQuery,
 ) -> StoreResult<Vec<Message>> {
-    let after = start(client, Item::Message, q.cursor, &q.visibility).await?;
     let mut page = Query::new(
         "SELECT id, thread_id, text, sender, created_utc FROM messages \
          WHERE thread_id IN (SELECT t.id FROM threads t WHERE t.id = ANY(",
@@ -224,8 +237,16 @@ pub async fn message_page(
     let visibility = q.visibility.narrowed_to(q.enterprises.as_deref());
     push_visibility(&mut page, &visibility, "t.");
     page.push(")");
-    push_page(&mut page, PageBounds::new(q.created, after, q.count));
-    let rows = page.rows(client).await?;
+    let rows = page_rows(
+        client,
+        page,
+        Item::Message,
+        q.cursor,
+        &q.visibility,
+        q.created,
+        q.count,
+    )
+    .await?;
     rows.iter().map(message).collect()
 }
 

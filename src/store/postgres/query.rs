@@ -72,14 +72,23 @@ pub async fn prepared(client: &impl GenericClient, sql: &str) -> StoreResult<Sta
 
 /// The scope conditions on a `threads` row (`alias` such as `"t."`).
 pub fn push_visibility(q: &mut Query, visibility: &Visibility, alias: &str) {
+    let conditions = visibility_conditions(q, visibility, alias);
+    q.push(&conditions);
+}
+
+/// The scope conditions on a `threads` row, each ` AND ...`, with their
+/// parameters added to `q`.
+pub fn visibility_conditions(q: &mut Query, visibility: &Visibility, alias: &str) -> String {
+    let mut conditions = String::new();
     if let Some(integration) = visibility.integration {
         let p = q.arg(integration);
-        q.push(&format!(" AND {alias}integration_id = {p}"));
+        conditions.push_str(&format!(" AND {alias}integration_id = {p}"));
     }
     if let Some(scope) = &visibility.enterprises {
         let p = q.arg(scope.clone());
-        q.push(&format!(" AND {alias}enterprise_id = ANY({p})"));
+        conditions.push_str(&format!(" AND {alias}enterprise_id = ANY({p})"));
     }
+    conditions
 }
 
 /// Appends the page bounds, newest first.
@@ -97,5 +106,26 @@ pub fn push_page(q: &mut Query, page: PageBounds) {
         q.push(&format!(" AND (created_utc < {c} OR seq < {s})"));
     }
     let p = q.arg(i64::from(page.count));
+    q.push(&format!(" ORDER BY created_utc DESC, seq DESC LIMIT {p}"));
+}
+
+/// Appends the bounds of a page after a cursor, newest first, where
+/// `position` is SQL that finds the cursor's `created_utc` and `seq` (see
+/// `content::cursor_position`). The page reads them through subqueries, so
+/// that it needs no earlier round trip for them: the index scan starts at
+/// the cursor (PostgreSQL keeps the tighter of two upper bounds), and a
+/// cursor the caller cannot see gives NULL bounds and an empty scan.
+pub fn push_page_after(q: &mut Query, created: Option<(i64, i64)>, position: &str, count: u32) {
+    if let Some((first, last)) = created {
+        let (a, b) = (q.arg(first), q.arg(last));
+        q.push(&format!(" AND created_utc >= {a} AND created_utc <= {b}"));
+    }
+    let cursor = |column: &str| format!("(SELECT p.{column} FROM ({position}) p)");
+    q.push(&format!(
+        " AND created_utc <= {created} AND (created_utc < {created} OR seq < {seq})",
+        created = cursor("created_utc"),
+        seq = cursor("seq"),
+    ));
+    let p = q.arg(i64::from(count));
     q.push(&format!(" ORDER BY created_utc DESC, seq DESC LIMIT {p}"));
 }
