@@ -36,6 +36,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 enum Profiled {
     S1,
     S2,
+    /// S2's page after its deep cursor.
+    S2Deep,
     /// `messages/add` with one message a request, each connection in a
     /// thread of its own: guests' chat messages.
     Message,
@@ -87,9 +89,10 @@ struct Args {
     smoke: bool,
     /// Run one scenario alone, without its floor, after printing the
     /// server's process id: for a profiler (`perf record -p PID`), or to
-    /// compare two builds run after each other. `--profile` is S2 at depth 0;
-    /// `--profile s1` is S1; `--profile message` is `messages/add` with one
-    /// message a request, each connection in a thread of its own.
+    /// compare two builds run after each other. `--profile` is S2 at depth 0,
+    /// `--profile s2-deep` S2 after its deep cursor, `--profile s1` S1,
+    /// `--profile message` `messages/add` with one message a request, each
+    /// connection in a thread of its own.
     #[arg(long, num_args = 0..=1, default_missing_value = "s2", value_name = "SCENARIO")]
     profile: Option<Profiled>,
     /// Count S2's page at depth 0 in instructions, on the server and on the
@@ -461,22 +464,24 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
                 cpu(cpu_us),
             ));
         }
+        let deep = scenario == Profiled::S2Deep;
         let make = spread(
             args.tokens,
             "/api/connector/v1/messageThreads/getAll",
-            page(None),
+            page(deep.then_some(dataset.deep_cursor)),
         );
         let (stats, cpu_us) = measure_server(args, &server, make).await?;
         let data_floor = match url.strip_prefix("sqlite://") {
             Some(path) => {
-                let (shallow, _) =
+                let (shallow, deeper) =
                     data_floor::page_us(std::path::Path::new(path), dataset.deep_cursor)?;
-                format!("; data floor {shallow:.0} µs")
+                format!("; data floor {:.0} µs", if deep { deeper } else { shallow })
             }
             None => String::new(),
         };
+        let depth = if deep { dataset.deep_position } else { 0 };
         return Ok(format!(
-            "S2 depth 0: {:.0} pages/s, {} µs of server CPU a page{data_floor}",
+            "S2 depth {depth}: {:.0} pages/s, {} µs of server CPU a page{data_floor}",
             stats.per_second(),
             cpu(cpu_us),
         ));
