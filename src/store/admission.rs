@@ -58,7 +58,7 @@ pub enum Guarded {
     /// A page of `messages/getAll`.
     Messages(MessageQuery),
     /// The thread of `messageThreads/add`.
-    AddThread(Thread),
+    AddThread(NewThread),
     /// The messages of `messages/add`.
     AddMessages(MessageBatch),
 }
@@ -78,7 +78,7 @@ impl Guarded {
         Ok(match self {
             Self::Threads(query) => Outcome::Threads(store.threads(query).await?),
             Self::Messages(query) => Outcome::Messages(store.messages(query).await?),
-            Self::AddThread(thread) => Outcome::Thread(store.add_thread(thread).await?),
+            Self::AddThread(NewThread(thread)) => Outcome::Thread(store.add_thread(thread).await?),
             Self::AddMessages(batch) => Outcome::Added(store.add_messages(batch).await?),
         })
     }
@@ -91,70 +91,33 @@ pub trait Guardable: Into<Guarded> {
     fn output(outcome: Outcome) -> Option<Self::Output>;
 }
 
-impl From<ThreadQuery> for Guarded {
-    fn from(query: ThreadQuery) -> Self {
-        Self::Threads(query)
-    }
-}
-
-impl Guardable for ThreadQuery {
-    type Output = Vec<Thread>;
-    fn output(outcome: Outcome) -> Option<Vec<Thread>> {
-        match outcome {
-            Outcome::Threads(threads) => Some(threads),
-            _ => None,
-        }
-    }
-}
-
-impl From<MessageQuery> for Guarded {
-    fn from(query: MessageQuery) -> Self {
-        Self::Messages(query)
-    }
-}
-
-impl Guardable for MessageQuery {
-    type Output = Vec<Message>;
-    fn output(outcome: Outcome) -> Option<Vec<Message>> {
-        match outcome {
-            Outcome::Messages(messages) => Some(messages),
-            _ => None,
-        }
-    }
-}
-
 /// A new thread to add.
 #[derive(Debug)]
 pub struct NewThread(pub Thread);
 
-impl From<NewThread> for Guarded {
-    fn from(NewThread(thread): NewThread) -> Self {
-        Self::AddThread(thread)
-    }
-}
-
-impl Guardable for NewThread {
-    type Output = Thread;
-    fn output(outcome: Outcome) -> Option<Thread> {
-        match outcome {
-            Outcome::Thread(thread) => Some(thread),
-            _ => None,
+/// Makes `$operation` a [`Guardable`] that travels as `Guarded::$variant`
+/// and gives `Outcome::$outcome`.
+macro_rules! guardable {
+    ($operation:ty, $variant:ident, $outcome:ident, $output:ty) => {
+        impl From<$operation> for Guarded {
+            fn from(operation: $operation) -> Self {
+                Self::$variant(operation)
+            }
         }
-    }
-}
 
-impl From<MessageBatch> for Guarded {
-    fn from(batch: MessageBatch) -> Self {
-        Self::AddMessages(batch)
-    }
-}
-
-impl Guardable for MessageBatch {
-    type Output = Vec<Message>;
-    fn output(outcome: Outcome) -> Option<Vec<Message>> {
-        match outcome {
-            Outcome::Added(messages) => Some(messages),
-            _ => None,
+        impl Guardable for $operation {
+            type Output = $output;
+            fn output(outcome: Outcome) -> Option<$output> {
+                match outcome {
+                    Outcome::$outcome(output) => Some(output),
+                    _ => None,
+                }
+            }
         }
-    }
+    };
 }
+
+guardable!(ThreadQuery, Threads, Threads, Vec<Thread>);
+guardable!(MessageQuery, Messages, Messages, Vec<Message>);
+guardable!(NewThread, AddThread, Thread, Thread);
+guardable!(MessageBatch, AddMessages, Added, Vec<Message>);

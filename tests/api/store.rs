@@ -14,8 +14,8 @@ use switchboard::domain::time::Timestamp;
 use switchboard::ratelimit::{Decision, RateLimit};
 use switchboard::store::{
     self, Admission, Attempt, Claim, ClockMove, DeliveryOutcome, Enterprise, Guarded, MessageBatch,
-    MessageQuery, Missing, Outcome, ResetCounts, ResetScope, Store, StoreError, ThreadQuery,
-    TokenRef,
+    MessageQuery, Missing, NewThread, Outcome, ResetCounts, ResetScope, Store, StoreError,
+    ThreadQuery, TokenRef,
 };
 use switchboard::tokens::TokenHash;
 use uuid::Uuid;
@@ -702,16 +702,16 @@ async fn admit_counts_only_requests_with_a_matching_pair() {
     );
 }
 
-/// Whether a thread with this id is stored (as staff see it).
-async fn stored(store: &Arc<dyn Store>, id: Uuid) -> bool {
-    let mut query = threads_of(Visibility::staff(), None, 10);
-    query.thread_ids = Some(vec![id]);
-    !store.threads(query).await.unwrap().is_empty()
+/// Sample Client's portfolio token, admitted once at 1000 ms under a limit
+/// of 3 requests in 30 s.
+struct Admitted {
+    limit: RateLimit,
+    client: TokenHash,
+    portfolio: TokenHash,
+    grant: AccessGrant,
 }
 
-#[tokio::test]
-async fn a_write_sent_with_its_admission_happens_only_when_that_admission_allows_its_grant() {
-    let (_db, store) = fresh().await;
+async fn admitted_once(store: &Arc<dyn Store>) -> Admitted {
     let limit = RateLimit {
         requests: 3,
         window_secs: 30,
@@ -723,6 +723,30 @@ async fn a_write_sent_with_its_admission_happens_only_when_that_admission_allows
         .await
         .unwrap()
         .unwrap();
+    Admitted {
+        limit,
+        client,
+        portfolio,
+        grant,
+    }
+}
+
+/// Whether a thread with this id is stored (as staff see it).
+async fn stored(store: &Arc<dyn Store>, id: Uuid) -> bool {
+    let mut query = threads_of(Visibility::staff(), None, 10);
+    query.thread_ids = Some(vec![id]);
+    !store.threads(query).await.unwrap().is_empty()
+}
+
+#[tokio::test]
+async fn a_write_sent_with_its_admission_happens_only_when_that_admission_allows_its_grant() {
+    let (_db, store) = fresh().await;
+    let Admitted {
+        limit,
+        client,
+        portfolio,
+        grant,
+    } = admitted_once(&store).await;
     let add = |store: Arc<dyn Store>, client, expected, now| async move {
         let new = thread(demo::SAMPLE_CLIENT, demo::GROSS, 1);
         let id = new.id;
@@ -730,7 +754,7 @@ async fn a_write_sent_with_its_admission_happens_only_when_that_admission_allows
             .admit_then(
                 admission(client, portfolio, limit, now),
                 &expected,
-                Guarded::AddThread(new),
+                Guarded::AddThread(NewThread(new)),
             )
             .await
             .unwrap();
@@ -782,43 +806,39 @@ async fn a_write_sent_with_its_admission_happens_only_when_that_admission_allows
 #[tokio::test]
 async fn a_read_sent_with_its_admission_is_kept_only_when_that_admission_allows_its_grant() {
     let (_db, store) = fresh().await;
-    let limit = RateLimit {
-        requests: 2,
-        window_secs: 30,
-    };
-    let client = TokenHash::of(demo::CLIENT_TOKEN);
-    let portfolio = TokenHash::of(demo::PORTFOLIO_ACCESS_TOKEN);
+    let Admitted {
+        limit,
+        client,
+        portfolio,
+        grant,
+    } = admitted_once(&store).await;
     let added = store
         .add_thread(thread(demo::SAMPLE_CLIENT, demo::NET, 5))
         .await
         .unwrap();
-    let grant = AccessGrant {
-        token_id: Uuid::nil(),
-        integration_id: demo::SAMPLE_CLIENT,
-        enterprises: vec![demo::GROSS, demo::NET],
-    };
     let page = || Guarded::Threads(threads_of(sample_client(), None, 10));
     // A grant that is not the token's (another token id): nothing kept.
+    let mut other = grant.clone();
+    other.token_id = Uuid::nil();
     let (admitted, outcome) = store
-        .admit_then(admission(client, portfolio, limit, 1000), &grant, page())
+        .admit_then(admission(client, portfolio, limit, 1001), &other, page())
         .await
         .unwrap();
-    let (found, decision) = admitted.unwrap();
-    assert_eq!(decision, Decision::Allowed);
+    assert_eq!(admitted, Some((grant.clone(), Decision::Allowed)));
     assert!(outcome.is_none());
     // The token's own grant: the page.
     let (admitted, outcome) = store
-        .admit_then(admission(client, portfolio, limit, 1001), &found, page())
+        .admit_then(admission(client, portfolio, limit, 1002), &grant, page())
         .await
         .unwrap();
-    assert_eq!(admitted, Some((found.clone(), Decision::Allowed)));
+    assert_eq!(admitted, Some((grant.clone(), Decision::Allowed)));
     match outcome {
         Some(Ok(Outcome::Threads(threads))) => assert_eq!(ids(&threads), vec![added.id]),
         other => panic!("unexpected outcome {other:?}"),
     }
     // Over the limit: nothing kept.
     let (admitted, outcome) = store
-        .admit_then(admission(client, portfolio, limit, 1002), &found, page())
+        .admit_then(admission(client, portfolio, limit, 1003), &grant, page())
         .await
         .unwrap();
     assert!(matches!(admitted, Some((_, Decision::Limited { .. }))));
@@ -828,17 +848,12 @@ async fn a_read_sent_with_its_admission_is_kept_only_when_that_admission_allows_
 #[tokio::test]
 async fn messages_sent_with_their_admission_are_added_only_when_it_allows_them_all() {
     let (_db, store) = fresh().await;
-    let limit = RateLimit {
-        requests: 3,
-        window_secs: 30,
-    };
-    let client = TokenHash::of(demo::CLIENT_TOKEN);
-    let portfolio = TokenHash::of(demo::PORTFOLIO_ACCESS_TOKEN);
-    let (grant, _) = store
-        .admit(admission(client, portfolio, limit, 1000))
-        .await
-        .unwrap()
-        .unwrap();
+    let Admitted {
+        limit,
+        client,
+        portfolio,
+        grant,
+    } = admitted_once(&store).await;
     let mine = store
         .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
         .await

@@ -35,9 +35,9 @@ use crate::store::export::{ImportError, Incoming, Outgoing};
 use crate::store::{
     AccessTokenInfo, Admission, Admitted, Attempt, Background, Claim, Claimed, ClockMove, Content,
     DeliveryInfo, DeliveryOutcome, DeliveryQuery, DeliveryView, Emulator, Enterprise, Faults,
-    Guarded, Integration, MessageBatch, MessageQuery, NewAccessToken, NewIntegration, Notices,
-    Outbox, Outcome, RateLimits, ResetCounts, ResetScope, Store, StoreError, StoreResult, Tenants,
-    ThreadQuery, TokenRef, WebhookBacklog,
+    Guarded, Integration, MessageBatch, MessageQuery, NewAccessToken, NewIntegration, NewThread,
+    Notices, Outbox, Outcome, RateLimits, ResetCounts, ResetScope, Store, StoreError, StoreResult,
+    Tenants, ThreadQuery, TokenRef, WebhookBacklog,
 };
 use crate::tokens::TokenHash;
 
@@ -258,7 +258,7 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         // `join` polls the admission first, so its statement is sent first.
         match operation {
-            Guarded::AddThread(thread) => {
+            Guarded::AddThread(NewThread(thread)) => {
                 let guard = tenants::Guard::new(expected.token_id);
                 let add = async {
                     let added = content::insert_thread_guarded(&client, &thread, &guard).await?;
