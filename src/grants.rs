@@ -59,9 +59,7 @@ impl GrantBook {
             ),
         };
         if let Some(entry) = known.get_mut(&key) {
-            if entry.grant != *grant {
-                entry.grant = grant.clone();
-            }
+            entry.grant.clone_from(grant);
             entry.limited_until_ms = limited_until_ms;
             return;
         }

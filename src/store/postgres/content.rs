@@ -46,17 +46,27 @@ fn message(row: &Row) -> StoreResult<Message> {
     })
 }
 
-/// Inserts threads with one statement per call, however many.
-pub async fn insert_threads(client: &impl GenericClient, threads: &[Thread]) -> StoreResult<()> {
+/// Inserts threads with one statement per call, however many; how many.
+///
+/// With a `guard`, only if the admission just before on this connection
+/// allowed the guard's token (see [`tenants::Guard`]); otherwise none.
+pub async fn insert_threads(
+    client: &impl GenericClient,
+    threads: &[Thread],
+    guard: Option<&Guard>,
+) -> StoreResult<u64> {
     let column = |f: fn(&Thread) -> i64| threads.iter().map(f).collect::<Vec<_>>();
     client
         .execute(
             &prepared(
                 client,
-                "INSERT INTO threads (id, integration_id, enterprise_id, original_sender, subject, \
-                                  created_utc, updated_utc, is_resolved) \
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], \
-                                  $6::bigint[], $7::bigint[], $8::bool[])",
+                &format!(
+                    "INSERT INTO threads ({THREAD_COLUMNS}) \
+                     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], \
+                                          $5::text[], $6::bigint[], $7::bigint[], $8::bool[]) \
+                     WHERE $9::text IS NULL OR {}",
+                    tenants::guarded("$9")
+                ),
             )
             .await?,
             &[
@@ -74,48 +84,11 @@ pub async fn insert_threads(client: &impl GenericClient, threads: &[Thread]) -> 
                 &column(|t| t.created.unix()),
                 &column(|t| t.updated.unix()),
                 &threads.iter().map(|t| t.is_resolved).collect::<Vec<_>>(),
+                &guard.map(|g| g.key.as_str()),
             ],
         )
         .await
-        .map_err(internal)?;
-    Ok(())
-}
-
-/// Inserts one thread if the admission just before on this connection
-/// allowed `guard`'s token (see [`tenants::Guard`]); whether it did.
-pub async fn insert_thread_guarded(
-    client: &impl GenericClient,
-    t: &Thread,
-    guard: &Guard,
-) -> StoreResult<bool> {
-    let inserted = client
-        .execute(
-            &prepared(
-                client,
-                &format!(
-                    "INSERT INTO threads (id, integration_id, enterprise_id, original_sender, \
-                                          subject, created_utc, updated_utc, is_resolved) \
-                     SELECT $1::uuid, $2::uuid, $3::uuid, $4::text, $5::text, $6::bigint, \
-                            $7::bigint, $8::bool WHERE {}",
-                    tenants::guarded("$9")
-                ),
-            )
-            .await?,
-            &[
-                &t.id,
-                &t.integration_id,
-                &t.enterprise_id,
-                &t.original_sender,
-                &t.subject,
-                &t.created.unix(),
-                &t.updated.unix(),
-                &t.is_resolved,
-                &guard.key,
-            ],
-        )
-        .await
-        .map_err(internal)?;
-    Ok(inserted == 1)
+        .map_err(internal)
 }
 
 pub async fn set_resolved(

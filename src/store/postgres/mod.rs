@@ -193,7 +193,7 @@ impl PostgresStore {
     pub async fn import_threads(&self, threads: Vec<Thread>) -> StoreResult<()> {
         let client = self.client().await?;
         for chunk in threads.chunks(10_000) {
-            content::insert_threads(&client, chunk).await?;
+            content::insert_threads(&client, chunk, None).await?;
         }
         // A bulk load outruns autovacuum: without fresh statistics the planner
         // may sort a whole integration's threads for one page.
@@ -261,8 +261,13 @@ impl Store for PostgresStore {
             Guarded::AddThread(NewThread(thread)) => {
                 let guard = tenants::Guard::new(expected.token_id);
                 let add = async {
-                    let added = content::insert_thread_guarded(&client, &thread, &guard).await?;
-                    Ok(added.then_some(Outcome::Thread(thread)))
+                    let added = content::insert_threads(
+                        &client,
+                        std::slice::from_ref(&thread),
+                        Some(&guard),
+                    )
+                    .await?;
+                    Ok((added == 1).then_some(Outcome::Thread(thread)))
                 };
                 write_beside(&client, admission, expected, &guard, add).await
             }
@@ -396,7 +401,7 @@ impl RateLimits for PostgresStore {
 #[async_trait]
 impl Content for PostgresStore {
     async fn add_thread(&self, thread: Thread) -> StoreResult<Thread> {
-        content::insert_threads(&self.client().await?, std::slice::from_ref(&thread)).await?;
+        content::insert_threads(&self.client().await?, std::slice::from_ref(&thread), None).await?;
         Ok(thread)
     }
 
