@@ -803,6 +803,42 @@ async fn a_write_sent_with_its_admission_happens_only_when_that_admission_allows
     assert_eq!((added, is_stored), (None, false));
 }
 
+/// The admission must reach the database before the write it guards, even on
+/// a connection that has prepared the write's statement and not yet the
+/// admission's: a store opened anew has one connection, which a plain add
+/// prepares the write on.
+#[tokio::test]
+async fn a_write_goes_with_its_admission_where_only_the_write_was_prepared() {
+    let (db, store) = fresh().await;
+    let Admitted {
+        limit,
+        client,
+        portfolio,
+        grant,
+    } = admitted_once(&store).await;
+    let store = store::open(&db.url).await.expect("open the store again");
+    store
+        .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
+        .await
+        .unwrap();
+    let new = thread(demo::SAMPLE_CLIENT, demo::GROSS, 2);
+    let id = new.id;
+    let (admitted, outcome) = store
+        .admit_then(
+            admission(client, portfolio, limit, 1001),
+            &grant,
+            Guarded::AddThread(NewThread(new)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(admitted, Some((grant, Decision::Allowed)));
+    assert!(
+        matches!(outcome, Some(Ok(Outcome::Thread(ref thread))) if thread.id == id),
+        "{outcome:?}"
+    );
+    assert!(stored(&store, id).await);
+}
+
 #[tokio::test]
 async fn a_read_sent_with_its_admission_is_kept_only_when_that_admission_allows_its_grant() {
     let (_db, store) = fresh().await;

@@ -24,6 +24,7 @@ use futures_util::future::join;
 use tokio_postgres::{AsyncMessage, Config, NoTls};
 use uuid::Uuid;
 
+use self::tenants::AdmissionStatement;
 use crate::domain::fault::Fault;
 use crate::domain::message::Message;
 use crate::domain::scope::AccessGrant;
@@ -215,7 +216,16 @@ async fn write_beside(
     guard: &tenants::Guard,
     write: impl std::future::Future<Output = StoreResult<Option<Outcome>>>,
 ) -> StoreResult<(Admitted, Option<StoreResult<Outcome>>)> {
-    let (admitted, written) = join(tenants::admit(client, admission, Some(guard)), write).await;
+    // Prepared before the join, so that the admission is the first thing
+    // sent: a write whose statement this connection had prepared, behind an
+    // admission that still had to prepare its own, used to run first, find
+    // no admission and be dropped.
+    let statement = AdmissionStatement::prepare(client).await?;
+    let (admitted, written) = join(
+        tenants::admit(client, &statement, admission, Some(guard)),
+        write,
+    )
+    .await;
     let admitted = admitted?;
     let outcome = match written {
         Ok(written) => written.map(Ok),
@@ -233,7 +243,8 @@ async fn read_beside<T>(
     read: impl std::future::Future<Output = StoreResult<T>>,
     outcome: fn(T) -> Outcome,
 ) -> StoreResult<(Admitted, Option<StoreResult<Outcome>>)> {
-    let (admitted, read) = join(tenants::admit(client, admission, None), read).await;
+    let statement = AdmissionStatement::prepare(client).await?;
+    let (admitted, read) = join(tenants::admit(client, &statement, admission, None), read).await;
     let admitted = admitted?;
     let kept = admission::allows(&admitted, expected).then(|| read.map(outcome));
     Ok((admitted, kept))
@@ -242,7 +253,9 @@ async fn read_beside<T>(
 #[async_trait]
 impl Store for PostgresStore {
     async fn admit(&self, admission: Admission) -> StoreResult<Admitted> {
-        tenants::admit(&self.client().await?, admission, None).await
+        let client = self.client().await?;
+        let statement = AdmissionStatement::prepare(&client).await?;
+        tenants::admit(&client, &statement, admission, None).await
     }
 
     /// Both in one exchange on one connection: the operation's statements are

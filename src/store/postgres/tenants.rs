@@ -2,6 +2,7 @@
 //! log of each token that every node shares (the rate limit).
 
 use deadpool_postgres::GenericClient;
+use tokio_postgres::Statement;
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
@@ -108,6 +109,41 @@ pub fn guarded(key: &str) -> String {
     format!("current_setting('{ADMITTED}', true) = {key}")
 }
 
+/// The statement of [`admit`], prepared on one connection.
+///
+/// A guarded operation is sent right behind its admission, and must reach
+/// the database after it: prepared beforehand, the admission goes out as soon
+/// as it is polled, while an operation that still has to prepare its own
+/// statement waits for that round trip.
+pub struct AdmissionStatement(Statement);
+
+impl AdmissionStatement {
+    pub async fn prepare(client: &impl GenericClient) -> StoreResult<Self> {
+        prepared(
+            client,
+            &format!(
+                "WITH found AS ( \
+                     SELECT t.id, t.integration_id, t.token_hash, i.client_token_hash, \
+                            ARRAY(SELECT e.enterprise_id FROM access_token_enterprises e \
+                                  WHERE e.token_id = t.id ORDER BY e.position) AS enterprises \
+                     FROM access_tokens t JOIN integrations i ON i.id = t.integration_id \
+                     WHERE t.token_hash = $1 AND t.revoked_utc IS NULL), \
+                 counted AS ( \
+                     INSERT INTO rate_limits AS r (token_id, log, allowed) \
+                     SELECT id, ARRAY[$2::bigint], TRUE FROM found WHERE client_token_hash = $5 \
+                     {COUNT} RETURNING allowed, log[1] AS oldest) \
+                 SELECT f.id, f.integration_id, f.token_hash, f.client_token_hash, f.enterprises, \
+                        c.allowed, c.oldest, \
+                        set_config('{ADMITTED}', \
+                                   CASE WHEN c.allowed AND f.id = $7 THEN $6 ELSE '' END, false) \
+                 FROM found f LEFT JOIN counted c ON TRUE"
+            ),
+        )
+        .await
+        .map(Self)
+    }
+}
+
 /// [`find_access`] and [`check_rate`] in one statement, so one round trip: the
 /// token's row is found, and counted only when the client token is its
 /// integration's (requests that fail authentication are not counted). With a
@@ -115,6 +151,7 @@ pub fn guarded(key: &str) -> String {
 /// admission allows the guard's token, and emptied otherwise.
 pub async fn admit(
     client: &impl GenericClient,
+    statement: &AdmissionStatement,
     admission: Admission,
     guard: Option<&Guard>,
 ) -> StoreResult<Admitted> {
@@ -131,27 +168,7 @@ pub async fn admit(
     };
     let row = client
         .query_opt(
-            &prepared(
-                client,
-                &format!(
-                    "WITH found AS ( \
-                     SELECT t.id, t.integration_id, t.token_hash, i.client_token_hash, \
-                            ARRAY(SELECT e.enterprise_id FROM access_token_enterprises e \
-                                  WHERE e.token_id = t.id ORDER BY e.position) AS enterprises \
-                     FROM access_tokens t JOIN integrations i ON i.id = t.integration_id \
-                     WHERE t.token_hash = $1 AND t.revoked_utc IS NULL), \
-                 counted AS ( \
-                     INSERT INTO rate_limits AS r (token_id, log, allowed) \
-                     SELECT id, ARRAY[$2::bigint], TRUE FROM found WHERE client_token_hash = $5 \
-                     {COUNT} RETURNING allowed, log[1] AS oldest) \
-                 SELECT f.id, f.integration_id, f.token_hash, f.client_token_hash, f.enterprises, \
-                        c.allowed, c.oldest, \
-                        set_config('{ADMITTED}', \
-                                   CASE WHEN c.allowed AND f.id = $7 THEN $6 ELSE '' END, false) \
-                 FROM found f LEFT JOIN counted c ON TRUE"
-                ),
-            )
-            .await?,
+            &statement.0,
             &[
                 &&access_token.0[..],
                 &now_ms,
