@@ -35,6 +35,8 @@ async fn the_benchmark_harness_runs_every_scenario() {
         "peak memory",
         "start-up",
         "S2 data floor",
+        "S2 data floor beside S2's load",
+        "server CPU a request (user)",
     ] {
         assert!(stdout.contains(scenario), "no {scenario} in\n{stdout}");
     }

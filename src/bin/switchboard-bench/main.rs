@@ -80,9 +80,10 @@ struct Args {
     /// Send the requests of S1-S4 with this many access tokens of integration
     /// 0, all with its portfolio's scope, one per client connection in turn.
     /// A token may make 200 requests in 30 s, so traffic at these rates comes
-    /// from many tokens; with one, every request rewrites one long rate-limit
-    /// log (on PostgreSQL, a row shared by all).
-    #[arg(long, default_value_t = 1)]
+    /// from many tokens, hence 64. With one (the default before 2026-12-01,
+    /// for comparing with older figures), every request rewrites one long
+    /// rate-limit log (on PostgreSQL, a row shared by all).
+    #[arg(long, default_value_t = 64)]
     tokens: usize,
     /// A tiny, fast run that only checks the harness works.
     #[arg(long)]
@@ -153,6 +154,36 @@ fn machine() -> String {
     format!("machine: {cores} cores, {cpu}")
 }
 
+/// CPU time in microseconds: in user space, and in the kernel on the
+/// process's behalf (its sockets, its wake-ups).
+#[derive(Clone, Copy)]
+struct Cpu {
+    user: f64,
+    system: f64,
+}
+
+impl Cpu {
+    fn total(self) -> f64 {
+        self.user + self.system
+    }
+
+    /// `after - self`, divided among `requests`.
+    fn per_request(self, after: Cpu, requests: u64) -> Cpu {
+        let n = requests as f64;
+        Cpu {
+            user: (after.user - self.user) / n,
+            system: (after.system - self.system) / n,
+        }
+    }
+}
+
+/// `total µs (user)`, or `-` when unknown.
+fn show_cpu(cpu: Option<Cpu>) -> String {
+    cpu.map_or("-".into(), |cpu| {
+        format!("{:.0} µs ({:.0} user)", cpu.total(), cpu.user)
+    })
+}
+
 /// A server process and where it listens.
 struct Server {
     child: Child,
@@ -161,14 +192,16 @@ struct Server {
 }
 
 impl Server {
-    /// CPU time the process has used so far (user and system), in
-    /// microseconds; `/proc` counts it in ticks of 1/100 s on Linux.
-    fn cpu_us(&self) -> Option<f64> {
+    /// CPU time the process has used so far, in microseconds; `/proc` counts
+    /// it in ticks of 1/100 s on Linux.
+    fn cpu_us(&self) -> Option<Cpu> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()?)).ok()?;
         let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let ticks: u64 =
-            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-        Some(ticks as f64 * 10_000.0)
+        let ticks = |field: usize| Some(fields.get(field)?.parse::<u64>().ok()? as f64 * 10_000.0);
+        Some(Cpu {
+            user: ticks(11)?,
+            system: ticks(12)?,
+        })
     }
 
     fn peak_memory_mib(&self) -> Option<f64> {
@@ -264,10 +297,10 @@ struct Row {
     floor: Option<Stats>,
     unit: &'static str,
     per_request: f64,
-    /// Server CPU time per request over every run, in microseconds.
-    cpu_us: Option<f64>,
+    /// Server CPU time per request over every run.
+    cpu_us: Option<Cpu>,
     /// The floor's, likewise.
-    floor_cpu_us: Option<f64>,
+    floor_cpu_us: Option<Cpu>,
 }
 
 fn median_run(mut runs: Vec<Stats>) -> Stats {
@@ -304,11 +337,11 @@ async fn measure_server(
     args: &Args,
     server: &Server,
     make: Arc<load::MakeCall>,
-) -> anyhow::Result<(Stats, Option<f64>)> {
+) -> anyhow::Result<(Stats, Option<Cpu>)> {
     let before = server.cpu_us();
     let (stats, requests) = measure_all(args, server.address, args.clients, make).await?;
     let cpu = match (before, server.cpu_us()) {
-        (Some(before), Some(after)) if requests > 0 => Some((after - before) / requests as f64),
+        (Some(before), Some(after)) if requests > 0 => Some(before.per_request(after, requests)),
         _ => None,
     };
     Ok((stats, cpu))
@@ -320,7 +353,7 @@ async fn floor(
     args: &Args,
     make: Arc<load::MakeCall>,
     bytes: usize,
-) -> anyhow::Result<(Stats, Option<f64>)> {
+) -> anyhow::Result<(Stats, Option<Cpu>)> {
     let server = floor_server(bytes).await?;
     measure_server(args, &server, make).await
 }
@@ -438,12 +471,12 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
     if let Some(scenario) = args.profile {
         println!("server pid: {}", server.child.id().unwrap_or_default());
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let cpu = |cpu_us: Option<f64>| cpu_us.map_or("-".into(), |us| format!("{us:.0}"));
+        let cpu = show_cpu;
         if scenario == Profiled::S1 {
             let make = spread(args.tokens, "/api/connector/v1/messageThreads/add", add);
             let (stats, cpu_us) = measure_server(args, &server, make).await?;
             return Ok(format!(
-                "S1: {:.0} threads/s, {} µs of server CPU a thread",
+                "S1: {:.0} threads/s, {} of server CPU a thread",
                 stats.per_second(),
                 cpu(cpu_us),
             ));
@@ -452,7 +485,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             let make = chat_messages(args, address, &add).await?;
             let (stats, cpu_us) = measure_server(args, &server, make).await?;
             return Ok(format!(
-                "messages/add, one a request: {:.0} messages/s, {} µs of server CPU a message",
+                "messages/add, one a request: {:.0} messages/s, {} of server CPU a message",
                 stats.per_second(),
                 cpu(cpu_us),
             ));
@@ -463,23 +496,37 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             "/api/connector/v1/messageThreads/getAll",
             page(deep.then_some(dataset.deep_cursor)),
         );
-        let (stats, cpu_us) = measure_server(args, &server, make).await?;
-        let data_floor = match url.strip_prefix("sqlite://") {
-            Some(path) => {
-                let (shallow, deeper) =
-                    data_floor::page_us(std::path::Path::new(path), dataset.deep_cursor)?;
-                format!("; data floor {:.0} µs", if deep { deeper } else { shallow })
+        let ((stats, cpu_us), beside) = with_floor_beside(
+            &url,
+            dataset.deep_cursor,
+            measure_server(args, &server, make),
+        )
+        .await?;
+        let data_floor = match (url.strip_prefix("sqlite://"), beside) {
+            (Some(path), Some(beside)) => {
+                let idle = data_floor::page_us(std::path::Path::new(path), dataset.deep_cursor)?;
+                let pick = |(shallow, deeper): (f64, f64)| if deep { deeper } else { shallow };
+                let (idle, beside) = (pick(idle), pick(beside));
+                let against = cpu_us.map_or(String::new(), |cpu| {
+                    format!(
+                        "; against it idle {}; against it beside the load {}",
+                        against_data_floor(cpu, idle),
+                        against_data_floor(cpu, beside)
+                    )
+                });
+                format!("; data floor {idle:.0} µs idle, {beside:.0} µs beside the load{against}")
             }
-            None => String::new(),
+            _ => String::new(),
         };
         let depth = if deep { dataset.deep_position } else { 0 };
         return Ok(format!(
-            "S2 depth {depth}: {:.0} pages/s, {} µs of server CPU a page{data_floor}",
+            "S2 depth {depth}: {:.0} pages/s, {} of server CPU a page{data_floor}",
             stats.per_second(),
             cpu(cpu_us),
         ));
     }
     // S2: a page at depth 0 against a page deep in the history.
+    let mut floor_beside = None;
     for (name, cursor) in [
         ("S2 getAll Count 100, depth 0".to_owned(), None),
         (
@@ -492,7 +539,19 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             "/api/connector/v1/messageThreads/getAll",
             page(cursor),
         );
-        let (stats, cpu_us) = measure_server(args, &server, make.clone()).await?;
+        let ((stats, cpu_us), beside) = match cursor {
+            // The data floor beside S2's load gives both of its depths.
+            None => {
+                with_floor_beside(
+                    &url,
+                    dataset.deep_cursor,
+                    measure_server(args, &server, make.clone()),
+                )
+                .await?
+            }
+            Some(_) => (measure_server(args, &server, make.clone()).await?, None),
+        };
+        floor_beside = floor_beside.or(beside);
         anyhow::ensure!(stats.errors == 0, "{name}: {} errors", stats.errors);
         let (floor, floor_cpu_us) = floor(args, make, stats.mean_response_bytes()).await?;
         rows.push(Row {
@@ -595,7 +654,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         server.started_in.as_secs_f64() * 1000.0,
         peak.map_or("unknown".into(), |m| format!("{m:.0} MiB")),
     ));
-    out.push_str("| scenario | switchboard | p50 ms | p99 ms | server CPU µs/request | floor | p50 ms | floor CPU µs/request | ratio to floor |\n|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| scenario | switchboard | p50 ms | p99 ms | server CPU a request (user) | floor | p50 ms | floor CPU a request (user) | ratio to floor |\n|---|---|---|---|---|---|---|---|---|\n");
     for row in &rows {
         let s = &row.switchboard;
         let (floor_rate, floor_p50, ratio) = match &row.floor {
@@ -606,7 +665,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             ),
             None => ("-".into(), "-".into(), "-".into()),
         };
-        let us = |cpu: Option<f64>| cpu.map_or("-".into(), |us| format!("{us:.0}"));
+        let us = show_cpu;
         out.push_str(&format!(
             "| {} | {:.0} {} | {:.2} | {:.2} | {} | {} | {} | {} | {} |\n",
             row.name,
@@ -635,11 +694,12 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         // CPU a request (the least a page over HTTP can cost).
         let ratio = |row: &Row, floor: f64| match (row.cpu_us, row.floor_cpu_us) {
             (Some(cpu), Some(http)) => format!(
-                "{cpu:.0} µs, {:.1}x; {:.1}x the data floor and the HTTP floor's {http:.0} µs together",
-                cpu / floor,
-                cpu / (floor + http)
+                "{}; {:.1}x the data floor and the HTTP floor's {:.0} µs together",
+                against_data_floor(cpu, floor),
+                cpu.total() / (floor + http.total()),
+                http.total(),
             ),
-            (Some(cpu), None) => format!("{cpu:.0} µs, {:.1}x", cpu / floor),
+            (Some(cpu), None) => against_data_floor(cpu, floor),
             _ => "-".to_owned(),
         };
         out.push_str(&format!(
@@ -649,10 +709,58 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             dataset.deep_position,
             ratio(&rows[1], floor_deep),
         ));
+        if let Some((shallow, deep)) = floor_beside {
+            let against = |row: &Row, floor: f64| {
+                row.cpu_us
+                    .map_or("-".to_owned(), |cpu| against_data_floor(cpu, floor))
+            };
+            out.push_str(&format!(
+                "S2 data floor beside S2's load (its own thread's CPU, sharing the cores and \
+                 caches with the server and the load): {shallow:.0} µs a page at depth 0 \
+                 (switchboard: {}), {deep:.0} µs at depth {} (switchboard: {})\n",
+                against(&rows[0], shallow),
+                dataset.deep_position,
+                against(&rows[1], deep),
+            ));
+        }
     }
     out.push_str(&group_commit);
     out.push_str(&s5);
     Ok(out)
+}
+
+/// `measure`, with the data floor measured on a thread of its own once the
+/// load has run for a second: the floor in the server's conditions, sharing
+/// its cores and caches with the server and the load generator. `None` off
+/// SQLite. The floor takes about a second of CPU, so the load should run for
+/// several (the default runs do).
+async fn with_floor_beside<T>(
+    url: &str,
+    deep_cursor: uuid::Uuid,
+    measure: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<(T, Option<(f64, f64)>)> {
+    let Some(path) = url.strip_prefix("sqlite://").map(std::path::PathBuf::from) else {
+        return Ok((measure.await?, None));
+    };
+    let floor = tokio::task::spawn_blocking(move || {
+        std::thread::sleep(Duration::from_secs(1));
+        data_floor::page_us(&path, deep_cursor)
+    });
+    let (measured, floor) = tokio::join!(measure, floor);
+    Ok((measured?, Some(floor??)))
+}
+
+/// A page's CPU against the data floor's time: in all, and in user space
+/// alone (the data floor, one process making no system call, has no kernel
+/// part).
+fn against_data_floor(cpu: Cpu, floor: f64) -> String {
+    format!(
+        "{:.0} µs, {:.1}x; in user space {:.0} µs, {:.1}x",
+        cpu.total(),
+        cpu.total() / floor,
+        cpu.user,
+        cpu.user / floor
+    )
 }
 
 /// `(writes, commits)` of the store, from `/metrics`.
