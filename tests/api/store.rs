@@ -809,13 +809,8 @@ async fn a_write_sent_with_its_admission_happens_only_when_that_admission_allows
 /// prepares the write on.
 #[tokio::test]
 async fn a_write_goes_with_its_admission_where_only_the_write_was_prepared() {
-    let (db, store) = fresh().await;
-    let Admitted {
-        limit,
-        client,
-        portfolio,
-        grant,
-    } = admitted_once(&store).await;
+    let (db, first) = fresh().await;
+    let token = admitted_once(&first).await;
     let store = store::open(&db.url).await.expect("open the store again");
     store
         .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
@@ -825,13 +820,13 @@ async fn a_write_goes_with_its_admission_where_only_the_write_was_prepared() {
     let id = new.id;
     let (admitted, outcome) = store
         .admit_then(
-            admission(client, portfolio, limit, 1001),
-            &grant,
+            admission(token.client, token.portfolio, token.limit, 1001),
+            &token.grant,
             Guarded::AddThread(NewThread(new)),
         )
         .await
         .unwrap();
-    assert_eq!(admitted, Some((grant, Decision::Allowed)));
+    assert_eq!(admitted, Some((token.grant, Decision::Allowed)));
     assert!(
         matches!(outcome, Some(Ok(Outcome::Thread(ref thread))) if thread.id == id),
         "{outcome:?}"
