@@ -160,6 +160,9 @@ fn machine() -> String {
 struct Cpu {
     user: f64,
     system: f64,
+    /// That of every PostgreSQL process of the machine, user and kernel,
+    /// when the run is on PostgreSQL: the database's share of the two cores.
+    database: Option<f64>,
 }
 
 impl Cpu {
@@ -173,8 +176,38 @@ impl Cpu {
         Cpu {
             user: (after.user - self.user) / n,
             system: (after.system - self.system) / n,
+            database: after
+                .database
+                .zip(self.database)
+                .map(|(after, before)| (after - before) / n),
         }
     }
+}
+
+/// The CPU time all processes named `postgres` have used so far, in
+/// microseconds (of those alive: a pooled run keeps its backends).
+fn postgres_cpu_us() -> Option<f64> {
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        if !head.ends_with("(postgres") {
+            continue;
+        }
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |field: usize| {
+            fields
+                .get(field)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        total += (ticks(11) + ticks(12)) as f64 * 10_000.0;
+    }
+    Some(total)
 }
 
 /// `total µs (user)`, or `-` when unknown.
@@ -182,6 +215,15 @@ fn show_cpu(cpu: Option<Cpu>) -> String {
     cpu.map_or("-".into(), |cpu| {
         format!("{:.0} µs ({:.0} user)", cpu.total(), cpu.user)
     })
+}
+
+/// PostgreSQL's CPU a request, where the run measured it: `; PostgreSQL's
+/// processes N µs`, or nothing.
+fn show_database(cpu: Option<Cpu>) -> String {
+    match cpu.and_then(|cpu| cpu.database) {
+        Some(database) => format!("; PostgreSQL's processes {database:.0} µs"),
+        None => String::new(),
+    }
 }
 
 /// A server process and where it listens.
@@ -201,6 +243,7 @@ impl Server {
         Some(Cpu {
             user: ticks(11)?,
             system: ticks(12)?,
+            database: None,
         })
     }
 
@@ -332,15 +375,23 @@ async fn measure_all(
     Ok((median_run(runs), requests))
 }
 
-/// Measures `make` on `server` with the server's CPU time per request.
+/// Measures `make` on `server` with the server's CPU time per request, and
+/// PostgreSQL's when the run is on it.
 async fn measure_server(
     args: &Args,
     server: &Server,
     make: Arc<load::MakeCall>,
 ) -> anyhow::Result<(Stats, Option<Cpu>)> {
-    let before = server.cpu_us();
+    let on_postgres = args.database.is_some();
+    let sample = || {
+        server.cpu_us().map(|cpu| Cpu {
+            database: on_postgres.then(postgres_cpu_us).flatten(),
+            ..cpu
+        })
+    };
+    let before = sample();
     let (stats, requests) = measure_all(args, server.address, args.clients, make).await?;
-    let cpu = match (before, server.cpu_us()) {
+    let cpu = match (before, sample()) {
         (Some(before), Some(after)) if requests > 0 => Some(before.per_request(after, requests)),
         _ => None,
     };
@@ -355,7 +406,15 @@ async fn floor(
     bytes: usize,
 ) -> anyhow::Result<(Stats, Option<Cpu>)> {
     let server = floor_server(bytes).await?;
-    measure_server(args, &server, make).await
+    let (stats, cpu) = measure_server(args, &server, make).await?;
+    // PostgreSQL has no part in the floor's answers.
+    Ok((
+        stats,
+        cpu.map(|cpu| Cpu {
+            database: None,
+            ..cpu
+        }),
+    ))
 }
 
 /// The database of the run, generated the first time, and what it holds.
@@ -476,18 +535,20 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             let make = spread(args.tokens, "/api/connector/v1/messageThreads/add", add);
             let (stats, cpu_us) = measure_server(args, &server, make).await?;
             return Ok(format!(
-                "S1: {:.0} threads/s, {} of server CPU a thread",
+                "S1: {:.0} threads/s, {} of server CPU a thread{}",
                 stats.per_second(),
                 cpu(cpu_us),
+                show_database(cpu_us),
             ));
         }
         if scenario == Profiled::Message {
             let make = chat_messages(args, address, &add).await?;
             let (stats, cpu_us) = measure_server(args, &server, make).await?;
             return Ok(format!(
-                "messages/add, one a request: {:.0} messages/s, {} of server CPU a message",
+                "messages/add, one a request: {:.0} messages/s, {} of server CPU a message{}",
                 stats.per_second(),
                 cpu(cpu_us),
+                show_database(cpu_us),
             ));
         }
         let deep = scenario == Profiled::S2Deep;
@@ -520,9 +581,10 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         };
         let depth = if deep { dataset.deep_position } else { 0 };
         return Ok(format!(
-            "S2 depth {depth}: {:.0} pages/s, {} of server CPU a page{data_floor}",
+            "S2 depth {depth}: {:.0} pages/s, {} of server CPU a page{}{data_floor}",
             stats.per_second(),
             cpu(cpu_us),
+            show_database(cpu_us),
         ));
     }
     // S2: a page at depth 0 against a page deep in the history.
@@ -667,13 +729,14 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
         };
         let us = show_cpu;
         out.push_str(&format!(
-            "| {} | {:.0} {} | {:.2} | {:.2} | {} | {} | {} | {} | {} |\n",
+            "| {} | {:.0} {} | {:.2} | {:.2} | {}{} | {} | {} | {} | {} |\n",
             row.name,
             s.per_second() * row.per_request,
             row.unit,
             s.percentile_ms(50.0),
             s.percentile_ms(99.0),
             us(row.cpu_us),
+            show_database(row.cpu_us),
             floor_rate,
             floor_p50,
             us(row.floor_cpu_us),
