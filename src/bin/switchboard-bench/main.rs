@@ -192,22 +192,28 @@ fn postgres_cpu_us() -> Option<f64> {
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
             continue;
         };
-        let Some((head, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        if !head.ends_with("(postgres") {
-            continue;
+        if let Some(("postgres", cpu)) = process_cpu(&stat) {
+            total += cpu.total();
         }
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |field: usize| {
-            fields
-                .get(field)
-                .and_then(|f| f.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        total += (ticks(11) + ticks(12)) as f64 * 10_000.0;
     }
     Some(total)
+}
+
+/// A process's name and CPU time so far, from its `/proc/PID/stat`; `/proc`
+/// counts CPU time in ticks of 1/100 s on Linux.
+fn process_cpu(stat: &str) -> Option<(&str, Cpu)> {
+    let (head, rest) = stat.rsplit_once(')')?;
+    let (_, name) = head.split_once('(')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |field: usize| Some(fields.get(field)?.parse::<u64>().ok()? as f64 * 10_000.0);
+    Some((
+        name,
+        Cpu {
+            user: ticks(11)?,
+            system: ticks(12)?,
+            database: None,
+        },
+    ))
 }
 
 /// `total µs (user)`, or `-` when unknown.
@@ -234,17 +240,10 @@ struct Server {
 }
 
 impl Server {
-    /// CPU time the process has used so far, in microseconds; `/proc` counts
-    /// it in ticks of 1/100 s on Linux.
+    /// CPU time the process has used so far, in microseconds.
     fn cpu_us(&self) -> Option<Cpu> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()?)).ok()?;
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let ticks = |field: usize| Some(fields.get(field)?.parse::<u64>().ok()? as f64 * 10_000.0);
-        Some(Cpu {
-            user: ticks(11)?,
-            system: ticks(12)?,
-            database: None,
-        })
+        process_cpu(&stat).map(|(_, cpu)| cpu)
     }
 
     fn peak_memory_mib(&self) -> Option<f64> {
