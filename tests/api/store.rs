@@ -711,7 +711,16 @@ struct Admitted {
     grant: AccessGrant,
 }
 
-async fn admitted_once(store: &Arc<dyn Store>) -> Admitted {
+impl Admitted {
+    /// The token's admission at `now_ms`.
+    fn at(&self, now_ms: i64) -> Admission {
+        admission(self.client, self.portfolio, self.limit, now_ms)
+    }
+}
+
+/// A fresh store, and its portfolio token admitted once.
+async fn fresh_admitted() -> (TestDatabase, Arc<dyn Store>, Admitted) {
+    let (db, store) = fresh().await;
     let limit = RateLimit {
         requests: 3,
         window_secs: 30,
@@ -723,12 +732,13 @@ async fn admitted_once(store: &Arc<dyn Store>) -> Admitted {
         .await
         .unwrap()
         .unwrap();
-    Admitted {
+    let token = Admitted {
         limit,
         client,
         portfolio,
         grant,
-    }
+    };
+    (db, store, token)
 }
 
 /// Whether a thread with this id is stored (as staff see it).
@@ -740,13 +750,9 @@ async fn stored(store: &Arc<dyn Store>, id: Uuid) -> bool {
 
 #[tokio::test]
 async fn a_write_sent_with_its_admission_happens_only_when_that_admission_allows_its_grant() {
-    let (_db, store) = fresh().await;
-    let Admitted {
-        limit,
-        client,
-        portfolio,
-        grant,
-    } = admitted_once(&store).await;
+    let (_db, store, token) = fresh_admitted().await;
+    let (client, portfolio, limit, grant) =
+        (token.client, token.portfolio, token.limit, token.grant);
     let add = |store: Arc<dyn Store>, client, expected, now| async move {
         let new = thread(demo::SAMPLE_CLIENT, demo::GROSS, 1);
         let id = new.id;
@@ -809,8 +815,7 @@ async fn a_write_sent_with_its_admission_happens_only_when_that_admission_allows
 /// prepares the write on.
 #[tokio::test]
 async fn a_write_goes_with_its_admission_where_only_the_write_was_prepared() {
-    let (db, first) = fresh().await;
-    let token = admitted_once(&first).await;
+    let (db, _first, token) = fresh_admitted().await;
     let store = store::open(&db.url).await.expect("open the store again");
     store
         .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
@@ -820,7 +825,7 @@ async fn a_write_goes_with_its_admission_where_only_the_write_was_prepared() {
     let id = new.id;
     let (admitted, outcome) = store
         .admit_then(
-            admission(token.client, token.portfolio, token.limit, 1001),
+            token.at(1001),
             &token.grant,
             Guarded::AddThread(NewThread(new)),
         )
@@ -836,13 +841,8 @@ async fn a_write_goes_with_its_admission_where_only_the_write_was_prepared() {
 
 #[tokio::test]
 async fn a_read_sent_with_its_admission_is_kept_only_when_that_admission_allows_its_grant() {
-    let (_db, store) = fresh().await;
-    let Admitted {
-        limit,
-        client,
-        portfolio,
-        grant,
-    } = admitted_once(&store).await;
+    let (_db, store, token) = fresh_admitted().await;
+    let grant = token.grant.clone();
     let added = store
         .add_thread(thread(demo::SAMPLE_CLIENT, demo::NET, 5))
         .await
@@ -852,14 +852,14 @@ async fn a_read_sent_with_its_admission_is_kept_only_when_that_admission_allows_
     let mut other = grant.clone();
     other.token_id = Uuid::nil();
     let (admitted, outcome) = store
-        .admit_then(admission(client, portfolio, limit, 1001), &other, page())
+        .admit_then(token.at(1001), &other, page())
         .await
         .unwrap();
     assert_eq!(admitted, Some((grant.clone(), Decision::Allowed)));
     assert!(outcome.is_none());
     // The token's own grant: the page.
     let (admitted, outcome) = store
-        .admit_then(admission(client, portfolio, limit, 1002), &grant, page())
+        .admit_then(token.at(1002), &grant, page())
         .await
         .unwrap();
     assert_eq!(admitted, Some((grant.clone(), Decision::Allowed)));
@@ -869,7 +869,7 @@ async fn a_read_sent_with_its_admission_is_kept_only_when_that_admission_allows_
     }
     // Over the limit: nothing kept.
     let (admitted, outcome) = store
-        .admit_then(admission(client, portfolio, limit, 1003), &grant, page())
+        .admit_then(token.at(1003), &grant, page())
         .await
         .unwrap();
     assert!(matches!(admitted, Some((_, Decision::Limited { .. }))));
@@ -878,13 +878,8 @@ async fn a_read_sent_with_its_admission_is_kept_only_when_that_admission_allows_
 
 #[tokio::test]
 async fn messages_sent_with_their_admission_are_added_only_when_it_allows_them_all() {
-    let (_db, store) = fresh().await;
-    let Admitted {
-        limit,
-        client,
-        portfolio,
-        grant,
-    } = admitted_once(&store).await;
+    let (_db, store, token) = fresh_admitted().await;
+    let grant = token.grant.clone();
     let mine = store
         .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
         .await
@@ -916,7 +911,7 @@ async fn messages_sent_with_their_admission_are_added_only_when_it_allows_them_a
     // Allowed: both messages, in order.
     let (admitted, outcome) = store
         .admit_then(
-            admission(client, portfolio, limit, 1001),
+            token.at(1001),
             &grant,
             Guarded::AddMessages(batch(&[mine.id, mine.id])),
         )
@@ -932,7 +927,7 @@ async fn messages_sent_with_their_admission_are_added_only_when_it_allows_them_a
     // One thread the token cannot see, second in the batch: none added.
     let (_, outcome) = store
         .admit_then(
-            admission(client, portfolio, limit, 1002),
+            token.at(1002),
             &grant,
             Guarded::AddMessages(batch(&[mine.id, theirs.id, theirs.id])),
         )
@@ -947,7 +942,7 @@ async fn messages_sent_with_their_admission_are_added_only_when_it_allows_them_a
     // Over the limit: none added, nothing reported.
     let (admitted, outcome) = store
         .admit_then(
-            admission(client, portfolio, limit, 1003),
+            token.at(1003),
             &grant,
             Guarded::AddMessages(batch(&[mine.id])),
         )
