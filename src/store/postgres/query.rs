@@ -105,7 +105,13 @@ pub fn push_page(q: &mut Query, page: PageBounds) {
         let (c, s) = (q.arg(after.created), q.arg(after.seq));
         q.push(&format!(" AND (created_utc < {c} OR seq < {s})"));
     }
-    let p = q.arg(i64::from(page.count));
+    push_newest_first(q, page.count);
+}
+
+/// Appends a page's order, newest first with ties by insertion (the order
+/// of the `threads_page` and `messages_page` indexes), and its size.
+fn push_newest_first(q: &mut Query, count: u32) {
+    let p = q.arg(i64::from(count));
     q.push(&format!(" ORDER BY created_utc DESC, seq DESC LIMIT {p}"));
 }
 
@@ -126,6 +132,5 @@ pub fn push_page_after(q: &mut Query, created: Option<(i64, i64)>, position: &st
         created = cursor("created_utc"),
         seq = cursor("seq"),
     ));
-    let p = q.arg(i64::from(count));
-    q.push(&format!(" ORDER BY created_utc DESC, seq DESC LIMIT {p}"));
+    push_newest_first(q, count);
 }
