@@ -103,6 +103,59 @@ pub fn write_text(out: &mut Vec<u8>, text: &str) {
     let _ = serde_json::to_writer(&mut *out, text);
 }
 
+/// A `getAll` page, `{"<name>":[items],"Cursor":<the last item's id>}`,
+/// written item by item: as a store reads its rows, with no item built first.
+pub struct PageWriter {
+    out: Vec<u8>,
+    len: usize,
+}
+
+/// A page's JSON, written; `len` items.
+#[derive(Debug)]
+pub struct WrittenPage {
+    pub json: Vec<u8>,
+    pub len: usize,
+}
+
+/// About what one item of a page takes in JSON (a thread is 200 to 300 bytes;
+/// a longer message makes the buffer grow once or twice), so that a page's
+/// buffer is sized once: a page of 100 threads (20 KiB) grew from 128 bytes
+/// in eight reallocations, 3% of its CPU.
+pub const ITEM_BYTES: usize = 320;
+
+impl PageWriter {
+    /// A page named `name` for up to `items` items.
+    pub fn new(name: &'static str, items: usize) -> Self {
+        let mut out = Vec::with_capacity(128 + items * ITEM_BYTES);
+        out.extend_from_slice(b"{\"");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":[");
+        Self { out, len: 0 }
+    }
+
+    pub fn push(&mut self, item: &impl WriteJson) {
+        if self.len > 0 {
+            self.out.push(b',');
+        }
+        item.write_json(&mut self.out);
+        self.len += 1;
+    }
+
+    /// Closes the page; `cursor` is the id of its last item.
+    pub fn finish(mut self, cursor: Option<Uuid>) -> WrittenPage {
+        self.out.extend_from_slice(b"],\"Cursor\":");
+        match cursor {
+            Some(id) => write_id(&mut self.out, id),
+            None => self.out.extend_from_slice(b"null"),
+        }
+        self.out.push(b'}');
+        WrittenPage {
+            json: self.out,
+            len: self.len,
+        }
+    }
+}
+
 /// A JSON array of `items`.
 pub fn write_array<T: WriteJson>(out: &mut Vec<u8>, items: &[T]) {
     out.push(b'[');

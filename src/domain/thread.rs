@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use super::fields::{Input, InputError, Object};
-use super::json::{self, WriteJson};
+use super::json::{self, PageWriter, WriteJson, WrittenPage};
 use super::paging::Limitation;
 use super::text::ShortText;
 use super::time::{TimeInterval, Timestamp};
@@ -47,6 +47,35 @@ impl<'a> From<&'a Thread> for ThreadView<'a> {
             updated_utc: t.updated,
             is_resolved: t.is_resolved,
         }
+    }
+}
+
+/// The name of a list of threads in the Connector API's answers.
+pub const THREADS: &str = "MessageThreads";
+
+/// A `messageThreads/getAll` page written thread by thread as a store reads
+/// its rows, so that no [`Thread`] is built: the view borrows the row's text.
+pub struct ThreadPageWriter {
+    page: PageWriter,
+    last: Option<Uuid>,
+}
+
+impl ThreadPageWriter {
+    /// A page of up to `count` threads.
+    pub fn new(count: u32) -> Self {
+        Self {
+            page: PageWriter::new(THREADS, count as usize),
+            last: None,
+        }
+    }
+
+    pub fn push(&mut self, thread: &ThreadView<'_>) {
+        self.page.push(thread);
+        self.last = Some(thread.id);
+    }
+
+    pub fn finish(self) -> WrittenPage {
+        self.page.finish(self.last)
     }
 }
 

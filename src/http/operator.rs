@@ -14,7 +14,7 @@ use super::AppState;
 use super::auth::Staff;
 use super::error::ApiError;
 use super::messages::{add_messages, message_page, message_query};
-use super::threads::{one_thread, thread_page};
+use super::threads::{one_thread, staff_thread_page};
 
 pub async fn threads_get_all(
     State(app): State<AppState>,
@@ -35,7 +35,7 @@ pub async fn threads_get_all(
             count: filter.limitation.count,
         })
         .await?;
-    thread_page::<StaffThreadView>(&headers, &threads)
+    Ok(staff_thread_page(&headers, &threads))
 }
 
 pub async fn threads_update(

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::body::prefers_minimal;
 use super::context::JSON_UTF8;
 use super::error::ApiError;
-use crate::domain::json::{self, WriteJson};
+use crate::domain::json::{self, PageWriter, WriteJson, WrittenPage};
 
 pub fn json<T: Serialize>(value: &T) -> Result<Response, ApiError> {
     let bytes = serde_json::to_vec(value).map_err(|e| ApiError::Internal(e.into()))?;
@@ -25,15 +25,9 @@ pub fn json_bytes(bytes: Vec<u8>) -> Response {
     response
 }
 
-/// About what one item of a page takes in JSON (a thread is 200 to 300 bytes;
-/// a longer message makes the buffer grow once or twice), so that a page's
-/// buffer is sized once: a page of 100 threads (20 KiB) grew from 128 bytes
-/// in eight reallocations, 3% of its CPU.
-const ITEM_BYTES: usize = 320;
-
 /// An answer that lists what a write stored: `{"<name>": [items]}`.
 pub fn items<V: WriteJson>(name: &'static str, items: &[V]) -> Response {
-    let mut bytes = Vec::with_capacity(128 + items.len() * ITEM_BYTES);
+    let mut bytes = Vec::with_capacity(128 + items.len() * json::ITEM_BYTES);
     json::Object::begin(&mut bytes)
         .value(name, |out| json::write_array(out, items))
         .end();
@@ -49,16 +43,15 @@ pub fn page<V: WriteJson>(
     items: &[V],
     cursor: Option<Uuid>,
 ) -> Response {
-    if items.is_empty() && prefers_minimal(headers) {
+    let mut page = PageWriter::new(name, items.len());
+    items.iter().for_each(|item| page.push(item));
+    written(headers, page.finish(cursor))
+}
+
+/// A `getAll` page a store wrote as it read its rows; see [`page`].
+pub fn written(headers: &HeaderMap, page: WrittenPage) -> Response {
+    if page.len == 0 && prefers_minimal(headers) {
         return StatusCode::NO_CONTENT.into_response();
     }
-    let mut bytes = Vec::with_capacity(128 + items.len() * ITEM_BYTES);
-    json::Object::begin(&mut bytes)
-        .value(name, |out| json::write_array(out, items))
-        .value("Cursor", |out| match cursor {
-            Some(id) => json::write_id(out, id),
-            None => out.extend_from_slice(b"null"),
-        })
-        .end();
-    json_bytes(bytes)
+    json_bytes(page.json)
 }

@@ -6,7 +6,9 @@ use axum::response::Response;
 use uuid::Uuid;
 
 use crate::domain::json::WriteJson;
-use crate::domain::thread::{AddThread, Thread, ThreadFilter, ThreadView};
+use crate::domain::thread::{
+    AddThread, StaffThreadView, THREADS, Thread, ThreadFilter, ThreadView,
+};
 use crate::domain::time::{TimeInterval, Timestamp};
 use crate::store::{NewThread, ThreadQuery};
 
@@ -16,7 +18,7 @@ use super::{AppState, respond};
 
 /// `{"MessageThreads": [thread]}`, the answer of a thread's change.
 pub fn one_thread(thread: impl WriteJson) -> Response {
-    respond::items("MessageThreads", &[thread])
+    respond::items(THREADS, &[thread])
 }
 
 pub async fn add(State(app): State<AppState>, call: Call<AddThread>) -> Result<Response, ApiError> {
@@ -45,7 +47,7 @@ pub async fn get_all(
     headers: HeaderMap,
     call: Call<ThreadFilter>,
 ) -> Result<Response, ApiError> {
-    let (_, threads) = call
+    let (_, page) = call
         .run(&app, |grant, filter| {
             let enterprises = grant.enterprises_to_search(filter.enterprise_ids.as_deref())?;
             Ok(ThreadQuery {
@@ -61,20 +63,12 @@ pub async fn get_all(
             })
         })
         .await?;
-    thread_page::<ThreadView>(&headers, &threads)
+    Ok(respond::written(&headers, page))
 }
 
-/// A page of threads, shown as `V` (the integration's or the staff's view):
+/// A page of threads in the operator's view:
 /// `{"MessageThreads": [...], "Cursor": ...}`.
-pub fn thread_page<'a, V>(headers: &HeaderMap, threads: &'a [Thread]) -> Result<Response, ApiError>
-where
-    V: WriteJson + From<&'a Thread>,
-{
-    let views: Vec<V> = threads.iter().map(V::from).collect();
-    Ok(respond::page(
-        headers,
-        "MessageThreads",
-        &views,
-        threads.last().map(|t| t.id),
-    ))
+pub fn staff_thread_page(headers: &HeaderMap, threads: &[Thread]) -> Response {
+    let views: Vec<StaffThreadView> = threads.iter().map(StaffThreadView::from).collect();
+    respond::page(headers, THREADS, &views, threads.last().map(|t| t.id))
 }

@@ -24,6 +24,7 @@
 //! grant) leaves the caller to run the operation the plain way, after
 //! admission, as if nothing had been tried.
 
+use crate::domain::json::WrittenPage;
 use crate::domain::message::Message;
 use crate::domain::scope::AccessGrant;
 use crate::domain::thread::Thread;
@@ -66,7 +67,7 @@ pub enum Guarded {
 /// What a [`Guarded`] operation gave.
 #[derive(Debug)]
 pub enum Outcome {
-    Threads(Vec<Thread>),
+    Threads(WrittenPage),
     Messages(Vec<Message>),
     Thread(Thread),
     Added(Vec<Message>),
@@ -76,7 +77,7 @@ impl Guarded {
     /// Runs the operation the plain way.
     pub async fn run<S: Content + ?Sized>(self, store: &S) -> StoreResult<Outcome> {
         Ok(match self {
-            Self::Threads(query) => Outcome::Threads(store.threads(query).await?),
+            Self::Threads(query) => Outcome::Threads(store.written_threads(query).await?),
             Self::Messages(query) => Outcome::Messages(store.messages(query).await?),
             Self::AddThread(NewThread(thread)) => Outcome::Thread(store.add_thread(thread).await?),
             Self::AddMessages(batch) => Outcome::Added(store.add_messages(batch).await?),
@@ -117,7 +118,7 @@ macro_rules! guardable {
     };
 }
 
-guardable!(ThreadQuery, Threads, Threads, Vec<Thread>);
+guardable!(ThreadQuery, Threads, Threads, WrittenPage);
 guardable!(MessageQuery, Messages, Messages, Vec<Message>);
 guardable!(NewThread, AddThread, Thread, Thread);
 guardable!(MessageBatch, AddMessages, Added, Vec<Message>);

@@ -11,10 +11,13 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::{Missing, StoreResult};
+use crate::domain::json::WrittenPage;
 use crate::domain::message::Message;
 use crate::domain::paging::Position;
 use crate::domain::scope::Visibility;
 use crate::domain::thread::Thread;
+#[cfg(doc)]
+use crate::domain::thread::ThreadPageWriter;
 use crate::domain::time::Timestamp;
 
 #[async_trait]
@@ -22,6 +25,10 @@ pub trait Content: Send + Sync {
     async fn add_thread(&self, thread: Thread) -> StoreResult<Thread>;
     /// A page of threads; [`Missing::ThreadCursor`] if the cursor is not visible.
     async fn threads(&self, query: ThreadQuery) -> StoreResult<Vec<Thread>>;
+    /// The same page, written as `messageThreads/getAll` answers it as its
+    /// rows are read ([`ThreadPageWriter`]): the Connector API's hot path
+    /// builds no thread, copies no text and reads no column it does not show.
+    async fn written_threads(&self, query: ThreadQuery) -> StoreResult<WrittenPage>;
     /// Adds the messages, moves their threads' `UpdatedUtc`, reopens the threads
     /// of messages from the application, and writes their webhook events; all or
     /// nothing ([`Missing::BatchThread`] names the first thread not visible).

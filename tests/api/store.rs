@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use switchboard::demo;
+use switchboard::domain::json::WrittenPage;
 use switchboard::domain::message::{Message, Sender};
 use switchboard::domain::scope::{AccessGrant, Visibility};
 use switchboard::domain::thread::Thread;
@@ -141,6 +142,90 @@ async fn a_cursor_the_caller_cannot_see_is_missing() {
     // Staff see every thread, so the same cursor is fine for them.
     let query = threads_of(Visibility::staff(), Some(theirs.id), 10);
     assert_eq!(store.threads(query).await.unwrap(), vec![]);
+}
+
+/// The Connector API's page of `threads`, written independently of the
+/// server's writer (by serde_json, from the threads' fields).
+fn connector_page(threads: &[Thread]) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = threads
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "Id": t.id,
+                "OriginalSender": t.original_sender,
+                "Subject": t.subject,
+                "CreatedUtc": t.created,
+                "UpdatedUtc": t.updated,
+                "IsResolved": t.is_resolved,
+            })
+        })
+        .collect();
+    serde_json::json!({"MessageThreads": items, "Cursor": threads.last().map(|t| t.id)})
+}
+
+fn written_ids(page: &WrittenPage) -> Vec<Uuid> {
+    let read: serde_json::Value = serde_json::from_slice(&page.json).expect("JSON");
+    read["MessageThreads"]
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|item| item["Id"].as_str().expect("Id").parse().expect("a UUID"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_written_page_shows_the_same_threads_as_the_connector_api_does() {
+    let (_db, store) = fresh().await;
+    let texts = [
+        ("Guest", "Plain"),
+        ("\"Quoted\" \\ back", "Tab\tnewline\ncontrol\u{1}"),
+        ("Příliš žluťoučký", "🛎️ room 12"),
+        ("", ""),
+    ];
+    for (i, (sender, subject)) in texts.iter().enumerate() {
+        let mut t = thread(demo::SAMPLE_CLIENT, demo::GROSS, 100 + i as i64 % 2);
+        t.original_sender = (*sender).to_owned();
+        t.subject = (*subject).to_owned();
+        t.updated = Timestamp::from_unix(500 + i as i64);
+        t.is_resolved = i % 2 == 1;
+        store.add_thread(t).await.unwrap();
+    }
+    // Another integration's thread, which Sample Client must not see.
+    let theirs = store
+        .add_thread(thread(demo::TEST_CLIENT_2, demo::GROSS, 100))
+        .await
+        .unwrap();
+    let all = store
+        .threads(threads_of(sample_client(), None, 10))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), texts.len());
+
+    let mut by_ids = threads_of(sample_client(), None, 10);
+    by_ids.thread_ids = Some(vec![all[1].id, all[3].id, theirs.id]);
+    let mut by_update = threads_of(sample_client(), None, 10);
+    by_update.updated = Some((501, 502));
+    let queries = [
+        threads_of(sample_client(), None, 10),
+        threads_of(sample_client(), None, 2),
+        threads_of(sample_client(), Some(all[1].id), 10),
+        threads_of(sample_client(), Some(all[3].id), 10),
+        by_ids,
+        by_update,
+    ];
+    for query in queries {
+        let threads = store.threads(query.clone()).await.unwrap();
+        let page = store.written_threads(query.clone()).await.unwrap();
+        let read: serde_json::Value = serde_json::from_slice(&page.json).expect("JSON");
+        assert_eq!(read, connector_page(&threads), "{query:?}");
+        assert_eq!(page.len, threads.len(), "{query:?}");
+    }
+
+    let unseen = threads_of(sample_client(), Some(theirs.id), 10);
+    assert_eq!(
+        missing(store.written_threads(unseen).await),
+        Missing::ThreadCursor
+    );
 }
 
 #[tokio::test]
@@ -864,7 +949,7 @@ async fn a_read_sent_with_its_admission_is_kept_only_when_that_admission_allows_
         .unwrap();
     assert_eq!(admitted, Some((grant.clone(), Decision::Allowed)));
     match outcome {
-        Some(Ok(Outcome::Threads(threads))) => assert_eq!(ids(&threads), vec![added.id]),
+        Some(Ok(Outcome::Threads(page))) => assert_eq!(written_ids(&page), vec![added.id]),
         other => panic!("unexpected outcome {other:?}"),
     }
     // Over the limit: nothing kept.

@@ -10,16 +10,19 @@ use super::query::{
     Query, prepared, push_page, push_page_after, push_visibility, visibility_conditions,
 };
 use super::tenants::{self, Guard};
+use crate::domain::json::WrittenPage;
 use crate::domain::message::{Message, Sender};
 use crate::domain::paging::Position;
 use crate::domain::scope::Visibility;
-use crate::domain::thread::Thread;
+use crate::domain::thread::{Thread, ThreadPageWriter, ThreadView};
 use crate::domain::time::Timestamp;
 use crate::store::content::{Item, PageBounds, after_cursor};
 use crate::store::{MessageBatch, MessageQuery, Missing, StoreResult, ThreadQuery};
 
 const THREAD_COLUMNS: &str = "id, integration_id, enterprise_id, original_sender, subject, \
                               created_utc, updated_utc, is_resolved";
+/// What the Connector API's view of a thread shows.
+const VIEW_COLUMNS: &str = "id, original_sender, subject, created_utc, updated_utc, is_resolved";
 
 fn thread(row: &Row) -> Thread {
     Thread {
@@ -165,7 +168,39 @@ async fn page_rows(
 }
 
 pub async fn thread_page(client: &impl GenericClient, q: &ThreadQuery) -> StoreResult<Vec<Thread>> {
-    let mut page = Query::new(&format!("SELECT {THREAD_COLUMNS} FROM threads WHERE TRUE"));
+    let rows = thread_page_rows(client, q, THREAD_COLUMNS).await?;
+    Ok(rows.iter().map(thread).collect())
+}
+
+/// The page of [`thread_page`], written from its rows as the Connector API
+/// shows it: the text is read in place, and the two owner columns (which the
+/// view does not show) are not read at all.
+pub async fn written_threads(
+    client: &impl GenericClient,
+    q: &ThreadQuery,
+) -> StoreResult<WrittenPage> {
+    let rows = thread_page_rows(client, q, VIEW_COLUMNS).await?;
+    let mut page = ThreadPageWriter::new(q.count);
+    for row in &rows {
+        page.push(&ThreadView {
+            id: row.try_get(0).map_err(internal)?,
+            original_sender: row.try_get(1).map_err(internal)?,
+            subject: row.try_get(2).map_err(internal)?,
+            created_utc: Timestamp::from_unix(row.try_get(3).map_err(internal)?),
+            updated_utc: Timestamp::from_unix(row.try_get(4).map_err(internal)?),
+            is_resolved: row.try_get(5).map_err(internal)?,
+        });
+    }
+    Ok(page.finish())
+}
+
+/// The rows of a page of threads, selecting `columns`.
+async fn thread_page_rows(
+    client: &impl GenericClient,
+    q: &ThreadQuery,
+    columns: &str,
+) -> StoreResult<Vec<Row>> {
+    let mut page = Query::new(&format!("SELECT {columns} FROM threads WHERE TRUE"));
     let visibility = q.visibility.narrowed_to(q.enterprises.as_deref());
     push_visibility(&mut page, &visibility, "");
     let any = |page: &mut Query, column: &str, ids: &Option<Vec<Uuid>>| {
@@ -184,7 +219,7 @@ pub async fn thread_page(client: &impl GenericClient, q: &ThreadQuery) -> StoreR
         let (a, b) = (page.arg(first), page.arg(last));
         page.push(&format!(" AND updated_utc BETWEEN {a} AND {b}"));
     }
-    let rows = page_rows(
+    page_rows(
         client,
         page,
         Item::Thread,
@@ -193,8 +228,7 @@ pub async fn thread_page(client: &impl GenericClient, q: &ThreadQuery) -> StoreR
         q.created,
         q.count,
     )
-    .await?;
-    Ok(rows.iter().map(thread).collect())
+    .await
 }
 
 pub async fn message_page(

@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use self::tenants::AdmissionStatement;
 use crate::domain::fault::Fault;
+use crate::domain::json::WrittenPage;
 use crate::domain::message::Message;
 use crate::domain::scope::AccessGrant;
 use crate::domain::thread::Thread;
@@ -293,7 +294,7 @@ impl Store for PostgresStore {
                 write_beside(&client, admission, expected, &guard, add).await
             }
             Guarded::Threads(query) => {
-                let page = content::thread_page(&client, &query);
+                let page = content::written_threads(&client, &query);
                 read_beside(&client, admission, expected, page, Outcome::Threads).await
             }
             Guarded::Messages(query) => {
@@ -420,6 +421,10 @@ impl Content for PostgresStore {
 
     async fn threads(&self, query: ThreadQuery) -> StoreResult<Vec<Thread>> {
         content::thread_page(&self.client().await?, &query).await
+    }
+
+    async fn written_threads(&self, query: ThreadQuery) -> StoreResult<WrittenPage> {
+        content::written_threads(&self.client().await?, &query).await
     }
 
     async fn add_messages(&self, batch: MessageBatch) -> StoreResult<Vec<Message>> {

@@ -5,18 +5,21 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
-use super::query::{Args, id_array, push_page, push_visibility, query};
+use super::query::{Args, for_each_row, id_array, push_page, push_visibility, query};
 use super::{conversion, internal};
+use crate::domain::json::WrittenPage;
 use crate::domain::message::{Message, Sender};
 use crate::domain::paging::Position;
 use crate::domain::scope::Visibility;
-use crate::domain::thread::Thread;
+use crate::domain::thread::{Thread, ThreadPageWriter, ThreadView};
 use crate::domain::time::Timestamp;
 use crate::store::content::{Item, PageBounds, after_cursor};
 use crate::store::{MessageBatch, MessageQuery, Missing, StoreResult, ThreadQuery};
 
 const THREAD_COLUMNS: &str = "id, integration_id, enterprise_id, original_sender, subject, \
                               created_utc, updated_utc, is_resolved";
+/// What the Connector API's view of a thread shows.
+const VIEW_COLUMNS: &str = "id, original_sender, subject, created_utc, updated_utc, is_resolved";
 const MESSAGE_COLUMNS: &str = "m.id, m.thread_id, m.text, m.sender, m.created_utc";
 
 fn thread(row: &Row<'_>) -> rusqlite::Result<Thread> {
@@ -125,13 +128,43 @@ fn position(
 }
 
 pub fn thread_page(conn: &Connection, q: &ThreadQuery) -> StoreResult<Vec<Thread>> {
+    let (sql, args) = thread_page_query(conn, q, THREAD_COLUMNS)?;
+    query(conn, &sql, &args, thread)
+}
+
+/// The page of [`thread_page`], written from its rows as the Connector API
+/// shows it: the text is read in place, and the two owner columns (which the
+/// view does not show) are not read at all.
+pub fn written_threads(conn: &Connection, q: &ThreadQuery) -> StoreResult<WrittenPage> {
+    let (sql, args) = thread_page_query(conn, q, VIEW_COLUMNS)?;
+    let mut page = ThreadPageWriter::new(q.count);
+    for_each_row(conn, &sql, &args, |row| {
+        page.push(&ThreadView {
+            id: row.get(0)?,
+            original_sender: row.get_ref(1)?.as_str()?,
+            subject: row.get_ref(2)?.as_str()?,
+            created_utc: Timestamp::from_unix(row.get(3)?),
+            updated_utc: Timestamp::from_unix(row.get(4)?),
+            is_resolved: row.get(5)?,
+        });
+        Ok(())
+    })?;
+    Ok(page.finish())
+}
+
+/// A page of threads as SQL selecting `columns`, and its arguments.
+fn thread_page_query(
+    conn: &Connection,
+    q: &ThreadQuery,
+    columns: &str,
+) -> StoreResult<(String, Args)> {
     let after = start(conn, Item::Thread, q.cursor, &q.visibility)?;
     // Steer SQLite to the right index: with ids, look the (at most 1000) ids up
     // one by one, and a unary `+` keeps the other terms from choosing a page
     // index; without ids, walk `threads_page` (one integration) or `threads_all`.
     let plus = if q.thread_ids.is_some() { "+" } else { "" };
 
-    let mut sql = format!("SELECT {THREAD_COLUMNS} FROM threads WHERE 1 = 1");
+    let mut sql = format!("SELECT {columns} FROM threads WHERE 1 = 1");
     let mut args: Args = Vec::new();
     let visibility = q.visibility.narrowed_to(q.enterprises.as_deref());
     push_visibility(&mut sql, &mut args, &visibility, plus);
@@ -155,7 +188,7 @@ pub fn thread_page(conn: &Connection, q: &ThreadQuery) -> StoreResult<Vec<Thread
     }
     let page = PageBounds::new(q.created, after, q.count);
     push_page(&mut sql, &mut args, page, plus);
-    query(conn, &sql, &args, thread)
+    Ok((sql, args))
 }
 
 pub fn message_page(conn: &Connection, q: &MessageQuery) -> StoreResult<Vec<Message>> {

@@ -24,6 +24,7 @@ use rusqlite::{Connection, OpenFlags};
 use uuid::Uuid;
 
 use crate::domain::fault::Fault;
+use crate::domain::json::WrittenPage;
 use crate::domain::message::Message;
 use crate::domain::scope::AccessGrant;
 use crate::domain::thread::Thread;
@@ -356,6 +357,12 @@ impl Content for SqliteStore {
             .await
     }
 
+    async fn written_threads(&self, query: ThreadQuery) -> StoreResult<WrittenPage> {
+        self.readers
+            .read_short(move |conn| content::written_threads(conn, &query))
+            .await
+    }
+
     async fn add_messages(&self, batch: MessageBatch) -> StoreResult<Vec<Message>> {
         self.writer
             .write(move |conn| content::add_messages(conn, batch))
@@ -617,22 +624,19 @@ mod tests {
             )
             .unwrap()
             .expect("the demo tokens");
-            let page = content::thread_page(
-                &reader,
-                &ThreadQuery {
-                    visibility: visibility.clone(),
-                    enterprises: Some(vec![demo::GROSS]),
-                    integrations: None,
-                    is_resolved: None,
-                    thread_ids: None,
-                    created: Some((1_600_000_000 + run as i64, 1_800_000_000 - run as i64)),
-                    updated: None,
-                    cursor: Some(threads[3 - run]),
-                    count: 2 + run as u32,
-                },
-            )
-            .unwrap();
-            assert!(!page.is_empty());
+            let query = ThreadQuery {
+                visibility: visibility.clone(),
+                enterprises: Some(vec![demo::GROSS]),
+                integrations: None,
+                is_resolved: None,
+                thread_ids: None,
+                created: Some((1_600_000_000 + run as i64, 1_800_000_000 - run as i64)),
+                updated: None,
+                cursor: Some(threads[3 - run]),
+                count: 2 + run as u32,
+            };
+            assert!(!content::thread_page(&reader, &query).unwrap().is_empty());
+            assert!(content::written_threads(&reader, &query).unwrap().len > 0);
             content::message_page(
                 &reader,
                 &MessageQuery {

@@ -88,17 +88,34 @@ pub fn execute(conn: &Connection, sql: &str, args: &Args) -> StoreResult<u64> {
         .map_err(internal)
 }
 
+/// Runs a query built piece by piece, handing each row to `each` as it is
+/// read (a row borrows from the statement: its text can be read in place).
+pub fn for_each_row(
+    conn: &Connection,
+    sql: &str,
+    args: &Args,
+    mut each: impl FnMut(&Row<'_>) -> rusqlite::Result<()>,
+) -> StoreResult<()> {
+    let named: Vec<(&str, &dyn ToSql)> = args.iter().map(|(n, v)| (*n, v.as_ref())).collect();
+    let mut select = conn.prepare_cached(sql).map_err(internal)?;
+    let mut rows = select.query(named.as_slice()).map_err(internal)?;
+    while let Some(row) = rows.next().map_err(internal)? {
+        each(row).map_err(internal)?;
+    }
+    Ok(())
+}
+
 /// Runs a query built piece by piece.
 pub fn query<T>(
     conn: &Connection,
     sql: &str,
     args: &Args,
-    map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    mut map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
 ) -> StoreResult<Vec<T>> {
-    let named: Vec<(&str, &dyn ToSql)> = args.iter().map(|(n, v)| (*n, v.as_ref())).collect();
-    let mut select = conn.prepare_cached(sql).map_err(internal)?;
-    select
-        .query_map(named.as_slice(), map)
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .map_err(internal)
+    let mut found = Vec::new();
+    for_each_row(conn, sql, args, |row| {
+        found.push(map(row)?);
+        Ok(())
+    })?;
+    Ok(found)
 }
