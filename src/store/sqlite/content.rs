@@ -19,7 +19,8 @@ use crate::store::{MessageBatch, MessageQuery, Missing, StoreResult, ThreadQuery
 const THREAD_COLUMNS: &str = "id, integration_id, enterprise_id, original_sender, subject, \
                               created_utc, updated_utc, is_resolved";
 /// What the Connector API's view of a thread shows.
-const VIEW_COLUMNS: &str = "id, original_sender, subject, created_utc, updated_utc, is_resolved";
+pub(super) const VIEW_COLUMNS: &str =
+    "id, original_sender, subject, created_utc, updated_utc, is_resolved";
 const MESSAGE_COLUMNS: &str = "m.id, m.thread_id, m.text, m.sender, m.created_utc";
 
 fn thread(row: &Row<'_>) -> rusqlite::Result<Thread> {
@@ -153,7 +154,7 @@ pub fn written_threads(conn: &Connection, q: &ThreadQuery) -> StoreResult<Writte
 }
 
 /// A page of threads as SQL selecting `columns`, and its arguments.
-fn thread_page_query(
+pub(super) fn thread_page_query(
     conn: &Connection,
     q: &ThreadQuery,
     columns: &str,

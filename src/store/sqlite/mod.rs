@@ -667,4 +667,53 @@ mod tests {
         assert_eq!(replanned(&reader), vec![], "reads planned again");
         assert_eq!(replanned(&writer), vec![], "writes planned again");
     }
+
+    /// The opcodes of `sql`'s program.
+    fn opcodes(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut explain = conn.prepare(&format!("EXPLAIN {sql}")).unwrap();
+        let mut rows = explain.raw_query();
+        let mut found = Vec::new();
+        while let Some(row) = rows.next().unwrap() {
+            found.push(row.get::<_, String>(1).unwrap());
+        }
+        found
+    }
+
+    /// See [`query::push_visibility`]: a page of a portfolio token's threads
+    /// runs without a Bloom filter of its enterprises.
+    #[tokio::test]
+    async fn scope_lists_build_no_bloom_filter() {
+        use crate::domain::scope::Visibility;
+        use crate::store::ThreadQuery;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bloom.db");
+        SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+        let reader = connect(&path, true).unwrap();
+        let query = ThreadQuery {
+            visibility: Visibility {
+                integration: Some(Uuid::new_v4()),
+                enterprises: Some(vec![Uuid::new_v4(), Uuid::new_v4()]),
+            },
+            enterprises: None,
+            integrations: None,
+            is_resolved: None,
+            thread_ids: None,
+            created: Some((0, 1_800_000_000)),
+            updated: None,
+            cursor: None,
+            count: 100,
+        };
+        let (sql, _) = content::thread_page_query(&reader, &query, content::VIEW_COLUMNS).unwrap();
+        let ops = opcodes(&reader, &sql);
+        assert!(ops.iter().any(|op| op == "Column"), "{ops:?}");
+        assert!(!ops.iter().any(|op| op.starts_with("Filter")), "{ops:?}");
+        // The same scope as a plain list would build one: the test can tell.
+        let plain = sql.replace(
+            "(SELECT value FROM rarray(:vis_scope) ORDER BY value)",
+            "rarray(:vis_scope)",
+        );
+        assert_ne!(plain, sql);
+        assert!(opcodes(&reader, &plain).iter().any(|op| op == "FilterAdd"));
+    }
 }
