@@ -15,6 +15,15 @@
 //!   their fsync, which is the kernel's and not counted).
 //! - The data floor runs in a process of this binary under callgrind, counted
 //!   only inside [`crate::data_floor::counted_pages`].
+//!
+//! Callgrind also simulates the first-level caches (`--cache-sim=yes`, with
+//! the machine's sizes) and a branch predictor (`--branch-sim=yes`) and counts
+//! their misses: a program that runs more distinct code or touches more memory
+//! a request misses more, and each miss costs cycles that the instruction
+//! count does not show. The simulation is of the one process alone (it does
+//! not count what other processes on the same cores evict), and its predictor
+//! is simpler than a real CPU's: its counts compare two programs, they do not
+//! time either.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -35,6 +44,8 @@ pub fn under_callgrind(out: &Path, extra: &[&str], program: &Path) -> Command {
     let mut command = Command::new("valgrind");
     command
         .arg("--tool=callgrind")
+        .arg("--cache-sim=yes")
+        .arg("--branch-sim=yes")
         .arg(format!("--callgrind-out-file={}", out.display()))
         .args(extra)
         .arg(program)
@@ -82,17 +93,25 @@ pub async fn compare(
     .status()
     .await?;
     anyhow::ensure!(status.success(), "the data floor under callgrind failed");
-    let floor_per_page = summary(&floor_out)? / PAGES as f64;
+    let floor_per_page = summary(&floor_out)?.per(PAGES);
 
     Ok(format!(
         "S2 depth 0 in instructions (callgrind, user space, {PAGES} pages one at a time): \
          switchboard {:.0} k a page (every thread: HTTP, authentication, rate limit, query, JSON), \
          data floor {:.0} k; {:.2}x\n\
+         S2's simulated misses a page: first-level instruction cache {:.1} k (data floor {:.1} k), \
+         first-level data cache {:.1} k (data floor {:.1} k), branch predictions {:.1} k (data floor {:.1} k)\n\
          S1 in instructions: switchboard {:.0} k a messageThreads/add",
-        server_per_page / 1000.0,
-        floor_per_page / 1000.0,
-        server_per_page / floor_per_page,
-        server_per_add / 1000.0,
+        server_per_page.instructions / 1000.0,
+        floor_per_page.instructions / 1000.0,
+        server_per_page.instructions / floor_per_page.instructions,
+        server_per_page.i1_misses / 1000.0,
+        floor_per_page.i1_misses / 1000.0,
+        server_per_page.d1_misses / 1000.0,
+        floor_per_page.d1_misses / 1000.0,
+        server_per_page.mispredicted / 1000.0,
+        floor_per_page.mispredicted / 1000.0,
+        server_per_add.instructions / 1000.0,
     ))
 }
 
@@ -140,7 +159,7 @@ impl Client {
         body: Bytes,
         out: &Path,
         dump: usize,
-    ) -> anyhow::Result<f64> {
+    ) -> anyhow::Result<Counts> {
         for _ in 0..WARM_UP {
             self.send(operation, &body).await?;
         }
@@ -151,7 +170,7 @@ impl Client {
         control(&["-d", &self.pid]).await?;
         let mut file = PathBuf::from(out);
         file.as_mut_os_string().push(format!(".{dump}"));
-        Ok(summary(&file)? / PAGES as f64)
+        Ok(summary(&file)?.per(PAGES))
     }
 }
 
@@ -166,12 +185,77 @@ async fn control(args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The instructions counted in a callgrind file (its `summary:` line).
-fn summary(file: &Path) -> anyhow::Result<f64> {
+/// What callgrind counted: instructions, the misses of its simulated
+/// first-level instruction and data caches, and its mispredicted branches
+/// (conditional and indirect).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Counts {
+    instructions: f64,
+    i1_misses: f64,
+    d1_misses: f64,
+    mispredicted: f64,
+}
+
+impl Counts {
+    /// A `n`th of these counts.
+    fn per(self, n: usize) -> Self {
+        let n = n as f64;
+        Self {
+            instructions: self.instructions / n,
+            i1_misses: self.i1_misses / n,
+            d1_misses: self.d1_misses / n,
+            mispredicted: self.mispredicted / n,
+        }
+    }
+}
+
+/// The counts of a callgrind file: its `summary:` line, whose numbers follow
+/// the order of its `events:` line.
+fn summary(file: &Path) -> anyhow::Result<Counts> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-    text.lines()
-        .find_map(|line| line.strip_prefix("summary:"))
-        .and_then(|n| n.trim().parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no summary in {}", file.display()))
+    parse_summary(&text).ok_or_else(|| anyhow::anyhow!("no summary in {}", file.display()))
+}
+
+fn parse_summary(text: &str) -> Option<Counts> {
+    let field = |prefix: &str| text.lines().find_map(|line| line.strip_prefix(prefix));
+    let events: Vec<&str> = field("events:")?.split_whitespace().collect();
+    let values: Vec<f64> = field("summary:")?
+        .split_whitespace()
+        .map(|n| n.parse().ok())
+        .collect::<Option<_>>()?;
+    let event = |name: &str| {
+        events
+            .iter()
+            .position(|e| *e == name)
+            .and_then(|i| values.get(i).copied())
+    };
+    Some(Counts {
+        instructions: event("Ir")?,
+        i1_misses: event("I1mr")?,
+        d1_misses: event("D1mr")? + event("D1mw")?,
+        mispredicted: event("Bcm")? + event("Bim")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_is_read_by_its_event_names() {
+        let text = "events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw Bc Bcm Bi Bim\n\
+                    summary: 1000 50 40 30 20 10 3 2 1 90 8 60 4\n";
+        assert_eq!(
+            parse_summary(text),
+            Some(Counts {
+                instructions: 1000.0,
+                i1_misses: 30.0,
+                d1_misses: 30.0,
+                mispredicted: 12.0,
+            })
+        );
+        // Without the simulations' events there are no misses to read.
+        assert_eq!(parse_summary("events: Ir\nsummary: 1000\n"), None);
+    }
 }
