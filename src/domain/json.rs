@@ -103,11 +103,17 @@ pub fn write_text(out: &mut Vec<u8>, text: &str) {
     let _ = serde_json::to_writer(&mut *out, text);
 }
 
+/// An item of a `getAll` page: the page's cursor is its last item's id.
+pub trait PageItem: WriteJson {
+    fn id(&self) -> Uuid;
+}
+
 /// A `getAll` page, `{"<name>":[items],"Cursor":<the last item's id>}`,
 /// written item by item: as a store reads its rows, with no item built first.
 pub struct PageWriter {
     out: Vec<u8>,
     len: usize,
+    last: Option<Uuid>,
 }
 
 /// A page's JSON, written; `len` items.
@@ -130,21 +136,26 @@ impl PageWriter {
         out.extend_from_slice(b"{\"");
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b"\":[");
-        Self { out, len: 0 }
+        Self {
+            out,
+            len: 0,
+            last: None,
+        }
     }
 
-    pub fn push(&mut self, item: &impl WriteJson) {
+    pub fn push(&mut self, item: &impl PageItem) {
         if self.len > 0 {
             self.out.push(b',');
         }
         item.write_json(&mut self.out);
         self.len += 1;
+        self.last = Some(item.id());
     }
 
-    /// Closes the page; `cursor` is the id of its last item.
-    pub fn finish(mut self, cursor: Option<Uuid>) -> WrittenPage {
+    /// Closes the page with its cursor.
+    pub fn finish(mut self) -> WrittenPage {
         self.out.extend_from_slice(b"],\"Cursor\":");
-        match cursor {
+        match self.last {
             Some(id) => write_id(&mut self.out, id),
             None => self.out.extend_from_slice(b"null"),
         }

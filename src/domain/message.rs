@@ -4,7 +4,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::fields::{Input, InputError, Object, indexed_path, item_object};
-use super::json::{self, WriteJson};
+use super::json::{self, PageItem, WriteJson};
 use super::paging::Limitation;
 use super::text::Text;
 use super::thread::MAX_FILTER_IDS;
@@ -54,6 +54,9 @@ pub struct Message {
     pub created: Timestamp,
 }
 
+/// The name of a list of messages in the Connector API's answers.
+pub const MESSAGES: &str = "Messages";
+
 /// A message as responses show it.
 pub struct MessageView<'a> {
     pub id: Uuid,
@@ -78,6 +81,25 @@ impl WriteJson for MessageView<'_> {
             })
             .time("CreatedUtc", self.created_utc)
             .end();
+    }
+}
+
+impl MessageView<'_> {
+    /// The message, its text copied.
+    pub fn to_message(&self) -> Message {
+        Message {
+            id: self.id,
+            thread_id: self.message_thread_id,
+            text: self.text.to_owned(),
+            sender: self.sender,
+            created: self.created_utc,
+        }
+    }
+}
+
+impl PageItem for MessageView<'_> {
+    fn id(&self) -> Uuid {
+        self.id
     }
 }
 

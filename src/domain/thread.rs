@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use super::fields::{Input, InputError, Object};
-use super::json::{self, PageWriter, WriteJson, WrittenPage};
+use super::json::{self, PageItem, WriteJson};
 use super::paging::Limitation;
 use super::text::ShortText;
 use super::time::{TimeInterval, Timestamp};
@@ -53,32 +53,6 @@ impl<'a> From<&'a Thread> for ThreadView<'a> {
 /// The name of a list of threads in the Connector API's answers.
 pub const THREADS: &str = "MessageThreads";
 
-/// A `messageThreads/getAll` page written thread by thread as a store reads
-/// its rows, so that no [`Thread`] is built: the view borrows the row's text.
-pub struct ThreadPageWriter {
-    page: PageWriter,
-    last: Option<Uuid>,
-}
-
-impl ThreadPageWriter {
-    /// A page of up to `count` threads.
-    pub fn new(count: u32) -> Self {
-        Self {
-            page: PageWriter::new(THREADS, count as usize),
-            last: None,
-        }
-    }
-
-    pub fn push(&mut self, thread: &ThreadView<'_>) {
-        self.page.push(thread);
-        self.last = Some(thread.id);
-    }
-
-    pub fn finish(self) -> WrittenPage {
-        self.page.finish(self.last)
-    }
-}
-
 /// A thread as the operator API shows it: with its enterprise and integration.
 pub struct StaffThreadView<'a> {
     pub thread: ThreadView<'a>,
@@ -120,6 +94,18 @@ impl ThreadView<'_> {
 impl WriteJson for ThreadView<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
         self.write_with(out, None);
+    }
+}
+
+impl PageItem for ThreadView<'_> {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl PageItem for StaffThreadView<'_> {
+    fn id(&self) -> Uuid {
+        self.thread.id
     }
 }
 

@@ -59,7 +59,7 @@ pub async fn get_all(
     headers: HeaderMap,
     call: Call<MessageFilter>,
 ) -> Result<Response, ApiError> {
-    let (_, messages) = call
+    let (_, page) = call
         .run(&app, |grant, filter| {
             let enterprises = match &filter.enterprise_ids {
                 Some(ids) => Some(grant.enterprises_to_search(Some(ids))?),
@@ -68,7 +68,7 @@ pub async fn get_all(
             Ok(message_query(grant.visibility(), filter, enterprises))
         })
         .await?;
-    Ok(message_page(&headers, &messages))
+    Ok(respond::written(&headers, page))
 }
 
 /// Adds a batch of messages from `sender`, all or nothing.
@@ -159,10 +159,4 @@ pub fn message_query(
         cursor: filter.limitation.cursor,
         count: filter.limitation.count,
     }
-}
-
-/// `{"Messages": [...], "Cursor": ...}`.
-pub fn message_page(headers: &HeaderMap, messages: &[Message]) -> Response {
-    let views: Vec<MessageView> = messages.iter().map(MessageView::from).collect();
-    respond::page(headers, "Messages", &views, messages.last().map(|m| m.id))
 }

@@ -10,11 +10,11 @@ use crate::domain::thread::{StaffThreadFilter, StaffThreadView, UpdateThread};
 use crate::domain::time::{TimeInterval, Timestamp};
 use crate::store::ThreadQuery;
 
-use super::AppState;
 use super::auth::Staff;
 use super::error::ApiError;
-use super::messages::{add_messages, message_page, message_query};
+use super::messages::{add_messages, message_query};
 use super::threads::{one_thread, staff_thread_page};
+use super::{AppState, respond};
 
 pub async fn threads_get_all(
     State(app): State<AppState>,
@@ -58,8 +58,8 @@ pub async fn messages_get_all(
 ) -> Result<Response, ApiError> {
     let enterprises = filter.enterprise_ids.clone();
     let query = message_query(Visibility::staff(), &filter, enterprises);
-    let messages = app.store.messages(query).await?;
-    Ok(message_page(&headers, &messages))
+    let page = app.store.written_messages(query).await?;
+    Ok(respond::written(&headers, page))
 }
 
 pub async fn messages_add(

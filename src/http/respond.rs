@@ -4,12 +4,11 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::body::prefers_minimal;
 use super::context::JSON_UTF8;
 use super::error::ApiError;
-use crate::domain::json::{self, PageWriter, WriteJson, WrittenPage};
+use crate::domain::json::{self, PageItem, PageWriter, WriteJson, WrittenPage};
 
 pub fn json<T: Serialize>(value: &T) -> Result<Response, ApiError> {
     let bytes = serde_json::to_vec(value).map_err(|e| ApiError::Internal(e.into()))?;
@@ -37,15 +36,10 @@ pub fn items<V: WriteJson>(name: &'static str, items: &[V]) -> Response {
 /// A `getAll` page, `{"<name>": [items], "Cursor": <the last item's id>}`,
 /// or `204 No Content` when it is empty and the client sent
 /// `Prefer: return=minimal`.
-pub fn page<V: WriteJson>(
-    headers: &HeaderMap,
-    name: &'static str,
-    items: &[V],
-    cursor: Option<Uuid>,
-) -> Response {
+pub fn page<V: PageItem>(headers: &HeaderMap, name: &'static str, items: &[V]) -> Response {
     let mut page = PageWriter::new(name, items.len());
     items.iter().for_each(|item| page.push(item));
-    written(headers, page.finish(cursor))
+    written(headers, page.finish())
 }
 
 /// A `getAll` page a store wrote as it read its rows; see [`page`].

@@ -70,5 +70,5 @@ pub async fn get_all(
 /// `{"MessageThreads": [...], "Cursor": ...}`.
 pub fn staff_thread_page(headers: &HeaderMap, threads: &[Thread]) -> Response {
     let views: Vec<StaffThreadView> = threads.iter().map(StaffThreadView::from).collect();
-    respond::page(headers, THREADS, &views, threads.last().map(|t| t.id))
+    respond::page(headers, THREADS, &views)
 }

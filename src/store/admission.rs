@@ -68,7 +68,7 @@ pub enum Guarded {
 #[derive(Debug)]
 pub enum Outcome {
     Threads(WrittenPage),
-    Messages(Vec<Message>),
+    Messages(WrittenPage),
     Thread(Thread),
     Added(Vec<Message>),
 }
@@ -78,7 +78,7 @@ impl Guarded {
     pub async fn run<S: Content + ?Sized>(self, store: &S) -> StoreResult<Outcome> {
         Ok(match self {
             Self::Threads(query) => Outcome::Threads(store.written_threads(query).await?),
-            Self::Messages(query) => Outcome::Messages(store.messages(query).await?),
+            Self::Messages(query) => Outcome::Messages(store.written_messages(query).await?),
             Self::AddThread(NewThread(thread)) => Outcome::Thread(store.add_thread(thread).await?),
             Self::AddMessages(batch) => Outcome::Added(store.add_messages(batch).await?),
         })
@@ -119,6 +119,6 @@ macro_rules! guardable {
 }
 
 guardable!(ThreadQuery, Threads, Threads, WrittenPage);
-guardable!(MessageQuery, Messages, Messages, Vec<Message>);
+guardable!(MessageQuery, Messages, Messages, WrittenPage);
 guardable!(NewThread, AddThread, Thread, Thread);
 guardable!(MessageBatch, AddMessages, Added, Vec<Message>);

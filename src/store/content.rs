@@ -16,8 +16,6 @@ use crate::domain::message::Message;
 use crate::domain::paging::Position;
 use crate::domain::scope::Visibility;
 use crate::domain::thread::Thread;
-#[cfg(doc)]
-use crate::domain::thread::ThreadPageWriter;
 use crate::domain::time::Timestamp;
 
 #[async_trait]
@@ -26,7 +24,7 @@ pub trait Content: Send + Sync {
     /// A page of threads; [`Missing::ThreadCursor`] if the cursor is not visible.
     async fn threads(&self, query: ThreadQuery) -> StoreResult<Vec<Thread>>;
     /// The same page, written as `messageThreads/getAll` answers it as its
-    /// rows are read ([`ThreadPageWriter`]): the Connector API's hot path
+    /// rows are read: the Connector API's hot path
     /// builds no thread, copies no text and reads no column it does not show.
     async fn written_threads(&self, query: ThreadQuery) -> StoreResult<WrittenPage>;
     /// Adds the messages, moves their threads' `UpdatedUtc`, reopens the threads
@@ -35,6 +33,9 @@ pub trait Content: Send + Sync {
     async fn add_messages(&self, batch: MessageBatch) -> StoreResult<Vec<Message>>;
     /// A page of messages; [`Missing::MessageCursor`] if the cursor is not visible.
     async fn messages(&self, query: MessageQuery) -> StoreResult<Vec<Message>>;
+    /// The same page, written as `messages/getAll` answers it as its rows are
+    /// read, the text read in place.
+    async fn written_messages(&self, query: MessageQuery) -> StoreResult<WrittenPage>;
     /// Sets `IsResolved`; `UpdatedUtc` moves only if it changes.
     async fn set_resolved(
         &self,

@@ -229,6 +229,87 @@ async fn a_written_page_shows_the_same_threads_as_the_connector_api_does() {
 }
 
 #[tokio::test]
+async fn a_written_page_of_messages_shows_the_same_messages_as_the_api_does() {
+    let (_db, store) = fresh().await;
+    let ours = store
+        .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
+        .await
+        .unwrap();
+    let theirs = store
+        .add_thread(thread(demo::TEST_CLIENT_2, demo::GROSS, 1))
+        .await
+        .unwrap();
+    let texts = ["Plain", "\"Quoted\"\n\\ \u{7}", "Dobrý den 🛎️"];
+    for (i, text) in texts.iter().enumerate() {
+        let sender = if i % 2 == 0 {
+            Sender::Application
+        } else {
+            Sender::Enterprise
+        };
+        let mut m = message(ours.id, sender, 10 + i as i64);
+        m.text = (*text).to_owned();
+        let batch = MessageBatch {
+            visibility: sample_client(),
+            messages: vec![m],
+            at_ms: 10_000,
+        };
+        store.add_messages(batch).await.unwrap();
+    }
+    let other = MessageBatch {
+        visibility: Visibility::staff(),
+        messages: vec![message(theirs.id, Sender::Application, 11)],
+        at_ms: 11_000,
+    };
+    let their_message = store.add_messages(other).await.unwrap()[0].id;
+    let messages_of = |cursor: Option<Uuid>, count: u32| MessageQuery {
+        visibility: sample_client(),
+        thread_ids: vec![ours.id, theirs.id],
+        enterprises: None,
+        created: None,
+        cursor,
+        count,
+    };
+    let all = store.messages(messages_of(None, 10)).await.unwrap();
+    assert_eq!(all.len(), texts.len());
+
+    for query in [
+        messages_of(None, 10),
+        messages_of(None, 2),
+        messages_of(Some(all[0].id), 10),
+        messages_of(Some(all[2].id), 10),
+    ] {
+        let messages = store.messages(query.clone()).await.unwrap();
+        let page = store.written_messages(query.clone()).await.unwrap();
+        let items: Vec<serde_json::Value> = messages
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "Id": m.id,
+                    "MessageThreadId": m.thread_id,
+                    "Text": m.text,
+                    "Sender": {"Discriminator": m.sender, "Value": null},
+                    "CreatedUtc": m.created,
+                })
+            })
+            .collect();
+        let expected =
+            serde_json::json!({"Messages": items, "Cursor": messages.last().map(|m| m.id)});
+        let read: serde_json::Value = serde_json::from_slice(&page.json).expect("JSON");
+        assert_eq!(read, expected, "{query:?}");
+        assert_eq!(page.len, messages.len(), "{query:?}");
+    }
+
+    assert_eq!(
+        missing(
+            store
+                .written_messages(messages_of(Some(their_message), 10))
+                .await
+        ),
+        Missing::MessageCursor
+    );
+}
+
+#[tokio::test]
 async fn the_creation_bounds_are_inclusive_whole_seconds() {
     let (_db, store) = fresh().await;
     let mut at = HashMap::new();

@@ -10,11 +10,11 @@ use super::query::{
     Query, prepared, push_page, push_page_after, push_visibility, visibility_conditions,
 };
 use super::tenants::{self, Guard};
-use crate::domain::json::WrittenPage;
-use crate::domain::message::{Message, Sender};
+use crate::domain::json::{PageWriter, WrittenPage};
+use crate::domain::message::{MESSAGES, Message, MessageView, Sender};
 use crate::domain::paging::Position;
 use crate::domain::scope::Visibility;
-use crate::domain::thread::{Thread, ThreadPageWriter, ThreadView};
+use crate::domain::thread::{THREADS, Thread, ThreadView};
 use crate::domain::time::Timestamp;
 use crate::store::content::{Item, PageBounds, after_cursor};
 use crate::store::{MessageBatch, MessageQuery, Missing, StoreResult, ThreadQuery};
@@ -37,16 +37,21 @@ fn thread(row: &Row) -> Thread {
     }
 }
 
-fn message(row: &Row) -> StoreResult<Message> {
-    let sender: String = row.get(3);
-    Ok(Message {
-        id: row.get(0),
-        thread_id: row.get(1),
-        text: row.get(2),
-        sender: Sender::parse(&sender)
+/// A row of a page of messages, its text read in place.
+fn message_view(row: &Row) -> StoreResult<MessageView<'_>> {
+    let sender: &str = row.try_get(3).map_err(internal)?;
+    Ok(MessageView {
+        id: row.try_get(0).map_err(internal)?,
+        message_thread_id: row.try_get(1).map_err(internal)?,
+        text: row.try_get(2).map_err(internal)?,
+        sender: Sender::parse(sender)
             .ok_or_else(|| internal(format!("unknown sender {sender}")))?,
-        created: Timestamp::from_unix(row.get(4)),
+        created_utc: Timestamp::from_unix(row.try_get(4).map_err(internal)?),
     })
+}
+
+fn message(row: &Row) -> StoreResult<Message> {
+    message_view(row).map(|view| view.to_message())
 }
 
 /// Inserts threads with one statement per call, however many; how many.
@@ -180,7 +185,7 @@ pub async fn written_threads(
     q: &ThreadQuery,
 ) -> StoreResult<WrittenPage> {
     let rows = thread_page_rows(client, q, VIEW_COLUMNS).await?;
-    let mut page = ThreadPageWriter::new(q.count);
+    let mut page = PageWriter::new(THREADS, q.count as usize);
     for row in &rows {
         page.push(&ThreadView {
             id: row.try_get(0).map_err(internal)?,
@@ -235,6 +240,24 @@ pub async fn message_page(
     client: &impl GenericClient,
     q: &MessageQuery,
 ) -> StoreResult<Vec<Message>> {
+    let rows = message_page_rows(client, q).await?;
+    rows.iter().map(message).collect()
+}
+
+/// The page of [`message_page`], written from its rows as the API shows it.
+pub async fn written_messages(
+    client: &impl GenericClient,
+    q: &MessageQuery,
+) -> StoreResult<WrittenPage> {
+    let rows = message_page_rows(client, q).await?;
+    let mut page = PageWriter::new(MESSAGES, q.count as usize);
+    for row in &rows {
+        page.push(&message_view(row)?);
+    }
+    Ok(page.finish())
+}
+
+async fn message_page_rows(client: &impl GenericClient, q: &MessageQuery) -> StoreResult<Vec<Row>> {
     let mut page = Query::new(
         "SELECT id, thread_id, text, sender, created_utc FROM messages \
          WHERE thread_id IN (SELECT t.id FROM threads t WHERE t.id = ANY(",
@@ -244,7 +267,7 @@ pub async fn message_page(
     let visibility = q.visibility.narrowed_to(q.enterprises.as_deref());
     push_visibility(&mut page, &visibility, "t.");
     page.push(")");
-    let rows = page_rows(
+    page_rows(
         client,
         page,
         Item::Message,
@@ -253,8 +276,7 @@ pub async fn message_page(
         q.created,
         q.count,
     )
-    .await?;
-    rows.iter().map(message).collect()
+    .await
 }
 
 /// Adds a batch of messages in one statement, so one round trip: it finds the

@@ -298,7 +298,7 @@ impl Store for PostgresStore {
                 read_beside(&client, admission, expected, page, Outcome::Threads).await
             }
             Guarded::Messages(query) => {
-                let page = content::message_page(&client, &query);
+                let page = content::written_messages(&client, &query);
                 read_beside(&client, admission, expected, page, Outcome::Messages).await
             }
         }
@@ -435,6 +435,10 @@ impl Content for PostgresStore {
 
     async fn messages(&self, query: MessageQuery) -> StoreResult<Vec<Message>> {
         content::message_page(&self.client().await?, &query).await
+    }
+
+    async fn written_messages(&self, query: MessageQuery) -> StoreResult<WrittenPage> {
+        content::written_messages(&self.client().await?, &query).await
     }
 
     async fn set_resolved(

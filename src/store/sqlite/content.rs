@@ -7,11 +7,11 @@ use uuid::Uuid;
 
 use super::query::{Args, for_each_row, id_array, push_page, push_visibility, query};
 use super::{conversion, internal};
-use crate::domain::json::WrittenPage;
-use crate::domain::message::{Message, Sender};
+use crate::domain::json::{PageWriter, WrittenPage};
+use crate::domain::message::{MESSAGES, Message, MessageView, Sender};
 use crate::domain::paging::Position;
 use crate::domain::scope::Visibility;
-use crate::domain::thread::{Thread, ThreadPageWriter, ThreadView};
+use crate::domain::thread::{THREADS, Thread, ThreadView};
 use crate::domain::time::Timestamp;
 use crate::store::content::{Item, PageBounds, after_cursor};
 use crate::store::{MessageBatch, MessageQuery, Missing, StoreResult, ThreadQuery};
@@ -36,16 +36,21 @@ fn thread(row: &Row<'_>) -> rusqlite::Result<Thread> {
     })
 }
 
-fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
-    let sender: String = row.get(3)?;
-    Ok(Message {
+/// A row of `MESSAGE_COLUMNS`, its text read in place.
+fn message_view<'r>(row: &'r Row<'_>) -> rusqlite::Result<MessageView<'r>> {
+    let sender = row.get_ref(3)?.as_str()?;
+    Ok(MessageView {
         id: row.get(0)?,
-        thread_id: row.get(1)?,
-        text: row.get(2)?,
-        sender: Sender::parse(&sender)
+        message_thread_id: row.get(1)?,
+        text: row.get_ref(2)?.as_str()?,
+        sender: Sender::parse(sender)
             .ok_or_else(|| conversion(3, format!("unknown sender {sender}")))?,
-        created: Timestamp::from_unix(row.get(4)?),
+        created_utc: Timestamp::from_unix(row.get(4)?),
     })
+}
+
+fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
+    message_view(row).map(|view| view.to_message())
 }
 
 pub fn insert_thread(conn: &Connection, t: &Thread) -> StoreResult<()> {
@@ -138,7 +143,7 @@ pub fn thread_page(conn: &Connection, q: &ThreadQuery) -> StoreResult<Vec<Thread
 /// view does not show) are not read at all.
 pub fn written_threads(conn: &Connection, q: &ThreadQuery) -> StoreResult<WrittenPage> {
     let (sql, args) = thread_page_query(conn, q, VIEW_COLUMNS)?;
-    let mut page = ThreadPageWriter::new(q.count);
+    let mut page = PageWriter::new(THREADS, q.count as usize);
     for_each_row(conn, &sql, &args, |row| {
         page.push(&ThreadView {
             id: row.get(0)?,
@@ -193,6 +198,23 @@ pub(super) fn thread_page_query(
 }
 
 pub fn message_page(conn: &Connection, q: &MessageQuery) -> StoreResult<Vec<Message>> {
+    let (sql, args) = message_page_query(conn, q)?;
+    query(conn, &sql, &args, message)
+}
+
+/// The page of [`message_page`], written from its rows as the API shows it.
+pub fn written_messages(conn: &Connection, q: &MessageQuery) -> StoreResult<WrittenPage> {
+    let (sql, args) = message_page_query(conn, q)?;
+    let mut page = PageWriter::new(MESSAGES, q.count as usize);
+    for_each_row(conn, &sql, &args, |row| {
+        page.push(&message_view(row)?);
+        Ok(())
+    })?;
+    Ok(page.finish())
+}
+
+/// A page of messages as SQL, and its arguments.
+fn message_page_query(conn: &Connection, q: &MessageQuery) -> StoreResult<(String, Args)> {
     let after = start(conn, Item::Message, q.cursor, &q.visibility)?;
     // The visible threads among those asked for, then their messages by the
     // per-thread page index.
@@ -208,7 +230,7 @@ pub fn message_page(conn: &Connection, q: &MessageQuery) -> StoreResult<Vec<Mess
         PageBounds::new(q.created, after, q.count),
         "",
     );
-    query(conn, &sql, &args, message)
+    Ok((sql, args))
 }
 
 /// Checks every thread first, so that a refused batch writes nothing.

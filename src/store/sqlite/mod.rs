@@ -375,6 +375,12 @@ impl Content for SqliteStore {
             .await
     }
 
+    async fn written_messages(&self, query: MessageQuery) -> StoreResult<WrittenPage> {
+        self.readers
+            .read_short(move |conn| content::written_messages(conn, &query))
+            .await
+    }
+
     async fn set_resolved(
         &self,
         thread_id: Uuid,
