@@ -228,17 +228,20 @@ async fn a_written_page_shows_the_same_threads_as_the_connector_api_does() {
     );
 }
 
+/// A thread of Sample Client's, and one of another integration's in the
+/// same enterprise, both created at second 1.
+async fn ours_and_theirs(store: &Arc<dyn Store>) -> (Thread, Thread) {
+    let add = |integration| store.add_thread(thread(integration, demo::GROSS, 1));
+    (
+        add(demo::SAMPLE_CLIENT).await.unwrap(),
+        add(demo::TEST_CLIENT_2).await.unwrap(),
+    )
+}
+
 #[tokio::test]
 async fn a_written_page_of_messages_shows_the_same_messages_as_the_api_does() {
     let (_db, store) = fresh().await;
-    let ours = store
-        .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
-        .await
-        .unwrap();
-    let theirs = store
-        .add_thread(thread(demo::TEST_CLIENT_2, demo::GROSS, 1))
-        .await
-        .unwrap();
+    let (ours, theirs) = ours_and_theirs(&store).await;
     let texts = ["Plain", "\"Quoted\"\n\\ \u{7}", "Dobrý den 🛎️"];
     for (i, text) in texts.iter().enumerate() {
         let sender = if i % 2 == 0 {
@@ -332,14 +335,7 @@ async fn the_creation_bounds_are_inclusive_whole_seconds() {
 #[tokio::test]
 async fn a_batch_with_a_thread_the_caller_cannot_see_writes_nothing() {
     let (_db, store) = fresh().await;
-    let ours = store
-        .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 1))
-        .await
-        .unwrap();
-    let theirs = store
-        .add_thread(thread(demo::TEST_CLIENT_2, demo::GROSS, 1))
-        .await
-        .unwrap();
+    let (ours, theirs) = ours_and_theirs(&store).await;
     let batch = MessageBatch {
         visibility: sample_client(),
         messages: vec![
