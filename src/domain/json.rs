@@ -129,10 +129,16 @@ pub struct WrittenPage {
 /// in eight reallocations, 3% of its CPU.
 pub const ITEM_BYTES: usize = 320;
 
+/// The most items a page's buffer is first sized for (see [`PageWriter::new`]).
+const SIZED_ITEMS: usize = 100;
+
 impl PageWriter {
-    /// A page named `name` for up to `items` items.
+    /// A page named `name` for up to `items` items. A store knows only the
+    /// page's `Count` before it reads the rows, so the buffer is sized for at
+    /// most `SIZED_ITEMS` (100) of them: a `Count` of 1000 that finds three rows
+    /// does not reserve 320 KB, and a long page grows its buffer a few times.
     pub fn new(name: &'static str, items: usize) -> Self {
-        let mut out = Vec::with_capacity(128 + items * ITEM_BYTES);
+        let mut out = Vec::with_capacity(128 + items.min(SIZED_ITEMS) * ITEM_BYTES);
         out.extend_from_slice(b"{\"");
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b"\":[");
@@ -184,6 +190,36 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
+
+    struct Item(Uuid);
+
+    impl WriteJson for Item {
+        fn write_json(&self, out: &mut Vec<u8>) {
+            Object::begin(out).id("Id", self.0).end();
+        }
+    }
+
+    impl PageItem for Item {
+        fn id(&self) -> Uuid {
+            self.0
+        }
+    }
+
+    #[test]
+    fn a_page_names_its_last_item_as_its_cursor() {
+        let empty = PageWriter::new("Items", 1000).finish();
+        assert_eq!(empty.len, 0);
+        assert_eq!(empty.json, br#"{"Items":[],"Cursor":null}"#);
+        // More items than the buffer was first sized for.
+        let ids: Vec<Uuid> = (0..150).map(Uuid::from_u128).collect();
+        let mut page = PageWriter::new("Items", ids.len());
+        ids.iter().for_each(|&id| page.push(&Item(id)));
+        let page = page.finish();
+        assert_eq!(page.len, ids.len());
+        let read: serde_json::Value = serde_json::from_slice(&page.json).unwrap();
+        let items: Vec<serde_json::Value> = ids.iter().map(|id| json!({"Id": id})).collect();
+        assert_eq!(read, json!({"Items": items, "Cursor": ids[149]}));
+    }
 
     proptest! {
         /// What the writer writes is the JSON serde_json writes for the same
