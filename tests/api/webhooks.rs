@@ -676,12 +676,13 @@ async fn the_delivery_log_keeps_every_attempt_and_never_the_secret() {
     );
     assert_eq!(log["Cursor"], delivery["Id"]);
 
-    // Pruning a delivered delivery takes its attempts with it.
-    let pruned = app
-        .store
-        .prune_deliveries(app.clock.now_ms() + 1)
-        .await
-        .unwrap();
+    // Pruning a delivered delivery takes its attempts with it. It finished
+    // when its last attempt ended: the clock's reading at the start plus the
+    // attempt's real duration, which may be a millisecond or more.
+    let finished = second.timestamp_millis() + attempts[1]["DurationMs"].as_i64().unwrap();
+    let pruned = app.store.prune_deliveries(finished).await.unwrap();
+    assert_eq!(pruned, 0, "only what finished before the cut is pruned");
+    let pruned = app.store.prune_deliveries(finished + 1).await.unwrap();
     assert_eq!(pruned, 1);
     let log = app
         .staff(LOG, json!({"Limitation": {"Count": 10}}))
