@@ -24,8 +24,8 @@ pub trait Content: Send + Sync {
     /// A page of threads; [`Missing::ThreadCursor`] if the cursor is not visible.
     async fn threads(&self, query: ThreadQuery) -> StoreResult<Vec<Thread>>;
     /// The same page, written as `messageThreads/getAll` answers it as its
-    /// rows are read: the Connector API's hot path
-    /// builds no thread, copies no text and reads no column it does not show.
+    /// rows are read: the Connector API's hot path builds no thread, copies
+    /// no text and reads no column it does not show.
     async fn written_threads(&self, query: ThreadQuery) -> StoreResult<WrittenPage>;
     /// Adds the messages, moves their threads' `UpdatedUtc`, reopens the threads
     /// of messages from the application, and writes their webhook events; all or
