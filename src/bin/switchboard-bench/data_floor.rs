@@ -33,6 +33,30 @@ pub fn page_us(database: &Path, deep: Uuid) -> anyhow::Result<(f64, f64)> {
     Ok((shallow, deep))
 }
 
+/// S2's page on its own read-only connection, for the page floor's server
+/// ([`crate::floor`]), which answers every request with one.
+pub struct Pages {
+    conn: Connection,
+    window: (i64, i64),
+    after: Option<Uuid>,
+}
+
+impl Pages {
+    /// Pages of `database`: at depth 0, or after `after`.
+    pub fn open(database: &Path, after: Option<Uuid>) -> anyhow::Result<Self> {
+        let (conn, window) = open(database)?;
+        Ok(Self {
+            conn,
+            window,
+            after,
+        })
+    }
+
+    pub fn page(&self) -> anyhow::Result<Vec<u8>> {
+        page(&self.conn, self.window, self.after)
+    }
+}
+
 /// The database, read-only, and S2's window of creation times (89 days up to now).
 fn open(database: &Path) -> anyhow::Result<(Connection, (i64, i64))> {
     let conn = Connection::open_with_flags(

@@ -13,6 +13,9 @@
 //!   time, and its counters are dumped: every thread of it, hyper and tokio
 //!   included. S2's pages first, then S1's threads (whose writes wait for
 //!   their fsync, which is the kernel's and not counted).
+//! - The page floor (the same page served by a minimal HTTP server, see
+//!   [`crate::floor`]) is counted the same way: the least a page over HTTP
+//!   costs, every thread of it.
 //! - The data floor runs in a process of this binary under callgrind, counted
 //!   only inside [`crate::data_floor::counted_pages`].
 //!
@@ -32,7 +35,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use tokio::process::Command;
 
-use crate::{Server, start};
+use crate::{Server, page_floor_args, start};
 
 /// Requests counted on each side.
 pub const PAGES: usize = 200;
@@ -55,7 +58,7 @@ pub fn under_callgrind(out: &Path, extra: &[&str], program: &Path) -> Command {
 
 /// Counts S2's page (`page`) and S1's request (`add`) on the server that
 /// `command` starts (under callgrind, writing to `out`), then S2's page on the
-/// data floor over the SQLite file `database`.
+/// page floor and on the data floor over the SQLite file `database`.
 pub async fn compare(
     command: Command,
     out: &Path,
@@ -76,9 +79,22 @@ pub async fn compare(
     }
     let server = start(command).await?;
     let mut client = Client::connect(&server).await?;
-    let server_per_page = client.count("messageThreads/getAll", page, out, 1).await?;
+    let server_per_page = client
+        .count("messageThreads/getAll", page.clone(), out, 1)
+        .await?;
     let server_per_add = client.count("messageThreads/add", add, out, 2).await?;
     drop(server);
+
+    // The same page from the page floor's server, over HTTP as well.
+    let page_floor_out = dir.join("callgrind.page-floor.out");
+    let mut page_floor = under_callgrind(&page_floor_out, &[], &std::env::current_exe()?);
+    page_floor.args(page_floor_args(database, None));
+    let page_floor = start(page_floor).await?;
+    let mut client = Client::connect(&page_floor).await?;
+    let page_floor_per_page = client
+        .count("messageThreads/getAll", page.clone(), &page_floor_out, 1)
+        .await?;
+    drop(page_floor);
 
     let floor_out = dir.join("callgrind.floor.out");
     let _ = std::fs::remove_file(&floor_out);
@@ -99,18 +115,26 @@ pub async fn compare(
         "S2 depth 0 in instructions (callgrind, user space, {PAGES} pages one at a time): \
          switchboard {:.0} k a page (every thread: HTTP, authentication, rate limit, query, JSON), \
          data floor {:.0} k; {:.2}x\n\
-         S2's simulated misses a page: first-level instruction cache {:.1} k (data floor {:.1} k), \
-         first-level data cache {:.1} k (data floor {:.1} k), branch predictions {:.1} k (data floor {:.1} k)\n\
+         page floor (the same page served by a minimal HTTP server, every thread) {:.0} k; \
+         switchboard {:.2}x\n\
+         S2's simulated misses a page: first-level instruction cache {:.1} k (data floor {:.1} k, page floor {:.1} k), \
+         first-level data cache {:.1} k (data floor {:.1} k, page floor {:.1} k), \
+         branch predictions {:.1} k (data floor {:.1} k, page floor {:.1} k)\n\
          S1 in instructions: switchboard {:.0} k a messageThreads/add",
         server_per_page.instructions / 1000.0,
         floor_per_page.instructions / 1000.0,
         server_per_page.instructions / floor_per_page.instructions,
+        page_floor_per_page.instructions / 1000.0,
+        server_per_page.instructions / page_floor_per_page.instructions,
         server_per_page.i1_misses / 1000.0,
         floor_per_page.i1_misses / 1000.0,
+        page_floor_per_page.i1_misses / 1000.0,
         server_per_page.d1_misses / 1000.0,
         floor_per_page.d1_misses / 1000.0,
+        page_floor_per_page.d1_misses / 1000.0,
         server_per_page.mispredicted / 1000.0,
         floor_per_page.mispredicted / 1000.0,
+        page_floor_per_page.mispredicted / 1000.0,
         server_per_add.instructions / 1000.0,
     ))
 }

@@ -112,13 +112,23 @@ struct Args {
     /// Internal: serve the floor with a body of this many bytes.
     #[arg(long, hide = true)]
     floor_server: Option<usize>,
+    /// Internal: serve the page floor of this SQLite file.
+    #[arg(long, hide = true)]
+    page_floor_server: Option<PathBuf>,
+    /// Internal: the page floor's pages follow this thread.
+    #[arg(long, hide = true, requires = "page_floor_server")]
+    page_floor_after: Option<uuid::Uuid>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
     if let Some(bytes) = args.floor_server {
-        return floor::serve(bytes).await;
+        return floor::serve(floor::Answer::Fixed(Bytes::from(vec![b'x'; bytes]))).await;
+    }
+    if let Some(database) = args.page_floor_server.take() {
+        let after = args.page_floor_after;
+        return floor::serve(floor::Answer::Page { database, after }).await;
     }
     if let (Some(pages), Some(database)) = (args.floor_pages, &args.floor_database) {
         return data_floor::count(database, pages);
@@ -289,6 +299,19 @@ async fn floor_server(bytes: usize) -> anyhow::Result<Server> {
     start(command).await
 }
 
+/// The arguments that start this binary as the page floor's server: S2's
+/// page of `database`, at depth 0 or after `after`.
+fn page_floor_args(
+    database: &std::path::Path,
+    after: Option<uuid::Uuid>,
+) -> Vec<std::ffi::OsString> {
+    let mut args = vec!["--page-floor-server".into(), database.into()];
+    if let Some(after) = after {
+        args.extend(["--page-floor-after".into(), after.to_string().into()]);
+    }
+    args
+}
+
 fn credentials(extra: Value) -> Value {
     let mut body = json!({
         "ClientToken": dataset::client_token(0),
@@ -414,6 +437,38 @@ async fn floor(
             ..cpu
         }),
     ))
+}
+
+/// The page floor ([`floor::Answer::Page`]) under `make`'s load, after
+/// checking that it answers the page `server` answers: a line that reports
+/// it, and its CPU a page.
+async fn page_floor(
+    args: &Args,
+    server: &Server,
+    database: &std::path::Path,
+    after: Option<uuid::Uuid>,
+    make: Arc<load::MakeCall>,
+) -> anyhow::Result<(String, Option<Cpu>)> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command.args(page_floor_args(database, after));
+    let floor = start(command).await?;
+    let call = make(0, 0);
+    let post = |address| send_one(address, hyper::Method::POST, call.path, call.body.clone());
+    let theirs: Value = serde_json::from_slice(&post(server.address).await?)?;
+    let ours: Value = serde_json::from_slice(&post(floor.address).await?)?;
+    anyhow::ensure!(
+        theirs == ours,
+        "the page floor answers another page than switchboard's"
+    );
+    let (stats, cpu) = measure_server(args, &floor, make).await?;
+    anyhow::ensure!(stats.errors == 0, "the page floor: {} errors", stats.errors);
+    let line = format!(
+        "page floor (the same page, queried and written for each request by a minimal \
+         HTTP server): {:.0} pages/s, {} of its CPU a page",
+        stats.per_second(),
+        show_cpu(cpu),
+    );
+    Ok((line, cpu))
 }
 
 /// The database of the run, generated the first time, and what it holds.
@@ -551,17 +606,25 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             ));
         }
         let deep = scenario == Profiled::S2Deep;
+        let after = deep.then_some(dataset.deep_cursor);
         let make = spread(
             args.tokens,
             "/api/connector/v1/messageThreads/getAll",
-            page(deep.then_some(dataset.deep_cursor)),
+            page(after),
         );
         let ((stats, cpu_us), beside) = with_floor_beside(
             &url,
             dataset.deep_cursor,
-            measure_server(args, &server, make),
+            measure_server(args, &server, make.clone()),
         )
         .await?;
+        let (page_floor, page_floor_cpu) = match url.strip_prefix("sqlite://") {
+            Some(path) => {
+                let floor = page_floor(args, &server, std::path::Path::new(path), after, make);
+                floor.await?
+            }
+            None => (String::new(), None),
+        };
         let data_floor = match (url.strip_prefix("sqlite://"), beside) {
             (Some(path), Some(beside)) => {
                 let idle = data_floor::page_us(std::path::Path::new(path), dataset.deep_cursor)?;
@@ -579,8 +642,18 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
             _ => String::new(),
         };
         let depth = if deep { dataset.deep_position } else { 0 };
+        let against_page_floor =
+            page_floor_cpu
+                .zip(cpu_us)
+                .map_or(String::new(), |(floor, cpu)| {
+                    format!(
+                        "; against the page floor {:.1}x, in user space {:.1}x",
+                        cpu.total() / floor.total(),
+                        cpu.user / floor.user
+                    )
+                });
         return Ok(format!(
-            "S2 depth {depth}: {:.0} pages/s, {} of server CPU a page{}{data_floor}",
+            "S2 depth {depth}: {:.0} pages/s, {} of server CPU a page{}{data_floor}{against_page_floor}\n{page_floor}",
             stats.per_second(),
             cpu(cpu_us),
             show_database(cpu_us),
