@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, Row, params};
 
-use super::tenants::{enterprise_ids, enterprises_of_token};
+use super::tenants::{enterprise_ids, id_bytes};
 use super::{conversion, faults, internal};
 use crate::store::export::{
     AccessTokenRecord, AttemptRecord, ClockRecord, DeliveryRecord, DeliveryState, Digest,
@@ -44,11 +44,9 @@ const READERS: &[Reader] = &[
         },
     ),
     (
-        concat!(
-            "SELECT t.id, t.integration_id, t.token_hash, t.created_utc, t.revoked_utc, ",
-            enterprises_of_token!(),
-            " FROM access_tokens t ORDER BY t.id"
-        ),
+        "SELECT t.id, t.integration_id, t.token_hash, t.created_utc, t.revoked_utc, \
+                t.enterprise_ids \
+         FROM access_tokens t ORDER BY t.id",
         |r| {
             Ok(Record::AccessToken(AccessTokenRecord {
                 id: r.get(0)?,
@@ -245,14 +243,16 @@ fn insert(conn: &Connection, record: &Record) -> rusqlite::Result<()> {
         ),
         Record::AccessToken(t) => {
             run(
-                "INSERT INTO access_tokens (id, integration_id, token_hash, created_utc, revoked_utc) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO access_tokens (id, integration_id, token_hash, created_utc, revoked_utc, \
+                                            enterprise_ids) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     t.id,
                     t.integration_id,
                     &t.token_digest.0[..],
                     t.created,
-                    t.revoked
+                    t.revoked,
+                    id_bytes(&t.enterprise_ids)
                 ],
             )?;
             for (position, enterprise) in t.enterprise_ids.iter().enumerate() {

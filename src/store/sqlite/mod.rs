@@ -63,6 +63,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../../migrations/sqlite/0006_ended_sessions.sql"),
     ),
+    (
+        7,
+        include_str!("../../../migrations/sqlite/0007_token_enterprise_ids.sql"),
+    ),
 ];
 
 /// Read connections kept open.
@@ -531,6 +535,81 @@ mod tests {
             let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{} is {mode:o}", file.display());
         }
+    }
+
+    /// Migration 7 copies each token's enterprises into its row, in their
+    /// order (not the order their rows were written), on a database that
+    /// version 6 wrote; the token's lookup, its listing and a token without
+    /// enterprises read them from there.
+    #[tokio::test]
+    async fn migration_7_copies_each_tokens_enterprises_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v6.db");
+        let (home, second, third) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let (integration, portfolio, bare) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY NOT NULL, \
+                                                 applied_utc INTEGER NOT NULL)",
+            )
+            .unwrap();
+            for &(version, sql) in &MIGRATIONS[..6] {
+                tx.execute_batch(sql).unwrap();
+                tx.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [version])
+                    .unwrap();
+            }
+            for (i, enterprise) in [home, second, third].iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO enterprises (id, name, created_utc) VALUES (?1, ?2, 0)",
+                    rusqlite::params![enterprise, format!("Hotel {i}")],
+                )
+                .unwrap();
+            }
+            tx.execute(
+                "INSERT INTO integrations (id, name, client_token_hash, created_utc) \
+                 VALUES (?1, 'App', ?2, 0)",
+                rusqlite::params![integration, &TokenHash::of("client").0[..]],
+            )
+            .unwrap();
+            for (token, secret) in [(portfolio, "portfolio"), (bare, "bare")] {
+                tx.execute(
+                    "INSERT INTO access_tokens (id, integration_id, token_hash, created_utc) \
+                     VALUES (?1, ?2, ?3, 0)",
+                    rusqlite::params![token, integration, &TokenHash::of(secret).0[..]],
+                )
+                .unwrap();
+            }
+            // Written out of their order.
+            for (position, enterprise) in [(2, third), (0, home), (1, second)] {
+                tx.execute(
+                    "INSERT INTO access_token_enterprises (token_id, position, enterprise_id) \
+                     VALUES (?1, ?2, ?3)",
+                    rusqlite::params![portfolio, position, enterprise],
+                )
+                .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+
+        let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+        let grant = store
+            .find_access(TokenHash::of("client"), TokenHash::of("portfolio"))
+            .await
+            .unwrap()
+            .expect("the token is found");
+        assert_eq!(grant.token_id, portfolio);
+        assert_eq!(grant.enterprises, vec![home, second, third]);
+        let grant = store
+            .find_access(TokenHash::of("client"), TokenHash::of("bare"))
+            .await
+            .unwrap()
+            .expect("the token is found");
+        assert_eq!(grant.enterprises, Vec::<Uuid>::new());
+        let listed = store.access_tokens().await.unwrap();
+        let listed = listed.iter().find(|t| t.id == portfolio).unwrap();
+        assert_eq!(listed.enterprises, vec![home, second, third]);
     }
 
     /// Every prepared statement of `conn` that SQLite planned again since it

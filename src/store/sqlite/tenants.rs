@@ -36,25 +36,17 @@ pub fn is_empty(conn: &Connection) -> StoreResult<bool> {
     .map_err(internal)
 }
 
-/// A token's enterprises, home first, as their 16 bytes one after another (a
-/// column of a query on `access_tokens t`): read with [`enterprise_ids`], in the same
-/// statement as the token. A macro, so that `concat!` can use it in constants.
-macro_rules! enterprises_of_token {
-    () => {
-        "(SELECT unhex(group_concat(hex(enterprise_id), '')) FROM \
-           (SELECT enterprise_id FROM access_token_enterprises \
-            WHERE token_id = t.id ORDER BY position))"
-    };
+/// A token's enterprises as `access_tokens.enterprise_ids` keeps them: their
+/// 16 bytes each, home first, one after the other (see migration 0007).
+pub fn id_bytes(ids: &[Uuid]) -> Vec<u8> {
+    ids.iter().flat_map(|id| *id.as_bytes()).collect()
 }
-pub(super) use enterprises_of_token;
 
-/// The ids of an `enterprises_of_token!()` column: their 16 bytes each, one
-/// after the other (a JSON array of their text, as this was, cost a quarter
+/// The ids of an `access_tokens.enterprise_ids` column, written by
+/// [`id_bytes`] (a JSON array of their text, as this once was, cost a quarter
 /// of a `messageThreads/add`'s instructions to build and read back).
 pub fn enterprise_ids(row: &Row<'_>, column: usize) -> rusqlite::Result<Vec<Uuid>> {
-    let Some(bytes) = row.get_ref(column)?.as_blob_or_null()? else {
-        return Ok(Vec::new());
-    };
+    let bytes = row.get_ref(column)?.as_blob()?;
     if !bytes.len().is_multiple_of(16) {
         return Err(conversion(
             column,
@@ -73,12 +65,11 @@ pub fn find_access(
     access_token: TokenHash,
 ) -> StoreResult<Option<AccessGrant>> {
     let found = conn
-        .prepare_cached(concat!(
-            "SELECT t.id, t.integration_id, t.token_hash, i.client_token_hash, ",
-            enterprises_of_token!(),
-            " FROM access_tokens t JOIN integrations i ON i.id = t.integration_id \
-              WHERE t.token_hash = +?1 AND t.revoked_utc IS NULL"
-        ))
+        .prepare_cached(
+            "SELECT t.id, t.integration_id, t.token_hash, i.client_token_hash, t.enterprise_ids \
+             FROM access_tokens t JOIN integrations i ON i.id = t.integration_id \
+             WHERE t.token_hash = +?1 AND t.revoked_utc IS NULL",
+        )
         .and_then(|mut s| {
             s.query_row([&access_token.0[..]], |r| {
                 Ok(StoredAccess {
@@ -169,8 +160,15 @@ pub fn add_access_token(conn: &Connection, new: &NewAccessToken) -> StoreResult<
         }
     }
     conn.execute(
-        "INSERT INTO access_tokens (id, integration_id, token_hash, created_utc) VALUES (?1, ?2, ?3, ?4)",
-        params![t.id, t.integration_id, &new.token.0[..], t.created.unix()],
+        "INSERT INTO access_tokens (id, integration_id, token_hash, created_utc, enterprise_ids) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            t.id,
+            t.integration_id,
+            &new.token.0[..],
+            t.created.unix(),
+            id_bytes(&t.enterprises)
+        ],
     )
     .map_err(|err| unique(err, || "that access token already exists".to_owned()))?;
     for (position, enterprise) in t.enterprises.iter().enumerate() {
@@ -184,11 +182,10 @@ pub fn add_access_token(conn: &Connection, new: &NewAccessToken) -> StoreResult<
 }
 
 pub fn access_tokens(conn: &Connection) -> StoreResult<Vec<AccessTokenInfo>> {
-    conn.prepare(concat!(
-        "SELECT t.id, t.integration_id, t.created_utc, t.revoked_utc, ",
-        enterprises_of_token!(),
-        " FROM access_tokens t ORDER BY t.created_utc, t.id"
-    ))
+    conn.prepare(
+        "SELECT t.id, t.integration_id, t.created_utc, t.revoked_utc, t.enterprise_ids \
+         FROM access_tokens t ORDER BY t.created_utc, t.id",
+    )
     .and_then(|mut s| {
         s.query_map([], |r| {
             Ok(AccessTokenInfo {
