@@ -463,7 +463,7 @@ async fn page_floor(
     let (stats, cpu) = measure_server(args, &floor, make).await?;
     anyhow::ensure!(stats.errors == 0, "the page floor: {} errors", stats.errors);
     let line = format!(
-        "page floor (the same page, queried and written for each request by a minimal \
+        "\npage floor (the same page, queried and written for each request by a minimal \
          HTTP server): {:.0} pages/s, {} of its CPU a page",
         stats.per_second(),
         show_cpu(cpu),
@@ -653,7 +653,7 @@ async fn run_all(args: &Args) -> anyhow::Result<String> {
                     )
                 });
         return Ok(format!(
-            "S2 depth {depth}: {:.0} pages/s, {} of server CPU a page{}{data_floor}{against_page_floor}\n{page_floor}",
+            "S2 depth {depth}: {:.0} pages/s, {} of server CPU a page{}{data_floor}{against_page_floor}{page_floor}",
             stats.per_second(),
             cpu(cpu_us),
             show_database(cpu_us),
