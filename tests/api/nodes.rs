@@ -209,3 +209,124 @@ async fn an_unreachable_database_stops_serve_at_once_with_its_host() {
         "{err}"
     );
 }
+
+/// Every request reads its token's enterprises from the token's row
+/// (migration 6). The migration fills it for the tokens already there, and
+/// the database keeps it for rows that a node of the previous version, which
+/// knows nothing of the copy, writes during a rolling upgrade: in their order,
+/// whatever the order of the rows.
+#[tokio::test]
+async fn a_tokens_enterprises_are_copied_into_its_row_whoever_writes_them() {
+    use switchboard::store;
+    use switchboard::tokens::TokenHash;
+    use uuid::Uuid;
+
+    if !on_postgres() {
+        eprintln!(
+            "skipped the token enterprise copy test: it needs {BACKEND}=postgres and {POSTGRES_URL}"
+        );
+        return;
+    }
+    let db = TestDatabase::new().await;
+    let (client, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test database");
+    tokio::spawn(connection);
+    // The schema of version 5, as a node of that version left it.
+    client
+        .batch_execute(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_utc BIGINT NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (3, 0), (4, 0), (5, 0);",
+        )
+        .await
+        .unwrap();
+    for sql in [
+        include_str!("../../migrations/postgres/0001_init.sql"),
+        include_str!("../../migrations/postgres/0002_clock.sql"),
+        include_str!("../../migrations/postgres/0003_faults_attempts.sql"),
+        include_str!("../../migrations/postgres/0004_ended_sessions.sql"),
+        include_str!("../../migrations/postgres/0005_rate_log.sql"),
+    ] {
+        client.batch_execute(sql).await.unwrap();
+    }
+    let hotels: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+    let integration = Uuid::new_v4();
+    for (i, hotel) in hotels.iter().enumerate() {
+        client
+            .execute(
+                "INSERT INTO enterprises (id, name, created_utc) VALUES ($1, $2, 0)",
+                &[hotel, &format!("Hotel {i}")],
+            )
+            .await
+            .unwrap();
+    }
+    client
+        .execute(
+            "INSERT INTO integrations (id, name, client_token_hash, created_utc) \
+             VALUES ($1, 'App', $2, 0)",
+            &[&integration, &&TokenHash::of("client").0[..]],
+        )
+        .await
+        .unwrap();
+    // What a node of version 5 writes for a token: its row, then one row of
+    // each enterprise (here out of their order).
+    let old_node_adds = |secret: &'static str| {
+        let client = &client;
+        let hotels = &hotels;
+        async move {
+            let token = Uuid::new_v4();
+            client
+                .execute(
+                    "INSERT INTO access_tokens (id, integration_id, token_hash, created_utc) \
+                     VALUES ($1, $2, $3, 0)",
+                    &[&token, &integration, &&TokenHash::of(secret).0[..]],
+                )
+                .await
+                .unwrap();
+            for position in [2, 0, 1] {
+                client
+                    .execute(
+                        "INSERT INTO access_token_enterprises (token_id, position, enterprise_id) \
+                         VALUES ($1, $2, $3)",
+                        &[&token, &(position as i32), &hotels[position]],
+                    )
+                    .await
+                    .unwrap();
+            }
+            token
+        }
+    };
+    let before = old_node_adds("before the upgrade").await;
+
+    let store = store::open(&db.url).await.expect("migrate and open");
+    let after = old_node_adds("during the upgrade").await;
+    for (token, secret) in [
+        (before, "before the upgrade"),
+        (after, "during the upgrade"),
+    ] {
+        let grant = store
+            .find_access(TokenHash::of("client"), TokenHash::of(secret))
+            .await
+            .unwrap()
+            .expect("the token is found");
+        assert_eq!(grant.token_id, token);
+        assert_eq!(grant.enterprises, hotels, "{secret}");
+    }
+    // A removed enterprise leaves the copy as well.
+    client
+        .execute(
+            "DELETE FROM access_token_enterprises WHERE token_id = $1 AND position = 1",
+            &[&after],
+        )
+        .await
+        .unwrap();
+    let listed = store.access_tokens().await.unwrap();
+    let enterprises_of = |token: Uuid| {
+        listed
+            .iter()
+            .find(|t| t.id == token)
+            .map(|t| t.enterprises.clone())
+    };
+    assert_eq!(enterprises_of(before), Some(hotels.clone()));
+    assert_eq!(enterprises_of(after), Some(vec![hotels[0], hotels[2]]));
+}

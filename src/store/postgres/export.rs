@@ -10,7 +10,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{IsolationLevel, Row};
 use uuid::Uuid;
 
-use super::{faults, internal};
+use super::{faults, internal, tenants};
 use crate::store::export::{
     AccessTokenRecord, AttemptRecord, ClockRecord, DeliveryRecord, DeliveryState, Digest,
     EnterpriseRecord, EventRecord, ImportError, Incoming, IntegrationRecord, MessageRecord,
@@ -57,8 +57,7 @@ const READERS: &[Reader] = &[
     ),
     (
         "SELECT t.id, t.integration_id, t.token_hash, t.created_utc, t.revoked_utc, \
-                array(SELECT enterprise_id FROM access_token_enterprises \
-                      WHERE token_id = t.id ORDER BY position) \
+                t.enterprise_ids \
          FROM access_tokens t ORDER BY t.id",
         |r| {
             Ok(Record::AccessToken(AccessTokenRecord {
@@ -299,8 +298,7 @@ async fn insert(tx: &Transaction<'_>, record: &Record) -> Result<(), tokio_postg
             )
             .await?;
             tx.execute(
-                "INSERT INTO access_token_enterprises (token_id, position, enterprise_id) \
-                 SELECT $1, (e.n - 1)::int, e.id FROM unnest($2::uuid[]) WITH ORDINALITY e(id, n)",
+                tenants::INSERT_TOKEN_ENTERPRISES,
                 &[&t.id, &t.enterprise_ids],
             )
             .await?;

@@ -65,6 +65,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../../migrations/postgres/0005_rate_log.sql"),
     ),
+    (
+        6,
+        include_str!("../../../migrations/postgres/0006_token_enterprise_ids.sql"),
+    ),
 ];
 
 /// Connections per node.

@@ -37,6 +37,12 @@ pub async fn is_empty(client: &impl GenericClient) -> StoreResult<bool> {
     Ok(row.get(0))
 }
 
+/// A token's (`$1`) enterprises (`$2`, home first), in one statement: the
+/// database copies them into the token's row (`enterprise_ids`, migration 6)
+/// once a statement, and every request reads them from there.
+pub const INSERT_TOKEN_ENTERPRISES: &str = "INSERT INTO access_token_enterprises (token_id, position, enterprise_id) \
+     SELECT $1, (e.n - 1)::int, e.id FROM unnest($2::uuid[]) WITH ORDINALITY e(id, n)";
+
 pub async fn find_access(
     client: &impl GenericClient,
     client_token: TokenHash,
@@ -44,9 +50,7 @@ pub async fn find_access(
 ) -> StoreResult<Option<AccessGrant>> {
     let row = client
         .query_opt(
-            "SELECT t.id, t.integration_id, t.token_hash, i.client_token_hash, \
-                    ARRAY(SELECT e.enterprise_id FROM access_token_enterprises e \
-                          WHERE e.token_id = t.id ORDER BY e.position) \
+            "SELECT t.id, t.integration_id, t.token_hash, i.client_token_hash, t.enterprise_ids \
              FROM access_tokens t JOIN integrations i ON i.id = t.integration_id \
              WHERE t.token_hash = $1 AND t.revoked_utc IS NULL",
             &[&&access_token.0[..]],
@@ -124,8 +128,7 @@ impl AdmissionStatement {
             &format!(
                 "WITH found AS ( \
                      SELECT t.id, t.integration_id, t.token_hash, i.client_token_hash, \
-                            ARRAY(SELECT e.enterprise_id FROM access_token_enterprises e \
-                                  WHERE e.token_id = t.id ORDER BY e.position) AS enterprises \
+                            t.enterprise_ids AS enterprises \
                      FROM access_tokens t JOIN integrations i ON i.id = t.integration_id \
                      WHERE t.token_hash = $1 AND t.revoked_utc IS NULL), \
                  counted AS ( \
@@ -341,23 +344,16 @@ pub async fn add_access_token(
     )
     .await
     .map_err(|err| unique(err, || "that access token already exists".to_owned()))?;
-    for (position, enterprise) in t.enterprises.iter().enumerate() {
-        tx.execute(
-            "INSERT INTO access_token_enterprises (token_id, position, enterprise_id) VALUES ($1, $2, $3)",
-            &[&t.id, &(position as i32), enterprise],
-        )
+    tx.execute(INSERT_TOKEN_ENTERPRISES, &[&t.id, &t.enterprises])
         .await
         .map_err(internal)?;
-    }
     tx.commit().await.map_err(internal)
 }
 
 pub async fn access_tokens(client: &impl GenericClient) -> StoreResult<Vec<AccessTokenInfo>> {
     let rows = client
         .query(
-            "SELECT t.id, t.integration_id, t.created_utc, t.revoked_utc, \
-                    ARRAY(SELECT e.enterprise_id FROM access_token_enterprises e \
-                          WHERE e.token_id = t.id ORDER BY e.position) \
+            "SELECT t.id, t.integration_id, t.created_utc, t.revoked_utc, t.enterprise_ids \
              FROM access_tokens t ORDER BY t.created_utc, t.id",
             &[],
         )
