@@ -4,9 +4,10 @@
 -- instructions that gathering them from access_token_enterprises did (about
 -- 11 k against 40 k a lookup, see BENCHMARKS.md). A token's enterprises never
 -- change once it is created, so the copy is written once, beside the rows of
--- access_token_enterprises, which stay for filtering by enterprise. One
--- server process owns a SQLite file, so the code writes the copy; on
--- PostgreSQL, which nodes of two versions may share, the database does.
+-- access_token_enterprises (tenants::insert_enterprises), which stay for
+-- filtering by enterprise. One server process owns a SQLite file, so the
+-- code writes the copy; on PostgreSQL, which nodes of two versions may
+-- share, the database does.
 ALTER TABLE access_tokens ADD COLUMN enterprise_ids BLOB NOT NULL DEFAULT x'';
 
 UPDATE access_tokens SET enterprise_ids = coalesce(

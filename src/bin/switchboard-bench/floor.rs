@@ -46,10 +46,10 @@ impl Answer {
             Answer::Fixed(body) => Ok(body.clone()),
             Answer::Page { database, after } => PAGES.with(|pages| {
                 let mut pages = pages.borrow_mut();
-                if pages.is_none() {
-                    *pages = Some(Pages::open(database, *after)?);
-                }
-                let pages = pages.as_ref().expect("opened above");
+                let pages = match &mut *pages {
+                    Some(opened) => opened,
+                    none => none.insert(Pages::open(database, *after)?),
+                };
                 Ok(Bytes::from(pages.page()?))
             }),
         }

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, Row, params};
 
-use super::tenants::{enterprise_ids, id_bytes};
+use super::tenants::{enterprise_ids, insert_enterprises};
 use super::{conversion, faults, internal};
 use crate::store::export::{
     AccessTokenRecord, AttemptRecord, ClockRecord, DeliveryRecord, DeliveryState, Digest,
@@ -243,26 +243,17 @@ fn insert(conn: &Connection, record: &Record) -> rusqlite::Result<()> {
         ),
         Record::AccessToken(t) => {
             run(
-                "INSERT INTO access_tokens (id, integration_id, token_hash, created_utc, revoked_utc, \
-                                            enterprise_ids) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO access_tokens (id, integration_id, token_hash, created_utc, revoked_utc) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
                     t.id,
                     t.integration_id,
                     &t.token_digest.0[..],
                     t.created,
-                    t.revoked,
-                    id_bytes(&t.enterprise_ids)
+                    t.revoked
                 ],
             )?;
-            for (position, enterprise) in t.enterprise_ids.iter().enumerate() {
-                run(
-                    "INSERT INTO access_token_enterprises (token_id, position, enterprise_id) \
-                     VALUES (?1, ?2, ?3)",
-                    params![t.id, position as i64, enterprise],
-                )?;
-            }
-            Ok(())
+            insert_enterprises(conn, t.id, &t.enterprise_ids)
         }
         Record::Fault(f) => faults::insert(conn, &f.clone().into()).map(drop),
         Record::Thread(t) => run(

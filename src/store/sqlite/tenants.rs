@@ -36,14 +36,29 @@ pub fn is_empty(conn: &Connection) -> StoreResult<bool> {
     .map_err(internal)
 }
 
-/// A token's enterprises as `access_tokens.enterprise_ids` keeps them: their
-/// 16 bytes each, home first, one after the other (see migration 0007).
-pub fn id_bytes(ids: &[Uuid]) -> Vec<u8> {
-    ids.iter().flat_map(|id| *id.as_bytes()).collect()
+/// Writes the enterprises (home first) of the token `token`, whose row is
+/// written: a row of `access_token_enterprises` each, and their copy in the
+/// token's row, `enterprise_ids` (migration 7: their 16 bytes each, one after
+/// the other), which every request reads. Token creation and import both
+/// write a token's enterprises here, so the two never part.
+pub fn insert_enterprises(conn: &Connection, token: Uuid, ids: &[Uuid]) -> rusqlite::Result<()> {
+    let mut row = conn.prepare_cached(
+        "INSERT INTO access_token_enterprises (token_id, position, enterprise_id) \
+         VALUES (?1, ?2, ?3)",
+    )?;
+    for (position, enterprise) in ids.iter().enumerate() {
+        row.execute(params![token, position as i64, enterprise])?;
+    }
+    let copy: Vec<u8> = ids.iter().flat_map(|id| *id.as_bytes()).collect();
+    conn.execute(
+        "UPDATE access_tokens SET enterprise_ids = ?2 WHERE id = ?1",
+        params![token, copy],
+    )?;
+    Ok(())
 }
 
 /// The ids of an `access_tokens.enterprise_ids` column, written by
-/// [`id_bytes`] (a JSON array of their text, as this once was, cost a quarter
+/// [`insert_enterprises`] (a JSON array of their text, as this once was, cost a quarter
 /// of a `messageThreads/add`'s instructions to build and read back).
 pub fn enterprise_ids(row: &Row<'_>, column: usize) -> rusqlite::Result<Vec<Uuid>> {
     let bytes = row.get_ref(column)?.as_blob()?;
@@ -160,24 +175,11 @@ pub fn add_access_token(conn: &Connection, new: &NewAccessToken) -> StoreResult<
         }
     }
     conn.execute(
-        "INSERT INTO access_tokens (id, integration_id, token_hash, created_utc, enterprise_ids) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            t.id,
-            t.integration_id,
-            &new.token.0[..],
-            t.created.unix(),
-            id_bytes(&t.enterprises)
-        ],
+        "INSERT INTO access_tokens (id, integration_id, token_hash, created_utc) VALUES (?1, ?2, ?3, ?4)",
+        params![t.id, t.integration_id, &new.token.0[..], t.created.unix()],
     )
     .map_err(|err| unique(err, || "that access token already exists".to_owned()))?;
-    for (position, enterprise) in t.enterprises.iter().enumerate() {
-        conn.execute(
-            "INSERT INTO access_token_enterprises (token_id, position, enterprise_id) VALUES (?1, ?2, ?3)",
-            params![t.id, position as i64, enterprise],
-        )
-        .map_err(internal)?;
-    }
+    insert_enterprises(conn, t.id, &t.enterprises).map_err(internal)?;
     Ok(())
 }
 
