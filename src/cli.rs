@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use uuid::Uuid;
 
 use crate::clock;
+use crate::domain::paging::Count;
 use crate::domain::time::Timestamp;
+use crate::domain::webhook::DeliveryState;
 use crate::domain::webhook::{RetryPolicy, WebhookUrl, parse_duration};
 use crate::http::serve::Limits;
 use crate::ratelimit::RateLimit;
@@ -158,7 +160,7 @@ pub struct ServeArgs {
     pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
     /// How many Connector API requests this node's request log keeps (in
     /// memory; see requests/getAll); 0 keeps none.
-    #[arg(long, env = "SWITCHBOARD_REQUEST_LOG", default_value_t = crate::requests::DEFAULT_LENGTH)]
+    #[arg(long, env = "SWITCHBOARD_REQUEST_LOG", default_value_t = crate::request_log::DEFAULT_LENGTH)]
     pub request_log: usize,
     /// The address users reach this server at, such as
     /// https://inbox.hotel.example (behind a proxy); with https, the inbox's
@@ -578,7 +580,7 @@ async fn webhooks(command: WebhooksCommand) -> anyhow::Result<()> {
             let store = open(&database).await?;
             let attempts = all_attempts(store.as_ref(), failed).await?;
             for d in store.deliveries(failed).await? {
-                let next = if d.status == "pending" {
+                let next = if d.state == DeliveryState::Pending {
                     chrono::DateTime::from_timestamp_millis(d.next_attempt_ms).map_or_else(
                         || "-".to_owned(),
                         |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
@@ -591,7 +593,7 @@ async fn webhooks(command: WebhooksCommand) -> anyhow::Result<()> {
                     d.id,
                     d.integration_id,
                     d.enterprise_id,
-                    d.status,
+                    d.state.column(),
                     d.attempts,
                     d.events,
                     next,
@@ -654,8 +656,8 @@ async fn all_attempts(
         let page = store
             .delivery_page(store::DeliveryQuery {
                 integrations: None,
-                states: failed.then(|| vec!["failed"]),
-                count: 1000,
+                states: failed.then(|| vec![DeliveryState::Failed]),
+                count: Count::new(1000),
                 after,
             })
             .await?;

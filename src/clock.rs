@@ -1,13 +1,22 @@
-//! The one clock every part of switchboard reads: timestamps, rate-limit
-//! windows, webhook retry times, pruning. Nothing else asks the machine for the
-//! time of day, so that a test (or an operator) who moves this clock moves all of
-//! switchboard with it.
+//! Every time switchboard reads, from two clocks, and nothing else asks the
+//! machine for the time:
+//!
+//! - [`Clock`], the time of the data: `CreatedUtc`/`UpdatedUtc`, webhook retry
+//!   times, pruning, the request log, the times the inbox shows, and the
+//!   CLI's own rows. It is the machine's clock, or a manual one kept in the
+//!   database that a tester moves (SPEC §16.1); moving it moves all of that.
+//! - [`RealClock`], real time, for what must pass in real seconds whatever
+//!   the data clock says: rate-limit windows (SPEC §4), the inbox's session
+//!   lifetimes and login throttle, and how long things took. Tests put a
+//!   [`FakeRealClock`] in its place, so a session expires without waiting.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::watch;
 
+/// The clock of the data.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 
@@ -70,6 +79,13 @@ impl ManualClock {
             later
         });
     }
+
+    /// Shows `at_ms`, earlier or later: the stored clock was set back.
+    pub fn set_to(&self, at_ms: i64) {
+        if let Some(at) = DateTime::from_timestamp_millis(at_ms) {
+            self.0.send_replace(at);
+        }
+    }
 }
 
 impl Clock for ManualClock {
@@ -97,6 +113,75 @@ pub async fn moved(moves: &mut Option<watch::Receiver<DateTime<Utc>>>) {
     }
 }
 
+/// Real time.
+pub trait RealClock: Send + Sync + 'static {
+    /// The machine's time of day, in milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+
+    /// Whole seconds since the Unix epoch.
+    fn now_unix(&self) -> i64 {
+        self.now_ms().div_euclid(1000)
+    }
+
+    /// A point of a clock that only goes forward, to measure how long
+    /// something takes.
+    fn instant(&self) -> Instant;
+}
+
+/// The machine's real time.
+pub struct SystemRealClock;
+
+impl RealClock for SystemRealClock {
+    fn now_ms(&self) -> i64 {
+        Utc::now().timestamp_millis()
+    }
+
+    fn instant(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+/// The machine's real time, shared.
+pub fn real() -> Arc<dyn RealClock> {
+    Arc::new(SystemRealClock)
+}
+
+/// Real time that tests move by hand, both its time of day and its instants.
+pub struct FakeRealClock {
+    start_ms: i64,
+    start: Instant,
+    offset: Mutex<std::time::Duration>,
+}
+
+impl FakeRealClock {
+    pub fn new(start_ms: i64) -> Self {
+        Self {
+            start_ms,
+            start: Instant::now(),
+            offset: Mutex::new(std::time::Duration::ZERO),
+        }
+    }
+
+    pub fn advance(&self, by: std::time::Duration) {
+        *self.offset.lock().unwrap_or_else(|e| e.into_inner()) += by;
+    }
+
+    fn offset(&self) -> std::time::Duration {
+        *self.offset.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl RealClock for FakeRealClock {
+    fn now_ms(&self) -> i64 {
+        let offset = i64::try_from(self.offset().as_millis()).unwrap_or(i64::MAX);
+        self.start_ms.saturating_add(offset)
+    }
+
+    fn instant(&self) -> Instant {
+        self.start + self.offset()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,12 +201,27 @@ mod tests {
     }
 
     #[test]
-    fn a_jump_only_goes_forward() {
+    fn a_jump_only_goes_forward_and_a_set_goes_anywhere() {
         let start = DateTime::from_timestamp_millis(10_000).unwrap();
         let clock = ManualClock::new(start);
         clock.jump_to(5_000);
         assert_eq!(clock.now_ms(), 10_000, "an older move is ignored");
         clock.jump_to(12_500);
         assert_eq!(clock.now_ms(), 12_500);
+        clock.set_to(1_000);
+        assert_eq!(clock.now_ms(), 1_000);
+    }
+
+    #[test]
+    fn a_fake_real_clock_moves_its_time_and_its_instants_together() {
+        let clock = FakeRealClock::new(5_000);
+        let before = clock.instant();
+        clock.advance(std::time::Duration::from_millis(2_500));
+        assert_eq!(clock.now_ms(), 7_500);
+        assert_eq!(clock.now_unix(), 7);
+        assert_eq!(
+            clock.instant() - before,
+            std::time::Duration::from_millis(2_500)
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use uuid::Uuid;
 
 use crate::domain::fault::{Fault, Stage};
+use crate::operations::Operation;
 use crate::store::{Store, StoreResult};
 
 pub struct FaultBook {
@@ -66,7 +67,7 @@ impl FaultBook {
     /// request needs no [`pick`](Self::pick).
     pub async fn could_apply(
         &self,
-        operation: &str,
+        operation: Operation,
         integration: Uuid,
         stage: Stage,
     ) -> StoreResult<bool> {
@@ -81,7 +82,7 @@ impl FaultBook {
     /// probability comes up and that has a use left (which it then takes).
     pub async fn pick(
         &self,
-        operation: &str,
+        operation: Operation,
         integration: Uuid,
         stage: Stage,
     ) -> StoreResult<Option<Fault>> {

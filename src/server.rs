@@ -1,5 +1,9 @@
 //! `switchboard serve`: open the store, create the demo tenant, serve HTTP until
 //! SIGINT or SIGTERM, then finish the requests in flight.
+//!
+//! [`compose`] is where a node is put together, for `serve` and for the
+//! tests alike: its shared state, the store's notices of what other nodes
+//! did, and the webhook worker.
 
 use std::sync::Arc;
 
@@ -8,7 +12,8 @@ use tokio::net::TcpListener;
 
 use chrono::{DateTime, Utc};
 
-use crate::clock::{self, Clock, ManualClock};
+use crate::clock::{self, Clock, ManualClock, RealClock};
+use crate::demo;
 use crate::domain::time::Timestamp;
 use crate::domain::webhook::WebhookUrl;
 use crate::faults::FaultBook;
@@ -17,10 +22,10 @@ use crate::http::serve::{self, Limits};
 use crate::http::{AppState, Settings, router};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimit;
-use crate::requests::RequestLog;
+use crate::request_log::RequestLog;
+use crate::store::{Background, Notices, Store};
 use crate::tokens::{self, TokenHash};
-use crate::webhooks::{self, Wake, WebhookSettings};
-use crate::{demo, store};
+use crate::webhooks::{self, Running, Wake, WebhookSettings};
 
 pub struct ServeOptions {
     pub listen: String,
@@ -50,8 +55,99 @@ pub enum ClockSetting {
     },
 }
 
+/// What a node is made of.
+pub struct Parts {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub real_clock: Arc<dyn RealClock>,
+    pub settings: Settings,
+    pub webhooks: WebhookSettings,
+    /// How many Connector API requests its request log keeps.
+    pub request_log: usize,
+    pub public_url: Option<String>,
+}
+
+/// A node, put together: its HTTP application's state, and what runs beside
+/// it (the webhook worker, and what the store runs for a server), which stop
+/// when this is dropped.
+pub struct Node {
+    pub app: AppState,
+    _worker: Running,
+    _background: Background,
+}
+
+/// Puts a node together: its shared state, the store's notices wired to what
+/// hears them (the webhook worker, this node's clock, its faults, its inbox
+/// pages), and the webhook worker.
+pub async fn compose(parts: Parts) -> anyhow::Result<Node> {
+    let Parts {
+        store,
+        clock,
+        real_clock,
+        settings,
+        webhooks,
+        request_log,
+        public_url,
+    } = parts;
+    let metrics = Arc::new(Metrics::default());
+    let wake = Arc::new(Wake::default());
+    let faults = Arc::new(FaultBook::new(store.clone()));
+    let inbox = Arc::new(Inbox::new(
+        &settings.operator_token,
+        public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://")),
+    ));
+    let background = store.serve(notices(&clock, &wake, &faults, &inbox)).await?;
+    let worker = webhooks::spawn(
+        store.clone(),
+        clock.clone(),
+        real_clock.clone(),
+        webhooks,
+        metrics.clone(),
+        wake.clone(),
+    )?;
+    let app = AppState {
+        store,
+        clock,
+        real_clock,
+        metrics,
+        settings,
+        webhooks: wake,
+        faults,
+        grants: Arc::default(),
+        requests: Arc::new(RequestLog::new(request_log)),
+        inbox,
+    };
+    Ok(Node {
+        app,
+        _worker: worker,
+        _background: background,
+    })
+}
+
+/// What this node does when the store tells of another node's change.
+fn notices(
+    clock: &Arc<dyn Clock>,
+    wake: &Arc<Wake>,
+    faults: &Arc<FaultBook>,
+    inbox: &Arc<Inbox>,
+) -> Notices {
+    let (wake, clock, faults, inbox) = (wake.clone(), clock.clone(), faults.clone(), inbox.clone());
+    Notices {
+        webhooks: Arc::new(move || wake.now()),
+        clock: Arc::new(move |now_ms| {
+            if let Some(manual) = clock.manual() {
+                manual.jump_to(now_ms);
+            }
+        }),
+        faults: Arc::new(move || faults.changed()),
+        inbox: Arc::new(move |thread| inbox.live.heard(thread)),
+    }
+}
+
 pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
-    let store = store::open(&options.database).await?;
+    let store = crate::store::open(&options.database).await?;
     let clock: Arc<dyn Clock> = match options.clock {
         ClockSetting::System => clock::system(),
         ClockSetting::Manual { start } => {
@@ -96,47 +192,33 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
     );
     println!("switchboard listening on {base}");
 
-    let metrics = Arc::new(Metrics::default());
-    let wake = Arc::new(Wake::default());
-    let faults = Arc::new(FaultBook::new(store.clone()));
-    let book = faults.clone();
-    let inbox = Arc::new(Inbox::new(
-        &settings.operator_token,
-        options
-            .public_url
-            .as_deref()
-            .is_some_and(|url| url.starts_with("https://")),
-    ));
-    let pages = inbox.clone();
-    let worker = webhooks::spawn(
-        store.clone(),
-        clock.clone(),
-        options.webhooks,
-        metrics.clone(),
-        wake.clone(),
-        Arc::new(move || book.changed()),
-        Arc::new(move |thread| pages.live.heard(thread)),
-    )
-    .await?;
-    let app = AppState {
+    let node = compose(Parts {
         store,
         clock,
-        metrics: metrics.clone(),
+        real_clock: clock::real(),
         settings,
-        webhooks: wake,
-        faults,
-        grants: Arc::default(),
-        requests: Arc::new(RequestLog::new(options.request_log)),
-        inbox: inbox.clone(),
-    };
+        webhooks: options.webhooks,
+        request_log: options.request_log,
+        public_url: options.public_url,
+    })
+    .await?;
+    let inbox = node.app.inbox.clone();
     // Open inbox pages are told to go, so that they do not hold up the drain.
     let shutdown = async move {
         shutdown.await;
         inbox.live.close();
     };
-    serve::serve(listener, router(app), metrics, options.limits, shutdown).await;
+    let metrics = node.app.metrics.clone();
+    serve::serve(
+        listener,
+        router(node.app.clone()),
+        metrics,
+        options.limits,
+        shutdown,
+    )
+    .await;
     // Stops the webhook worker and what the store ran beside it.
-    drop(worker);
+    drop(node);
     tracing::info!("stopped");
     Ok(())
 }

@@ -18,12 +18,12 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::clock::{self, Clock};
+use crate::clock::{self, Clock, RealClock};
 use crate::domain::text::utf8_prefix;
 use crate::domain::webhook::{Event, Payload, RetryPolicy, host_ip, is_public};
 use crate::metrics::Metrics;
 use crate::store::outbox::RESPONSE_KEPT;
-use crate::store::{Attempt, Background, Claim, ClaimedDelivery, DeliveryOutcome, Notices, Store};
+use crate::store::{Attempt, Claim, ClaimedDelivery, DeliveryOutcome, Store};
 
 /// How the worker delivers.
 #[derive(Debug, Clone, Copy)]
@@ -95,68 +95,46 @@ fn jitter() -> f64 {
     }
 }
 
-/// The running worker, with what its store runs beside it; both stop when this
-/// is dropped.
-pub struct Running {
-    worker: tokio::task::JoinHandle<()>,
-    _background: Background,
-}
+/// The running worker; it stops when this is dropped.
+pub struct Running(tokio::task::JoinHandle<()>);
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.worker.abort();
+        self.0.abort();
     }
 }
 
-/// Starts the worker on the current runtime, and what the store runs beside a
-/// server (see [`Store::serve`]).
-pub async fn spawn(
+/// Starts the worker on the current runtime.
+pub fn spawn(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    real_clock: Arc<dyn RealClock>,
     settings: WebhookSettings,
     metrics: Arc<Metrics>,
     wake: Arc<Wake>,
-    faults_changed: Arc<dyn Fn() + Send + Sync>,
-    thread_changed: Arc<dyn Fn(Uuid) + Send + Sync>,
 ) -> anyhow::Result<Running> {
     // TLS in pure Rust (ring), so that https receivers need no system library.
     // Installing twice (tests start many workers) is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = http_client(&settings)?;
-    let on_event = wake.clone();
-    let moved = clock.clone();
-    let background = store
-        .serve(Notices {
-            webhooks: Arc::new(move || on_event.now()),
-            // Another node moved the manual clock.
-            clock: Arc::new(move |now_ms| {
-                if let Some(manual) = moved.manual() {
-                    manual.jump_to(now_ms);
-                }
-            }),
-            faults: faults_changed,
-            inbox: thread_changed,
-        })
-        .await?;
     let worker = Worker {
         store,
         clock,
+        real_clock,
         settings,
         metrics,
         wake,
         client,
         in_flight: Arc::new(Mutex::new(HashMap::new())),
     };
-    Ok(Running {
-        worker: tokio::spawn(worker.run()),
-        _background: background,
-    })
+    Ok(Running(tokio::spawn(worker.run())))
 }
 
 #[derive(Clone)]
 struct Worker {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    real_clock: Arc<dyn RealClock>,
     settings: WebhookSettings,
     metrics: Arc<Metrics>,
     wake: Arc<Wake>,
@@ -280,7 +258,7 @@ impl Worker {
     /// what the delivery log keeps of it.
     async fn attempt(&self, delivery: &ClaimedDelivery) -> (DeliveryOutcome, Attempt) {
         let started_ms = self.clock.now_ms();
-        let started = std::time::Instant::now();
+        let started = self.real_clock.instant();
         let sent = match &delivery.url {
             Some(url) => self.send(url, delivery).await,
             None => Sent::failed(
@@ -290,7 +268,13 @@ impl Worker {
         };
         let attempt = Attempt {
             started_ms,
-            duration_ms: started.elapsed().as_millis() as i64,
+            duration_ms: i64::try_from(
+                self.real_clock
+                    .instant()
+                    .saturating_duration_since(started)
+                    .as_millis(),
+            )
+            .unwrap_or(i64::MAX),
             status: sent.status,
             error: sent.failure.as_ref().map(|(kind, _)| (*kind).to_owned()),
             response: sent.response,

@@ -4,11 +4,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use switchboard::http::{check_request, paths::OPERATIONS};
+use switchboard::http::check_request;
+use switchboard::operations::Operation;
 
 fuzz_target!(|data: &[u8]| {
     if let Some((&pick, body)) = data.split_first() {
-        let path = OPERATIONS[usize::from(pick) % OPERATIONS.len()];
+        let path = Operation::ALL[usize::from(pick) % Operation::ALL.len()].path();
         let _ = check_request(path, body);
     }
 });

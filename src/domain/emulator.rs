@@ -3,10 +3,12 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::Request;
 use super::fields::{Input, InputError, Object};
 use super::paging::Limitation;
 use super::thread::MAX_FILTER_IDS;
 use super::time::parse_datetime;
+use super::webhook::DeliveryState;
 
 /// The most `clock/advance` moves at once: two years.
 pub const MAX_ADVANCE_SECONDS: u32 = 63_072_000;
@@ -15,8 +17,8 @@ pub const MAX_ADVANCE_SECONDS: u32 = 63_072_000;
 #[derive(Debug, Clone, Copy)]
 pub struct NoParameters;
 
-impl NoParameters {
-    pub fn parse(_: &Object<'_>) -> Input<Self> {
+impl Request for NoParameters {
+    fn parse(_: &Object<'_>) -> Input<Self> {
         Ok(Self)
     }
 }
@@ -27,8 +29,8 @@ pub struct SetClock {
     pub now: DateTime<Utc>,
 }
 
-impl SetClock {
-    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+impl Request for SetClock {
+    fn parse(obj: &Object<'_>) -> Input<Self> {
         let text = obj.required_str("NowUtc")?;
         let now = parse_datetime(text).ok_or_else(|| {
             InputError::new(
@@ -45,8 +47,8 @@ pub struct AdvanceClock {
     pub seconds: i64,
 }
 
-impl AdvanceClock {
-    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+impl Request for AdvanceClock {
+    fn parse(obj: &Object<'_>) -> Input<Self> {
         let seconds = obj.required_integer("Seconds", 1, MAX_ADVANCE_SECONDS)?;
         Ok(Self {
             seconds: seconds.into(),
@@ -61,54 +63,12 @@ pub struct Reset {
     pub enterprise_ids: Option<Vec<Uuid>>,
 }
 
-impl Reset {
-    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+impl Request for Reset {
+    fn parse(obj: &Object<'_>) -> Input<Self> {
         Ok(Self {
             integration_ids: obj.optional_uuid_list("IntegrationIds", MAX_FILTER_IDS)?,
             enterprise_ids: obj.optional_uuid_list("EnterpriseIds", MAX_FILTER_IDS)?,
         })
-    }
-}
-
-/// A webhook delivery's state, as the delivery log and export files name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum DeliveryState {
-    Pending,
-    Delivered,
-    Failed,
-}
-
-impl DeliveryState {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "Pending" => Some(Self::Pending),
-            "Delivered" => Some(Self::Delivered),
-            "Failed" => Some(Self::Failed),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Pending => "Pending",
-            Self::Delivered => "Delivered",
-            Self::Failed => "Failed",
-        }
-    }
-
-    /// The database's word for it.
-    pub fn column(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Delivered => "delivered",
-            Self::Failed => "failed",
-        }
-    }
-
-    pub fn from_column(text: &str) -> Option<Self> {
-        [Self::Pending, Self::Delivered, Self::Failed]
-            .into_iter()
-            .find(|s| s.column() == text)
     }
 }
 
@@ -120,8 +80,8 @@ pub struct DeliveryFilter {
     pub limitation: Limitation,
 }
 
-impl DeliveryFilter {
-    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+impl Request for DeliveryFilter {
+    fn parse(obj: &Object<'_>) -> Input<Self> {
         let states = match obj.optional_array("States", 3)? {
             None => None,
             Some(values) => Some(
@@ -155,8 +115,8 @@ pub struct RequestFilter {
     pub limitation: Limitation,
 }
 
-impl RequestFilter {
-    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+impl Request for RequestFilter {
+    fn parse(obj: &Object<'_>) -> Input<Self> {
         let operations = obj
             .optional_array("Operations", MAX_FILTER_IDS)?
             .map(|values| {
@@ -207,8 +167,8 @@ pub struct ResendDeliveries {
     pub ids: Vec<Uuid>,
 }
 
-impl ResendDeliveries {
-    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+impl Request for ResendDeliveries {
+    fn parse(obj: &Object<'_>) -> Input<Self> {
         Ok(Self {
             ids: obj.required_uuid_list("WebhookDeliveryIds", MAX_FILTER_IDS)?,
         })

@@ -4,16 +4,52 @@
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::Request;
 use super::fields::{Input, InputError, Object};
 use super::thread::MAX_FILTER_IDS;
+use crate::operations::{Api, Operation};
 
-/// The Connector API operations a fault can name (or `*`: any of them).
-pub const OPERATIONS: [&str; 4] = [
-    "messageThreads/getAll",
-    "messageThreads/add",
-    "messages/getAll",
-    "messages/add",
-];
+/// What a fault acts on: one Connector API operation, or any of them (`*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Any,
+    One(Operation),
+}
+
+impl Target {
+    /// The name a fault is given and shown with.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Any => "*",
+            Self::One(op) => op.name(),
+        }
+    }
+
+    /// A target by its name: an operation of the Connector API, or `*`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "*" => Some(Self::Any),
+            name => Operation::named(Api::Connector, name).map(Self::One),
+        }
+    }
+
+    /// Every name a fault accepts.
+    pub fn names() -> Vec<&'static str> {
+        let mut names: Vec<&str> = Operation::connector().map(Operation::name).collect();
+        names.push("*");
+        names
+    }
+
+    fn covers(self, op: Operation) -> bool {
+        self == Self::Any || self == Self::One(op)
+    }
+}
+
+impl Serialize for Target {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
 
 /// The longest a fault may hold a request back.
 pub const MAX_DELAY_MS: u32 = 30_000;
@@ -53,8 +89,7 @@ impl Stage {
 #[serde(rename_all = "PascalCase")]
 pub struct Fault {
     pub id: Uuid,
-    /// An operation of [`OPERATIONS`], or `*`.
-    pub operation: String,
+    pub operation: Target,
     pub integration_id: Option<Uuid>,
     pub status: Option<u16>,
     pub message: Option<String>,
@@ -73,9 +108,9 @@ pub struct Fault {
 impl Fault {
     /// Whether the fault is for a request of `integration` to `operation`, at
     /// `stage`, and has uses left as far as this node knows.
-    pub fn applies(&self, operation: &str, integration: Uuid, stage: Stage) -> bool {
+    pub fn applies(&self, operation: Operation, integration: Uuid, stage: Stage) -> bool {
         self.stage == stage
-            && (self.operation == "*" || self.operation == operation)
+            && self.operation.covers(operation)
             && self.integration_id.is_none_or(|id| id == integration)
             && self.remaining != Some(0)
     }
@@ -94,7 +129,7 @@ impl Fault {
 /// `faults/add`: a new fault, checked.
 #[derive(Debug, Clone)]
 pub struct AddFault {
-    pub operation: String,
+    pub operation: Target,
     pub integration_id: Option<Uuid>,
     pub status: Option<u16>,
     pub message: Option<String>,
@@ -105,15 +140,17 @@ pub struct AddFault {
     pub stage: Stage,
 }
 
-impl AddFault {
-    pub fn parse(obj: &Object<'_>) -> Input<Self> {
-        let operation = obj.required_str("Operation")?;
-        if operation != "*" && !OPERATIONS.contains(&operation) {
-            return Err(InputError(format!(
+impl Request for AddFault {
+    fn parse(obj: &Object<'_>) -> Input<Self> {
+        let operation = Target::parse(obj.required_str("Operation")?).ok_or_else(|| {
+            let names: Vec<String> = Operation::connector()
+                .map(|op| format!("\"{}\"", op.name()))
+                .collect();
+            InputError(format!(
                 "Operation must be one of {} or \"*\" (any of them).",
-                OPERATIONS.map(|o| format!("\"{o}\"")).join(", ")
-            )));
-        }
+                names.join(", ")
+            ))
+        })?;
         let status = obj
             .optional_integer("Status", 400, 599)?
             .and_then(|s| u16::try_from(s).ok());
@@ -162,7 +199,7 @@ impl AddFault {
             ));
         }
         Ok(Self {
-            operation: operation.to_owned(),
+            operation,
             integration_id: obj.optional_uuid("IntegrationId")?,
             status,
             message,
@@ -173,7 +210,9 @@ impl AddFault {
             stage,
         })
     }
+}
 
+impl AddFault {
     pub fn into_fault(self, id: Uuid, created_ms: i64) -> Fault {
         Fault {
             id,
@@ -198,8 +237,8 @@ pub struct DeleteFaults {
     pub ids: Option<Vec<Uuid>>,
 }
 
-impl DeleteFaults {
-    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+impl Request for DeleteFaults {
+    fn parse(obj: &Object<'_>) -> Input<Self> {
         Ok(Self {
             ids: obj.optional_uuid_list("FaultIds", MAX_FILTER_IDS)?,
         })
@@ -273,14 +312,14 @@ mod tests {
         }))
         .unwrap()
         .into_fault(Uuid::new_v4(), 0);
-        assert!(fault.applies("messages/add", integration, Stage::Before));
-        assert!(!fault.applies("messages/add", integration, Stage::After));
-        assert!(!fault.applies("messages/getAll", integration, Stage::Before));
-        assert!(!fault.applies("messages/add", Uuid::new_v4(), Stage::Before));
+        assert!(fault.applies(Operation::MessagesAdd, integration, Stage::Before));
+        assert!(!fault.applies(Operation::MessagesAdd, integration, Stage::After));
+        assert!(!fault.applies(Operation::MessagesGetAll, integration, Stage::Before));
+        assert!(!fault.applies(Operation::MessagesAdd, Uuid::new_v4(), Stage::Before));
         fault.remaining = Some(0);
-        assert!(!fault.applies("messages/add", integration, Stage::Before));
-        fault.operation = "*".to_owned();
+        assert!(!fault.applies(Operation::MessagesAdd, integration, Stage::Before));
+        fault.operation = Target::Any;
         fault.remaining = None;
-        assert!(fault.applies("messageThreads/getAll", integration, Stage::Before));
+        assert!(fault.applies(Operation::ThreadsGetAll, integration, Stage::Before));
     }
 }

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::Request;
 use super::fields::{Input, InputError, Object, indexed_path, item_object};
 use super::json::{self, PageItem, WriteJson};
 use super::paging::Limitation;
@@ -127,8 +128,8 @@ pub struct NewMessage {
 #[derive(Debug, Clone)]
 pub struct AddMessages(pub Vec<NewMessage>);
 
-impl AddMessages {
-    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+impl Request for AddMessages {
+    fn parse(obj: &Object<'_>) -> Input<Self> {
         let items = obj.required_array("Messages", MAX_BATCH)?;
         items
             .iter()
@@ -163,8 +164,8 @@ pub struct MessageFilter {
     pub limitation: Limitation,
 }
 
-impl MessageFilter {
-    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+impl Request for MessageFilter {
+    fn parse(obj: &Object<'_>) -> Input<Self> {
         Ok(Self {
             thread_ids: obj.required_uuid_list("MessageThreadIds", MAX_FILTER_IDS)?,
             enterprise_ids: obj.optional_uuid_list("EnterpriseIds", MAX_FILTER_IDS)?,

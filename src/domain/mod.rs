@@ -22,31 +22,3 @@ use fields::{Input, Object};
 pub trait Request: Sized {
     fn parse(body: &Object<'_>) -> Input<Self>;
 }
-
-macro_rules! requests {
-    ($($request:ty),* $(,)?) => {
-        $(impl Request for $request {
-            fn parse(body: &Object<'_>) -> Input<Self> {
-                <$request>::parse(body)
-            }
-        })*
-    };
-}
-
-requests!(
-    thread::AddThread,
-    thread::ThreadFilter,
-    thread::StaffThreadFilter,
-    thread::UpdateThread,
-    message::AddMessages,
-    message::MessageFilter,
-    emulator::NoParameters,
-    emulator::SetClock,
-    emulator::AdvanceClock,
-    emulator::Reset,
-    emulator::DeliveryFilter,
-    emulator::ResendDeliveries,
-    emulator::RequestFilter,
-    fault::AddFault,
-    fault::DeleteFaults,
-);

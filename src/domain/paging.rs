@@ -9,10 +9,33 @@ use super::fields::{Input, InputError, Object};
 
 pub const MAX_COUNT: i64 = 1000;
 
+/// How many items a page holds at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count(u32);
+
+impl Count {
+    /// A page size of the server's own (a request's comes from [`Limitation`]).
+    pub const fn new(n: u32) -> Self {
+        Self(n)
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+
+    pub fn usize(self) -> usize {
+        self.0 as usize
+    }
+
+    pub fn i64(self) -> i64 {
+        i64::from(self.0)
+    }
+}
+
 /// `Limitation`: how many items, starting after which one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limitation {
-    pub count: u32,
+    pub count: Count,
     pub cursor: Option<Uuid>,
 }
 
@@ -40,7 +63,7 @@ impl Limitation {
             })?;
         let cursor = limitation.optional_uuid("Cursor")?;
         Ok(Self {
-            count: count as u32,
+            count: Count(u32::try_from(count).unwrap_or(1)),
             cursor,
         })
     }
@@ -69,8 +92,8 @@ mod tests {
         for bad in [json!(0), json!(1001), json!(-1), json!(2.5), json!("10")] {
             assert_eq!(parse(json!({ "Count": bad })).unwrap_err().0, message);
         }
-        assert_eq!(parse(json!({ "Count": 1000 })).unwrap().count, 1000);
-        assert_eq!(parse(json!({ "Count": 10.0 })).unwrap().count, 10);
+        assert_eq!(parse(json!({ "Count": 1000 })).unwrap().count.get(), 1000);
+        assert_eq!(parse(json!({ "Count": 10.0 })).unwrap().count.get(), 10);
         assert_eq!(parse(json!({ "Count": 1001.0 })).unwrap_err().0, message);
         assert_eq!(
             parse(json!({})).unwrap_err().0,

@@ -12,20 +12,22 @@ pub type ShortText = Text<255>;
 
 impl<const MAX: usize> Text<MAX> {
     pub fn parse(obj: &Object<'_>, name: &str) -> Input<Self> {
-        let path = obj.path(name);
-        let text = obj.required_str(name)?;
+        Self::checked(obj.required_str(name)?, obj.path(name).as_str())
+    }
+
+    /// `text`, if it keeps the rules; errors call it `name` ("A reply").
+    pub fn checked(text: &str, name: &str) -> Input<Self> {
         let len = text.chars().count();
         if len == 0 || len > MAX {
             return Err(InputError(format!(
-                "{} must be between 1 and {MAX} characters long.",
-                path.as_str()
+                "{name} must be between 1 and {MAX} characters long."
             )));
         }
         if text.trim().is_empty() {
-            return Err(InputError(format!(
-                "{} must not be only whitespace.",
-                path.as_str()
-            )));
+            return Err(InputError(format!("{name} must not be only whitespace.")));
+        }
+        if text.contains('\0') {
+            return Err(InputError(format!("{name} must not contain U+0000.")));
         }
         Ok(Self(text.to_owned()))
     }

@@ -3,6 +3,7 @@
 
 use uuid::Uuid;
 
+use super::Request;
 use super::fields::{Input, InputError, Object};
 use super::json::{self, PageItem, WriteJson};
 use super::paging::Limitation;
@@ -125,8 +126,8 @@ pub struct AddThread {
     pub enterprise_id: Option<Uuid>,
 }
 
-impl AddThread {
-    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+impl Request for AddThread {
+    fn parse(obj: &Object<'_>) -> Input<Self> {
         Ok(Self {
             original_sender: ShortText::parse(obj, "OriginalSender")?,
             subject: ShortText::parse(obj, "Subject")?,
@@ -145,8 +146,8 @@ pub struct ThreadFilter {
     pub limitation: Limitation,
 }
 
-impl ThreadFilter {
-    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+impl Request for ThreadFilter {
+    fn parse(obj: &Object<'_>) -> Input<Self> {
         let filter = Self {
             enterprise_ids: obj.optional_uuid_list("EnterpriseIds", MAX_FILTER_IDS)?,
             thread_ids: obj.optional_uuid_list("MessageThreadIds", MAX_FILTER_IDS)?,
@@ -174,8 +175,8 @@ pub struct StaffThreadFilter {
     pub limitation: Limitation,
 }
 
-impl StaffThreadFilter {
-    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+impl Request for StaffThreadFilter {
+    fn parse(obj: &Object<'_>) -> Input<Self> {
         Ok(Self {
             enterprise_ids: obj.optional_uuid_list("EnterpriseIds", MAX_FILTER_IDS)?,
             integration_ids: obj.optional_uuid_list("IntegrationIds", MAX_FILTER_IDS)?,
@@ -193,8 +194,8 @@ pub struct UpdateThread {
     pub is_resolved: bool,
 }
 
-impl UpdateThread {
-    pub fn parse(obj: &Object<'_>) -> Input<Self> {
+impl Request for UpdateThread {
+    fn parse(obj: &Object<'_>) -> Input<Self> {
         Ok(Self {
             thread_id: obj.required_uuid("MessageThreadId")?,
             is_resolved: obj.required_bool("IsResolved")?,

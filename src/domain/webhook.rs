@@ -201,6 +201,48 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// A webhook delivery's state, as the delivery log and export files name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "Pending" => Some(Self::Pending),
+            "Delivered" => Some(Self::Delivered),
+            "Failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Delivered => "Delivered",
+            Self::Failed => "Failed",
+        }
+    }
+
+    /// The database's word for it.
+    pub fn column(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn from_column(text: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Failed]
+            .into_iter()
+            .find(|s| s.column() == text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

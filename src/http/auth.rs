@@ -2,9 +2,10 @@
 //! caller and its parsed, checked request.
 //!
 //! - [`Call<R>`]: an integration, by the `ClientToken`, `AccessToken` and
-//!   `Client` of the body; the request counts against the token's rate limit,
-//!   and its operation may travel with its admission
-//!   ([`crate::store::admission`]).
+//!   `Client` of the body. The request counts against the token's rate limit.
+//!   A request flows one way: the extractor parses and (usually) admits it,
+//!   the handler sends its operation to the store with [`Call::send`], and
+//!   answers with [`Sent::answer`].
 //! - [`Staff<R>`]: the hotel's staff, by `Authorization: Bearer <operator token>`,
 //!   checked before the body is read, so that nobody without the token learns
 //!   anything about a request.
@@ -13,37 +14,52 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
 
-use crate::domain::Request as Operation;
+use crate::domain::Request as Parse;
+use crate::domain::fault::Stage;
 use crate::domain::fields::{InputError, Object};
 use crate::domain::scope::AccessGrant;
+use crate::operations::Operation;
 use crate::ratelimit::Decision;
-use crate::store::{Admission, Admitted, Guardable, Outcome};
+use crate::request_log;
+use crate::store::{Admission, Admitted, Pipelined};
 use crate::tokens::TokenHash;
 
 use super::AppState;
 use super::body::JsonBody;
-use super::context::{CONNECTOR_PREFIX, RequestContext};
+use super::context::RequestContext;
 use super::error::{ApiError, Credentials};
-use crate::domain::fault::Stage;
-use crate::requests;
+use super::fault;
 
-/// A Connector API request, whose handler hands its operation to
-/// [`Call::run`]: the request is admitted (authenticated and counted), its
-/// `Before` faults applied, and the operation run, or sent along with the
-/// admission (see [`crate::store::admission`]). Errors come in one order
+/// A Connector API request type, and the store operation it asks for once
+/// its access token's grant is known.
+pub trait Connector: Parse + Send + Sync + 'static {
+    type Operation: Pipelined;
+
+    /// The operation this request asks of the store, for a token with
+    /// `grant`; or the request's own error (an enterprise out of scope).
+    fn operation(&self, grant: &AccessGrant, app: &AppState) -> Result<Self::Operation, ApiError>;
+}
+
+/// A Connector API request, parsed; admitted, or to be admitted together with
+/// its operation (see [`crate::store::admission`]). Errors come in one order
 /// either way: the body, the three credentials' presence, authentication,
 /// the rate limit, faults, the rest of the request, the operation's own.
 pub struct Call<R> {
     context: Arc<RequestContext>,
-    operation: String,
-    client_token: TokenHash,
-    access_token: TokenHash,
+    operation: Operation,
+    admission: Admission,
     /// The request, or what is wrong with it: said only after admission.
     request: Result<R, InputError>,
+    /// The grant it was admitted with, or (when `expected`) the one its token
+    /// was last admitted with on this node.
+    grant: Option<AccessGrant>,
+    expected: bool,
 }
 
-impl<R: Operation + Send> FromRequest<AppState> for Call<R> {
+impl<R: Connector> FromRequest<AppState> for Call<R> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, app: &AppState) -> Result<Self, ApiError> {
@@ -52,60 +68,145 @@ impl<R: Operation + Send> FromRequest<AppState> for Call<R> {
             .get::<Arc<RequestContext>>()
             .cloned()
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no request context")))?;
-        let operation = request
-            .uri()
-            .path()
-            .strip_prefix(CONNECTOR_PREFIX)
-            .unwrap_or_default()
-            .to_owned();
+        let operation = Operation::at(request.uri().path())
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no operation at this path")))?;
         let JsonBody(body) = JsonBody::from_request(request, app).await?;
         if app.requests.is_on() {
-            context.set_logged_body(requests::request_text(&body));
+            context.set_logged_body(request_log::request_text(&body));
         }
         let body = Object::root(&body)?;
         let client_token = TokenHash::of(non_empty(&body, "ClientToken")?);
         let access_token = TokenHash::of(non_empty(&body, "AccessToken")?);
         non_empty(&body, "Client")?;
-        Ok(Self {
+        let mut call = Self {
             context,
             operation,
-            client_token,
-            access_token,
+            admission: Admission {
+                client_token,
+                access_token,
+                limit: app.settings.rate_limit,
+                now_ms: app.real_clock.now_ms(),
+            },
             request: R::parse(&body),
+            grant: None,
+            expected: false,
+        };
+        // A token this node has admitted before may travel with its
+        // operation, unless a fault waits for the request.
+        if let Some(expected) =
+            app.grants
+                .expected(client_token, access_token, call.admission.now_ms)
+            && call.request.is_ok()
+            && !app
+                .faults
+                .could_apply(operation, expected.integration_id, Stage::Before)
+                .await?
+        {
+            call.grant = Some(expected);
+            call.expected = true;
+            return Ok(call);
+        }
+        let admitted = app.store.admit(call.admission).await?;
+        app.metrics.count_admission("alone");
+        let grant = call.admitted(app, admitted)?;
+        call.before(app, &grant).await?;
+        call.grant = Some(grant);
+        Ok(call)
+    }
+}
+
+impl<R: Connector> Call<R> {
+    /// Runs the request's operation: with its admission when the extractor
+    /// left that to travel with it, else by itself. The operation's output,
+    /// with what answers it ([`Sent::answer`]).
+    pub async fn send(
+        mut self,
+        app: &AppState,
+    ) -> Result<Sent<R, <R::Operation as Pipelined>::Output>, ApiError> {
+        let grant = self
+            .grant
+            .take()
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a call without a grant")))?;
+        let (grant, output) = match self.expected {
+            true => match self.beside(app, &grant).await? {
+                Ok(output) => (grant, output),
+                Err(admitted) => {
+                    let output = self.run(app, &admitted).await?;
+                    (admitted, output)
+                }
+            },
+            false => {
+                let output = self.run(app, &grant).await?;
+                (grant, output)
+            }
+        };
+        Ok(Sent {
+            request: self.request?,
+            output,
+            after: After {
+                context: self.context,
+                operation: self.operation,
+                integration: grant.integration_id,
+            },
         })
+    }
+
+    /// Runs the operation by itself, for an admitted `grant`.
+    async fn run(
+        &self,
+        app: &AppState,
+        grant: &AccessGrant,
+    ) -> Result<<R::Operation as Pipelined>::Output, ApiError> {
+        let request = self.request.as_ref().map_err(Clone::clone)?;
+        let operation = request.operation(grant, app)?;
+        Ok(operation.run(app.store.as_ref()).await?)
+    }
+
+    /// Sends the operation built for the `expected` grant with its
+    /// admission. When admission allowed another grant than expected (or the
+    /// operation could not be built for it), the operation did not run: the
+    /// grant to run it with, after its `Before` faults.
+    async fn beside(
+        &self,
+        app: &AppState,
+        expected: &AccessGrant,
+    ) -> Result<Result<<R::Operation as Pipelined>::Output, AccessGrant>, ApiError> {
+        let request = self.request.as_ref().map_err(Clone::clone)?;
+        let (admitted, outcome) = match request.operation(expected, app) {
+            Ok(operation) => {
+                let (admitted, outcome) = operation
+                    .beside(app.store.as_ref(), self.admission, expected)
+                    .await?;
+                let counted = if outcome.is_some() {
+                    "together"
+                } else {
+                    "dropped"
+                };
+                app.metrics.count_admission(counted);
+                (admitted, outcome)
+            }
+            // Its own error comes after admission's.
+            Err(_) => {
+                app.metrics.count_admission("alone");
+                (app.store.admit(self.admission).await?, None)
+            }
+        };
+        let grant = self.admitted(app, admitted)?;
+        if let Some(outcome) = outcome {
+            return Ok(Ok(outcome?));
+        }
+        self.before(app, &grant).await?;
+        Ok(Err(grant))
     }
 }
 
 impl<R> Call<R> {
-    fn admission(&self, app: &AppState) -> Admission {
-        Admission {
-            client_token: self.client_token,
-            access_token: self.access_token,
-            limit: app.settings.rate_limit,
-            now_ms: app.clock.now_ms(),
-        }
-    }
-
-    /// Admits the request by itself, then applies its `Before` faults: the
-    /// grant and the request.
-    async fn admit(self, app: &AppState) -> Result<(AccessGrant, R), ApiError> {
-        let admission = self.admission(app);
-        let admitted = app.store.admit(admission).await?;
-        app.metrics.count_admission("alone");
-        let grant = self.admitted(app, admission, admitted)?;
-        self.after_admission(app, &grant).await.map(|r| (grant, r))
-    }
-
     /// Notes what admission found, and answers for a request it did not allow.
-    fn admitted(
-        &self,
-        app: &AppState,
-        admission: Admission,
-        admitted: Admitted,
-    ) -> Result<AccessGrant, ApiError> {
+    fn admitted(&self, app: &AppState, admitted: Admitted) -> Result<AccessGrant, ApiError> {
+        let admission = self.admission;
         app.grants.note(
-            self.client_token,
-            self.access_token,
+            admission.client_token,
+            admission.access_token,
             &admitted,
             admission.now_ms,
         );
@@ -129,91 +230,46 @@ impl<R> Call<R> {
 
     /// What follows an admission that allowed the request: its `Before`
     /// faults, then the request's own errors.
-    async fn after_admission(self, app: &AppState, grant: &AccessGrant) -> Result<R, ApiError> {
-        before_fault(app, &self.context, &self.operation, grant.integration_id).await?;
-        Ok(self.request?)
-    }
-
-    /// Admits the request and runs the operation that `build` makes of its
-    /// grant and request: the request and the operation's output.
-    ///
-    /// When this node has admitted the token before, no fault waits for the
-    /// request, and `build` accepts the request with the grant seen then, the
-    /// operation goes to the store with the admission ([`Store::admit_then`]).
-    /// Otherwise, or when that admission finds another grant, it runs after
-    /// admission the plain way.
-    ///
-    /// [`Store::admit_then`]: crate::store::Store::admit_then
-    pub async fn run<O: Guardable>(
-        self,
-        app: &AppState,
-        build: impl Fn(&AccessGrant, &R) -> Result<O, ApiError>,
-    ) -> Result<(R, O::Output), ApiError> {
-        let admission = self.admission(app);
-        let expected = app
-            .grants
-            .expected(self.client_token, self.access_token, admission.now_ms);
-        let (grant, request) = if let Some(expected) = expected
-            && let Ok(request) = &self.request
-            && !app
-                .faults
-                .could_apply(&self.operation, expected.integration_id, Stage::Before)
-                .await?
-            && let Ok(operation) = build(&expected, request)
-        {
-            let (admitted, outcome) = app
-                .store
-                .admit_then(admission, &expected, operation.into())
-                .await?;
-            app.metrics.count_admission(match outcome {
-                Some(_) => "together",
-                None => "dropped",
-            });
-            let grant = self.admitted(app, admission, admitted)?;
-            if let Some(outcome) = outcome {
-                let output = output::<O>(outcome?)?;
-                return Ok((self.request?, output));
-            }
-            let request = self.after_admission(app, &grant).await?;
-            (grant, request)
-        } else {
-            self.admit(app).await?
-        };
-        let output = output::<O>(build(&grant, &request)?.into().run(&*app.store).await?)?;
-        Ok((request, output))
+    async fn before(&self, app: &AppState, grant: &AccessGrant) -> Result<(), ApiError> {
+        fault::step(
+            app,
+            &self.context,
+            self.operation,
+            grant.integration_id,
+            Stage::Before,
+        )
+        .await?;
+        match &self.request {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.clone().into()),
+        }
     }
 }
 
-fn output<O: Guardable>(outcome: Outcome) -> Result<O::Output, ApiError> {
-    O::output(outcome).ok_or_else(|| {
-        ApiError::Internal(anyhow::anyhow!(
-            "the store answered an operation with another operation's outcome"
-        ))
-    })
+/// What a Connector API request sent, and what its operation gave.
+pub struct Sent<R, T> {
+    pub request: R,
+    pub output: T,
+    /// What answers it.
+    pub after: After,
 }
 
-/// The `Before` faults of an authenticated request: a fault may hold it back,
-/// or answer it instead of the operation, which then does not run.
-async fn before_fault(
-    app: &AppState,
-    context: &RequestContext,
-    operation: &str,
-    integration: uuid::Uuid,
-) -> Result<(), ApiError> {
-    let Some(fault) = app
-        .faults
-        .pick(operation, integration, Stage::Before)
-        .await?
-    else {
-        return Ok(());
-    };
-    context.set_fault(fault.id);
-    if fault.delay_ms > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(fault.delay_ms.into())).await;
-    }
-    match ApiError::fault(&fault) {
-        Some(error) => Err(error),
-        None => Ok(()),
+/// The last step of a Connector API request, once its operation ran.
+pub struct After {
+    context: Arc<RequestContext>,
+    operation: Operation,
+    integration: Uuid,
+}
+
+impl After {
+    /// The answer, after the `After` faults: the operation has run and
+    /// committed; a fault may hold its answer back, or replace it.
+    pub async fn answer(self, app: &AppState, response: Response) -> Response {
+        let stage = Stage::After;
+        match fault::step(app, &self.context, self.operation, self.integration, stage).await {
+            Ok(()) => response,
+            Err(error) => error.into_response(),
+        }
     }
 }
 
@@ -222,7 +278,7 @@ pub struct Staff<R> {
     pub request: R,
 }
 
-impl<R: Operation> FromRequest<AppState> for Staff<R> {
+impl<R: Parse> FromRequest<AppState> for Staff<R> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, app: &AppState) -> Result<Self, ApiError> {

@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::domain::fields::Object;
 
 /// A request body that is JSON, sent as `application/json`, within the size limit.
 pub struct JsonBody(pub Value);
@@ -50,44 +49,9 @@ impl FromRequest<AppState> for JsonBody {
     }
 }
 
-/// Decodes and checks a request body for the operation at `path` the way the
-/// server does before it runs the operation (JSON, one object, the operation's
-/// properties; not the credentials, which need a database). The fuzz target and
-/// its corpus test call it: whatever the bytes, it answers and never panics.
-pub fn check_request(path: &str, body: &[u8]) -> Result<(), String> {
-    use crate::domain::{emulator, fault, message, thread};
-    use crate::http::paths;
-    let value = parse_json(body).map_err(|e| e.to_string())?;
-    let object = Object::root(&value).map_err(|e| e.0)?;
-    let checked = match path {
-        paths::THREADS_ADD => thread::AddThread::parse(&object).map(drop),
-        paths::THREADS_GET_ALL => thread::ThreadFilter::parse(&object).map(drop),
-        paths::MESSAGES_ADD | paths::STAFF_MESSAGES_ADD => {
-            message::AddMessages::parse(&object).map(drop)
-        }
-        paths::MESSAGES_GET_ALL | paths::STAFF_MESSAGES_GET_ALL => {
-            message::MessageFilter::parse(&object).map(drop)
-        }
-        paths::STAFF_THREADS_GET_ALL => thread::StaffThreadFilter::parse(&object).map(drop),
-        paths::STAFF_THREADS_UPDATE => thread::UpdateThread::parse(&object).map(drop),
-        paths::CLOCK_SET => emulator::SetClock::parse(&object).map(drop),
-        paths::CLOCK_ADVANCE => emulator::AdvanceClock::parse(&object).map(drop),
-        paths::CLOCK_GET => emulator::NoParameters::parse(&object).map(drop),
-        paths::RESET => emulator::Reset::parse(&object).map(drop),
-        paths::FAULTS_ADD => fault::AddFault::parse(&object).map(drop),
-        paths::FAULTS_GET_ALL => emulator::NoParameters::parse(&object).map(drop),
-        paths::FAULTS_DELETE => fault::DeleteFaults::parse(&object).map(drop),
-        paths::WEBHOOKS_GET_ALL => emulator::DeliveryFilter::parse(&object).map(drop),
-        paths::WEBHOOKS_RETRY => emulator::ResendDeliveries::parse(&object).map(drop),
-        paths::REQUESTS_GET_ALL => emulator::RequestFilter::parse(&object).map(drop),
-        _ => return Err(format!("{path} is not an operation")),
-    };
-    checked.map_err(|e| e.0)
-}
-
 /// Parses JSON, refusing an object that names a property twice: a proxy that
 /// reads the first of two `AccessToken`s must not see another token than we do.
-fn parse_json(bytes: &[u8]) -> serde_json::Result<Value> {
+pub fn parse_json(bytes: &[u8]) -> serde_json::Result<Value> {
     let mut reader = serde_json::Deserializer::from_slice(bytes);
     let value = Unique.deserialize(&mut reader)?;
     reader.end()?;

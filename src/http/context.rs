@@ -2,20 +2,22 @@
 //! request metrics. Runs around every route, the 404 fallback included.
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::AppState;
-use super::error::{ApiError, ErrorReport};
-use crate::domain::fault::Stage;
-use crate::requests::{self, Logged};
+use super::error::ErrorReport;
+use tracing::Instrument;
+
+use crate::operations::{Api, Operation};
+use crate::request_log::{self, Logged};
 
 pub const REQUEST_ID: &str = "request-id";
 pub const JSON_UTF8: &str = "application/json; charset=utf-8";
@@ -46,6 +48,11 @@ impl RequestContext {
     pub fn set_fault(&self, id: Uuid) {
         let _ = self.fault.set(id);
     }
+
+    /// The fault that answered the request, if one did.
+    pub fn fault(&self) -> Option<Uuid> {
+        self.fault.get().copied()
+    }
 }
 
 #[derive(Serialize)]
@@ -55,36 +62,8 @@ struct ErrorBody<'a> {
     request_id: Uuid,
 }
 
-/// Where the Connector API's operations live; a fault names what follows.
-pub const CONNECTOR_PREFIX: &str = "/api/connector/v1/";
-
-/// The answer of an authenticated Connector API request, after the `After`
-/// faults: the operation has run and committed; a fault may hold its answer
-/// back, or replace it.
-async fn after_fault(
-    app: &AppState,
-    context: &RequestContext,
-    operation: &str,
-    integration: Uuid,
-    response: Response,
-) -> Response {
-    let fault = match app.faults.pick(operation, integration, Stage::After).await {
-        Ok(Some(fault)) => fault,
-        Ok(None) => return response,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    context.set_fault(fault.id);
-    if fault.delay_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(fault.delay_ms.into())).await;
-    }
-    match ApiError::fault(&fault) {
-        Some(error) => error.into_response(),
-        None => response,
-    }
-}
-
 pub async fn track(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
-    let started = Instant::now();
+    let started = app.real_clock.instant();
     let context = Arc::new(RequestContext {
         id: Uuid::new_v4(),
         integration: OnceLock::new(),
@@ -100,15 +79,9 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
 
-    let mut response = next.run(request).await;
-    // Only an answer of success is held back or replaced: the write happened.
-    if let Some(operation) = path.strip_prefix(CONNECTOR_PREFIX)
-        && let Some(&integration) = context.integration.get()
-        && context.fault.get().is_none()
-        && response.status().is_success()
-    {
-        response = after_fault(&app, &context, operation, integration, response).await;
-    }
+    // Every line logged while the request runs names it.
+    let span = tracing::info_span!("request", request_id = %context.id);
+    let mut response = next.run(request).instrument(span).await;
 
     if let Some(report) = response.extensions_mut().remove::<ErrorReport>() {
         if let Some(cause) = &report.cause {
@@ -129,7 +102,7 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
         response.headers_mut().insert(REQUEST_ID, id);
     }
 
-    let latency = started.elapsed();
+    let latency = app.real_clock.instant().saturating_duration_since(started);
     let status = response.status().as_u16();
     let integration = context.integration.get();
     tracing::info!(
@@ -144,7 +117,7 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
     );
     app.metrics.observe_request(&route, status, latency);
     if app.requests.is_on()
-        && let Some(operation) = path.strip_prefix(CONNECTOR_PREFIX)
+        && let Some(operation) = Operation::at(&path).filter(|op| op.api() == Api::Connector)
     {
         response = log_request(&app, &context, operation, status, latency, response).await;
     }
@@ -156,7 +129,7 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
 async fn log_request(
     app: &AppState,
     context: &RequestContext,
-    operation: &str,
+    operation: Operation,
     status: u16,
     latency: Duration,
     response: Response,
@@ -171,12 +144,12 @@ async fn log_request(
             .clock
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        operation: operation.to_owned(),
+        operation: operation.name().to_owned(),
         integration_id: context.integration.get().copied(),
         status,
         duration_ms: latency.as_micros() as f64 / 1000.0,
         request: context.logged_body.get().cloned(),
-        response: Some(requests::response_text(&bytes)),
+        response: Some(request_log::response_text(&bytes)),
         fault_id: context.fault.get().copied(),
     });
     Response::from_parts(parts, Body::from(bytes))

@@ -8,14 +8,14 @@ use serde::Serialize;
 
 use crate::clock::ManualClock;
 use crate::domain::emulator::{
-    AdvanceClock, DeliveryFilter, DeliveryState, NoParameters, RequestFilter, ResendDeliveries,
-    Reset, SetClock,
+    AdvanceClock, DeliveryFilter, NoParameters, RequestFilter, ResendDeliveries, Reset, SetClock,
 };
 use crate::domain::time::Timestamp;
+use crate::domain::webhook::DeliveryState;
 use uuid::Uuid;
 
 use crate::domain::fault::{AddFault, DeleteFaults, Fault, MAX_FAULTS};
-use crate::requests::{self, Logged};
+use crate::request_log::{self, Logged};
 use crate::store::{ClockMove, DeliveryQuery, DeliveryView, Missing, ResetScope, StoreError};
 
 use super::auth::Staff;
@@ -230,7 +230,7 @@ fn millis_utc(ms: i64) -> String {
 
 impl From<DeliveryView> for DeliveryLogView {
     fn from(d: DeliveryView) -> Self {
-        let state = DeliveryState::from_column(&d.status).unwrap_or(DeliveryState::Pending);
+        let state = d.state;
         Self {
             id: d.id,
             integration_id: d.integration_id,
@@ -265,10 +265,8 @@ pub async fn webhooks_get_all(
         .store
         .delivery_page(DeliveryQuery {
             integrations: request.integration_ids,
-            states: request
-                .states
-                .map(|states| states.into_iter().map(DeliveryState::column).collect()),
-            count: request.limitation.count as usize,
+            states: request.states,
+            count: request.limitation.count,
             after: request.limitation.cursor,
         })
         .await?;
@@ -312,11 +310,11 @@ pub async fn requests_get_all(
 ) -> Result<Response, ApiError> {
     let page = app
         .requests
-        .page(&requests::Filter {
+        .page(&request_log::Filter {
             integrations: request.integration_ids,
             operations: request.operations,
             statuses: request.statuses,
-            count: request.limitation.count as usize,
+            count: request.limitation.count.usize(),
             after: request.limitation.cursor,
         })
         .map_err(|_| {

@@ -10,11 +10,11 @@ use crate::domain::json::{self, WriteJson};
 use crate::domain::message::{
     AddMessages, Message, MessageFilter, MessageView, NewMessage, Sender,
 };
-use crate::domain::scope::Visibility;
+use crate::domain::scope::{AccessGrant, Visibility};
 use crate::domain::time::{TimeInterval, Timestamp};
-use crate::store::{MessageBatch, MessageQuery};
+use crate::store::{MessageBatch, MessageQuery, StoreResult};
 
-use super::auth::Call;
+use super::auth::{Call, Connector, Sent};
 use super::error::ApiError;
 use super::{AppState, respond};
 
@@ -36,22 +36,42 @@ impl WriteJson for AddedMessage<'_> {
     }
 }
 
+impl Connector for AddMessages {
+    type Operation = MessageBatch;
+
+    fn operation(&self, grant: &AccessGrant, app: &AppState) -> Result<MessageBatch, ApiError> {
+        Ok(message_batch(
+            app,
+            &self.0,
+            grant.visibility(),
+            Sender::Application,
+        ))
+    }
+}
+
 pub async fn add(
     State(app): State<AppState>,
     call: Call<AddMessages>,
 ) -> Result<Response, ApiError> {
-    let (AddMessages(items), stored) = call
-        .run(&app, |grant, AddMessages(items)| {
-            Ok(message_batch(
-                &app,
-                items,
-                grant.visibility(),
-                Sender::Application,
-            ))
-        })
-        .await?;
+    let Sent {
+        request: AddMessages(items),
+        output: stored,
+        after,
+    } = call.send(&app).await?;
     messages_added(&app, &stored);
-    Ok(added_answer(&items, &stored))
+    Ok(after.answer(&app, added_answer(&items, &stored)).await)
+}
+
+impl Connector for MessageFilter {
+    type Operation = MessageQuery;
+
+    fn operation(&self, grant: &AccessGrant, _: &AppState) -> Result<MessageQuery, ApiError> {
+        let enterprises = match &self.enterprise_ids {
+            Some(ids) => Some(grant.enterprises_to_search(Some(ids))?),
+            None => None,
+        };
+        Ok(message_query(grant.visibility(), self, enterprises))
+    }
 }
 
 pub async fn get_all(
@@ -59,16 +79,8 @@ pub async fn get_all(
     headers: HeaderMap,
     call: Call<MessageFilter>,
 ) -> Result<Response, ApiError> {
-    let (_, page) = call
-        .run(&app, |grant, filter| {
-            let enterprises = match &filter.enterprise_ids {
-                Some(ids) => Some(grant.enterprises_to_search(Some(ids))?),
-                None => None,
-            };
-            Ok(message_query(grant.visibility(), filter, enterprises))
-        })
-        .await?;
-    Ok(respond::written(&headers, page))
+    let Sent { output, after, .. } = call.send(&app).await?;
+    Ok(after.answer(&app, respond::written(&headers, output)).await)
 }
 
 /// Adds a batch of messages from `sender`, all or nothing.
@@ -103,7 +115,7 @@ pub async fn store_messages(
     items: &[NewMessage],
     visibility: Visibility,
     sender: Sender,
-) -> Result<Vec<Message>, ApiError> {
+) -> StoreResult<Vec<Message>> {
     let batch = message_batch(app, items, visibility, sender);
     let stored = app.store.add_messages(batch).await?;
     messages_added(app, &stored);

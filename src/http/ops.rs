@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::{AppState, respond};
+use crate::domain::paging::Count;
 use crate::domain::scope::Visibility;
 use crate::store::ThreadQuery;
 
@@ -64,7 +65,7 @@ pub async fn openapi(State(app): State<AppState>) -> Result<Response, ApiError> 
             created: None,
             updated: None,
             cursor: None,
-            count: 1,
+            count: Count::new(1),
         })
         .await?;
     respond::json(&super::openapi::document(

@@ -1,43 +1,20 @@
 //! A Postman collection of every operation, made from the OpenAPI document so
 //! that the two cannot drift: the same paths, summaries and examples. The
 //! base address and the demo's tokens are collection variables; the requests
-//! come in the order of a conversation, and the one that adds a thread keeps
+//! come in the table's order, a conversation's, and the one that adds a thread keeps
 //! its id in `threadId` for those that follow.
 
 use serde_json::{Value, json};
 
 use super::openapi::{self, EXAMPLE_THREAD_ID};
-use super::paths;
-
-/// The operations in the order of a conversation: what adds comes before what
-/// lists, so that every list has something to show.
-pub const CONVERSATION: [&str; 18] = [
-    paths::THREADS_ADD,
-    paths::MESSAGES_ADD,
-    paths::STAFF_MESSAGES_ADD,
-    paths::THREADS_GET_ALL,
-    paths::MESSAGES_GET_ALL,
-    paths::STAFF_THREADS_GET_ALL,
-    paths::STAFF_MESSAGES_GET_ALL,
-    paths::STAFF_THREADS_UPDATE,
-    paths::CLOCK_GET,
-    paths::CLOCK_SET,
-    paths::CLOCK_ADVANCE,
-    paths::RESET,
-    paths::FAULTS_ADD,
-    paths::FAULTS_GET_ALL,
-    paths::FAULTS_DELETE,
-    paths::WEBHOOKS_GET_ALL,
-    paths::WEBHOOKS_RETRY,
-    paths::REQUESTS_GET_ALL,
-];
+use crate::operations::{Api, Operation};
 
 /// The collection (Postman format 2.1).
 pub fn collection() -> Value {
     let doc = openapi::document(None);
-    let items: Vec<Value> = CONVERSATION
+    let items: Vec<Value> = Operation::ALL
         .iter()
-        .map(|path| item(path, &doc["paths"][path]["post"]))
+        .map(|&op| item(op, &doc["paths"][op.path()]["post"]))
         .collect();
     json!({
         "info": {
@@ -56,7 +33,8 @@ pub fn collection() -> Value {
     })
 }
 
-fn item(path: &str, operation: &Value) -> Value {
+fn item(op: Operation, operation: &Value) -> Value {
+    let path = op.path();
     let example = operation["requestBody"]["content"]["application/json"]["example"].to_string();
     let body = example
         .replace(crate::demo::CLIENT_TOKEN, "{{clientToken}}")
@@ -65,7 +43,7 @@ fn item(path: &str, operation: &Value) -> Value {
     let mut tests = vec![
         "pm.test('answers 200', function () { pm.response.to.have.status(200); });".to_owned(),
     ];
-    if path == paths::THREADS_ADD {
+    if op == Operation::ThreadsAdd {
         tests.push(
             "pm.collectionVariables.set('threadId', pm.response.json().MessageThreads[0].Id);"
                 .to_owned(),
@@ -82,7 +60,7 @@ fn item(path: &str, operation: &Value) -> Value {
         },
         "description": operation["summary"]
     });
-    if paths::is_staff(path) {
+    if op.api() == Api::Operator {
         request["auth"] = json!({
             "type": "bearer",
             "bearer": [{ "key": "token", "value": "{{operatorToken}}", "type": "string" }]

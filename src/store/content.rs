@@ -10,12 +10,13 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use super::row::{Row, unknown};
 use super::{Missing, StoreResult};
 use crate::domain::json::WrittenPage;
-use crate::domain::message::Message;
-use crate::domain::paging::Position;
+use crate::domain::message::{Message, MessageView, Sender};
+use crate::domain::paging::{Count, Position};
 use crate::domain::scope::Visibility;
-use crate::domain::thread::Thread;
+use crate::domain::thread::{Thread, ThreadView};
 use crate::domain::time::Timestamp;
 
 #[async_trait]
@@ -45,6 +46,59 @@ pub trait Content: Send + Sync {
     ) -> StoreResult<Thread>;
 }
 
+/// The columns of a thread, in the order [`thread`] reads them.
+pub const THREAD_COLUMNS: &str = "id, integration_id, enterprise_id, original_sender, subject, \
+                                  created_utc, updated_utc, is_resolved";
+/// What the Connector API's view of a thread shows, as [`thread_view`] reads it.
+pub const VIEW_COLUMNS: &str =
+    "id, original_sender, subject, created_utc, updated_utc, is_resolved";
+/// The columns of a message, in the order [`message_view`] reads them.
+pub const MESSAGE_COLUMNS: &str = "id, thread_id, text, sender, created_utc";
+
+/// A row of [`THREAD_COLUMNS`].
+pub fn thread(row: &impl Row) -> StoreResult<Thread> {
+    Ok(Thread {
+        id: row.uuid(0)?,
+        integration_id: row.uuid(1)?,
+        enterprise_id: row.uuid(2)?,
+        original_sender: row.string(3)?,
+        subject: row.string(4)?,
+        created: Timestamp::from_unix(row.int(5)?),
+        updated: Timestamp::from_unix(row.int(6)?),
+        is_resolved: row.boolean(7)?,
+    })
+}
+
+/// A row of [`VIEW_COLUMNS`], its text read in place: the Connector API's
+/// hot path builds no thread and copies no text.
+pub fn thread_view<R: Row>(row: &R) -> StoreResult<ThreadView<'_>> {
+    Ok(ThreadView {
+        id: row.uuid(0)?,
+        original_sender: row.text(1)?,
+        subject: row.text(2)?,
+        created_utc: Timestamp::from_unix(row.int(3)?),
+        updated_utc: Timestamp::from_unix(row.int(4)?),
+        is_resolved: row.boolean(5)?,
+    })
+}
+
+/// A row of [`MESSAGE_COLUMNS`], its text read in place.
+pub fn message_view<R: Row>(row: &R) -> StoreResult<MessageView<'_>> {
+    let sender = row.text(3)?;
+    Ok(MessageView {
+        id: row.uuid(0)?,
+        message_thread_id: row.uuid(1)?,
+        text: row.text(2)?,
+        sender: Sender::parse(sender).ok_or_else(|| unknown("sender", sender))?,
+        created_utc: Timestamp::from_unix(row.int(4)?),
+    })
+}
+
+/// A row of [`MESSAGE_COLUMNS`].
+pub fn message(row: &impl Row) -> StoreResult<Message> {
+    message_view(row).map(|view| view.to_message())
+}
+
 /// One page of threads.
 #[derive(Debug, Clone)]
 pub struct ThreadQuery {
@@ -59,7 +113,7 @@ pub struct ThreadQuery {
     pub created: Option<(i64, i64)>,
     pub updated: Option<(i64, i64)>,
     pub cursor: Option<Uuid>,
-    pub count: u32,
+    pub count: Count,
 }
 
 /// One page of messages of some threads.
@@ -70,7 +124,7 @@ pub struct MessageQuery {
     pub enterprises: Option<Vec<Uuid>>,
     pub created: Option<(i64, i64)>,
     pub cursor: Option<Uuid>,
-    pub count: u32,
+    pub count: Count,
 }
 
 /// Messages to add together, all or nothing.
@@ -120,11 +174,11 @@ pub struct PageBounds {
     /// with depth.
     pub last: Option<i64>,
     pub after: Option<Position>,
-    pub count: u32,
+    pub count: Count,
 }
 
 impl PageBounds {
-    pub fn new(created: Option<(i64, i64)>, after: Option<Position>, count: u32) -> Self {
+    pub fn new(created: Option<(i64, i64)>, after: Option<Position>, count: Count) -> Self {
         let last = match (created.map(|c| c.1), after.map(|a| a.created)) {
             (Some(end), Some(cursor)) => Some(end.min(cursor)),
             (end, cursor) => end.or(cursor),
@@ -145,13 +199,13 @@ mod tests {
     #[test]
     fn the_interval_end_and_the_cursor_make_one_upper_bound() {
         let at = |created| Position { created, seq: 7 };
-        let page = PageBounds::new(Some((10, 50)), Some(at(30)), 5);
+        let page = PageBounds::new(Some((10, 50)), Some(at(30)), Count::new(5));
         assert_eq!((page.first, page.last), (Some(10), Some(30)));
-        let page = PageBounds::new(Some((10, 20)), Some(at(30)), 5);
+        let page = PageBounds::new(Some((10, 20)), Some(at(30)), Count::new(5));
         assert_eq!((page.first, page.last), (Some(10), Some(20)));
-        let page = PageBounds::new(None, Some(at(30)), 5);
+        let page = PageBounds::new(None, Some(at(30)), Count::new(5));
         assert_eq!((page.first, page.last), (None, Some(30)));
-        let page = PageBounds::new(None, None, 5);
+        let page = PageBounds::new(None, None, Count::new(5));
         assert_eq!((page.first, page.last), (None, None));
     }
 

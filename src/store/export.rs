@@ -25,9 +25,18 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use super::content::{MESSAGE_COLUMNS, THREAD_COLUMNS};
+use super::outbox::{ATTEMPT_COLUMNS, DELIVERY_COLUMNS, EVENT_COLUMNS};
+use super::row::Row;
+use super::tenants::ENTERPRISE_COLUMNS;
 use super::{Backend, StoreError};
-pub use crate::domain::emulator::DeliveryState;
-use crate::domain::fault::{Fault, Stage};
+use super::{StoreResult, content, faults, outbox};
+use crate::domain::fault::{Fault, Stage, Target};
+use crate::domain::message::Message;
+use crate::domain::thread::Thread;
+use crate::domain::time::Timestamp;
+pub use crate::domain::webhook::DeliveryState;
+use crate::tokens::TokenHash;
 
 /// The first line's `Format`.
 pub const FORMAT: &str = "switchboard-export";
@@ -144,7 +153,7 @@ impl From<Fault> for FaultRecord {
     fn from(f: Fault) -> Self {
         Self {
             id: f.id,
-            operation: f.operation,
+            operation: f.operation.name().to_owned(),
             integration_id: f.integration_id,
             status: f.status,
             message: f.message,
@@ -159,11 +168,13 @@ impl From<Fault> for FaultRecord {
     }
 }
 
-impl From<FaultRecord> for Fault {
-    fn from(f: FaultRecord) -> Self {
-        Self {
+impl FaultRecord {
+    /// The fault, once its operation is known to be one (see [`Check`]).
+    pub fn to_fault(&self) -> Fault {
+        let f = self.clone();
+        Fault {
             id: f.id,
-            operation: f.operation,
+            operation: Target::parse(&f.operation).unwrap_or(Target::Any),
             integration_id: f.integration_id,
             status: f.status,
             message: f.message,
@@ -266,6 +277,186 @@ pub struct EventRecord {
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct EndRecord {
     pub records: u64,
+}
+
+impl From<Thread> for ThreadRecord {
+    fn from(t: Thread) -> Self {
+        Self {
+            id: t.id,
+            integration_id: t.integration_id,
+            enterprise_id: t.enterprise_id,
+            original_sender: t.original_sender,
+            subject: t.subject,
+            created: t.created.unix(),
+            updated: t.updated.unix(),
+            is_resolved: t.is_resolved,
+        }
+    }
+}
+
+impl ThreadRecord {
+    pub fn to_thread(&self) -> Thread {
+        Thread {
+            id: self.id,
+            integration_id: self.integration_id,
+            enterprise_id: self.enterprise_id,
+            original_sender: self.original_sender.clone(),
+            subject: self.subject.clone(),
+            created: Timestamp::from_unix(self.created),
+            updated: Timestamp::from_unix(self.updated),
+            is_resolved: self.is_resolved,
+        }
+    }
+}
+
+impl From<Message> for MessageRecord {
+    fn from(m: Message) -> Self {
+        Self {
+            id: m.id,
+            thread_id: m.thread_id,
+            text: m.text,
+            sender: match m.sender {
+                crate::domain::message::Sender::Application => SenderName::Application,
+                crate::domain::message::Sender::Enterprise => SenderName::Enterprise,
+            },
+            created: m.created.unix(),
+        }
+    }
+}
+
+impl MessageRecord {
+    pub fn to_message(&self) -> Message {
+        Message {
+            id: self.id,
+            thread_id: self.thread_id,
+            text: self.text.clone(),
+            sender: match self.sender {
+                SenderName::Application => crate::domain::message::Sender::Application,
+                SenderName::Enterprise => crate::domain::message::Sender::Enterprise,
+            },
+            created: Timestamp::from_unix(self.created),
+        }
+    }
+}
+
+/// The query that reads each kind of record (by [`Record::rank`], `End`
+/// aside), in the file's order: the same on both backends.
+pub fn queries() -> [String; 10] {
+    [
+        "SELECT now_ms FROM clock".to_owned(),
+        format!("SELECT {ENTERPRISE_COLUMNS} FROM enterprises ORDER BY id"),
+        "SELECT id, name, created_utc, webhook_url, client_token_hash FROM integrations ORDER BY id"
+            .to_owned(),
+        "SELECT t.id, t.integration_id, t.created_utc, t.revoked_utc, t.enterprise_ids, \
+                t.token_hash \
+         FROM access_tokens t ORDER BY t.id"
+            .to_owned(),
+        format!("SELECT {} FROM faults ORDER BY seq", faults::COLUMNS),
+        format!("SELECT {THREAD_COLUMNS} FROM threads ORDER BY seq"),
+        format!("SELECT {MESSAGE_COLUMNS} FROM messages ORDER BY seq"),
+        format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries ORDER BY id"),
+        format!("SELECT {ATTEMPT_COLUMNS}, delivery_id FROM webhook_attempts ORDER BY seq"),
+        format!("SELECT {EVENT_COLUMNS} FROM webhook_events ORDER BY seq"),
+    ]
+}
+
+/// A row of `queries()[rank]` as its record.
+pub fn record(rank: usize, row: &impl Row) -> StoreResult<Record> {
+    let digest = |column| Digest::from_stored(row.bytes(column)?);
+    Ok(match rank {
+        0 => Record::Clock(ClockRecord {
+            now_ms: row.int(0)?,
+        }),
+        1 => {
+            let e = super::tenants::enterprise(row)?;
+            Record::Enterprise(EnterpriseRecord {
+                id: e.id,
+                name: e.name,
+                created: e.created.unix(),
+            })
+        }
+        2 => {
+            let i = super::tenants::integration(row)?;
+            Record::Integration(IntegrationRecord {
+                id: i.id,
+                name: i.name,
+                client_token_digest: digest(4)?,
+                created: i.created.unix(),
+                webhook_url: i.webhook_url,
+            })
+        }
+        3 => {
+            let t = super::tenants::access_token(row)?;
+            Record::AccessToken(AccessTokenRecord {
+                id: t.id,
+                integration_id: t.integration_id,
+                token_digest: digest(5)?,
+                created: t.created.unix(),
+                revoked: t.revoked.map(Timestamp::unix),
+                enterprise_ids: t.enterprises,
+            })
+        }
+        4 => Record::Fault(faults::fault(row)?.into()),
+        5 => Record::Thread(content::thread(row)?.into()),
+        6 => Record::Message(content::message(row)?.into()),
+        7 => Record::WebhookDelivery(DeliveryRecord {
+            id: row.uuid(0)?,
+            integration_id: row.uuid(1)?,
+            enterprise_id: row.uuid(2)?,
+            state: outbox::state(row, 3)?,
+            attempts: row.number(4)?,
+            next_attempt_ms: row.int(5)?,
+            leased_until_ms: row.int_or_null(6)?,
+            last_error: row.string_or_null(7)?,
+            created_ms: row.int(8)?,
+            finished_ms: row.int_or_null(9)?,
+        }),
+        8 => {
+            let a = outbox::attempt(row)?;
+            Record::WebhookAttempt(AttemptRecord {
+                delivery_id: row.uuid(5)?,
+                started_ms: a.started_ms,
+                duration_ms: a.duration_ms,
+                status: a.status,
+                error: a.error,
+                response: a.response,
+            })
+        }
+        _ => Record::WebhookEvent(EventRecord {
+            message_id: row.uuid(0)?,
+            integration_id: row.uuid(1)?,
+            enterprise_id: row.uuid(2)?,
+            created_ms: row.int(3)?,
+            delivery_id: row.uuid_or_null(4)?,
+        }),
+    })
+}
+
+impl From<Digest> for TokenHash {
+    fn from(digest: Digest) -> Self {
+        Self(digest.0)
+    }
+}
+
+/// Why the database refused a record, in the file's words.
+pub fn refusal(record: &Record, e: &StoreError) -> String {
+    let what = match e {
+        StoreError::Conflict(_) => {
+            "it repeats an id or a token digest of an earlier line".to_owned()
+        }
+        StoreError::Missing(_) => "it names something that no earlier line holds".to_owned(),
+        StoreError::Internal(e) => {
+            let text = format!("{e:#}");
+            if text.contains("FOREIGN KEY") || text.contains("foreign key") {
+                "it names something that no earlier line holds".to_owned()
+            } else if text.contains("UNIQUE") || text.contains("duplicate key") {
+                "it repeats an id or a token digest of an earlier line".to_owned()
+            } else {
+                format!("the database refused it ({text})")
+            }
+        }
+    };
+    format!("{} record: {what}", record.kind())
 }
 
 /// A SHA-256 digest, written in hex.
@@ -528,6 +719,16 @@ impl Check {
                 return Err(ImportError::line(
                     line,
                     format!("a fault's counts are at most {}", i32::MAX),
+                ));
+            }
+            Record::Fault(fault) if Target::parse(&fault.operation).is_none() => {
+                return Err(ImportError::line(
+                    line,
+                    format!(
+                        "a fault's Operation is one of {} (it is \"{}\")",
+                        Target::names().join(", "),
+                        fault.operation
+                    ),
                 ));
             }
             Record::AccessToken(token) if token.enterprise_ids.is_empty() => {

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::StoreResult;
-use crate::domain::fault::Fault;
+use super::row::{Row, unknown};
+use crate::domain::fault::{Fault, Stage, Target};
 
 #[async_trait]
 pub trait Faults: Send + Sync {
@@ -21,3 +22,23 @@ pub trait Faults: Send + Sync {
 /// The columns of a fault, in the order both backends read them.
 pub const COLUMNS: &str = "id, operation, integration_id, status, message, retry_after_seconds, \
                            delay_ms, probability, times, remaining, stage, created_ms";
+
+/// A row of [`COLUMNS`].
+pub fn fault(row: &impl Row) -> StoreResult<Fault> {
+    let operation = row.text(1)?;
+    let stage = row.text(10)?;
+    Ok(Fault {
+        id: row.uuid(0)?,
+        operation: Target::parse(operation).ok_or_else(|| unknown("fault operation", operation))?,
+        integration_id: row.uuid_or_null(2)?,
+        status: row.number_or_null(3)?,
+        message: row.string_or_null(4)?,
+        retry_after_seconds: row.number_or_null(5)?,
+        delay_ms: row.number(6)?,
+        probability: row.real(7)?,
+        times: row.number_or_null(8)?,
+        remaining: row.number_or_null(9)?,
+        stage: Stage::parse(stage).ok_or_else(|| unknown("fault stage", stage))?,
+        created_ms: row.int(11)?,
+    })
+}

@@ -6,7 +6,10 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::StoreResult;
+use super::content::thread;
+use super::row::{Row, unknown};
 use crate::domain::message::Sender;
+use crate::domain::paging::Count;
 use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
 
@@ -15,6 +18,9 @@ pub trait Inbox: Send + Sync {
     /// A page of the list, most recent activity (`UpdatedUtc`) first;
     /// [`super::Missing::ThreadCursor`] when the cursor names no thread.
     async fn inbox_page(&self, query: InboxQuery) -> StoreResult<Vec<InboxRow>>;
+    /// One thread as the list shows it, with the names of its enterprise and
+    /// integration ([`super::Missing::Thread`] when there is none).
+    async fn inbox_thread(&self, id: Uuid) -> StoreResult<InboxRow>;
     /// How many open threads wait for a reply (their last message is the guest's).
     async fn awaiting_count(&self) -> StoreResult<u64>;
     /// Ends an inbox session before it expires (at `expires_utc`); forgets the
@@ -34,7 +40,7 @@ pub trait Inbox: Send + Sync {
 }
 
 /// Which threads a page of the inbox holds.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct InboxQuery {
     /// `Some(false)`: open ones; `Some(true)`: resolved ones; `None`: all.
     pub resolved: Option<bool>,
@@ -46,7 +52,7 @@ pub struct InboxQuery {
     pub search: Option<String>,
     /// The page starts after this thread.
     pub after: Option<Uuid>,
-    pub count: usize,
+    pub count: Count,
 }
 
 impl InboxQuery {
@@ -107,3 +113,21 @@ pub const FROM: &str = "FROM threads t \
     JOIN integrations i ON i.id = t.integration_id \
     LEFT JOIN messages l ON l.seq = (SELECT m.seq FROM messages m WHERE m.thread_id = t.id \
                                      ORDER BY m.created_utc DESC, m.seq DESC LIMIT 1)";
+
+/// A row of [`COLUMNS`].
+pub fn row(row: &impl Row) -> StoreResult<InboxRow> {
+    let last = match row.text_or_null(11)? {
+        None => None,
+        Some(sender) => Some(LastMessage {
+            text: row.string(10)?,
+            sender: Sender::parse(sender).ok_or_else(|| unknown("sender", sender))?,
+            created: Timestamp::from_unix(row.int(12)?),
+        }),
+    };
+    Ok(InboxRow {
+        thread: thread(row)?,
+        enterprise_name: row.string(8)?,
+        integration_name: row.string(9)?,
+        last,
+    })
+}

@@ -28,6 +28,7 @@ pub mod faults;
 pub mod inbox;
 pub mod outbox;
 pub mod postgres;
+pub mod row;
 pub mod sqlite;
 pub mod tenants;
 
@@ -36,10 +37,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::domain::scope::AccessGrant;
 use crate::ratelimit::{Decision, RateLimit};
 
-pub use admission::{Admission, Admitted, Guardable, Guarded, NewThread, Outcome};
+pub use admission::{Admission, Admit, Admitted, Beside, NewThread, Pipelined};
 pub use content::{Content, MessageBatch, MessageQuery, ThreadQuery};
 pub use emulator::{ClockMove, Emulator, ResetCounts, ResetScope};
 pub use faults::Faults;
@@ -117,48 +117,10 @@ pub struct WriteStats {
 /// Everything a running server keeps, and what it needs of its database.
 #[async_trait]
 pub trait Store:
-    Content + Outbox + Tenants + RateLimits + Emulator + Faults + Inbox + 'static
+    Content + Outbox + Tenants + RateLimits + Admit + Emulator + Faults + Inbox + 'static
 {
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
-
-    /// Authenticates a Connector API request and counts it against its access
-    /// token's limit: the grant and the decision, or `None` when the tokens are
-    /// not an active pair (then nothing is counted). A backend may do both in
-    /// one round trip.
-    async fn admit(&self, admission: Admission) -> StoreResult<Admitted> {
-        let Some(grant) = self
-            .find_access(admission.client_token, admission.access_token)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let decision = self
-            .check_rate(grant.token_id, admission.limit, admission.now_ms)
-            .await?;
-        Ok(Some((grant, decision)))
-    }
-
-    /// Admits a request together with its operation, built for `expected`,
-    /// the grant its token had before (see [`admission`]). The operation's
-    /// outcome is `Some` only when the admission allowed `expected` and the
-    /// operation ran; otherwise the operation had no effect, and the caller
-    /// runs it the plain way if the admission allows. A backend may send both
-    /// in one exchange; this one runs them in turn.
-    async fn admit_then(
-        &self,
-        admission: Admission,
-        expected: &AccessGrant,
-        operation: Guarded,
-    ) -> StoreResult<(Admitted, Option<StoreResult<Outcome>>)> {
-        let admitted = self.admit(admission).await?;
-        let outcome = if admission::allows(&admitted, expected) {
-            Some(operation.run(self).await)
-        } else {
-            None
-        };
-        Ok((admitted, outcome))
-    }
 
     /// Group-commit counters, where the backend groups commits itself (SQLite);
     /// `None` where the database does (PostgreSQL).

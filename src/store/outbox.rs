@@ -12,6 +12,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::StoreResult;
+use super::row::{Row, unknown};
+use crate::domain::paging::Count;
+use crate::domain::webhook::DeliveryState;
 
 #[async_trait]
 pub trait Outbox: Send + Sync {
@@ -90,7 +93,7 @@ pub enum DeliveryOutcome {
 /// The columns a delivery's outcome sets, for every backend's `UPDATE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Finished<'a> {
-    pub status: &'static str,
+    pub status: DeliveryState,
     /// `None` keeps the current value.
     pub next_attempt_ms: Option<i64>,
     pub last_error: Option<&'a str>,
@@ -101,7 +104,7 @@ impl DeliveryOutcome {
     pub fn columns(&self, now_ms: i64) -> Finished<'_> {
         match self {
             Self::Delivered => Finished {
-                status: "delivered",
+                status: DeliveryState::Delivered,
                 next_attempt_ms: None,
                 last_error: None,
                 finished_ms: Some(now_ms),
@@ -110,13 +113,13 @@ impl DeliveryOutcome {
                 next_attempt_ms,
                 error,
             } => Finished {
-                status: "pending",
+                status: DeliveryState::Pending,
                 next_attempt_ms: Some(*next_attempt_ms),
                 last_error: Some(error),
                 finished_ms: None,
             },
             Self::Failed { error } => Finished {
-                status: "failed",
+                status: DeliveryState::Failed,
                 next_attempt_ms: None,
                 last_error: Some(error),
                 finished_ms: Some(now_ms),
@@ -150,12 +153,11 @@ impl Attempt {
 }
 
 /// Which deliveries a page holds: newest first, after `after`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DeliveryQuery {
     pub integrations: Option<Vec<Uuid>>,
-    /// Database states (`pending`, `delivered`, `failed`).
-    pub states: Option<Vec<&'static str>>,
-    pub count: usize,
+    pub states: Option<Vec<DeliveryState>>,
+    pub count: Count,
     pub after: Option<Uuid>,
 }
 
@@ -165,7 +167,7 @@ pub struct DeliveryView {
     pub id: Uuid,
     pub integration_id: Uuid,
     pub enterprise_id: Uuid,
-    pub status: String,
+    pub state: DeliveryState,
     pub message_ids: Vec<Uuid>,
     pub created_ms: i64,
     pub next_attempt_ms: i64,
@@ -178,7 +180,7 @@ pub struct DeliveryInfo {
     pub id: Uuid,
     pub integration_id: Uuid,
     pub enterprise_id: Uuid,
-    pub status: String,
+    pub state: DeliveryState,
     pub attempts: u32,
     pub events: u64,
     pub next_attempt_ms: i64,
@@ -192,6 +194,98 @@ pub struct WebhookBacklog {
     pub pending_events: u64,
     /// When the next pending delivery is due.
     pub next_due_ms: Option<i64>,
+}
+
+/// A delivery's state as the database keeps it.
+pub fn state(row: &impl Row, column: usize) -> StoreResult<DeliveryState> {
+    let stored = row.text(column)?;
+    DeliveryState::from_column(stored).ok_or_else(|| unknown("delivery state", stored))
+}
+
+/// The columns of a delivery as `webhooks list` shows it (`d` the delivery),
+/// in the order [`delivery_info`] reads them.
+pub const INFO_COLUMNS: &str = "d.id, d.integration_id, d.enterprise_id, d.status, d.attempts, \
+     (SELECT count(*) FROM webhook_events e WHERE e.delivery_id = d.id), \
+     d.next_attempt_ms, d.last_error";
+
+pub fn delivery_info(row: &impl Row) -> StoreResult<DeliveryInfo> {
+    Ok(DeliveryInfo {
+        id: row.uuid(0)?,
+        integration_id: row.uuid(1)?,
+        enterprise_id: row.uuid(2)?,
+        state: state(row, 3)?,
+        attempts: row.number(4)?,
+        events: row.number(5)?,
+        next_attempt_ms: row.int(6)?,
+        last_error: row.string_or_null(7)?,
+    })
+}
+
+/// The columns of a delivery in the delivery log (`d` the delivery), in the
+/// order [`delivery_view`] reads them.
+pub const VIEW_COLUMNS: &str =
+    "d.id, d.integration_id, d.enterprise_id, d.status, d.created_ms, d.next_attempt_ms";
+
+/// A delivery of the log, without its events and attempts yet.
+pub fn delivery_view(row: &impl Row) -> StoreResult<DeliveryView> {
+    Ok(DeliveryView {
+        id: row.uuid(0)?,
+        integration_id: row.uuid(1)?,
+        enterprise_id: row.uuid(2)?,
+        state: state(row, 3)?,
+        message_ids: Vec::new(),
+        created_ms: row.int(4)?,
+        next_attempt_ms: row.int(5)?,
+        attempts: Vec::new(),
+    })
+}
+
+/// Every column of a delivery, in the order export files hold them.
+pub const DELIVERY_COLUMNS: &str = "id, integration_id, enterprise_id, status, attempts, \
+     next_attempt_ms, leased_until_ms, last_error, created_ms, finished_ms";
+
+/// Every column of an event, in the order export files hold them.
+pub const EVENT_COLUMNS: &str =
+    "message_id, integration_id, enterprise_id, created_ms, delivery_id";
+
+/// The columns of an attempt, in the order [`attempt`] reads them.
+pub const ATTEMPT_COLUMNS: &str = "started_ms, duration_ms, status, error, response";
+
+pub fn attempt(row: &impl Row) -> StoreResult<Attempt> {
+    Ok(Attempt {
+        started_ms: row.int(0)?,
+        duration_ms: row.int(1)?,
+        status: row.number_or_null(2)?,
+        error: row.string_or_null(3)?,
+        response: row.string_or_null(4)?,
+    })
+}
+
+/// The columns of a due delivery (`d` the delivery, `i` its integration), in
+/// the order [`due`] reads them.
+pub const DUE_COLUMNS: &str = "d.id, d.integration_id, d.enterprise_id, d.attempts, i.webhook_url";
+
+pub fn due(row: &impl Row) -> StoreResult<DueDelivery> {
+    Ok(DueDelivery {
+        id: row.uuid(0)?,
+        integration_id: row.uuid(1)?,
+        enterprise_id: row.uuid(2)?,
+        attempts: row.number(3)?,
+        url: row.string_or_null(4)?,
+    })
+}
+
+/// The columns of an event of no delivery yet, in the order [`unplanned`]
+/// reads them.
+pub const UNPLANNED_COLUMNS: &str = "seq, enterprise_id, message_id, created_ms";
+
+pub fn unplanned(row: &impl Row) -> StoreResult<UnplannedEvent> {
+    Ok(UnplannedEvent {
+        seq: row.int(0)?,
+        enterprise: row.uuid(1)?,
+        message: row.uuid(2)?,
+        written_ms: row.int(3)?,
+    })
 }
 
 /// A pending delivery whose next attempt is due and that nobody holds.

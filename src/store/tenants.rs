@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::StoreResult;
+use super::row::Row;
 use crate::domain::scope::AccessGrant;
 use crate::domain::time::Timestamp;
 use crate::tokens::TokenHash;
@@ -104,6 +105,61 @@ impl StoredAccess {
             enterprises: self.enterprises,
         })
     }
+}
+
+/// The columns of an enterprise, in the order [`enterprise`] reads them.
+pub const ENTERPRISE_COLUMNS: &str = "id, name, created_utc";
+
+pub fn enterprise(row: &impl Row) -> StoreResult<Enterprise> {
+    Ok(Enterprise {
+        id: row.uuid(0)?,
+        name: row.string(1)?,
+        created: Timestamp::from_unix(row.int(2)?),
+    })
+}
+
+/// The columns of an integration, in the order [`integration`] reads them.
+pub const INTEGRATION_COLUMNS: &str = "id, name, created_utc, webhook_url";
+
+pub fn integration(row: &impl Row) -> StoreResult<Integration> {
+    Ok(Integration {
+        id: row.uuid(0)?,
+        name: row.string(1)?,
+        created: Timestamp::from_unix(row.int(2)?),
+        webhook_url: row.string_or_null(3)?,
+    })
+}
+
+/// The columns of an access token as listed (`t` the token), in the order
+/// [`access_token`] reads them.
+pub const TOKEN_COLUMNS: &str =
+    "t.id, t.integration_id, t.created_utc, t.revoked_utc, t.enterprise_ids";
+
+pub fn access_token(row: &impl Row) -> StoreResult<AccessTokenInfo> {
+    Ok(AccessTokenInfo {
+        id: row.uuid(0)?,
+        integration_id: row.uuid(1)?,
+        created: Timestamp::from_unix(row.int(2)?),
+        revoked: row.int_or_null(3)?.map(Timestamp::from_unix),
+        enterprises: row.uuid_list(4)?,
+    })
+}
+
+/// The query that finds an active access token by its digest, read by
+/// [`stored_access`]; the backend appends its parameter for the digest.
+pub const FIND_ACCESS: &str = "SELECT t.id, t.integration_id, t.token_hash, i.client_token_hash, \
+     t.enterprise_ids \
+     FROM access_tokens t JOIN integrations i ON i.id = t.integration_id \
+     WHERE t.revoked_utc IS NULL AND t.token_hash = ";
+
+pub fn stored_access(row: &impl Row) -> StoreResult<StoredAccess> {
+    Ok(StoredAccess {
+        token_id: row.uuid(0)?,
+        integration_id: row.uuid(1)?,
+        access_digest: row.bytes(2)?.to_vec(),
+        client_digest: row.bytes(3)?.to_vec(),
+        enterprises: row.uuid_list(4)?,
+    })
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! The emulator tools of the operator API: the manual clock (kept in the
 //! database, moved by `clock/set` and `clock/advance`) and `reset`.
 
+use crate::helpers::paths::{CLOCK_ADVANCE, CLOCK_GET, CLOCK_SET, RESET};
 use chrono::Duration;
 use serde_json::{Value, json};
 use switchboard::demo;
 use switchboard::http::Settings;
-use switchboard::http::paths::{CLOCK_ADVANCE, CLOCK_GET, CLOCK_SET, RESET};
 use switchboard::ratelimit::RateLimit;
 use switchboard::store::DeliveryInfo;
 
@@ -79,7 +79,7 @@ async fn advance_takes_1_second_to_2_years() {
 }
 
 #[tokio::test]
-async fn an_advance_frees_a_rate_limit_window_at_once() {
+async fn rate_limit_windows_are_real_time_whatever_the_manual_clock_says() {
     let app = spawn_app_with(Settings {
         rate_limit: RateLimit {
             requests: 2,
@@ -94,7 +94,13 @@ async fn an_advance_frees_a_rate_limit_window_at_once() {
     }
     let refused = app.call(GET_ALL, PORTFOLIO, list.clone()).await;
     assert_eq!(refused.status, 429);
+    // SPEC §4: the manual clock does not move the window (a client that
+    // waits Retry-After seconds of real time is let through) ...
     app.staff(CLOCK_ADVANCE, json!({"Seconds": 30})).await.ok();
+    let still = app.call(GET_ALL, PORTFOLIO, list.clone()).await;
+    assert_eq!(still.status, 429, "{}", still.text);
+    // ... real time does.
+    app.real_clock.advance(std::time::Duration::from_secs(30));
     app.call(GET_ALL, PORTFOLIO, list).await.ok();
 }
 

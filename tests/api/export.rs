@@ -93,7 +93,9 @@ async fn populated() -> TestDatabase {
     store
         .add_fault(Fault {
             id: Uuid::new_v4(),
-            operation: "messages/add".to_owned(),
+            operation: switchboard::domain::fault::Target::One(
+                switchboard::operations::Operation::MessagesAdd,
+            ),
             integration_id: Some(demo::SAMPLE_CLIENT),
             status: Some(429),
             message: Some("Slow down".to_owned()),

@@ -206,7 +206,7 @@ async fn faults_are_listed_checked_deleted_and_survive_a_reset() {
             "Times": 3, "Remaining": 3, "Stage": "After"
         })
     );
-    app.staff(switchboard::http::paths::RESET, json!({}))
+    app.staff(crate::helpers::paths::RESET, json!({}))
         .await
         .ok();
     let listed = app.staff(FAULTS_GET_ALL, json!({})).await.ok();

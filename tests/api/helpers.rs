@@ -6,22 +6,55 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use switchboard::clock::ManualClock;
+use switchboard::clock::{FakeRealClock, ManualClock};
 use switchboard::demo;
 use switchboard::domain::time::Timestamp;
 use switchboard::domain::webhook::RetryPolicy;
 use switchboard::http::serve::{self, Limits};
-use switchboard::http::{AppState, Settings, router};
-use switchboard::metrics::Metrics;
+use switchboard::http::{Settings, router};
+use switchboard::server::{Node, Parts, compose};
 use switchboard::store::{self, Store};
 use switchboard::tokens::TokenHash;
-use switchboard::webhooks::{Running, Wake, WebhookSettings};
+use switchboard::webhooks::{Wake, WebhookSettings};
 use tempfile::TempDir;
 
-pub use switchboard::http::paths::{
+pub use paths::{
     MESSAGES_ADD, MESSAGES_GET_ALL, STAFF_MESSAGES_ADD, STAFF_MESSAGES_GET_ALL,
     STAFF_THREADS_GET_ALL, STAFF_THREADS_UPDATE, THREADS_ADD as ADD, THREADS_GET_ALL as GET_ALL,
 };
+
+/// The addresses of the operations the tests call by name, from the
+/// server's own table.
+pub mod paths {
+    use switchboard::operations::{Api, Operation as O};
+
+    pub const THREADS_GET_ALL: &str = O::ThreadsGetAll.path();
+    pub const THREADS_ADD: &str = O::ThreadsAdd.path();
+    pub const MESSAGES_GET_ALL: &str = O::MessagesGetAll.path();
+    pub const MESSAGES_ADD: &str = O::MessagesAdd.path();
+    pub const STAFF_THREADS_GET_ALL: &str = O::StaffThreadsGetAll.path();
+    pub const STAFF_THREADS_UPDATE: &str = O::StaffThreadsUpdate.path();
+    pub const STAFF_MESSAGES_GET_ALL: &str = O::StaffMessagesGetAll.path();
+    pub const STAFF_MESSAGES_ADD: &str = O::StaffMessagesAdd.path();
+    pub const CLOCK_GET: &str = O::ClockGet.path();
+    pub const CLOCK_SET: &str = O::ClockSet.path();
+    pub const CLOCK_ADVANCE: &str = O::ClockAdvance.path();
+    pub const RESET: &str = O::Reset.path();
+    pub const FAULTS_DELETE: &str = O::FaultsDelete.path();
+    pub const WEBHOOKS_GET_ALL: &str = O::WebhooksGetAll.path();
+    pub const WEBHOOKS_RETRY: &str = O::WebhooksRetry.path();
+    pub const REQUESTS_GET_ALL: &str = O::RequestsGetAll.path();
+
+    /// Every operation's address.
+    pub fn operations() -> Vec<&'static str> {
+        O::ALL.iter().map(|op| op.path()).collect()
+    }
+
+    /// Whether the operation at `path` is the staff's.
+    pub fn is_staff(path: &str) -> bool {
+        O::at(path).is_some_and(|op| op.api() == Api::Operator)
+    }
+}
 
 /// The operator token of every test server.
 pub const OPERATOR_TOKEN: &str = "test-operator-token";
@@ -65,12 +98,14 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
+    /// Real time, which rate windows and sessions follow.
+    pub real_clock: Arc<FakeRealClock>,
     pub store: Arc<dyn Store>,
     /// Wakes the webhook worker, as a commit would.
     pub wake: Arc<Wake>,
     /// The `sqlite://` URL of the test's database, for the CLI.
     pub database: String,
-    _worker: Running,
+    _node: Node,
     _database: TestDatabase,
 }
 
@@ -216,39 +251,18 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
         .start_clock(start_time().timestamp_millis())
         .await
         .expect("start the manual clock");
-    let metrics = Arc::new(Metrics::default());
-    let wake = Arc::new(Wake::default());
-    let faults = Arc::new(switchboard::faults::FaultBook::new(store.clone()));
-    let book = faults.clone();
-    let inbox = Arc::new(switchboard::http::inbox::Inbox::new(
-        &settings.operator_token,
-        false,
-    ));
-    let pages = inbox.clone();
-    let worker = switchboard::webhooks::spawn(
-        store.clone(),
-        clock.clone(),
-        webhooks,
-        metrics.clone(),
-        wake.clone(),
-        Arc::new(move || book.changed()),
-        Arc::new(move |thread| pages.live.heard(thread)),
-    )
-    .await
-    .expect("webhook worker");
-    let app = AppState {
+    let real_clock = Arc::new(FakeRealClock::new(start_time().timestamp_millis()));
+    let node = compose(Parts {
         store: store.clone(),
         clock: clock.clone(),
-        metrics: metrics.clone(),
+        real_clock: real_clock.clone(),
         settings,
-        webhooks: wake.clone(),
-        faults,
-        grants: Arc::default(),
-        requests: Arc::new(switchboard::requests::RequestLog::new(
-            switchboard::requests::DEFAULT_LENGTH,
-        )),
-        inbox,
-    };
+        webhooks,
+        request_log: switchboard::request_log::DEFAULT_LENGTH,
+        public_url: None,
+    })
+    .await
+    .expect("compose a node");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -256,8 +270,8 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
     // The server's own accept loop, with its limits, until the test ends.
     tokio::spawn(serve::serve(
         listener,
-        router(app),
-        metrics,
+        router(node.app.clone()),
+        node.app.metrics.clone(),
         Limits::default(),
         std::future::pending(),
     ));
@@ -265,10 +279,11 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
         base,
         client: crate::helpers::http_client(),
         clock,
+        real_clock,
         store,
-        wake,
+        wake: node.app.webhooks.clone(),
         database: url,
-        _worker: worker,
+        _node: node,
         _database: database,
     }
 }

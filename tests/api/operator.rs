@@ -3,7 +3,6 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 use switchboard::demo;
-use switchboard::http::paths::OPERATIONS;
 use switchboard::ratelimit::RateLimit;
 
 use crate::helpers::*;
@@ -14,7 +13,7 @@ const UNAUTHORIZED: &str =
 #[tokio::test]
 async fn every_staff_operation_needs_the_operator_token() {
     let app = spawn_app().await;
-    for &path in OPERATIONS
+    for path in crate::helpers::paths::operations()
         .iter()
         .filter(|p| p.starts_with("/api/operator/"))
     {

@@ -1,6 +1,5 @@
 //! SPEC §4: at most N requests per access token in any S-second window.
 
-use chrono::Duration;
 use serde_json::json;
 use switchboard::http::Settings;
 use switchboard::ratelimit::RateLimit;
@@ -23,7 +22,8 @@ async fn the_request_over_the_limit_gets_429_with_retry_after() {
     let app = limited_app().await;
     for _ in 0..3 {
         app.get_threads(PORTFOLIO, json!({})).await.ok();
-        app.clock.advance(Duration::milliseconds(1500));
+        app.real_clock
+            .advance(std::time::Duration::from_millis(1500));
     }
     // 4.5 s after the first request: it leaves the window in 5.5 s, so retry after 6.
     let reply = app.get_threads(PORTFOLIO, json!({})).await;
@@ -40,11 +40,12 @@ async fn the_window_slides() {
     for _ in 0..3 {
         app.get_threads(PORTFOLIO, json!({})).await.ok();
     }
-    app.clock.advance(Duration::milliseconds(9999));
+    app.real_clock
+        .advance(std::time::Duration::from_millis(9999));
     let reply = app.get_threads(PORTFOLIO, json!({})).await;
     reply.assert_error(429);
     assert_eq!(reply.header("retry-after"), Some("1"), "at least 1 second");
-    app.clock.advance(Duration::milliseconds(1));
+    app.real_clock.advance(std::time::Duration::from_millis(1));
     app.get_threads(PORTFOLIO, json!({})).await.ok();
 }
 
@@ -80,7 +81,7 @@ async fn refused_and_unauthenticated_requests_do_not_count() {
             .assert_error(429);
     }
     // The refused requests did not extend the window.
-    app.clock.advance(Duration::seconds(10));
+    app.real_clock.advance(std::time::Duration::from_secs(10));
     app.get_threads(PORTFOLIO, json!({})).await.ok();
 }
 
@@ -97,7 +98,7 @@ async fn a_limited_write_stores_nothing() {
     )
     .await
     .assert_error(429);
-    app.clock.advance(Duration::seconds(10));
+    app.real_clock.advance(std::time::Duration::from_secs(10));
     assert_eq!(app.visible_thread_ids(PORTFOLIO).await.len(), 3);
 }
 
@@ -112,7 +113,7 @@ async fn a_limited_message_batch_stores_nothing() {
     app.call(MESSAGES_ADD, PORTFOLIO, batch)
         .await
         .assert_error(429);
-    app.clock.advance(Duration::seconds(10));
+    app.real_clock.advance(std::time::Duration::from_secs(10));
     assert_eq!(
         app.messages_of(PORTFOLIO, &thread)
             .await

@@ -1,9 +1,9 @@
 //! SPEC §16.4: each node's request log, and the rule that no token ever
 //! appears: not in the log, the server's own log, nor any operator answer.
 
+use crate::helpers::paths;
 use serde_json::{Value, json};
 use switchboard::demo;
-use switchboard::http::paths;
 
 use crate::helpers::*;
 use crate::process::{cli, post, serve};
@@ -254,7 +254,7 @@ async fn no_token_appears_anywhere_after_every_operation() {
         .as_str()
         .unwrap()
         .to_owned();
-    for &path in paths::OPERATIONS {
+    for path in paths::operations() {
         let example =
             doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["example"]
                 .to_string()

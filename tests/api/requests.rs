@@ -5,12 +5,10 @@ use switchboard::http::Settings;
 
 use crate::helpers::*;
 
-use switchboard::http::paths::OPERATIONS;
-
 #[tokio::test]
 async fn other_methods_get_405_with_allow_post() {
     let app = spawn_app().await;
-    for &path in OPERATIONS {
+    for path in crate::helpers::paths::operations() {
         for method in ["GET", "PUT", "DELETE", "PATCH"] {
             let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
             let reply = app

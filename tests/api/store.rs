@@ -9,14 +9,14 @@ use std::sync::Arc;
 use switchboard::demo;
 use switchboard::domain::json::WrittenPage;
 use switchboard::domain::message::{Message, Sender};
+use switchboard::domain::paging::Count;
 use switchboard::domain::scope::{AccessGrant, Visibility};
 use switchboard::domain::thread::Thread;
 use switchboard::domain::time::Timestamp;
 use switchboard::ratelimit::{Decision, RateLimit};
 use switchboard::store::{
-    self, Admission, Attempt, Claim, ClockMove, DeliveryOutcome, Enterprise, Guarded, MessageBatch,
-    MessageQuery, Missing, NewThread, Outcome, ResetCounts, ResetScope, Store, StoreError,
-    ThreadQuery, TokenRef,
+    self, Admission, Attempt, Claim, ClockMove, DeliveryOutcome, Enterprise, MessageBatch,
+    MessageQuery, Missing, ResetCounts, ResetScope, Store, StoreError, ThreadQuery, TokenRef,
 };
 use switchboard::tokens::TokenHash;
 use uuid::Uuid;
@@ -74,7 +74,7 @@ fn threads_of(visibility: Visibility, cursor: Option<Uuid>, count: u32) -> Threa
         created: Some((0, i64::MAX)),
         updated: None,
         cursor,
-        count,
+        count: Count::new(count),
     }
 }
 
@@ -270,7 +270,7 @@ async fn a_written_page_of_messages_shows_the_same_messages_as_the_api_does() {
         enterprises: None,
         created: None,
         cursor,
-        count,
+        count: Count::new(count),
     };
     let all = store.messages(messages_of(None, 10)).await.unwrap();
     assert_eq!(all.len(), texts.len());
@@ -354,7 +354,7 @@ async fn a_batch_with_a_thread_the_caller_cannot_see_writes_nothing() {
         enterprises: None,
         created: None,
         cursor: None,
-        count: 10,
+        count: Count::new(10),
     };
     assert_eq!(store.messages(query).await.unwrap(), vec![]);
 }
@@ -589,7 +589,7 @@ async fn outcomes_schedule_retries_fail_and_can_be_sent_again() {
     assert_eq!(listed.len(), 1);
     assert_eq!(
         (
-            listed[0].status.as_str(),
+            listed[0].state.column(),
             listed[0].attempts,
             listed[0].last_error.as_deref()
         ),
@@ -919,15 +919,11 @@ async fn a_write_sent_with_its_admission_happens_only_when_that_admission_allows
         let new = thread(demo::SAMPLE_CLIENT, demo::GROSS, 1);
         let id = new.id;
         let (admitted, outcome) = store
-            .admit_then(
-                admission(client, portfolio, limit, now),
-                &expected,
-                Guarded::AddThread(NewThread(new)),
-            )
+            .add_thread_beside(admission(client, portfolio, limit, now), &expected, new)
             .await
             .unwrap();
         let added = match outcome {
-            Some(Ok(Outcome::Thread(thread))) => Some(thread.id),
+            Some(Ok(thread)) => Some(thread.id),
             None => None,
             other => panic!("unexpected outcome {other:?}"),
         };
@@ -986,16 +982,12 @@ async fn a_write_goes_with_its_admission_where_only_the_write_was_prepared() {
     let new = thread(demo::SAMPLE_CLIENT, demo::GROSS, 2);
     let id = new.id;
     let (admitted, outcome) = store
-        .admit_then(
-            token.at(1001),
-            &token.grant,
-            Guarded::AddThread(NewThread(new)),
-        )
+        .add_thread_beside(token.at(1001), &token.grant, new)
         .await
         .unwrap();
     assert_eq!(admitted, Some((token.grant, Decision::Allowed)));
     assert!(
-        matches!(outcome, Some(Ok(Outcome::Thread(ref thread))) if thread.id == id),
+        matches!(outcome, Some(Ok(ref thread)) if thread.id == id),
         "{outcome:?}"
     );
     assert!(stored(&store, id).await);
@@ -1009,29 +1001,29 @@ async fn a_read_sent_with_its_admission_is_kept_only_when_that_admission_allows_
         .add_thread(thread(demo::SAMPLE_CLIENT, demo::NET, 5))
         .await
         .unwrap();
-    let page = || Guarded::Threads(threads_of(sample_client(), None, 10));
+    let page = || threads_of(sample_client(), None, 10);
     // A grant that is not the token's (another token id): nothing kept.
     let mut other = grant.clone();
     other.token_id = Uuid::nil();
     let (admitted, outcome) = store
-        .admit_then(token.at(1001), &other, page())
+        .threads_beside(token.at(1001), &other, page())
         .await
         .unwrap();
     assert_eq!(admitted, Some((grant.clone(), Decision::Allowed)));
     assert!(outcome.is_none());
     // The token's own grant: the page.
     let (admitted, outcome) = store
-        .admit_then(token.at(1002), &grant, page())
+        .threads_beside(token.at(1002), &grant, page())
         .await
         .unwrap();
     assert_eq!(admitted, Some((grant.clone(), Decision::Allowed)));
     match outcome {
-        Some(Ok(Outcome::Threads(page))) => assert_eq!(written_ids(&page), vec![added.id]),
+        Some(Ok(page)) => assert_eq!(written_ids(&page), vec![added.id]),
         other => panic!("unexpected outcome {other:?}"),
     }
     // Over the limit: nothing kept.
     let (admitted, outcome) = store
-        .admit_then(token.at(1003), &grant, page())
+        .threads_beside(token.at(1003), &grant, page())
         .await
         .unwrap();
     assert!(matches!(admitted, Some((_, Decision::Limited { .. }))));
@@ -1065,33 +1057,29 @@ async fn messages_sent_with_their_admission_are_added_only_when_it_allows_them_a
             enterprises: None,
             created: None,
             cursor: None,
-            count: 100,
+            count: Count::new(100),
         };
         store.messages(query).await.unwrap().len()
     };
 
     // Allowed: both messages, in order.
     let (admitted, outcome) = store
-        .admit_then(
-            token.at(1001),
-            &grant,
-            Guarded::AddMessages(batch(&[mine.id, mine.id])),
-        )
+        .add_messages_beside(token.at(1001), &grant, batch(&[mine.id, mine.id]))
         .await
         .unwrap();
     assert_eq!(admitted, Some((grant.clone(), Decision::Allowed)));
     assert!(
-        matches!(outcome, Some(Ok(Outcome::Added(ref m))) if m.len() == 2),
+        matches!(outcome, Some(Ok(ref m)) if m.len() == 2),
         "{outcome:?}"
     );
     assert_eq!(count(store.clone()).await, 2);
 
     // One thread the token cannot see, second in the batch: none added.
     let (_, outcome) = store
-        .admit_then(
+        .add_messages_beside(
             token.at(1002),
             &grant,
-            Guarded::AddMessages(batch(&[mine.id, theirs.id, theirs.id])),
+            batch(&[mine.id, theirs.id, theirs.id]),
         )
         .await
         .unwrap();
@@ -1103,11 +1091,7 @@ async fn messages_sent_with_their_admission_are_added_only_when_it_allows_them_a
 
     // Over the limit: none added, nothing reported.
     let (admitted, outcome) = store
-        .admit_then(
-            token.at(1003),
-            &grant,
-            Guarded::AddMessages(batch(&[mine.id])),
-        )
+        .add_messages_beside(token.at(1003), &grant, batch(&[mine.id]))
         .await
         .unwrap();
     assert!(matches!(admitted, Some((_, Decision::Limited { .. }))));

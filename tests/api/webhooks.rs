@@ -189,7 +189,7 @@ async fn wait_for_status(app: &TestApp, status: &str) -> DeliveryInfo {
     for _ in 0..400 {
         let all = deliveries(app).await;
         if let [only] = all.as_slice() {
-            if only.status == status {
+            if only.state.column() == status {
                 return only.clone();
             }
             move_to_next_attempt(app, only);
@@ -203,7 +203,7 @@ async fn wait_for_status(app: &TestApp, status: &str) -> DeliveryInfo {
 /// returns how far, in milliseconds.
 fn move_to_next_attempt(app: &TestApp, delivery: &DeliveryInfo) -> Option<i64> {
     let wait = delivery.next_attempt_ms - app.clock.now_ms();
-    let waiting = delivery.status == "pending" && delivery.attempts > 0 && wait > 0;
+    let waiting = delivery.state.column() == "pending" && delivery.attempts > 0 && wait > 0;
     waiting.then(|| {
         app.clock.advance(Duration::milliseconds(wait));
         wait
@@ -215,7 +215,7 @@ fn move_to_next_attempt(app: &TestApp, delivery: &DeliveryInfo) -> Option<i64> {
 async fn retry_wait(app: &TestApp, attempts: u32) -> i64 {
     for _ in 0..400 {
         if let [only] = deliveries(app).await.as_slice()
-            && only.status == "pending"
+            && only.state.column() == "pending"
             && only.attempts == attempts
         {
             return only.next_attempt_ms - app.clock.now_ms();
@@ -526,7 +526,7 @@ async fn only_old_delivered_deliveries_are_pruned() {
         if deliveries(&app)
             .await
             .iter()
-            .any(|d| d.status == "delivered")
+            .any(|d| d.state.column() == "delivered")
         {
             break;
         }
@@ -542,7 +542,8 @@ async fn only_old_delivered_deliveries_are_pruned() {
     let left = deliveries(&app).await;
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(
-        left[0].status, "failed",
+        left[0].state.column(),
+        "failed",
         "failed deliveries stay for a retry"
     );
 }
@@ -789,7 +790,7 @@ async fn wait_until_delivered(app: &TestApp, which: impl Fn(&DeliveryInfo) -> bo
         if deliveries(app)
             .await
             .iter()
-            .any(|d| which(d) && d.status == "delivered")
+            .any(|d| which(d) && d.state.column() == "delivered")
         {
             return;
         }

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
 use switchboard::domain::json;
+use switchboard::domain::paging::Count;
 use switchboard::domain::paging::Position;
 use switchboard::domain::time::Timestamp;
 use switchboard::store::content::PageBounds;
@@ -145,7 +146,7 @@ fn page(
     let bounds = PageBounds::new(
         Some((first, last)),
         position.map(|(created, seq)| Position { created, seq }),
-        100,
+        Count::new(100),
     );
     let last = bounds.last.unwrap_or(last);
     let sql = format!(

@@ -139,7 +139,7 @@ pub fn login(message: Option<&str>) -> Markup {
 }
 
 /// What the list shows.
-pub struct ListView<'a> {
+pub struct ListPage<'a> {
     pub rows: &'a [InboxRow],
     pub awaiting_count: u64,
     pub filters: &'a Filters,
@@ -173,7 +173,7 @@ fn header(csrf: &str, awaiting: u64) -> Markup {
     }
 }
 
-pub fn list(view: &ListView<'_>) -> Markup {
+pub fn list(view: &ListPage<'_>) -> Markup {
     let f = view.filters;
     layout(
         &title(view.awaiting_count, "Inbox"),
@@ -257,7 +257,7 @@ fn thread_row(row: &InboxRow) -> Markup {
 }
 
 /// What a thread's page shows.
-pub struct ThreadView<'a> {
+pub struct ThreadPage<'a> {
     pub thread: &'a Thread,
     pub enterprise_name: &'a str,
     pub integration_name: &'a str,
@@ -269,7 +269,7 @@ pub struct ThreadView<'a> {
     pub refused: Option<(&'a str, &'a str)>,
 }
 
-pub fn thread(view: &ThreadView<'_>) -> Markup {
+pub fn thread(view: &ThreadPage<'_>) -> Markup {
     let t = view.thread;
     let base = format!("/inbox/threads/{}", t.id);
     layout(

@@ -5,54 +5,26 @@ use futures_util::future::join;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use super::admission::{Guard, guarded};
 use super::internal;
 use super::query::{
     Query, prepared, push_page, push_page_after, push_visibility, visibility_conditions,
 };
-use super::tenants::{self, Guard};
 use crate::domain::json::{PageWriter, WrittenPage};
-use crate::domain::message::{MESSAGES, Message, MessageView, Sender};
-use crate::domain::paging::Position;
+use crate::domain::message::{MESSAGES, Message, Sender};
+use crate::domain::paging::{Count, Position};
 use crate::domain::scope::Visibility;
-use crate::domain::thread::{THREADS, Thread, ThreadView};
+use crate::domain::thread::{THREADS, Thread};
 use crate::domain::time::Timestamp;
-use crate::store::content::{Item, PageBounds, after_cursor};
+use crate::store::content::{
+    Item, MESSAGE_COLUMNS, PageBounds, THREAD_COLUMNS, VIEW_COLUMNS, after_cursor, message,
+    message_view, thread, thread_view,
+};
 use crate::store::{MessageBatch, MessageQuery, Missing, StoreResult, ThreadQuery};
+use async_trait::async_trait;
 
-const THREAD_COLUMNS: &str = "id, integration_id, enterprise_id, original_sender, subject, \
-                              created_utc, updated_utc, is_resolved";
-/// What the Connector API's view of a thread shows.
-const VIEW_COLUMNS: &str = "id, original_sender, subject, created_utc, updated_utc, is_resolved";
-
-fn thread(row: &Row) -> Thread {
-    Thread {
-        id: row.get(0),
-        integration_id: row.get(1),
-        enterprise_id: row.get(2),
-        original_sender: row.get(3),
-        subject: row.get(4),
-        created: Timestamp::from_unix(row.get(5)),
-        updated: Timestamp::from_unix(row.get(6)),
-        is_resolved: row.get(7),
-    }
-}
-
-/// A row of a page of messages, its text read in place.
-fn message_view(row: &Row) -> StoreResult<MessageView<'_>> {
-    let sender: &str = row.try_get(3).map_err(internal)?;
-    Ok(MessageView {
-        id: row.try_get(0).map_err(internal)?,
-        message_thread_id: row.try_get(1).map_err(internal)?,
-        text: row.try_get(2).map_err(internal)?,
-        sender: Sender::parse(sender)
-            .ok_or_else(|| internal(format!("unknown sender {sender}")))?,
-        created_utc: Timestamp::from_unix(row.try_get(4).map_err(internal)?),
-    })
-}
-
-fn message(row: &Row) -> StoreResult<Message> {
-    message_view(row).map(|view| view.to_message())
-}
+use super::PostgresStore;
+use crate::store::Content;
 
 /// Inserts threads with one statement per call, however many; how many.
 ///
@@ -73,7 +45,7 @@ pub async fn insert_threads(
                      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], \
                                           $5::text[], $6::bigint[], $7::bigint[], $8::bool[]) \
                      WHERE $9::text IS NULL OR {}",
-                    tenants::guarded("$9")
+                    guarded("$9")
                 ),
             )
             .await?,
@@ -123,7 +95,10 @@ pub async fn set_resolved(
         )
         .await
         .map_err(internal)?;
-    row.as_ref().map(thread).ok_or(Missing::Thread(id).into())
+    row.as_ref()
+        .map(thread)
+        .transpose()?
+        .ok_or_else(|| Missing::Thread(id).into())
 }
 
 /// SQL that finds the position (`created_utc`, `seq`) of the cursor's item
@@ -150,7 +125,7 @@ async fn page_rows(
     cursor: Option<Uuid>,
     visibility: &Visibility,
     created: Option<(i64, i64)>,
-    count: u32,
+    count: Count,
 ) -> StoreResult<Vec<Row>> {
     let Some(id) = cursor else {
         push_page(&mut page, PageBounds::new(created, None, count));
@@ -174,7 +149,7 @@ async fn page_rows(
 
 pub async fn thread_page(client: &impl GenericClient, q: &ThreadQuery) -> StoreResult<Vec<Thread>> {
     let rows = thread_page_rows(client, q, THREAD_COLUMNS).await?;
-    Ok(rows.iter().map(thread).collect())
+    rows.iter().map(thread).collect()
 }
 
 /// The page of [`thread_page`], written from its rows as the Connector API
@@ -185,16 +160,9 @@ pub async fn written_threads(
     q: &ThreadQuery,
 ) -> StoreResult<WrittenPage> {
     let rows = thread_page_rows(client, q, VIEW_COLUMNS).await?;
-    let mut page = PageWriter::new(THREADS, q.count as usize);
+    let mut page = PageWriter::new(THREADS, q.count.usize());
     for row in &rows {
-        page.push(&ThreadView {
-            id: row.try_get(0).map_err(internal)?,
-            original_sender: row.try_get(1).map_err(internal)?,
-            subject: row.try_get(2).map_err(internal)?,
-            created_utc: Timestamp::from_unix(row.try_get(3).map_err(internal)?),
-            updated_utc: Timestamp::from_unix(row.try_get(4).map_err(internal)?),
-            is_resolved: row.try_get(5).map_err(internal)?,
-        });
+        page.push(&thread_view(row)?);
     }
     Ok(page.finish())
 }
@@ -250,7 +218,7 @@ pub async fn written_messages(
     q: &MessageQuery,
 ) -> StoreResult<WrittenPage> {
     let rows = message_page_rows(client, q).await?;
-    let mut page = PageWriter::new(MESSAGES, q.count as usize);
+    let mut page = PageWriter::new(MESSAGES, q.count.usize());
     for row in &rows {
         page.push(&message_view(row)?);
     }
@@ -258,10 +226,10 @@ pub async fn written_messages(
 }
 
 async fn message_page_rows(client: &impl GenericClient, q: &MessageQuery) -> StoreResult<Vec<Row>> {
-    let mut page = Query::new(
-        "SELECT id, thread_id, text, sender, created_utc FROM messages \
-         WHERE thread_id IN (SELECT t.id FROM threads t WHERE t.id = ANY(",
-    );
+    let mut page = Query::new(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages \
+         WHERE thread_id IN (SELECT t.id FROM threads t WHERE t.id = ANY("
+    ));
     let p = page.arg(q.thread_ids.clone());
     page.push(&format!("{p})"));
     let visibility = q.visibility.narrowed_to(q.enterprises.as_deref());
@@ -315,7 +283,7 @@ pub async fn add_messages(
     let application = q.arg(Sender::Application.as_str());
     let at_ms = q.arg(batch.at_ms);
     let admitted = match guard {
-        Some(guard) => tenants::guarded(&q.arg(guard.key.clone())),
+        Some(guard) => guarded(&q.arg(guard.key.clone())),
         None => "TRUE".to_owned(),
     };
     q.push(&format!(
@@ -369,4 +337,60 @@ pub async fn add_messages(
         return Err(Missing::BatchThread(index).into());
     }
     Ok(Some(batch.messages))
+}
+
+#[async_trait]
+impl Content for PostgresStore {
+    async fn add_thread(&self, thread: Thread) -> StoreResult<Thread> {
+        insert_threads(&self.client().await?, std::slice::from_ref(&thread), None).await?;
+        Ok(thread)
+    }
+
+    async fn threads(&self, query: ThreadQuery) -> StoreResult<Vec<Thread>> {
+        thread_page(&self.client().await?, &query).await
+    }
+
+    async fn written_threads(&self, query: ThreadQuery) -> StoreResult<WrittenPage> {
+        written_threads(&self.client().await?, &query).await
+    }
+
+    async fn add_messages(&self, batch: MessageBatch) -> StoreResult<Vec<Message>> {
+        add_messages(&self.client().await?, batch, None)
+            .await?
+            .ok_or_else(|| internal("an unguarded batch was not added"))
+    }
+
+    async fn messages(&self, query: MessageQuery) -> StoreResult<Vec<Message>> {
+        message_page(&self.client().await?, &query).await
+    }
+
+    async fn written_messages(&self, query: MessageQuery) -> StoreResult<WrittenPage> {
+        written_messages(&self.client().await?, &query).await
+    }
+
+    async fn set_resolved(
+        &self,
+        thread_id: Uuid,
+        is_resolved: bool,
+        at: Timestamp,
+    ) -> StoreResult<Thread> {
+        set_resolved(&self.client().await?, thread_id, is_resolved, at).await
+    }
+}
+
+impl PostgresStore {
+    /// Writes many threads, 10,000 a statement (the benchmark's data generator).
+    pub async fn import_threads(&self, threads: Vec<Thread>) -> StoreResult<()> {
+        let client = self.client().await?;
+        for chunk in threads.chunks(10_000) {
+            insert_threads(&client, chunk, None).await?;
+        }
+        // A bulk load outruns autovacuum: without fresh statistics the planner
+        // may sort a whole integration's threads for one page.
+        client
+            .batch_execute("ANALYZE threads")
+            .await
+            .map_err(internal)?;
+        Ok(())
+    }
 }

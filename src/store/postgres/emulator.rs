@@ -6,6 +6,10 @@ use deadpool_postgres::GenericClient;
 use super::internal;
 use super::query::Query;
 use crate::store::{ClockMove, ResetCounts, ResetScope, StoreResult};
+use async_trait::async_trait;
+
+use super::PostgresStore;
+use crate::store::Emulator;
 
 pub const CLOCK_CHANNEL: &str = "switchboard_clock";
 
@@ -133,4 +137,23 @@ pub async fn reset(
         messages,
         deliveries,
     })
+}
+
+#[async_trait]
+impl Emulator for PostgresStore {
+    async fn start_clock(&self, start_ms: i64) -> StoreResult<i64> {
+        start_clock(&self.client().await?, start_ms).await
+    }
+
+    async fn set_clock(&self, to_ms: i64) -> StoreResult<ClockMove> {
+        move_clock(&mut self.client().await?, to_ms, false).await
+    }
+
+    async fn advance_clock(&self, by_ms: i64) -> StoreResult<ClockMove> {
+        move_clock(&mut self.client().await?, by_ms, true).await
+    }
+
+    async fn reset(&self, scope: ResetScope) -> StoreResult<ResetCounts> {
+        reset(&mut self.client().await?, &scope).await
+    }
 }

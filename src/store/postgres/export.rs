@@ -3,161 +3,31 @@
 //! the large tables go in with binary `COPY`, a group of rows at a time.
 
 use std::pin::pin;
+use std::sync::LazyLock;
 
 use deadpool_postgres::Transaction;
+use tokio_postgres::IsolationLevel;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{IsolationLevel, Row};
 use uuid::Uuid;
 
-use super::{faults, internal, tenants};
+use super::{PostgresStore, emulator, faults, internal, tenants};
+use crate::domain::time::Timestamp;
+use crate::store::content::{MESSAGE_COLUMNS, THREAD_COLUMNS};
 use crate::store::export::{
-    AccessTokenRecord, AttemptRecord, ClockRecord, DeliveryRecord, DeliveryState, Digest,
-    EnterpriseRecord, EventRecord, ImportError, Incoming, IntegrationRecord, MessageRecord,
-    Numbered, Outgoing, Record, SenderName, ThreadRecord,
+    ImportError, Incoming, Numbered, Outgoing, Record, queries, record, refusal,
 };
-use crate::store::{StoreError, StoreResult};
+use crate::store::outbox::{ATTEMPT_COLUMNS, DELIVERY_COLUMNS, EVENT_COLUMNS};
+use crate::store::{
+    AccessTokenInfo, Enterprise, Integration, NewAccessToken, NewIntegration, StoreError,
+    StoreResult,
+};
 
 /// Rows fetched at a time on export.
 const PAGE: i32 = 4096;
 /// Rows sent in one `COPY` on import: large enough to be fast, small enough to
 /// keep in memory and to find the line the database refused.
 const GROUP: usize = 5000;
-
-/// Each kind of record: the query that reads it, in the file's order, and how
-/// a row becomes a record.
-type Reader = (&'static str, fn(&Row) -> StoreResult<Record>);
-
-const READERS: &[Reader] = &[
-    ("SELECT now_ms FROM clock", |r| {
-        Ok(Record::Clock(ClockRecord { now_ms: r.get(0) }))
-    }),
-    (
-        "SELECT id, name, created_utc FROM enterprises ORDER BY id",
-        |r| {
-            Ok(Record::Enterprise(EnterpriseRecord {
-                id: r.get(0),
-                name: r.get(1),
-                created: r.get(2),
-            }))
-        },
-    ),
-    (
-        "SELECT id, name, client_token_hash, created_utc, webhook_url \
-         FROM integrations ORDER BY id",
-        |r| {
-            Ok(Record::Integration(IntegrationRecord {
-                id: r.get(0),
-                name: r.get(1),
-                client_token_digest: Digest::from_stored(r.get(2))?,
-                created: r.get(3),
-                webhook_url: r.get(4),
-            }))
-        },
-    ),
-    (
-        "SELECT t.id, t.integration_id, t.token_hash, t.created_utc, t.revoked_utc, \
-                t.enterprise_ids \
-         FROM access_tokens t ORDER BY t.id",
-        |r| {
-            Ok(Record::AccessToken(AccessTokenRecord {
-                id: r.get(0),
-                integration_id: r.get(1),
-                token_digest: Digest::from_stored(r.get(2))?,
-                created: r.get(3),
-                revoked: r.get(4),
-                enterprise_ids: r.get(5),
-            }))
-        },
-    ),
-    (
-        "SELECT id, operation, integration_id, status, message, retry_after_seconds, \
-                delay_ms, probability, times, remaining, stage, created_ms \
-         FROM faults ORDER BY seq",
-        |r| Ok(Record::Fault(faults::fault(r)?.into())),
-    ),
-    (
-        "SELECT id, integration_id, enterprise_id, original_sender, subject, \
-                created_utc, updated_utc, is_resolved \
-         FROM threads ORDER BY seq",
-        |r| {
-            Ok(Record::Thread(ThreadRecord {
-                id: r.get(0),
-                integration_id: r.get(1),
-                enterprise_id: r.get(2),
-                original_sender: r.get(3),
-                subject: r.get(4),
-                created: r.get(5),
-                updated: r.get(6),
-                is_resolved: r.get(7),
-            }))
-        },
-    ),
-    (
-        "SELECT id, thread_id, text, sender, created_utc FROM messages ORDER BY seq",
-        |r| {
-            let sender: &str = r.get(3);
-            Ok(Record::Message(MessageRecord {
-                id: r.get(0),
-                thread_id: r.get(1),
-                text: r.get(2),
-                sender: SenderName::parse(sender)
-                    .ok_or_else(|| internal(format!("unknown sender {sender}")))?,
-                created: r.get(4),
-            }))
-        },
-    ),
-    (
-        "SELECT id, integration_id, enterprise_id, status, attempts, next_attempt_ms, \
-                leased_until_ms, last_error, created_ms, finished_ms \
-         FROM webhook_deliveries ORDER BY id",
-        |r| {
-            let status: &str = r.get(3);
-            let attempts: i32 = r.get(4);
-            Ok(Record::WebhookDelivery(DeliveryRecord {
-                id: r.get(0),
-                integration_id: r.get(1),
-                enterprise_id: r.get(2),
-                state: DeliveryState::from_column(status)
-                    .ok_or_else(|| internal(format!("unknown status {status}")))?,
-                attempts: u32::try_from(attempts).map_err(internal)?,
-                next_attempt_ms: r.get(5),
-                leased_until_ms: r.get(6),
-                last_error: r.get(7),
-                created_ms: r.get(8),
-                finished_ms: r.get(9),
-            }))
-        },
-    ),
-    (
-        "SELECT delivery_id, started_ms, duration_ms, status, error, response \
-         FROM webhook_attempts ORDER BY seq",
-        |r| {
-            let status: Option<i32> = r.get(3);
-            Ok(Record::WebhookAttempt(AttemptRecord {
-                delivery_id: r.get(0),
-                started_ms: r.get(1),
-                duration_ms: r.get(2),
-                status: status.map(u16::try_from).transpose().map_err(internal)?,
-                error: r.get(4),
-                response: r.get(5),
-            }))
-        },
-    ),
-    (
-        "SELECT message_id, integration_id, enterprise_id, created_ms, delivery_id \
-         FROM webhook_events ORDER BY seq",
-        |r| {
-            Ok(Record::WebhookEvent(EventRecord {
-                message_id: r.get(0),
-                integration_id: r.get(1),
-                enterprise_id: r.get(2),
-                created_ms: r.get(3),
-                delivery_id: r.get(4),
-            }))
-        },
-    ),
-];
 
 /// Reads every table in one snapshot, sending records in the file's order.
 pub async fn export(client: &mut deadpool_postgres::Object, out: &Outgoing) -> StoreResult<()> {
@@ -168,15 +38,15 @@ pub async fn export(client: &mut deadpool_postgres::Object, out: &Outgoing) -> S
         .start()
         .await
         .map_err(internal)?;
-    for (sql, read) in READERS {
-        let portal = tx.bind(*sql, &[]).await.map_err(internal)?;
+    for (rank, sql) in queries().iter().enumerate() {
+        let portal = tx.bind(sql.as_str(), &[]).await.map_err(internal)?;
         loop {
             let rows = tx.query_portal(&portal, PAGE).await.map_err(internal)?;
             if rows.is_empty() {
                 break;
             }
             for row in &rows {
-                out.send(read(row)?).await.map_err(|_| {
+                out.send(record(rank, row)?).await.map_err(|_| {
                     StoreError::Internal(anyhow::anyhow!("the export's writer stopped"))
                 })?;
             }
@@ -190,7 +60,7 @@ pub async fn import(
     client: &mut deadpool_postgres::Object,
     mut incoming: Incoming,
 ) -> Result<u64, ImportError> {
-    let tx = client.transaction().await.map_err(internal)?;
+    let mut tx = client.transaction().await.map_err(internal)?;
     // Two imports at once: the second waits, then finds the database full.
     tx.batch_execute("LOCK TABLE enterprises, integrations, clock IN EXCLUSIVE MODE")
         .await
@@ -228,7 +98,7 @@ pub async fn import(
                 return Ok(count);
             }
             _ if grouped => group.push(numbered),
-            ref record => insert(&tx, record)
+            ref record => insert(&mut tx, record)
                 .await
                 .map_err(|e| ImportError::line(numbered.line, refusal(record, &e)))?,
         }
@@ -239,85 +109,72 @@ pub async fn import(
     )))
 }
 
-/// Why the database refused a record, in the file's words.
-fn refusal(record: &Record, e: &tokio_postgres::Error) -> String {
-    let what = match e.as_db_error() {
-        Some(db) if db.code() == &tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION => {
-            "it names something that no earlier line holds".to_owned()
-        }
-        Some(db) if db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION => {
-            "it repeats an id or a token digest of an earlier line".to_owned()
-        }
-        Some(db) => format!("the database refused it ({})", db.message()),
-        None => format!("the database refused it ({e})"),
-    };
-    format!("{} record: {what}", record.kind())
-}
-
-async fn insert(tx: &Transaction<'_>, record: &Record) -> Result<(), tokio_postgres::Error> {
+/// A record of a kind loaded one at a time, written by the same statements
+/// that write its kind at run time.
+async fn insert(tx: &mut Transaction<'_>, record: &Record) -> StoreResult<()> {
     match record {
-        Record::Clock(c) => {
-            tx.execute(
-                "INSERT INTO clock (id, now_ms) VALUES (1, $1)",
-                &[&c.now_ms],
-            )
-            .await?;
-        }
+        Record::Clock(c) => emulator::start_clock(tx, c.now_ms).await.map(drop),
         Record::Enterprise(e) => {
-            tx.execute(
-                "INSERT INTO enterprises (id, name, created_utc) VALUES ($1, $2, $3)",
-                &[&e.id, &e.name, &e.created],
-            )
-            .await?;
+            let enterprise = Enterprise {
+                id: e.id,
+                name: e.name.clone(),
+                created: Timestamp::from_unix(e.created),
+            };
+            tenants::add_enterprise(tx, &enterprise).await
         }
         Record::Integration(i) => {
-            tx.execute(
-                "INSERT INTO integrations (id, name, client_token_hash, created_utc, webhook_url) \
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[
-                    &i.id,
-                    &i.name,
-                    &&i.client_token_digest.0[..],
-                    &i.created,
-                    &i.webhook_url,
-                ],
-            )
-            .await?;
+            let integration = NewIntegration {
+                integration: Integration {
+                    id: i.id,
+                    name: i.name.clone(),
+                    created: Timestamp::from_unix(i.created),
+                    webhook_url: i.webhook_url.clone(),
+                },
+                client_token: i.client_token_digest.into(),
+            };
+            tenants::add_integration(tx, &integration).await
         }
         Record::AccessToken(t) => {
-            tx.execute(
-                "INSERT INTO access_tokens (id, integration_id, token_hash, created_utc, revoked_utc) \
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[
-                    &t.id,
-                    &t.integration_id,
-                    &&t.token_digest.0[..],
-                    &t.created,
-                    &t.revoked,
-                ],
-            )
-            .await?;
-            tx.execute(
-                tenants::INSERT_TOKEN_ENTERPRISES,
-                &[&t.id, &t.enterprise_ids],
-            )
-            .await?;
+            let token = NewAccessToken {
+                info: AccessTokenInfo {
+                    id: t.id,
+                    integration_id: t.integration_id,
+                    enterprises: t.enterprise_ids.clone(),
+                    created: Timestamp::from_unix(t.created),
+                    revoked: t.revoked.map(Timestamp::from_unix),
+                },
+                token: t.token_digest.into(),
+            };
+            tenants::add_access_token(tx, &token).await
         }
-        Record::Fault(f) => {
-            faults::insert(tx, &f.clone().into()).await?;
-        }
+        Record::Fault(f) => faults::insert(tx, &f.to_fault())
+            .await
+            .map(drop)
+            .map_err(internal),
         // The grouped kinds go through `copy`.
-        _ => {}
+        _ => Ok(()),
     }
-    Ok(())
 }
+
+/// The `COPY` statements of the kinds loaded in groups, over the columns the
+/// store writes them with.
+static COPY_THREADS: LazyLock<String> =
+    LazyLock::new(|| format!("COPY threads ({THREAD_COLUMNS}) FROM STDIN BINARY"));
+static COPY_MESSAGES: LazyLock<String> =
+    LazyLock::new(|| format!("COPY messages ({MESSAGE_COLUMNS}) FROM STDIN BINARY"));
+static COPY_DELIVERIES: LazyLock<String> =
+    LazyLock::new(|| format!("COPY webhook_deliveries ({DELIVERY_COLUMNS}) FROM STDIN BINARY"));
+static COPY_ATTEMPTS: LazyLock<String> = LazyLock::new(|| {
+    format!("COPY webhook_attempts ({ATTEMPT_COLUMNS}, delivery_id) FROM STDIN BINARY")
+});
+static COPY_EVENTS: LazyLock<String> =
+    LazyLock::new(|| format!("COPY webhook_events ({EVENT_COLUMNS}) FROM STDIN BINARY"));
 
 /// The `COPY` statement and column types of a kind loaded in groups.
 fn copy_of(record: &Record) -> Option<(&'static str, &'static [Type])> {
     match record {
         Record::Thread(_) => Some((
-            "COPY threads (id, integration_id, enterprise_id, original_sender, subject, \
-                           created_utc, updated_utc, is_resolved) FROM STDIN BINARY",
+            &*COPY_THREADS,
             &[
                 Type::UUID,
                 Type::UUID,
@@ -330,13 +187,11 @@ fn copy_of(record: &Record) -> Option<(&'static str, &'static [Type])> {
             ],
         )),
         Record::Message(_) => Some((
-            "COPY messages (id, thread_id, text, sender, created_utc) FROM STDIN BINARY",
+            &*COPY_MESSAGES,
             &[Type::UUID, Type::UUID, Type::TEXT, Type::TEXT, Type::INT8],
         )),
         Record::WebhookDelivery(_) => Some((
-            "COPY webhook_deliveries (id, integration_id, enterprise_id, status, attempts, \
-                 next_attempt_ms, leased_until_ms, last_error, created_ms, finished_ms) \
-             FROM STDIN BINARY",
+            &*COPY_DELIVERIES,
             &[
                 Type::UUID,
                 Type::UUID,
@@ -351,20 +206,18 @@ fn copy_of(record: &Record) -> Option<(&'static str, &'static [Type])> {
             ],
         )),
         Record::WebhookAttempt(_) => Some((
-            "COPY webhook_attempts (delivery_id, started_ms, duration_ms, status, error, response) \
-             FROM STDIN BINARY",
+            &*COPY_ATTEMPTS,
             &[
-                Type::UUID,
                 Type::INT8,
                 Type::INT8,
                 Type::INT4,
                 Type::TEXT,
                 Type::TEXT,
+                Type::UUID,
             ],
         )),
         Record::WebhookEvent(_) => Some((
-            "COPY webhook_events (message_id, integration_id, enterprise_id, created_ms, \
-                                  delivery_id) FROM STDIN BINARY",
+            &*COPY_EVENTS,
             &[Type::UUID, Type::UUID, Type::UUID, Type::INT8, Type::UUID],
         )),
         _ => None,
@@ -426,12 +279,12 @@ async fn copy(tx: &Transaction<'_>, group: &mut Vec<Numbered>) -> Result<(), Imp
                     writer
                         .as_mut()
                         .write(&[
-                            &a.delivery_id,
                             &a.started_ms,
                             &a.duration_ms,
                             &status,
                             &a.error,
                             &a.response,
+                            &a.delivery_id,
                         ])
                         .await?
                 }
@@ -456,6 +309,21 @@ async fn copy(tx: &Transaction<'_>, group: &mut Vec<Numbered>) -> Result<(), Imp
     let result = outcome.map(|_| ()).map_err(|e| blame(group, &e));
     group.clear();
     result
+}
+
+/// Why the database refused a record of a `COPY`, in the file's words.
+fn copy_refusal(record: &Record, e: &tokio_postgres::Error) -> String {
+    let what = match e.as_db_error() {
+        Some(db) if db.code() == &tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION => {
+            "it names something that no earlier line holds".to_owned()
+        }
+        Some(db) if db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION => {
+            "it repeats an id or a token digest of an earlier line".to_owned()
+        }
+        Some(db) => format!("the database refused it ({})", db.message()),
+        None => format!("the database refused it ({e})"),
+    };
+    format!("{} record: {what}", record.kind())
 }
 
 /// The line of `group` the database refused, as near as its answer tells.
@@ -496,11 +364,11 @@ fn blame(group: &[Numbered], e: &tokio_postgres::Error) -> ImportError {
         }
     };
     match (by_position.or_else(by_key), group.first()) {
-        (Some(found), _) => ImportError::line(found.line, refusal(&found.record, e)),
+        (Some(found), _) => ImportError::line(found.line, copy_refusal(&found.record, e)),
         (None, Some(any)) => ImportError::Lines {
             first,
             last,
-            reason: refusal(&any.record, e),
+            reason: copy_refusal(&any.record, e),
         },
         (None, None) => ImportError::Lines {
             first,
@@ -525,5 +393,18 @@ fn key(record: &Record, column: &str) -> Option<Uuid> {
         (Record::WebhookEvent(e), "message_id") => Some(e.message_id),
         (Record::WebhookEvent(e), "delivery_id") => e.delivery_id,
         _ => None,
+    }
+}
+
+impl PostgresStore {
+    /// Sends every record of the database, in the export file's order, from
+    /// one snapshot.
+    pub async fn export(&self, out: Outgoing) -> StoreResult<()> {
+        export(&mut self.client().await?, &out).await
+    }
+
+    /// Loads an export file into this empty database in one transaction.
+    pub async fn import(&self, incoming: Incoming) -> Result<u64, ImportError> {
+        import(&mut self.client().await?, incoming).await
     }
 }

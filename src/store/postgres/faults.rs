@@ -2,41 +2,18 @@
 //! that every node applies the same faults at once.
 
 use deadpool_postgres::GenericClient;
-use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::internal;
-use crate::domain::fault::{Fault, Stage};
+use crate::domain::fault::Fault;
 use crate::store::StoreResult;
-use crate::store::faults::COLUMNS;
+use crate::store::faults::{COLUMNS, fault};
+use async_trait::async_trait;
+
+use super::PostgresStore;
+use crate::store::Faults;
 
 pub const CHANNEL: &str = "switchboard_faults";
-
-pub fn fault(r: &Row) -> StoreResult<Fault> {
-    let stage: &str = r.get(10);
-    let unsigned = |column: usize| -> StoreResult<Option<u32>> {
-        r.get::<_, Option<i32>>(column)
-            .map(|n| u32::try_from(n).map_err(internal))
-            .transpose()
-    };
-    Ok(Fault {
-        id: r.get(0),
-        operation: r.get(1),
-        integration_id: r.get(2),
-        status: r
-            .get::<_, Option<i32>>(3)
-            .map(|n| u16::try_from(n).map_err(internal))
-            .transpose()?,
-        message: r.get(4),
-        retry_after_seconds: unsigned(5)?,
-        delay_ms: unsigned(6)?.unwrap_or_default(),
-        probability: r.get(7),
-        times: unsigned(8)?,
-        remaining: unsigned(9)?,
-        stage: Stage::parse(stage).ok_or_else(|| internal(format!("unknown stage {stage}")))?,
-        created_ms: r.get(11),
-    })
-}
 
 fn signed(n: Option<u32>) -> Option<i32> {
     n.map(|n| i32::try_from(n).unwrap_or(i32::MAX))
@@ -64,7 +41,7 @@ pub async fn insert(client: &impl GenericClient, f: &Fault) -> Result<u64, tokio
             ),
             &[
                 &f.id,
-                &f.operation,
+                &f.operation.name(),
                 &f.integration_id,
                 &f.status.map(i32::from),
                 &f.message,
@@ -119,4 +96,23 @@ pub async fn take_use(client: &impl GenericClient, id: Uuid) -> StoreResult<bool
         announce(client).await?;
     }
     Ok(left.is_some())
+}
+
+#[async_trait]
+impl Faults for PostgresStore {
+    async fn add_fault(&self, fault: Fault) -> StoreResult<()> {
+        add(&self.client().await?, &fault).await
+    }
+
+    async fn faults(&self) -> StoreResult<Vec<Fault>> {
+        all(&self.client().await?).await
+    }
+
+    async fn delete_faults(&self, ids: Option<Vec<Uuid>>) -> StoreResult<u64> {
+        delete(&self.client().await?, ids.as_deref()).await
+    }
+
+    async fn use_fault(&self, id: Uuid) -> StoreResult<bool> {
+        take_use(&self.client().await?, id).await
+    }
 }

@@ -1,47 +1,19 @@
 //! The staff web inbox's reads in PostgreSQL.
 
 use deadpool_postgres::GenericClient;
-use tokio_postgres::Row;
 
 use super::internal;
 use super::query::Query;
-use crate::domain::message::Sender;
-use crate::domain::thread::Thread;
-use crate::domain::time::Timestamp;
-use crate::store::inbox::{COLUMNS, FROM, InboxQuery, InboxRow, LastMessage};
-use crate::store::{Missing, StoreResult};
+use crate::store::inbox::{COLUMNS, FROM, InboxQuery, InboxRow, row};
+use crate::store::{Inbox, Missing, StoreResult};
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::PostgresStore;
 
 /// `column` with A-Z lowered and nothing else, as SQLite's lower() does.
 fn lowered(column: &str) -> String {
     format!("translate({column}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')")
-}
-
-fn row(r: &Row) -> InboxRow {
-    let sender: Option<&str> = r.get(11);
-    let text: Option<String> = r.get(10);
-    let created: Option<i64> = r.get(12);
-    InboxRow {
-        thread: Thread {
-            id: r.get(0),
-            integration_id: r.get(1),
-            enterprise_id: r.get(2),
-            original_sender: r.get(3),
-            subject: r.get(4),
-            created: Timestamp::from_unix(r.get(5)),
-            updated: Timestamp::from_unix(r.get(6)),
-            is_resolved: r.get(7),
-        },
-        enterprise_name: r.get(8),
-        integration_name: r.get(9),
-        last: match (text, sender.and_then(Sender::parse), created) {
-            (Some(text), Some(sender), Some(created)) => Some(LastMessage {
-                text,
-                sender,
-                created: Timestamp::from_unix(created),
-            }),
-            _ => None,
-        },
-    }
 }
 
 pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<Vec<InboxRow>> {
@@ -82,7 +54,7 @@ pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<Ve
         let (u, s) = (page.arg(updated), page.arg(seq));
         page.push(&format!(" AND (t.updated_utc, t.seq) < ({u}, {s})"));
     }
-    let n = page.arg(q.count as i64);
+    let n = page.arg(q.count.i64());
     page.push(&format!(
         " ORDER BY t.updated_utc DESC, t.seq DESC LIMIT {n}"
     ));
@@ -90,7 +62,7 @@ pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<Ve
         .query(&page.text, &page.params())
         .await
         .map_err(internal)?;
-    Ok(rows.iter().map(row).collect())
+    rows.iter().map(row).collect()
 }
 
 pub const CHANNEL: &str = "switchboard_inbox";
@@ -106,6 +78,16 @@ pub async fn announce(client: &impl GenericClient, threads: &[uuid::Uuid]) -> St
             .map_err(internal)?;
     }
     Ok(())
+}
+
+pub async fn one(client: &impl GenericClient, id: Uuid) -> StoreResult<InboxRow> {
+    let mut q = Query::new(&format!("SELECT {COLUMNS} {FROM} WHERE t.id = "));
+    let p = q.arg(id);
+    q.push(&p);
+    match q.row(client).await? {
+        Some(found) => row(&found),
+        None => Err(Missing::Thread(id).into()),
+    }
 }
 
 pub async fn awaiting_count(client: &impl GenericClient) -> StoreResult<u64> {
@@ -143,4 +125,35 @@ pub async fn session_ended(client: &impl GenericClient, id: &str) -> StoreResult
         .await
         .map_err(internal)?;
     Ok(row.is_some())
+}
+
+#[async_trait]
+impl Inbox for PostgresStore {
+    async fn inbox_page(&self, query: InboxQuery) -> StoreResult<Vec<InboxRow>> {
+        page(&self.client().await?, &query).await
+    }
+
+    async fn inbox_thread(&self, id: Uuid) -> StoreResult<InboxRow> {
+        one(&self.client().await?, id).await
+    }
+
+    async fn awaiting_count(&self) -> StoreResult<u64> {
+        awaiting_count(&self.client().await?).await
+    }
+
+    fn announces_inbox(&self) -> bool {
+        true
+    }
+
+    async fn end_session(&self, id: String, expires_utc: i64, now_utc: i64) -> StoreResult<()> {
+        end_session(&self.client().await?, &id, expires_utc, now_utc).await
+    }
+
+    async fn session_ended(&self, id: String) -> StoreResult<bool> {
+        session_ended(&self.client().await?, &id).await
+    }
+
+    async fn announce_inbox(&self, threads: &[Uuid]) -> StoreResult<()> {
+        announce(&self.client().await?, threads).await
+    }
 }

@@ -7,11 +7,19 @@ use uuid::Uuid;
 
 use super::internal;
 use super::query::Query;
-use crate::store::outbox::{self, DueDelivery, NewDelivery, OutboxTx, UnplannedEvent};
+use crate::store::outbox::{
+    self, DUE_COLUMNS, DueDelivery, INFO_COLUMNS, NewDelivery, OutboxTx, UNPLANNED_COLUMNS,
+    UnplannedEvent, VIEW_COLUMNS,
+};
+use crate::store::row::Row;
 use crate::store::{
     Attempt, Claim, Claimed, DeliveryInfo, DeliveryOutcome, DeliveryQuery, DeliveryView, Missing,
     StoreResult, WebhookBacklog,
 };
+use async_trait::async_trait;
+
+use super::PostgresStore;
+use crate::store::Outbox;
 
 pub const CHANNEL: &str = "switchboard_webhooks";
 
@@ -24,25 +32,18 @@ impl OutboxTx for Tx<'_, '_> {
         let rows = self
             .0
             .query(
-                "SELECT d.id, d.integration_id, d.enterprise_id, d.attempts, i.webhook_url \
-                 FROM webhook_deliveries d JOIN integrations i ON i.id = d.integration_id \
-                 WHERE d.status = 'pending' AND d.next_attempt_ms <= $1 \
-                   AND (d.leased_until_ms IS NULL OR d.leased_until_ms <= $1) \
-                 ORDER BY d.next_attempt_ms LIMIT $2 FOR UPDATE OF d SKIP LOCKED",
+                &format!(
+                    "SELECT {DUE_COLUMNS} \
+                     FROM webhook_deliveries d JOIN integrations i ON i.id = d.integration_id \
+                     WHERE d.status = 'pending' AND d.next_attempt_ms <= $1 \
+                       AND (d.leased_until_ms IS NULL OR d.leased_until_ms <= $1) \
+                     ORDER BY d.next_attempt_ms LIMIT $2 FOR UPDATE OF d SKIP LOCKED"
+                ),
                 &[&now_ms, &(limit as i64)],
             )
             .await
             .map_err(internal)?;
-        Ok(rows
-            .iter()
-            .map(|r| DueDelivery {
-                id: r.get(0),
-                integration_id: r.get(1),
-                enterprise_id: r.get(2),
-                attempts: r.get::<_, i32>(3) as u32,
-                url: r.get(4),
-            })
-            .collect())
+        rows.iter().map(outbox::due).collect()
     }
 
     async fn lease(&mut self, delivery: Uuid, until_ms: i64) -> StoreResult<()> {
@@ -65,7 +66,9 @@ impl OutboxTx for Tx<'_, '_> {
             )
             .await
             .map_err(internal)?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        rows.iter()
+            .map(|row| Ok((row.uuid(0)?, row.int(1)?)))
+            .collect()
     }
 
     async fn waiting(&mut self) -> StoreResult<Vec<(Uuid, Option<String>)>> {
@@ -79,7 +82,9 @@ impl OutboxTx for Tx<'_, '_> {
             )
             .await
             .map_err(internal)?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        rows.iter()
+            .map(|row| Ok((row.uuid(0)?, row.string_or_null(1)?)))
+            .collect()
     }
 
     async fn unplanned(
@@ -90,22 +95,16 @@ impl OutboxTx for Tx<'_, '_> {
         let rows = self
             .0
             .query(
-                "SELECT seq, enterprise_id, message_id, created_ms FROM webhook_events \
-                 WHERE delivery_id IS NULL AND integration_id = $1 ORDER BY seq LIMIT $2 \
-                 FOR UPDATE SKIP LOCKED",
+                &format!(
+                    "SELECT {UNPLANNED_COLUMNS} FROM webhook_events \
+                     WHERE delivery_id IS NULL AND integration_id = $1 ORDER BY seq LIMIT $2 \
+                     FOR UPDATE SKIP LOCKED"
+                ),
                 &[&integration, &(limit as i64)],
             )
             .await
             .map_err(internal)?;
-        Ok(rows
-            .iter()
-            .map(|r| UnplannedEvent {
-                seq: r.get(0),
-                enterprise: r.get(1),
-                message: r.get(2),
-                written_ms: r.get(3),
-            })
-            .collect())
+        rows.iter().map(outbox::unplanned).collect()
     }
 
     async fn create(&mut self, d: &NewDelivery) -> StoreResult<()> {
@@ -148,7 +147,10 @@ impl OutboxTx for Tx<'_, '_> {
     }
 }
 
-pub async fn claim(client: &mut deadpool_postgres::Object, claim: &Claim) -> StoreResult<Claimed> {
+pub async fn claim_due(
+    client: &mut deadpool_postgres::Object,
+    claim: &Claim,
+) -> StoreResult<Claimed> {
     let tx = client.transaction().await.map_err(internal)?;
     let claimed = outbox::claim(&mut Tx(&tx), claim).await?;
     tx.commit().await.map_err(internal)?;
@@ -175,7 +177,7 @@ pub async fn finish(
              WHERE id = $1",
             &[
                 &id,
-                &c.status,
+                &c.status.column(),
                 &c.next_attempt_ms,
                 &c.last_error,
                 &c.finished_ms,
@@ -197,29 +199,16 @@ pub async fn list(
 ) -> StoreResult<Vec<DeliveryInfo>> {
     let rows = client
         .query(
-            "SELECT d.id, d.integration_id, d.enterprise_id, d.status, d.attempts, \
-                    (SELECT count(*) FROM webhook_events e WHERE e.delivery_id = d.id), \
-                    d.next_attempt_ms, d.last_error \
-             FROM webhook_deliveries d \
-             WHERE NOT $1 OR d.status = 'failed' \
-             ORDER BY d.created_ms, d.id",
+            &format!(
+                "SELECT {INFO_COLUMNS} FROM webhook_deliveries d \
+                 WHERE NOT $1 OR d.status = 'failed' \
+                 ORDER BY d.created_ms, d.id"
+            ),
             &[&failed_only],
         )
         .await
         .map_err(internal)?;
-    Ok(rows
-        .iter()
-        .map(|r| DeliveryInfo {
-            id: r.get(0),
-            integration_id: r.get(1),
-            enterprise_id: r.get(2),
-            status: r.get(3),
-            attempts: r.get::<_, i32>(4) as u32,
-            events: r.get::<_, i64>(5) as u64,
-            next_attempt_ms: r.get(6),
-            last_error: r.get(7),
-        })
-        .collect())
+    rows.iter().map(outbox::delivery_info).collect()
 }
 
 /// Due since it was created: due at once on any clock that has not gone back.
@@ -258,28 +247,29 @@ pub async fn resend(client: &impl GenericClient, ids: &[Uuid]) -> StoreResult<Ve
             .await
             .map_err(internal)?;
     }
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    rows.iter().map(|row| row.uuid(0)).collect()
 }
 
 pub async fn page(
     client: &impl GenericClient,
     q: &DeliveryQuery,
 ) -> StoreResult<Vec<DeliveryView>> {
-    let mut query = Query::new(
-        "SELECT d.id, d.integration_id, d.enterprise_id, d.status, d.created_ms, d.next_attempt_ms, \
+    // A delivery's events and attempts come along in its row, aggregated.
+    let mut query = Query::new(&format!(
+        "SELECT {VIEW_COLUMNS}, \
                 array(SELECT e.message_id FROM webhook_events e \
                       WHERE e.delivery_id = d.id ORDER BY e.seq), \
                 coalesce((SELECT json_agg(json_build_array(a.started_ms, a.duration_ms, a.status, \
                                                            a.error, a.response) ORDER BY a.seq) \
                           FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]')::text \
-         FROM webhook_deliveries d WHERE TRUE",
-    );
+         FROM webhook_deliveries d WHERE TRUE"
+    ));
     if let Some(ids) = &q.integrations {
         let p = query.arg(ids.clone());
         query.push(&format!(" AND d.integration_id = ANY({p})"));
     }
     if let Some(states) = &q.states {
-        let states: Vec<String> = states.iter().map(|s| (*s).to_owned()).collect();
+        let states: Vec<&str> = states.iter().map(|s| s.column()).collect();
         let p = query.arg(states);
         query.push(&format!(" AND d.status = ANY({p})"));
     }
@@ -297,24 +287,18 @@ pub async fn page(
         let a = query.arg(after);
         query.push(&format!(" AND (d.created_ms, d.id) < ({c}, {a})"));
     }
-    let n = query.arg(q.count as i64);
+    let n = query.arg(q.count.i64());
     query.push(&format!(" ORDER BY d.created_ms DESC, d.id DESC LIMIT {n}"));
     let rows = client
         .query(&query.text, &query.params())
         .await
         .map_err(internal)?;
     rows.iter()
-        .map(|r| {
-            let attempts: String = r.get(7);
+        .map(|row| {
             Ok(DeliveryView {
-                id: r.get(0),
-                integration_id: r.get(1),
-                enterprise_id: r.get(2),
-                status: r.get(3),
-                message_ids: r.get(6),
-                created_ms: r.get(4),
-                next_attempt_ms: r.get(5),
-                attempts: parse_attempts(&attempts)?,
+                message_ids: row.uuid_list(6)?,
+                attempts: parse_attempts(row.text(7)?)?,
+                ..outbox::delivery_view(row)?
             })
         })
         .collect()
@@ -387,4 +371,48 @@ pub async fn prune(client: &impl GenericClient, before_ms: i64) -> StoreResult<u
         .await
         .map_err(internal)?;
     Ok(row.get::<_, i64>(0) as u64)
+}
+
+#[async_trait]
+impl Outbox for PostgresStore {
+    async fn set_webhook_url(&self, integration: Uuid, url: Option<String>) -> StoreResult<()> {
+        set_url(&self.client().await?, integration, url.as_deref()).await
+    }
+
+    async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed> {
+        claim_due(&mut self.client().await?, &claim).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: Uuid,
+        outcome: DeliveryOutcome,
+        attempt: Attempt,
+    ) -> StoreResult<()> {
+        finish(&self.client().await?, id, &outcome, &attempt).await
+    }
+
+    async fn resend_deliveries(&self, ids: Vec<Uuid>) -> StoreResult<Vec<Uuid>> {
+        resend(&self.client().await?, &ids).await
+    }
+
+    async fn delivery_page(&self, query: DeliveryQuery) -> StoreResult<Vec<DeliveryView>> {
+        page(&self.client().await?, &query).await
+    }
+
+    async fn deliveries(&self, failed_only: bool) -> StoreResult<Vec<DeliveryInfo>> {
+        list(&self.client().await?, failed_only).await
+    }
+
+    async fn retry_deliveries(&self, id: Option<Uuid>) -> StoreResult<u64> {
+        retry(&self.client().await?, id).await
+    }
+
+    async fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64> {
+        prune(&self.client().await?, before_ms).await
+    }
+
+    async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog> {
+        backlog(&self.client().await?).await
+    }
 }

@@ -1,10 +1,12 @@
 //! Building PostgreSQL queries piece by piece with numbered parameters, the
 //! scope conditions, and the page bounds every page query ends with.
 use deadpool_postgres::GenericClient;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Row, Statement};
+use uuid::Uuid;
 
 use super::internal;
+use crate::domain::paging::Count;
 use crate::domain::scope::Visibility;
 use crate::store::StoreResult;
 use crate::store::content::PageBounds;
@@ -110,8 +112,8 @@ pub fn push_page(q: &mut Query, page: PageBounds) {
 
 /// Appends a page's order, newest first with ties by insertion (the order
 /// of the `threads_page` and `messages_page` indexes), and its size.
-fn push_newest_first(q: &mut Query, count: u32) {
-    let p = q.arg(i64::from(count));
+fn push_newest_first(q: &mut Query, count: Count) {
+    let p = q.arg(count.i64());
     q.push(&format!(" ORDER BY created_utc DESC, seq DESC LIMIT {p}"));
 }
 
@@ -121,7 +123,7 @@ fn push_newest_first(q: &mut Query, count: u32) {
 /// that it needs no earlier round trip for them: the index scan starts at
 /// the cursor (PostgreSQL keeps the tighter of two upper bounds), and a
 /// cursor the caller cannot see gives NULL bounds and an empty scan.
-pub fn push_page_after(q: &mut Query, created: Option<(i64, i64)>, position: &str, count: u32) {
+pub fn push_page_after(q: &mut Query, created: Option<(i64, i64)>, position: &str, count: Count) {
     if let Some((first, last)) = created {
         let (a, b) = (q.arg(first), q.arg(last));
         q.push(&format!(" AND created_utc >= {a} AND created_utc <= {b}"));
@@ -133,4 +135,56 @@ pub fn push_page_after(q: &mut Query, created: Option<(i64, i64)>, position: &st
         seq = cursor("seq"),
     ));
     push_newest_first(q, count);
+}
+
+impl crate::store::row::Row for Row {
+    fn uuid(&self, column: usize) -> StoreResult<Uuid> {
+        self.try_get(column).map_err(internal)
+    }
+
+    fn uuid_or_null(&self, column: usize) -> StoreResult<Option<Uuid>> {
+        self.try_get(column).map_err(internal)
+    }
+
+    fn text(&self, column: usize) -> StoreResult<&str> {
+        self.try_get(column).map_err(internal)
+    }
+
+    fn text_or_null(&self, column: usize) -> StoreResult<Option<&str>> {
+        self.try_get(column).map_err(internal)
+    }
+
+    /// `INTEGER` and `BIGINT` columns alike.
+    fn int(&self, column: usize) -> StoreResult<i64> {
+        self.int_or_null(column)?
+            .ok_or_else(|| internal(format!("column {column} is NULL")))
+    }
+
+    fn int_or_null(&self, column: usize) -> StoreResult<Option<i64>> {
+        let narrow = self
+            .columns()
+            .get(column)
+            .is_some_and(|c| *c.type_() == Type::INT4);
+        if narrow {
+            let n: Option<i32> = self.try_get(column).map_err(internal)?;
+            return Ok(n.map(i64::from));
+        }
+        self.try_get(column).map_err(internal)
+    }
+
+    fn boolean(&self, column: usize) -> StoreResult<bool> {
+        self.try_get(column).map_err(internal)
+    }
+
+    fn real(&self, column: usize) -> StoreResult<f64> {
+        self.try_get(column).map_err(internal)
+    }
+
+    fn bytes(&self, column: usize) -> StoreResult<&[u8]> {
+        self.try_get(column).map_err(internal)
+    }
+
+    fn uuid_list(&self, column: usize) -> StoreResult<Vec<Uuid>> {
+        self.try_get(column).map_err(internal)
+    }
 }

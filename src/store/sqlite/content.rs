@@ -1,77 +1,69 @@
 //! Threads and messages in SQLite.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
+use super::internal;
+use super::outbox::insert_event;
 use super::query::{Args, for_each_row, id_array, push_page, push_visibility, query};
-use super::{conversion, internal};
 use crate::domain::json::{PageWriter, WrittenPage};
-use crate::domain::message::{MESSAGES, Message, MessageView, Sender};
+use crate::domain::message::{MESSAGES, Message, Sender};
 use crate::domain::paging::Position;
 use crate::domain::scope::Visibility;
-use crate::domain::thread::{THREADS, Thread, ThreadView};
+use crate::domain::thread::{THREADS, Thread};
 use crate::domain::time::Timestamp;
-use crate::store::content::{Item, PageBounds, after_cursor};
+use crate::store::content::{
+    Item, MESSAGE_COLUMNS, PageBounds, THREAD_COLUMNS, VIEW_COLUMNS, after_cursor, message,
+    message_view, thread, thread_view,
+};
+use crate::store::export::EventRecord;
+use crate::store::row::Row as _;
 use crate::store::{MessageBatch, MessageQuery, Missing, StoreResult, ThreadQuery};
+use async_trait::async_trait;
 
-const THREAD_COLUMNS: &str = "id, integration_id, enterprise_id, original_sender, subject, \
-                              created_utc, updated_utc, is_resolved";
-/// What the Connector API's view of a thread shows.
-pub(super) const VIEW_COLUMNS: &str =
-    "id, original_sender, subject, created_utc, updated_utc, is_resolved";
-const MESSAGE_COLUMNS: &str = "m.id, m.thread_id, m.text, m.sender, m.created_utc";
-
-fn thread(row: &Row<'_>) -> rusqlite::Result<Thread> {
-    Ok(Thread {
-        id: row.get(0)?,
-        integration_id: row.get(1)?,
-        enterprise_id: row.get(2)?,
-        original_sender: row.get(3)?,
-        subject: row.get(4)?,
-        created: Timestamp::from_unix(row.get(5)?),
-        updated: Timestamp::from_unix(row.get(6)?),
-        is_resolved: row.get(7)?,
-    })
-}
-
-/// A row of `MESSAGE_COLUMNS`, its text read in place.
-fn message_view<'r>(row: &'r Row<'_>) -> rusqlite::Result<MessageView<'r>> {
-    let sender = row.get_ref(3)?.as_str()?;
-    Ok(MessageView {
-        id: row.get(0)?,
-        message_thread_id: row.get(1)?,
-        text: row.get_ref(2)?.as_str()?,
-        sender: Sender::parse(sender)
-            .ok_or_else(|| conversion(3, format!("unknown sender {sender}")))?,
-        created_utc: Timestamp::from_unix(row.get(4)?),
-    })
-}
-
-fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
-    message_view(row).map(|view| view.to_message())
-}
+use super::SqliteStore;
+use crate::store::Content;
 
 pub fn insert_thread(conn: &Connection, t: &Thread) -> StoreResult<()> {
-    conn.prepare_cached(
-        "INSERT INTO threads (id, integration_id, enterprise_id, original_sender, subject, \
-                              created_utc, updated_utc, is_resolved) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )
-    .and_then(|mut insert| {
-        insert.execute(params![
-            t.id,
-            t.integration_id,
-            t.enterprise_id,
-            t.original_sender,
-            t.subject,
-            t.created.unix(),
-            t.updated.unix(),
-            t.is_resolved,
-        ])
-    })
-    .map_err(internal)?;
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!("INSERT INTO threads ({THREAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+    });
+    conn.prepare_cached(&SQL)
+        .and_then(|mut insert| {
+            insert.execute(params![
+                t.id,
+                t.integration_id,
+                t.enterprise_id,
+                t.original_sender,
+                t.subject,
+                t.created.unix(),
+                t.updated.unix(),
+                t.is_resolved,
+            ])
+        })
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// A message's row alone (its thread and its event are the caller's).
+pub fn insert_message(conn: &Connection, m: &Message) -> StoreResult<()> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!("INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)")
+    });
+    conn.prepare_cached(&SQL)
+        .and_then(|mut add| {
+            add.execute(params![
+                m.id,
+                m.thread_id,
+                m.text,
+                m.sender.as_str(),
+                m.created.unix()
+            ])
+        })
+        .map_err(internal)?;
     Ok(())
 }
 
@@ -86,12 +78,13 @@ pub fn set_resolved(
     )
     .and_then(|mut s| s.execute(params![id, is_resolved, at.unix()]))
     .map_err(internal)?;
-    conn.prepare_cached(&format!(
-        "SELECT {THREAD_COLUMNS} FROM threads WHERE id = ?1"
-    ))
-    .and_then(|mut s| s.query_row([id], thread).optional())
-    .map_err(internal)?
-    .ok_or(Missing::Thread(id).into())
+    let sql = format!("SELECT {THREAD_COLUMNS} FROM threads WHERE id = :id");
+    let args: Args = vec![(":id", Box::new(id))];
+    let found = query(conn, &sql, &args, |row| thread(row))?;
+    found
+        .into_iter()
+        .next()
+        .ok_or_else(|| Missing::Thread(id).into())
 }
 
 /// Where a page starts: after the cursor's item, if there is a cursor.
@@ -124,10 +117,10 @@ fn position(
     let mut sql = sql.to_owned();
     let mut args: Args = vec![(":id", Box::new(id))];
     push_visibility(&mut sql, &mut args, visibility, alias);
-    let found = query(conn, &sql, &args, |r| {
+    let found = query(conn, &sql, &args, |row| {
         Ok(Position {
-            created: r.get(0)?,
-            seq: r.get(1)?,
+            created: row.int(0)?,
+            seq: row.int(1)?,
         })
     })?;
     Ok(found.into_iter().next())
@@ -135,7 +128,7 @@ fn position(
 
 pub fn thread_page(conn: &Connection, q: &ThreadQuery) -> StoreResult<Vec<Thread>> {
     let (sql, args) = thread_page_query(conn, q, THREAD_COLUMNS)?;
-    query(conn, &sql, &args, thread)
+    query(conn, &sql, &args, |row| thread(row))
 }
 
 /// The page of [`thread_page`], written from its rows as the Connector API
@@ -143,16 +136,9 @@ pub fn thread_page(conn: &Connection, q: &ThreadQuery) -> StoreResult<Vec<Thread
 /// view does not show) are not read at all.
 pub fn written_threads(conn: &Connection, q: &ThreadQuery) -> StoreResult<WrittenPage> {
     let (sql, args) = thread_page_query(conn, q, VIEW_COLUMNS)?;
-    let mut page = PageWriter::new(THREADS, q.count as usize);
+    let mut page = PageWriter::new(THREADS, q.count.usize());
     for_each_row(conn, &sql, &args, |row| {
-        page.push(&ThreadView {
-            id: row.get(0)?,
-            original_sender: row.get_ref(1)?.as_str()?,
-            subject: row.get_ref(2)?.as_str()?,
-            created_utc: Timestamp::from_unix(row.get(3)?),
-            updated_utc: Timestamp::from_unix(row.get(4)?),
-            is_resolved: row.get(5)?,
-        });
+        page.push(&thread_view(row)?);
         Ok(())
     })?;
     Ok(page.finish())
@@ -199,13 +185,13 @@ pub(super) fn thread_page_query(
 
 pub fn message_page(conn: &Connection, q: &MessageQuery) -> StoreResult<Vec<Message>> {
     let (sql, args) = message_page_query(conn, q)?;
-    query(conn, &sql, &args, message)
+    query(conn, &sql, &args, |row| message(row))
 }
 
 /// The page of [`message_page`], written from its rows as the API shows it.
 pub fn written_messages(conn: &Connection, q: &MessageQuery) -> StoreResult<WrittenPage> {
     let (sql, args) = message_page_query(conn, q)?;
-    let mut page = PageWriter::new(MESSAGES, q.count as usize);
+    let mut page = PageWriter::new(MESSAGES, q.count.usize());
     for_each_row(conn, &sql, &args, |row| {
         page.push(&message_view(row)?);
         Ok(())
@@ -263,11 +249,6 @@ pub fn add_messages(conn: &Connection, batch: MessageBatch) -> StoreResult<Vec<M
         }
     }
 
-    let mut add = conn
-        .prepare_cached(
-            "INSERT INTO messages (id, thread_id, text, sender, created_utc) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .map_err(internal)?;
     // An application message reopens its thread; a staff reply leaves it as it is.
     let mut touch = conn
         .prepare_cached(
@@ -276,27 +257,19 @@ pub fn add_messages(conn: &Connection, batch: MessageBatch) -> StoreResult<Vec<M
              WHERE id = ?1",
         )
         .map_err(internal)?;
-    // The MessageAdded event goes in the same transaction as its message.
-    let mut event = conn
-        .prepare_cached(
-            "INSERT INTO webhook_events (message_id, integration_id, enterprise_id, created_ms) \
-             VALUES (?1, ?2, ?3, ?4)",
-        )
-        .map_err(internal)?;
     let mut touched = HashSet::new();
     for m in &batch.messages {
-        add.execute(params![
-            m.id,
-            m.thread_id,
-            m.text,
-            m.sender.as_str(),
-            m.created.unix()
-        ])
-        .map_err(internal)?;
-        if let Some(&(integration, enterprise, true)) = owners.get(&m.thread_id) {
-            event
-                .execute(params![m.id, integration, enterprise, batch.at_ms])
-                .map_err(internal)?;
+        insert_message(conn, m)?;
+        // The MessageAdded event goes in the same transaction as its message.
+        if let Some(&(integration_id, enterprise_id, true)) = owners.get(&m.thread_id) {
+            let event = EventRecord {
+                message_id: m.id,
+                integration_id,
+                enterprise_id,
+                created_ms: batch.at_ms,
+                delivery_id: None,
+            };
+            insert_event(conn, &event)?;
         }
         if touched.insert(m.thread_id) {
             touch
@@ -309,4 +282,63 @@ pub fn add_messages(conn: &Connection, batch: MessageBatch) -> StoreResult<Vec<M
         }
     }
     Ok(batch.messages)
+}
+
+#[async_trait]
+impl Content for SqliteStore {
+    async fn add_thread(&self, thread: Thread) -> StoreResult<Thread> {
+        self.writer
+            .write(move |conn| insert_thread(conn, &thread).map(|()| thread))
+            .await
+    }
+
+    async fn threads(&self, query: ThreadQuery) -> StoreResult<Vec<Thread>> {
+        self.readers
+            .read_short(move |conn| thread_page(conn, &query))
+            .await
+    }
+
+    async fn written_threads(&self, query: ThreadQuery) -> StoreResult<WrittenPage> {
+        self.readers
+            .read_short(move |conn| written_threads(conn, &query))
+            .await
+    }
+
+    async fn add_messages(&self, batch: MessageBatch) -> StoreResult<Vec<Message>> {
+        self.writer
+            .write(move |conn| add_messages(conn, batch))
+            .await
+    }
+
+    async fn messages(&self, query: MessageQuery) -> StoreResult<Vec<Message>> {
+        self.readers
+            .read_short(move |conn| message_page(conn, &query))
+            .await
+    }
+
+    async fn written_messages(&self, query: MessageQuery) -> StoreResult<WrittenPage> {
+        self.readers
+            .read_short(move |conn| written_messages(conn, &query))
+            .await
+    }
+
+    async fn set_resolved(
+        &self,
+        thread_id: Uuid,
+        is_resolved: bool,
+        at: Timestamp,
+    ) -> StoreResult<Thread> {
+        self.writer
+            .write(move |conn| set_resolved(conn, thread_id, is_resolved, at))
+            .await
+    }
+}
+
+impl SqliteStore {
+    /// Writes many threads in one transaction (the benchmark's data generator).
+    pub async fn import_threads(&self, threads: Vec<Thread>) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| threads.iter().try_for_each(|t| insert_thread(conn, t)))
+            .await
+    }
 }

@@ -5,7 +5,12 @@ use uuid::Uuid;
 
 use super::internal;
 use super::query::{Args, execute, id_array, query};
+use crate::store::row::Row;
 use crate::store::{ClockMove, ResetCounts, ResetScope, StoreResult};
+use async_trait::async_trait;
+
+use super::SqliteStore;
+use crate::store::Emulator;
 
 pub fn start_clock(conn: &Connection, start_ms: i64) -> StoreResult<i64> {
     conn.execute(
@@ -82,11 +87,39 @@ pub fn reset(conn: &Connection, scope: &ResetScope) -> StoreResult<(ResetCounts,
         );
         token_args.push((":enterprises", Box::new(id_array(ids))));
     }
-    let tokens = query(conn, &sql, &token_args, |r| r.get(0))?;
+    let tokens = query(conn, &sql, &token_args, |row| row.uuid(0))?;
     let counts = ResetCounts {
         threads,
         messages,
         deliveries,
     };
     Ok((counts, tokens))
+}
+
+#[async_trait]
+impl Emulator for SqliteStore {
+    async fn start_clock(&self, start_ms: i64) -> StoreResult<i64> {
+        self.writer
+            .write(move |conn| start_clock(conn, start_ms))
+            .await
+    }
+
+    async fn set_clock(&self, to_ms: i64) -> StoreResult<ClockMove> {
+        self.writer
+            .write(move |conn| move_clock(conn, to_ms, false))
+            .await
+    }
+
+    async fn advance_clock(&self, by_ms: i64) -> StoreResult<ClockMove> {
+        self.writer
+            .write(move |conn| move_clock(conn, by_ms, true))
+            .await
+    }
+
+    async fn reset(&self, scope: ResetScope) -> StoreResult<ResetCounts> {
+        let (counts, tokens) = self.writer.write(move |conn| reset(conn, &scope)).await?;
+        // The windows live in this process; they go once the reset is durable.
+        self.limiter.forget(&tokens);
+        Ok(counts)
+    }
 }

@@ -1,32 +1,17 @@
 //! Faults in SQLite.
 
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, params};
 use uuid::Uuid;
 
-use super::query::{Args, execute, id_array};
-use super::{conversion, internal};
-use crate::domain::fault::{Fault, Stage};
+use super::internal;
+use super::query::{Args, execute, id_array, query};
+use crate::domain::fault::Fault;
 use crate::store::StoreResult;
-use crate::store::faults::COLUMNS;
+use crate::store::faults::{COLUMNS, fault};
+use async_trait::async_trait;
 
-pub fn fault(r: &Row<'_>) -> rusqlite::Result<Fault> {
-    let stage: String = r.get(10)?;
-    Ok(Fault {
-        id: r.get(0)?,
-        operation: r.get(1)?,
-        integration_id: r.get(2)?,
-        status: r.get(3)?,
-        message: r.get(4)?,
-        retry_after_seconds: r.get(5)?,
-        delay_ms: r.get(6)?,
-        probability: r.get(7)?,
-        times: r.get(8)?,
-        remaining: r.get(9)?,
-        stage: Stage::parse(&stage)
-            .ok_or_else(|| conversion(10, format!("unknown stage {stage}")))?,
-        created_ms: r.get(11)?,
-    })
-}
+use super::SqliteStore;
+use crate::store::Faults;
 
 pub fn add(conn: &Connection, f: &Fault) -> StoreResult<()> {
     insert(conn, f).map_err(internal)?;
@@ -40,7 +25,7 @@ pub fn insert(conn: &Connection, f: &Fault) -> rusqlite::Result<usize> {
     .and_then(|mut insert| {
         insert.execute(params![
             f.id,
-            f.operation,
+            f.operation.name(),
             f.integration_id,
             f.status,
             f.message,
@@ -56,14 +41,8 @@ pub fn insert(conn: &Connection, f: &Fault) -> rusqlite::Result<usize> {
 }
 
 pub fn all(conn: &Connection) -> StoreResult<Vec<Fault>> {
-    let mut select = conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM faults ORDER BY seq"))
-        .map_err(internal)?;
-    let faults = select
-        .query_map([], fault)
-        .and_then(Iterator::collect)
-        .map_err(internal)?;
-    Ok(faults)
+    let sql = format!("SELECT {COLUMNS} FROM faults ORDER BY seq");
+    query(conn, &sql, &Args::new(), |row| fault(row))
 }
 
 pub fn delete(conn: &Connection, ids: Option<&[Uuid]>) -> StoreResult<u64> {
@@ -86,4 +65,25 @@ pub fn take_use(conn: &Connection, id: Uuid) -> StoreResult<bool> {
         .and_then(|mut update| update.execute([id]))
         .map_err(internal)?;
     Ok(changed == 1)
+}
+
+#[async_trait]
+impl Faults for SqliteStore {
+    async fn add_fault(&self, fault: Fault) -> StoreResult<()> {
+        self.writer.write(move |conn| add(conn, &fault)).await
+    }
+
+    async fn faults(&self) -> StoreResult<Vec<Fault>> {
+        self.readers.read(all).await
+    }
+
+    async fn delete_faults(&self, ids: Option<Vec<Uuid>>) -> StoreResult<u64> {
+        self.writer
+            .write(move |conn| delete(conn, ids.as_deref()))
+            .await
+    }
+
+    async fn use_fault(&self, id: Uuid) -> StoreResult<bool> {
+        self.writer.write(move |conn| take_use(conn, id)).await
+    }
 }

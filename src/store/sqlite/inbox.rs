@@ -1,42 +1,15 @@
 //! The staff web inbox's reads in SQLite.
 
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::internal;
 use super::query::{Args, query};
-use crate::domain::message::Sender;
-use crate::domain::thread::Thread;
-use crate::domain::time::Timestamp;
-use crate::store::inbox::{COLUMNS, FROM, InboxQuery, InboxRow, LastMessage};
-use crate::store::{Missing, StoreResult};
+use crate::store::inbox::{COLUMNS, FROM, InboxQuery, InboxRow, row};
+use crate::store::{Inbox, Missing, StoreResult};
+use async_trait::async_trait;
+use uuid::Uuid;
 
-fn row(r: &Row<'_>) -> rusqlite::Result<InboxRow> {
-    let sender: Option<String> = r.get(11)?;
-    let text: Option<String> = r.get(10)?;
-    let created: Option<i64> = r.get(12)?;
-    Ok(InboxRow {
-        thread: Thread {
-            id: r.get(0)?,
-            integration_id: r.get(1)?,
-            enterprise_id: r.get(2)?,
-            original_sender: r.get(3)?,
-            subject: r.get(4)?,
-            created: Timestamp::from_unix(r.get(5)?),
-            updated: Timestamp::from_unix(r.get(6)?),
-            is_resolved: r.get(7)?,
-        },
-        enterprise_name: r.get(8)?,
-        integration_name: r.get(9)?,
-        last: match (text, sender.as_deref().and_then(Sender::parse), created) {
-            (Some(text), Some(sender), Some(created)) => Some(LastMessage {
-                text,
-                sender,
-                created: Timestamp::from_unix(created),
-            }),
-            _ => None,
-        },
-    })
-}
+use super::SqliteStore;
 
 pub fn page(conn: &Connection, q: &InboxQuery) -> StoreResult<Vec<InboxRow>> {
     let mut args = Args::new();
@@ -81,8 +54,18 @@ pub fn page(conn: &Connection, q: &InboxQuery) -> StoreResult<Vec<InboxRow>> {
         args.push((":seq", Box::new(seq)));
     }
     sql.push_str(" ORDER BY t.updated_utc DESC, t.seq DESC LIMIT +:count");
-    args.push((":count", Box::new(q.count as i64)));
-    query(conn, &sql, &args, row)
+    args.push((":count", Box::new(q.count.i64())));
+    query(conn, &sql, &args, |r| row(r))
+}
+
+pub fn one(conn: &Connection, id: Uuid) -> StoreResult<InboxRow> {
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE t.id = :id");
+    let args: Args = vec![(":id", Box::new(id))];
+    let found = query(conn, &sql, &args, |r| row(r))?;
+    found
+        .into_iter()
+        .next()
+        .ok_or_else(|| Missing::Thread(id).into())
 }
 
 pub fn awaiting_count(conn: &Connection) -> StoreResult<u64> {
@@ -113,4 +96,33 @@ pub fn session_ended(conn: &Connection, id: &str) -> StoreResult<bool> {
     conn.prepare_cached("SELECT 1 FROM ended_sessions WHERE id = ?1")
         .and_then(|mut s| s.exists([id]))
         .map_err(internal)
+}
+
+#[async_trait]
+impl Inbox for SqliteStore {
+    async fn inbox_page(&self, query: InboxQuery) -> StoreResult<Vec<InboxRow>> {
+        self.readers
+            .read_short(move |conn| page(conn, &query))
+            .await
+    }
+
+    async fn inbox_thread(&self, id: Uuid) -> StoreResult<InboxRow> {
+        self.readers.read(move |conn| one(conn, id)).await
+    }
+
+    async fn awaiting_count(&self) -> StoreResult<u64> {
+        self.readers.read(awaiting_count).await
+    }
+
+    async fn end_session(&self, id: String, expires_utc: i64, now_utc: i64) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| end_session(conn, &id, expires_utc, now_utc))
+            .await
+    }
+
+    async fn session_ended(&self, id: String) -> StoreResult<bool> {
+        self.readers
+            .read(move |conn| session_ended(conn, &id))
+            .await
+    }
 }

@@ -1,17 +1,28 @@
 //! The webhook outbox in SQLite: the primitive queries of the claim
 //! algorithm ([`crate::store::outbox::claim`]) and the outbox's other statements.
 
+use std::sync::LazyLock;
+
 use futures_util::FutureExt;
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::internal;
 use super::query::{Args, id_array, query};
-use crate::store::outbox::{self, DueDelivery, NewDelivery, OutboxTx, UnplannedEvent};
+use crate::store::export::{DeliveryRecord, EventRecord};
+use crate::store::outbox::{
+    self, ATTEMPT_COLUMNS, DELIVERY_COLUMNS, DUE_COLUMNS, DueDelivery, EVENT_COLUMNS, INFO_COLUMNS,
+    NewDelivery, OutboxTx, UNPLANNED_COLUMNS, UnplannedEvent, VIEW_COLUMNS,
+};
+use crate::store::row::Row;
 use crate::store::{
     Attempt, Claim, Claimed, DeliveryInfo, DeliveryOutcome, DeliveryQuery, DeliveryView, Missing,
     StoreError, StoreResult, WebhookBacklog,
 };
+use async_trait::async_trait;
+
+use super::SqliteStore;
+use crate::store::Outbox;
 
 /// The outbox inside the writer's transaction. Its methods never wait, so the
 /// claim runs to completion in one poll on the writer thread.
@@ -19,27 +30,18 @@ struct Tx<'c>(&'c Connection);
 
 impl OutboxTx for Tx<'_> {
     async fn due(&mut self, now_ms: i64, limit: usize) -> StoreResult<Vec<DueDelivery>> {
-        self.0
-            .prepare_cached(
-                "SELECT d.id, d.integration_id, d.enterprise_id, d.attempts, i.webhook_url \
-                 FROM webhook_deliveries d JOIN integrations i ON i.id = d.integration_id \
-                 WHERE d.status = 'pending' AND d.next_attempt_ms <= ?1 \
-                   AND (d.leased_until_ms IS NULL OR d.leased_until_ms <= ?1) \
-                 ORDER BY d.next_attempt_ms LIMIT +?2",
-            )
-            .and_then(|mut s| {
-                s.query_map(params![now_ms, limit as i64], |r| {
-                    Ok(DueDelivery {
-                        id: r.get(0)?,
-                        integration_id: r.get(1)?,
-                        enterprise_id: r.get(2)?,
-                        attempts: r.get(3)?,
-                        url: r.get(4)?,
-                    })
-                })?
-                .collect()
-            })
-            .map_err(internal)
+        let sql = format!(
+            "SELECT {DUE_COLUMNS} \
+             FROM webhook_deliveries d JOIN integrations i ON i.id = d.integration_id \
+             WHERE d.status = 'pending' AND d.next_attempt_ms <= :now \
+               AND (d.leased_until_ms IS NULL OR d.leased_until_ms <= :now) \
+             ORDER BY d.next_attempt_ms LIMIT +:limit"
+        );
+        let args: Args = vec![
+            (":now", Box::new(now_ms)),
+            (":limit", Box::new(limit as i64)),
+        ];
+        query(self.0, &sql, &args, |row| outbox::due(row))
     }
 
     async fn lease(&mut self, delivery: Uuid, until_ms: i64) -> StoreResult<()> {
@@ -51,26 +53,25 @@ impl OutboxTx for Tx<'_> {
     }
 
     async fn events_of(&mut self, delivery: Uuid) -> StoreResult<Vec<(Uuid, i64)>> {
-        self.0
-            .prepare_cached(
-                "SELECT message_id, created_ms FROM webhook_events WHERE delivery_id = ?1 ORDER BY seq",
-            )
-            .and_then(|mut s| {
-                s.query_map([delivery], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect()
-            })
-            .map_err(internal)
+        let args: Args = vec![(":delivery", Box::new(delivery))];
+        query(
+            self.0,
+            "SELECT message_id, created_ms FROM webhook_events WHERE delivery_id = :delivery \
+             ORDER BY seq",
+            &args,
+            |row| Ok((row.uuid(0)?, row.int(1)?)),
+        )
     }
 
     async fn waiting(&mut self) -> StoreResult<Vec<(Uuid, Option<String>)>> {
-        self.0
-            .prepare_cached(
-                "SELECT DISTINCT e.integration_id, i.webhook_url \
-                 FROM webhook_events e JOIN integrations i ON i.id = e.integration_id \
-                 WHERE e.delivery_id IS NULL",
-            )
-            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
-            .map_err(internal)
+        query(
+            self.0,
+            "SELECT DISTINCT e.integration_id, i.webhook_url \
+             FROM webhook_events e JOIN integrations i ON i.id = e.integration_id \
+             WHERE e.delivery_id IS NULL",
+            &Args::new(),
+            |row| Ok((row.uuid(0)?, row.string_or_null(1)?)),
+        )
     }
 
     async fn unplanned(
@@ -78,23 +79,15 @@ impl OutboxTx for Tx<'_> {
         integration: Uuid,
         limit: usize,
     ) -> StoreResult<Vec<UnplannedEvent>> {
-        self.0
-            .prepare_cached(
-                "SELECT seq, enterprise_id, message_id, created_ms FROM webhook_events \
-                 WHERE delivery_id IS NULL AND integration_id = ?1 ORDER BY seq LIMIT +?2",
-            )
-            .and_then(|mut s| {
-                s.query_map(params![integration, limit as i64], |r| {
-                    Ok(UnplannedEvent {
-                        seq: r.get(0)?,
-                        enterprise: r.get(1)?,
-                        message: r.get(2)?,
-                        written_ms: r.get(3)?,
-                    })
-                })?
-                .collect()
-            })
-            .map_err(internal)
+        let sql = format!(
+            "SELECT {UNPLANNED_COLUMNS} FROM webhook_events \
+             WHERE delivery_id IS NULL AND integration_id = :integration ORDER BY seq LIMIT +:limit"
+        );
+        let args: Args = vec![
+            (":integration", Box::new(integration)),
+            (":limit", Box::new(limit as i64)),
+        ];
+        query(self.0, &sql, &args, |row| outbox::unplanned(row))
     }
 
     async fn create(&mut self, d: &NewDelivery) -> StoreResult<()> {
@@ -135,7 +128,7 @@ impl OutboxTx for Tx<'_> {
     }
 }
 
-pub fn claim(conn: &Connection, claim: &Claim) -> StoreResult<Claimed> {
+pub fn claim_due(conn: &Connection, claim: &Claim) -> StoreResult<Claimed> {
     outbox::claim(&mut Tx(conn), claim)
         .now_or_never()
         .unwrap_or_else(|| {
@@ -145,27 +138,80 @@ pub fn claim(conn: &Connection, claim: &Claim) -> StoreResult<Claimed> {
         })
 }
 
+/// An attempt of `delivery`, kept in the delivery log.
+pub fn insert_attempt(conn: &Connection, delivery: Uuid, attempt: &Attempt) -> StoreResult<()> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "INSERT INTO webhook_attempts ({ATTEMPT_COLUMNS}, delivery_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        )
+    });
+    conn.prepare_cached(&SQL)
+        .and_then(|mut s| {
+            s.execute(params![
+                attempt.started_ms,
+                attempt.duration_ms,
+                attempt.status,
+                attempt.error,
+                attempt.response,
+                delivery,
+            ])
+        })
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// An event, in a delivery or in none yet.
+pub fn insert_event(conn: &Connection, e: &EventRecord) -> StoreResult<()> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!("INSERT INTO webhook_events ({EVENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)")
+    });
+    conn.prepare_cached(&SQL)
+        .and_then(|mut s| {
+            s.execute(params![
+                e.message_id,
+                e.integration_id,
+                e.enterprise_id,
+                e.created_ms,
+                e.delivery_id
+            ])
+        })
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// A delivery with every column (an import's).
+pub fn insert_delivery(conn: &Connection, d: &DeliveryRecord) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    );
+    conn.prepare_cached(&sql)
+        .and_then(|mut s| {
+            s.execute(params![
+                d.id,
+                d.integration_id,
+                d.enterprise_id,
+                d.state.column(),
+                d.attempts,
+                d.next_attempt_ms,
+                d.leased_until_ms,
+                d.last_error,
+                d.created_ms,
+                d.finished_ms
+            ])
+        })
+        .map_err(internal)?;
+    Ok(())
+}
+
 pub fn finish(
     conn: &Connection,
     id: Uuid,
     outcome: &DeliveryOutcome,
     attempt: &Attempt,
 ) -> StoreResult<()> {
-    conn.prepare_cached(
-        "INSERT INTO webhook_attempts (delivery_id, started_ms, duration_ms, status, error, response) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            id,
-            attempt.started_ms,
-            attempt.duration_ms,
-            attempt.status,
-            attempt.error,
-            attempt.response
-        ])
-    })
-    .map_err(internal)?;
+    insert_attempt(conn, id, attempt)?;
     let c = outcome.columns(attempt.ended_ms());
     conn.prepare_cached(
         "UPDATE webhook_deliveries SET status = ?2, attempts = attempts + 1, \
@@ -176,7 +222,7 @@ pub fn finish(
     .and_then(|mut s| {
         s.execute(params![
             id,
-            c.status,
+            c.status.column(),
             c.next_attempt_ms,
             c.last_error,
             c.finished_ms
@@ -196,30 +242,13 @@ pub fn release_leases(conn: &Connection) -> StoreResult<()> {
 }
 
 pub fn list(conn: &Connection, failed_only: bool) -> StoreResult<Vec<DeliveryInfo>> {
-    conn.prepare(
-        "SELECT d.id, d.integration_id, d.enterprise_id, d.status, d.attempts, \
-                (SELECT count(*) FROM webhook_events e WHERE e.delivery_id = d.id), \
-                d.next_attempt_ms, d.last_error \
-         FROM webhook_deliveries d \
-         WHERE ?1 = 0 OR d.status = 'failed' \
-         ORDER BY d.created_ms, d.id",
-    )
-    .and_then(|mut s| {
-        s.query_map([failed_only], |r| {
-            Ok(DeliveryInfo {
-                id: r.get(0)?,
-                integration_id: r.get(1)?,
-                enterprise_id: r.get(2)?,
-                status: r.get(3)?,
-                attempts: r.get(4)?,
-                events: r.get::<_, i64>(5)? as u64,
-                next_attempt_ms: r.get(6)?,
-                last_error: r.get(7)?,
-            })
-        })?
-        .collect()
-    })
-    .map_err(internal)
+    let sql = format!(
+        "SELECT {INFO_COLUMNS} FROM webhook_deliveries d \
+         WHERE NOT :failed_only OR d.status = 'failed' \
+         ORDER BY d.created_ms, d.id"
+    );
+    let args: Args = vec![(":failed_only", Box::new(failed_only))];
+    query(conn, &sql, &args, |row| outbox::delivery_info(row))
 }
 
 /// Due since it was created: due at once on any clock that has not gone back.
@@ -243,15 +272,13 @@ pub fn resend(conn: &Connection, ids: &[Uuid]) -> StoreResult<Vec<Uuid>> {
                 next_attempt_ms = created_ms, finished_ms = NULL \
          WHERE id IN rarray(:ids) RETURNING id",
         &args,
-        |r| r.get(0),
+        |row| row.uuid(0),
     )
 }
 
 pub fn page(conn: &Connection, q: &DeliveryQuery) -> StoreResult<Vec<DeliveryView>> {
     let mut args = Args::new();
-    let mut sql = "SELECT id, integration_id, enterprise_id, status, created_ms, next_attempt_ms \
-                   FROM webhook_deliveries WHERE 1 = 1"
-        .to_owned();
+    let mut sql = format!("SELECT {VIEW_COLUMNS} FROM webhook_deliveries d WHERE 1 = 1");
     if let Some(ids) = &q.integrations {
         sql.push_str(" AND integration_id IN rarray(:integrations)");
         args.push((":integrations", Box::new(id_array(ids))));
@@ -259,7 +286,7 @@ pub fn page(conn: &Connection, q: &DeliveryQuery) -> StoreResult<Vec<DeliveryVie
     if let Some(states) = &q.states {
         let states: Vec<rusqlite::types::Value> = states
             .iter()
-            .map(|s| rusqlite::types::Value::Text((*s).to_owned()))
+            .map(|s| rusqlite::types::Value::Text(s.column().to_owned()))
             .collect();
         sql.push_str(" AND status IN rarray(:states)");
         args.push((":states", Box::new(std::rc::Rc::new(states))));
@@ -279,44 +306,20 @@ pub fn page(conn: &Connection, q: &DeliveryQuery) -> StoreResult<Vec<DeliveryVie
         args.push((":after", Box::new(after)));
     }
     sql.push_str(" ORDER BY created_ms DESC, id DESC LIMIT +:count");
-    args.push((":count", Box::new(q.count as i64)));
-    let mut deliveries = query(conn, &sql, &args, |r| {
-        Ok(DeliveryView {
-            id: r.get(0)?,
-            integration_id: r.get(1)?,
-            enterprise_id: r.get(2)?,
-            status: r.get(3)?,
-            message_ids: Vec::new(),
-            created_ms: r.get(4)?,
-            next_attempt_ms: r.get(5)?,
-            attempts: Vec::new(),
-        })
-    })?;
+    args.push((":count", Box::new(q.count.i64())));
+    let mut deliveries = query(conn, &sql, &args, |row| outbox::delivery_view(row))?;
+    let attempts = format!(
+        "SELECT {ATTEMPT_COLUMNS} FROM webhook_attempts WHERE delivery_id = :delivery ORDER BY seq"
+    );
     for delivery in &mut deliveries {
-        delivery.message_ids = conn
-            .prepare_cached(
-                "SELECT message_id FROM webhook_events WHERE delivery_id = ?1 ORDER BY seq",
-            )
-            .and_then(|mut s| s.query_map([delivery.id], |r| r.get(0))?.collect())
-            .map_err(internal)?;
-        delivery.attempts = conn
-            .prepare_cached(
-                "SELECT started_ms, duration_ms, status, error, response \
-                 FROM webhook_attempts WHERE delivery_id = ?1 ORDER BY seq",
-            )
-            .and_then(|mut s| {
-                s.query_map([delivery.id], |r| {
-                    Ok(Attempt {
-                        started_ms: r.get(0)?,
-                        duration_ms: r.get(1)?,
-                        status: r.get(2)?,
-                        error: r.get(3)?,
-                        response: r.get(4)?,
-                    })
-                })?
-                .collect()
-            })
-            .map_err(internal)?;
+        let args: Args = vec![(":delivery", Box::new(delivery.id))];
+        delivery.message_ids = query(
+            conn,
+            "SELECT message_id FROM webhook_events WHERE delivery_id = :delivery ORDER BY seq",
+            &args,
+            |row| row.uuid(0),
+        )?;
+        delivery.attempts = query(conn, &attempts, &args, |row| outbox::attempt(row))?;
     }
     Ok(deliveries)
 }
@@ -379,4 +382,52 @@ pub fn prune(conn: &Connection, before_ms: i64) -> StoreResult<u64> {
         )
         .map_err(internal)?;
     Ok(removed as u64)
+}
+
+#[async_trait]
+impl Outbox for SqliteStore {
+    async fn set_webhook_url(&self, integration: Uuid, url: Option<String>) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| set_url(conn, integration, url.as_deref()))
+            .await
+    }
+
+    async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed> {
+        self.writer.write(move |conn| claim_due(conn, &claim)).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: Uuid,
+        outcome: DeliveryOutcome,
+        attempt: Attempt,
+    ) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| finish(conn, id, &outcome, &attempt))
+            .await
+    }
+
+    async fn resend_deliveries(&self, ids: Vec<Uuid>) -> StoreResult<Vec<Uuid>> {
+        self.writer.write(move |conn| resend(conn, &ids)).await
+    }
+
+    async fn delivery_page(&self, query: DeliveryQuery) -> StoreResult<Vec<DeliveryView>> {
+        self.readers.read(move |conn| page(conn, &query)).await
+    }
+
+    async fn deliveries(&self, failed_only: bool) -> StoreResult<Vec<DeliveryInfo>> {
+        self.readers.read(move |conn| list(conn, failed_only)).await
+    }
+
+    async fn retry_deliveries(&self, id: Option<Uuid>) -> StoreResult<u64> {
+        self.writer.write(move |conn| retry(conn, id)).await
+    }
+
+    async fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64> {
+        self.writer.write(move |conn| prune(conn, before_ms)).await
+    }
+
+    async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog> {
+        self.readers.read(backlog).await
+    }
 }

@@ -1,17 +1,27 @@
 //! Enterprises, integrations and their tokens in SQLite.
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
+use std::sync::LazyLock;
+
+use rusqlite::{Connection, ErrorCode, params};
 use uuid::Uuid;
 
-use super::{conversion, internal};
+use super::internal;
+use super::query::{Args, query};
 use crate::domain::scope::AccessGrant;
 use crate::domain::time::Timestamp;
-use crate::store::tenants::StoredAccess;
+use crate::store::tenants::{
+    ENTERPRISE_COLUMNS, FIND_ACCESS, INTEGRATION_COLUMNS, TOKEN_COLUMNS, access_token, enterprise,
+    integration, stored_access,
+};
 use crate::store::{
     AccessTokenInfo, Enterprise, Integration, Missing, NewAccessToken, NewIntegration, StoreError,
     StoreResult, TokenRef,
 };
 use crate::tokens::TokenHash;
+use async_trait::async_trait;
+
+use super::SqliteStore;
+use crate::store::Tenants;
 
 /// Turns a uniqueness violation into a client-facing conflict.
 fn unique(e: rusqlite::Error, conflict: impl FnOnce() -> String) -> StoreError {
@@ -57,48 +67,20 @@ pub fn insert_enterprises(conn: &Connection, token: Uuid, ids: &[Uuid]) -> rusql
     Ok(())
 }
 
-/// The ids of an `access_tokens.enterprise_ids` column, written by
-/// [`insert_enterprises`] (a JSON array of their text, as this once was, cost a quarter
-/// of a `messageThreads/add`'s instructions to build and read back).
-pub fn enterprise_ids(row: &Row<'_>, column: usize) -> rusqlite::Result<Vec<Uuid>> {
-    let bytes = row.get_ref(column)?.as_blob()?;
-    if !bytes.len().is_multiple_of(16) {
-        return Err(conversion(
-            column,
-            anyhow::anyhow!("{} bytes are not a list of ids", bytes.len()),
-        ));
-    }
-    bytes
-        .chunks_exact(16)
-        .map(|id| Uuid::from_slice(id).map_err(|e| conversion(column, e)))
-        .collect()
-}
-
 pub fn find_access(
     conn: &Connection,
     client_token: TokenHash,
     access_token: TokenHash,
 ) -> StoreResult<Option<AccessGrant>> {
-    let found = conn
-        .prepare_cached(
-            "SELECT t.id, t.integration_id, t.token_hash, i.client_token_hash, t.enterprise_ids \
-             FROM access_tokens t JOIN integrations i ON i.id = t.integration_id \
-             WHERE t.token_hash = +?1 AND t.revoked_utc IS NULL",
-        )
-        .and_then(|mut s| {
-            s.query_row([&access_token.0[..]], |r| {
-                Ok(StoredAccess {
-                    token_id: r.get(0)?,
-                    integration_id: r.get(1)?,
-                    access_digest: r.get(2)?,
-                    client_digest: r.get(3)?,
-                    enterprises: enterprise_ids(r, 4)?,
-                })
-            })
-            .optional()
-        })
-        .map_err(internal)?;
-    Ok(found.and_then(|stored| stored.grant(client_token, access_token)))
+    // Every Connector API request runs this: its text is made once, and
+    // `+` keeps the planner from planning it again at every bind (see `query`).
+    static SQL: LazyLock<String> = LazyLock::new(|| format!("{FIND_ACCESS}+?1"));
+    let mut statement = conn.prepare_cached(&SQL).map_err(internal)?;
+    let mut rows = statement.query([&access_token.0[..]]).map_err(internal)?;
+    let Some(row) = rows.next().map_err(internal)? else {
+        return Ok(None);
+    };
+    Ok(stored_access(row)?.grant(client_token, access_token))
 }
 
 pub fn add_enterprise(conn: &Connection, e: &Enterprise) -> StoreResult<()> {
@@ -111,18 +93,8 @@ pub fn add_enterprise(conn: &Connection, e: &Enterprise) -> StoreResult<()> {
 }
 
 pub fn enterprises(conn: &Connection) -> StoreResult<Vec<Enterprise>> {
-    conn.prepare("SELECT id, name, created_utc FROM enterprises ORDER BY created_utc, name")
-        .and_then(|mut s| {
-            s.query_map([], |r| {
-                Ok(Enterprise {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    created: Timestamp::from_unix(r.get(2)?),
-                })
-            })?
-            .collect()
-        })
-        .map_err(internal)
+    let sql = format!("SELECT {ENTERPRISE_COLUMNS} FROM enterprises ORDER BY created_utc, name");
+    query(conn, &sql, &Args::new(), |row| enterprise(row))
 }
 
 pub fn add_integration(conn: &Connection, new: &NewIntegration) -> StoreResult<()> {
@@ -143,21 +115,8 @@ pub fn add_integration(conn: &Connection, new: &NewIntegration) -> StoreResult<(
 }
 
 pub fn integrations(conn: &Connection) -> StoreResult<Vec<Integration>> {
-    conn.prepare(
-        "SELECT id, name, created_utc, webhook_url FROM integrations ORDER BY created_utc, name",
-    )
-    .and_then(|mut s| {
-        s.query_map([], |r| {
-            Ok(Integration {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                created: Timestamp::from_unix(r.get(2)?),
-                webhook_url: r.get(3)?,
-            })
-        })?
-        .collect()
-    })
-    .map_err(internal)
+    let sql = format!("SELECT {INTEGRATION_COLUMNS} FROM integrations ORDER BY created_utc, name");
+    query(conn, &sql, &Args::new(), |row| integration(row))
 }
 
 pub fn add_access_token(conn: &Connection, new: &NewAccessToken) -> StoreResult<()> {
@@ -175,8 +134,15 @@ pub fn add_access_token(conn: &Connection, new: &NewAccessToken) -> StoreResult<
         }
     }
     conn.execute(
-        "INSERT INTO access_tokens (id, integration_id, token_hash, created_utc) VALUES (?1, ?2, ?3, ?4)",
-        params![t.id, t.integration_id, &new.token.0[..], t.created.unix()],
+        "INSERT INTO access_tokens (id, integration_id, token_hash, created_utc, revoked_utc) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            t.id,
+            t.integration_id,
+            &new.token.0[..],
+            t.created.unix(),
+            t.revoked.map(Timestamp::unix)
+        ],
     )
     .map_err(|err| unique(err, || "that access token already exists".to_owned()))?;
     insert_enterprises(conn, t.id, &t.enterprises).map_err(internal)?;
@@ -184,23 +150,8 @@ pub fn add_access_token(conn: &Connection, new: &NewAccessToken) -> StoreResult<
 }
 
 pub fn access_tokens(conn: &Connection) -> StoreResult<Vec<AccessTokenInfo>> {
-    conn.prepare(
-        "SELECT t.id, t.integration_id, t.created_utc, t.revoked_utc, t.enterprise_ids \
-         FROM access_tokens t ORDER BY t.created_utc, t.id",
-    )
-    .and_then(|mut s| {
-        s.query_map([], |r| {
-            Ok(AccessTokenInfo {
-                id: r.get(0)?,
-                integration_id: r.get(1)?,
-                enterprises: enterprise_ids(r, 4)?,
-                created: Timestamp::from_unix(r.get(2)?),
-                revoked: r.get::<_, Option<i64>>(3)?.map(Timestamp::from_unix),
-            })
-        })?
-        .collect()
-    })
-    .map_err(internal)
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM access_tokens t ORDER BY t.created_utc, t.id");
+    query(conn, &sql, &Args::new(), |row| access_token(row))
 }
 
 pub fn revoke_access_token(conn: &Connection, token: TokenRef, at: Timestamp) -> StoreResult<()> {
@@ -219,4 +170,58 @@ pub fn revoke_access_token(conn: &Connection, token: TokenRef, at: Timestamp) ->
         return Err(Missing::AccessToken.into());
     }
     Ok(())
+}
+
+#[async_trait]
+impl Tenants for SqliteStore {
+    async fn is_empty(&self) -> StoreResult<bool> {
+        self.readers.read(is_empty).await
+    }
+
+    async fn find_access(
+        &self,
+        client_token: TokenHash,
+        access_token: TokenHash,
+    ) -> StoreResult<Option<AccessGrant>> {
+        // A lookup by unique digest: cheaper to run here than to hand over.
+        self.readers
+            .read_inline(|conn| find_access(conn, client_token, access_token))
+            .await
+    }
+
+    async fn add_enterprise(&self, enterprise: Enterprise) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| add_enterprise(conn, &enterprise))
+            .await
+    }
+
+    async fn enterprises(&self) -> StoreResult<Vec<Enterprise>> {
+        self.readers.read(enterprises).await
+    }
+
+    async fn add_integration(&self, integration: NewIntegration) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| add_integration(conn, &integration))
+            .await
+    }
+
+    async fn integrations(&self) -> StoreResult<Vec<Integration>> {
+        self.readers.read(integrations).await
+    }
+
+    async fn add_access_token(&self, token: NewAccessToken) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| add_access_token(conn, &token))
+            .await
+    }
+
+    async fn access_tokens(&self) -> StoreResult<Vec<AccessTokenInfo>> {
+        self.readers.read(access_tokens).await
+    }
+
+    async fn revoke_access_token(&self, token: TokenRef, at: Timestamp) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| revoke_access_token(conn, token, at))
+            .await
+    }
 }

@@ -1,0 +1,295 @@
+//! The schemas of the OpenAPI document: every request and answer the
+//! operations of [`crate::operations`] name.
+
+use serde_json::{Value, json};
+
+use super::{
+    date_time, id_list, list_of, nullable_uuid, object, optional_id_list, optional_interval,
+    reference, request, staff_request, string, uuid, with_description,
+};
+use crate::domain::emulator::MAX_ADVANCE_SECONDS;
+use crate::domain::fault::{MAX_DELAY_MS, MAX_RETRY_AFTER_SECONDS, Target};
+use crate::domain::message::MAX_BATCH;
+use crate::domain::paging::MAX_COUNT;
+use crate::domain::thread::MAX_FILTER_IDS;
+
+/// Every schema the document holds.
+pub fn all() -> Value {
+    let mut schemas = schemas();
+    if let (Some(all), Value::Object(faults)) = (schemas.as_object_mut(), fault_schemas()) {
+        all.extend(faults);
+    }
+    schemas
+}
+
+fn schemas() -> Value {
+    json!({
+        "Error": {
+            "type": "object",
+            "required": ["Message", "RequestId"],
+            "additionalProperties": false,
+            "properties": { "Message": { "type": "string" }, "RequestId": uuid() }
+        },
+        "TimeInterval": {
+            "type": "object",
+            "description": "A time filter. StartUtc <= value < EndUtc: the start is included and the end excluded, so back-to-back windows (EndUtc of one = StartUtc of the next) never return a record twice. When StartUtc equals EndUtc, exactly that instant matches. StartUtc must not be later than EndUtc; thread filters span at most 3 calendar months, message filters at most 1.",
+            "required": ["StartUtc", "EndUtc"],
+            "properties": {
+                "StartUtc": with_description(date_time(), "Start of the interval, included."),
+                "EndUtc": with_description(date_time(), "End of the interval, excluded (unless it equals StartUtc)."),
+            }
+        },
+        "Limitation": {
+            "type": "object",
+            "required": ["Count"],
+            "properties": {
+                "Count": { "type": "integer", "minimum": 1, "maximum": MAX_COUNT },
+                "Cursor": { "type": ["string", "null"], "format": "uuid" }
+            }
+        },
+        "MessageThread": {
+            "type": "object",
+            "required": ["Id", "OriginalSender", "Subject", "CreatedUtc", "UpdatedUtc", "IsResolved"],
+            "additionalProperties": false,
+            "properties": {
+                "Id": uuid(),
+                "OriginalSender": string(1, 255),
+                "Subject": string(1, 255),
+                "CreatedUtc": date_time(),
+                "UpdatedUtc": date_time(),
+                "IsResolved": { "type": "boolean" }
+            }
+        },
+        "MessageThreadAddRequest": request(&["OriginalSender", "Subject"], json!({
+            "OriginalSender": string(1, 255),
+            "Subject": string(1, 255),
+            "EnterpriseId": {
+                "type": ["string", "null"], "format": "uuid",
+                "description": "Extension: the enterprise of a portfolio token to create the thread in; default the token's home enterprise."
+            }
+        })),
+        "MessageThreadAddResult": {
+            "type": "object",
+            "required": ["MessageThreads"],
+            "additionalProperties": false,
+            "properties": {
+                "MessageThreads": { "type": "array", "items": reference("MessageThread"), "minItems": 1, "maxItems": 1 }
+            }
+        },
+        "MessageThreadGetAllRequest": request(&["Limitation"], json!({
+            "EnterpriseIds": optional_id_list(),
+            "MessageThreadIds": optional_id_list(),
+            "CreatedUtc": optional_interval(),
+            "UpdatedUtc": optional_interval(),
+            "Limitation": reference("Limitation"),
+        })),
+        "Message": object(&["Id", "MessageThreadId", "Text", "Sender", "CreatedUtc"], json!({
+            "Id": uuid(),
+            "MessageThreadId": uuid(),
+            "Text": string(1, 10_000),
+            "Sender": reference("Sender"),
+            "CreatedUtc": date_time(),
+        })),
+        "Sender": object(&["Discriminator", "Value"], json!({
+            "Discriminator": { "type": "string", "enum": ["Application", "Enterprise"] },
+            "Value": { "type": "null" },
+        })),
+        "MessageParameters": {
+            "type": "object",
+            "required": ["MessageThreadId", "Text"],
+            "properties": {
+                "MessageThreadId": uuid(),
+                "Text": string(1, 10_000),
+                "Identifier": { "type": ["string", "null"], "maxLength": 255 },
+            }
+        },
+        "MessageAddRequest": request(&["Messages"], json!({
+            "Messages": { "type": "array", "items": reference("MessageParameters"), "minItems": 1, "maxItems": MAX_BATCH },
+        })),
+        "AddedMessage": object(&["Identifier", "Message"], json!({
+            "Identifier": { "type": ["string", "null"] },
+            "Message": reference("Message"),
+        })),
+        "MessageAddResult": object(&["Messages"], json!({ "Messages": list_of("AddedMessage") })),
+        "MessageGetAllRequest": request(&["MessageThreadIds", "Limitation"], json!({
+            "MessageThreadIds": id_list(),
+            "EnterpriseIds": optional_id_list(),
+            "CreatedUtc": optional_interval(),
+            "Limitation": reference("Limitation"),
+        })),
+        "MessagePage": object(&["Messages", "Cursor"], json!({
+            "Messages": list_of("Message"),
+            "Cursor": nullable_uuid(),
+        })),
+        "StaffMessageThread": object(
+            &["Id", "EnterpriseId", "IntegrationId", "OriginalSender", "Subject", "CreatedUtc", "UpdatedUtc", "IsResolved"],
+            json!({
+                "Id": uuid(),
+                "EnterpriseId": uuid(),
+                "IntegrationId": uuid(),
+                "OriginalSender": string(1, 255),
+                "Subject": string(1, 255),
+                "CreatedUtc": date_time(),
+                "UpdatedUtc": date_time(),
+                "IsResolved": { "type": "boolean" },
+            }),
+        ),
+        "StaffMessageThreadGetAllRequest": staff_request(&["Limitation"], json!({
+            "EnterpriseIds": optional_id_list(),
+            "IntegrationIds": optional_id_list(),
+            "IsResolved": { "type": ["boolean", "null"] },
+            "UpdatedUtc": optional_interval(),
+            "Limitation": reference("Limitation"),
+        })),
+        "StaffMessageThreadPage": object(&["MessageThreads", "Cursor"], json!({
+            "MessageThreads": list_of("StaffMessageThread"),
+            "Cursor": nullable_uuid(),
+        })),
+        "StaffMessageThreadUpdateRequest": staff_request(&["MessageThreadId", "IsResolved"], json!({
+            "MessageThreadId": uuid(),
+            "IsResolved": { "type": "boolean" },
+        })),
+        "StaffMessageThreadUpdateResult": object(&["MessageThreads"], json!({
+            "MessageThreads": { "type": "array", "items": reference("StaffMessageThread"), "minItems": 1, "maxItems": 1 },
+        })),
+        "StaffMessageGetAllRequest": staff_request(&["MessageThreadIds", "Limitation"], json!({
+            "MessageThreadIds": id_list(),
+            "EnterpriseIds": optional_id_list(),
+            "CreatedUtc": optional_interval(),
+            "Limitation": reference("Limitation"),
+        })),
+        "StaffMessageAddRequest": staff_request(&["Messages"], json!({
+            "Messages": { "type": "array", "items": reference("MessageParameters"), "minItems": 1, "maxItems": MAX_BATCH },
+        })),
+        "ClockGetRequest": staff_request(&[], json!({})),
+        "ClockSetRequest": staff_request(&["NowUtc"], json!({
+            "NowUtc": with_description(date_time(), "Where the manual clock goes; not earlier than it shows."),
+        })),
+        "ClockAdvanceRequest": staff_request(&["Seconds"], json!({
+            "Seconds": { "type": "integer", "minimum": 1, "maximum": MAX_ADVANCE_SECONDS, "description": "How far the manual clock moves forward." },
+        })),
+        "Clock": object(&["NowUtc", "Mode"], json!({
+            "NowUtc": date_time(),
+            "Mode": { "type": "string", "enum": ["System", "Manual"] },
+        })),
+        "ResetRequest": staff_request(&[], json!({
+            "IntegrationIds": optional_id_list(),
+            "EnterpriseIds": optional_id_list(),
+        })),
+        "ResetResult": object(&["MessageThreads", "Messages", "WebhookDeliveries"], json!({
+            "MessageThreads": { "type": "integer", "minimum": 0 },
+            "Messages": { "type": "integer", "minimum": 0 },
+            "WebhookDeliveries": { "type": "integer", "minimum": 0 },
+        })),
+        "MessageThreadPage": {
+            "type": "object",
+            "required": ["MessageThreads", "Cursor"],
+            "additionalProperties": false,
+            "properties": {
+                "MessageThreads": { "type": "array", "items": reference("MessageThread") },
+                "Cursor": { "type": ["string", "null"], "format": "uuid" }
+            }
+        }
+    })
+}
+
+/// The schemas of the fault operations.
+fn fault_schemas() -> Value {
+    json!({
+        "FaultAddRequest": staff_request(&["Operation", "Stage"], json!({
+            "Operation": fault_operation(),
+            "IntegrationId": { "type": ["string", "null"], "format": "uuid", "description": "Only requests of this integration; absent or null: any." },
+            "Status": { "type": ["integer", "null"], "minimum": 400, "maximum": 599, "description": "The status to answer with; absent or null: the real answer, after DelayMs." },
+            "Message": { "type": ["string", "null"], "maxLength": 1000, "description": "The Message of the error body; absent: one that names the fault." },
+            "RetryAfterSeconds": { "type": ["integer", "null"], "minimum": 1, "maximum": MAX_RETRY_AFTER_SECONDS, "description": "The Retry-After header of a 429 fault (Status 429 only)." },
+            "DelayMs": { "type": ["integer", "null"], "minimum": 0, "maximum": MAX_DELAY_MS, "description": "How long the answer is held back, in milliseconds." },
+            "Probability": { "type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1, "description": "How often the fault acts on a matching request; absent: always." },
+            "Times": { "type": ["integer", "null"], "minimum": 1, "description": "How many requests it acts on in all, across nodes; absent: no limit." },
+            "Stage": fault_stage(),
+        })),
+        "Fault": object(&["Id", "Operation", "IntegrationId", "Status", "Message", "RetryAfterSeconds", "DelayMs", "Probability", "Times", "Remaining", "Stage"], json!({
+            "Id": uuid(),
+            "Operation": fault_operation(),
+            "IntegrationId": { "type": ["string", "null"], "format": "uuid", "description": "Only requests of this integration; null: any." },
+            "Status": { "type": ["integer", "null"], "description": "The status it answers with; null: the real answer, after DelayMs." },
+            "Message": { "type": ["string", "null"], "description": "The Message of its error body; null: one that names the fault." },
+            "RetryAfterSeconds": { "type": ["integer", "null"], "description": "The Retry-After header of a 429 fault." },
+            "DelayMs": { "type": "integer", "description": "How long the answer is held back, in milliseconds." },
+            "Probability": { "type": "number", "description": "How often the fault acts on a matching request." },
+            "Times": { "type": ["integer", "null"], "description": "How many requests it acts on in all; null: no limit." },
+            "Remaining": { "type": ["integer", "null"], "description": "How many of Times are left; null: no limit." },
+            "Stage": fault_stage(),
+        })),
+        "FaultList": object(&["Faults"], json!({
+            "Faults": { "type": "array", "items": reference("Fault"), "description": "The faults, in the order they were added." },
+        })),
+        "FaultGetAllRequest": staff_request(&[], json!({})),
+        "WebhookDeliveryGetAllRequest": staff_request(&["Limitation"], json!({
+            "IntegrationIds": { "type": ["array", "null"], "items": uuid(), "minItems": 1, "maxItems": MAX_FILTER_IDS, "description": "Only deliveries to these integrations; absent or null: all." },
+            "States": { "type": ["array", "null"], "items": { "type": "string", "enum": ["Pending", "Delivered", "Failed"] }, "minItems": 1, "maxItems": 3, "description": "Only deliveries in these states; absent or null: all." },
+            "Limitation": reference("Limitation"),
+        })),
+        "WebhookAttempt": object(&["StartedUtc", "DurationMs", "Status", "Error", "Response"], json!({
+            "StartedUtc": { "type": "string", "format": "date-time", "description": "When the request started: UTC, to the millisecond." },
+            "DurationMs": { "type": "integer", "description": "How long it took, in milliseconds." },
+            "Status": { "type": ["integer", "null"], "description": "The receiver's status; null when it gave none." },
+            "Error": { "type": ["string", "null"], "enum": ["Timeout", "Connect", "Redirect", "Request", "AddressRefused", "NoUrl", "Encode", null], "description": "Why there was no status; null when there was one." },
+            "Response": { "type": ["string", "null"], "description": "The first 1 KiB of the receiver's answer." },
+        })),
+        "WebhookDelivery": object(&["Id", "IntegrationId", "EnterpriseId", "State", "MessageIds", "CreatedUtc", "NextAttemptUtc", "Attempts"], json!({
+            "Id": uuid(),
+            "IntegrationId": { "type": "string", "format": "uuid", "description": "The integration whose receiver it goes to." },
+            "EnterpriseId": { "type": "string", "format": "uuid", "description": "The enterprise of its events." },
+            "State": { "type": "string", "enum": ["Pending", "Delivered", "Failed"], "description": "Pending: waiting for its next attempt; Delivered: a receiver answered 2xx; Failed: every attempt failed." },
+            "MessageIds": { "type": "array", "items": uuid(), "description": "The messages of its MessageAdded events, oldest first." },
+            "CreatedUtc": { "type": "string", "format": "date-time", "description": "When it was formed: UTC, to the millisecond." },
+            "NextAttemptUtc": { "type": ["string", "null"], "format": "date-time", "description": "When a pending delivery is next tried; null otherwise." },
+            "Attempts": { "type": "array", "items": reference("WebhookAttempt"), "description": "Every attempt, oldest first." },
+        })),
+        "WebhookDeliveryPage": object(&["WebhookDeliveries", "Cursor"], json!({
+            "WebhookDeliveries": { "type": "array", "items": reference("WebhookDelivery"), "description": "The deliveries, newest first." },
+            "Cursor": nullable_uuid(),
+        })),
+        "RequestGetAllRequest": staff_request(&["Limitation"], json!({
+            "IntegrationIds": { "type": ["array", "null"], "items": uuid(), "minItems": 1, "maxItems": MAX_FILTER_IDS, "description": "Only requests of these integrations; absent or null: all (those that failed authentication too)." },
+            "Operations": { "type": ["array", "null"], "items": { "type": "string" }, "minItems": 1, "maxItems": MAX_FILTER_IDS, "description": "Only requests to these operations, such as messages/add; absent or null: all." },
+            "Statuses": { "type": ["array", "null"], "items": { "type": "integer", "minimum": 100, "maximum": 599 }, "minItems": 1, "maxItems": MAX_FILTER_IDS, "description": "Only requests answered with these statuses; absent or null: all." },
+            "Limitation": reference("Limitation"),
+        })),
+        "LoggedRequest": object(&["RequestId", "TimeUtc", "Operation", "IntegrationId", "Status", "DurationMs", "Request", "Response", "FaultId"], json!({
+            "RequestId": uuid(),
+            "TimeUtc": { "type": "string", "format": "date-time", "description": "When it arrived, on the clock the server reads: UTC, to the millisecond." },
+            "Operation": { "type": "string", "description": "The operation's name, such as messages/add." },
+            "IntegrationId": { "type": ["string", "null"], "format": "uuid", "description": "The integration it authenticated as; null when authentication failed or did not run." },
+            "Status": { "type": "integer", "description": "The status it was answered with." },
+            "DurationMs": { "type": "number", "description": "How long it took, in milliseconds." },
+            "Request": { "type": ["string", "null"], "description": "Its JSON body with every ClientToken and AccessToken value replaced by ***, cut at 4 KiB; null when the body was not JSON." },
+            "Response": { "type": ["string", "null"], "description": "The body of its answer, cut at 4 KiB." },
+            "FaultId": { "type": ["string", "null"], "format": "uuid", "description": "The fault that answered or held it back; null when none did." },
+        })),
+        "RequestPage": object(&["Requests", "Cursor"], json!({
+            "Requests": { "type": "array", "items": reference("LoggedRequest"), "description": "The requests, newest first." },
+            "Cursor": nullable_uuid(),
+        })),
+        "WebhookRetryRequest": staff_request(&["WebhookDeliveryIds"], json!({
+            "WebhookDeliveryIds": { "type": "array", "items": uuid(), "minItems": 1, "maxItems": MAX_FILTER_IDS, "description": "The deliveries to send again now." },
+        })),
+        "WebhookRetryResult": object(&["WebhookDeliveryIds"], json!({
+            "WebhookDeliveryIds": { "type": "array", "items": uuid(), "description": "Those of them there were; each is due at once, with a full set of attempts." },
+        })),
+        "FaultDeleteRequest": staff_request(&[], json!({
+            "FaultIds": { "type": ["array", "null"], "items": uuid(), "description": "The faults to delete; absent or null: all of them." },
+        })),
+        "FaultDeleteResult": object(&["Deleted"], json!({
+            "Deleted": { "type": "integer", "minimum": 0, "description": "How many faults were deleted." },
+        })),
+    })
+}
+
+fn fault_operation() -> Value {
+    json!({ "type": "string", "enum": Target::names(), "description": "The Connector API operation it acts on; *: any of them." })
+}
+
+fn fault_stage() -> Value {
+    json!({ "type": "string", "enum": ["Before", "After"], "description": "Before: instead of the operation, which does not run. After: once the operation has run and committed, in place of (or later than) its successful answer." })
+}
