@@ -3,30 +3,37 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: the command line (`serve`, `enterprise`, `integration`, `token`,
-//!   `webhooks`, `export`, `import`).
-//! - [`server`]: `serve`: opens the store, seeds the demo tenant, runs HTTP and
-//!   the webhook worker until SIGINT/SIGTERM.
-//! - [`http`]: routing; `http::auth`, the one authentication module, whose
-//!   extractors (`Call<R>`, `Staff<R>`) hand each handler its caller and its
-//!   parsed request (a Connector API operation may travel with its request's
-//!   admission: `store::admission`); the error type, which also turns what the store did not
-//!   find into an answer; one module per group of operations; the OpenAPI
-//!   document; `http::inbox`, the staff web inbox (pages, sessions, live
-//!   updates).
-//! - [`domain`]: validated request types and the rules of the API: texts,
-//!   datetimes and intervals, `Limitation`, scope, threads, messages.
-//! - [`store`]: small traits along the product's seams (`Content`, `Outbox`,
-//!   `Tenants`, `RateLimits`, `Emulator`, `Faults`, `Inbox`, and `Store` for all of them), the algorithms both
-//!   backends share (`store::content`: page bounds and cursors;
-//!   `store::outbox`: the claim loop), and one folder per backend
-//!   (`store::sqlite`, `store::postgres`), mirrored file for file and holding
-//!   only SQL, each with its own migrations under `migrations/`.
+//! - [`operations`]: the one table of the API's operations, from which the
+//!   router, the body checks, the names faults and the request log take, the
+//!   Postman collection and the OpenAPI document are derived.
+//! - [`cli`]: the command line, one module per group of verbs (`serve`,
+//!   `enterprise`, `integration`, `token`, `webhooks`, `export`, `import`).
+//! - [`server`]: `serve`, and [`server::compose`], where a node is put
+//!   together (for `serve` and the tests alike): its shared state, the store's
+//!   notices wired to what hears them, and the webhook worker.
+//! - [`http`]: the HTTP layer. `http::auth` is the one authentication
+//!   module: its extractors hand each handler its caller and its parsed
+//!   request (`Call<R>` for the Connector API, which a handler sends to the
+//!   store with `Call::send`; `Staff<R>` for the operator API);
+//!   `http::fault` applies faults at either stage; `http::error` maps every
+//!   error to the JSON error body in one place; one module per group of
+//!   operations; the OpenAPI document and the Postman collection;
+//!   `http::inbox`, the staff web inbox (its own extractors and error type,
+//!   pages, sessions, live updates).
+//! - [`domain`]: validated request types (each implements
+//!   [`domain::Request`]) and the rules of the API: texts, datetimes and
+//!   intervals, `Limitation` and `Count`, scope, threads, messages, faults,
+//!   webhooks.
+//! - [`store`]: small traits along the product's seams (see its own
+//!   documentation), the algorithms and row mappings both backends share,
+//!   and one folder per backend (`store::sqlite`, `store::postgres`),
+//!   mirrored file for file, each trait's impl beside its SQL.
 //! - [`webhooks`]: the worker that delivers `MessageAdded` events.
-//! - [`clock`]: the one clock every part reads (tests move a manual one).
+//! - [`clock`]: every time read: the data clock (system or manual) and real
+//!   time (rate windows, sessions, durations), both injectable.
 //! - [`faults`]: the faults this node applies, for testers (SPEC §16.5);
 //!   [`grants`]: the grants this node saw its tokens admitted with;
-//!   [`requests`]: the node's request log (SPEC §16.4).
+//!   [`request_log`]: the node's request log (SPEC §16.4).
 //! - [`ratelimit`], [`tokens`], [`metrics`], [`demo`]: the request limit,
 //!   secret tokens, Prometheus metrics and the demo tenant.
 

@@ -11,6 +11,8 @@ pub trait Emulator: Send + Sync {
     /// The manual clock: the stored time if there is one, else `start_ms`,
     /// stored now. Either way the answer is what every node reads.
     async fn start_clock(&self, start_ms: i64) -> StoreResult<i64>;
+    /// The manual clock's time, if the database keeps one.
+    async fn stored_clock(&self) -> StoreResult<Option<i64>>;
     /// Moves the manual clock to `to_ms`, unless that is earlier than it is.
     async fn set_clock(&self, to_ms: i64) -> StoreResult<ClockMove>;
     /// Moves the manual clock forward by `by_ms`.

@@ -2,20 +2,25 @@
 //! product's seams.
 //!
 //! - [`Content`]: threads and messages ([`content`] holds the page rules both
-//!   backends follow).
+//!   backends follow, and the row mappings of threads and messages).
 //! - [`Outbox`]: the `MessageAdded` webhook outbox ([`outbox`] holds the claim
 //!   algorithm, written once over each backend's primitive queries).
 //! - [`Tenants`]: enterprises, integrations and their tokens ([`tenants`]).
-//! - [`RateLimits`]: the request log of each access token.
+//! - [`RateLimits`]: each access token's rate-limit window.
+//! - [`Admit`]: the admission of a Connector API request, alone or with the
+//!   operation that travels with it ([`admission`]).
 //! - [`Emulator`]: the manual clock and reset, for teams testing against
-//!   switchboard; [`Faults`]: the failures they ask for.
+//!   switchboard; [`Faults`]: the failures they ask for; [`Inbox`]: what the
+//!   staff web inbox reads.
 //!
-//! [`Store`] is all four plus what a running server needs of its database,
-//! among it the admission of a Connector API request, which may carry the
-//! request's operation with it ([`admission`]).
-//! Each backend (`sqlite`, `postgres`) mirrors the other file for file
-//! (`content`, `outbox`, `tenants`, `query`) and holds only its SQL; [`open`]
-//! picks one by the scheme of the database URL.
+//! [`Store`] is all of them plus what a running server needs of its database.
+//! Each backend (`sqlite`, `postgres`) mirrors the other file for file: a
+//! seam's file holds that trait's impl and its SQL, `mod.rs` only opens and
+//! migrates. What both backends do alike is written once above them: the
+//! algorithms, the column lists and the mappings from a row ([`row::Row`]) to
+//! a record; export and import ([`export`]) read with the same queries and
+//! write through each backend's own inserts. [`open`] picks a backend by the
+//! scheme of the database URL.
 //!
 //! "Not there" has one form: [`StoreError::Missing`], which the HTTP layer turns
 //! into its error in one place.

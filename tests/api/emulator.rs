@@ -10,7 +10,7 @@ use switchboard::ratelimit::RateLimit;
 use switchboard::store::DeliveryInfo;
 
 use crate::helpers::*;
-use crate::process::{cli, serve};
+use crate::process::{cli, cli_at, serve};
 use crate::receiver::Receiver;
 
 /// What `clock/get` shows.
@@ -373,4 +373,26 @@ async fn reset_checks_its_scope() {
         let reply = app.staff(RESET, bad.clone()).await;
         assert_eq!(reply.status, 400, "{bad}: {}", reply.text);
     }
+}
+
+/// SPEC 16.1: the CLI's own rows carry the database's clock, not the
+/// machine's, when the database keeps a manual clock.
+#[tokio::test]
+async fn the_cli_stamps_its_rows_with_the_databases_clock() {
+    let app = spawn_app().await;
+    app.staff(CLOCK_SET, json!({"NowUtc": "2026-05-01T08:30:00Z"}))
+        .await
+        .ok();
+    let (ok, out, err) = cli_at(
+        &app.database,
+        &["enterprise", "add", "--name", "Clocked Hotel"],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    let enterprises = app.store.enterprises().await.unwrap();
+    let added = enterprises
+        .iter()
+        .find(|e| e.name == "Clocked Hotel")
+        .expect("added");
+    assert_eq!(added.created.to_string(), "2026-05-01T08:30:00Z");
 }

@@ -170,6 +170,38 @@ async fn the_operator_token_logs_in_with_a_strict_cookie() {
     );
 }
 
+/// A session lasts 12 hours of real time, whatever the manual clock says:
+/// the test moves the server's real clock, not the wall's.
+#[tokio::test]
+async fn a_session_ends_after_12_hours_of_real_time() {
+    let app = spawn_app().await;
+    let session = log_in(&app.base, OPERATOR_TOKEN).await;
+    app.clock.advance(chrono::Duration::days(30));
+    assert!(
+        get(&app.base, "/inbox", Some(&session))
+            .await
+            .body
+            .contains("Log out"),
+        "the manual clock does not end it"
+    );
+    app.real_clock
+        .advance(std::time::Duration::from_secs(12 * 3600 - 1));
+    assert!(
+        get(&app.base, "/inbox", Some(&session))
+            .await
+            .body
+            .contains("Log out")
+    );
+    app.real_clock.advance(std::time::Duration::from_secs(1));
+    assert!(
+        get(&app.base, "/inbox", Some(&session))
+            .await
+            .body
+            .contains("Operator token"),
+        "12 hours later the login form again"
+    );
+}
+
 #[tokio::test]
 async fn more_than_ten_wrong_tokens_in_a_minute_are_429() {
     let app = spawn_app().await;

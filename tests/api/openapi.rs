@@ -462,3 +462,47 @@ async fn the_postman_collection_has_every_operation_with_its_documented_example(
         );
     }
 }
+
+/// Every operation of the table is routed, documented, in the Postman
+/// collection, and (for the Connector API) a name that faults take: the
+/// lists are derived from the table, and this fails if one stops being so.
+#[tokio::test]
+async fn every_operation_is_in_every_derived_list() {
+    use switchboard::operations::{Api, Operation};
+    let app = spawn_app().await;
+    let doc = switchboard::http::openapi::document(None);
+    let postman = switchboard::http::postman::collection();
+    let requests: Vec<String> = postman["item"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["request"]["url"]["raw"].as_str().unwrap().to_owned())
+        .collect();
+    for &op in Operation::ALL {
+        let path = op.path();
+        let reply = app.post(path, &json!({})).await;
+        assert_ne!(reply.status, 404, "{path} is routed");
+        assert!(
+            doc["paths"][path]["post"].is_object(),
+            "{path} is documented"
+        );
+        assert!(
+            requests.contains(&format!("{{{{baseUrl}}}}{path}")),
+            "{path} is in the Postman collection"
+        );
+        if op.api() == Api::Connector {
+            let fault = app
+                .staff(crate::helpers::paths::FAULTS_DELETE, json!({}))
+                .await;
+            fault.ok();
+            let added = app
+                .staff(
+                    switchboard::operations::Operation::FaultsAdd.path(),
+                    json!({"Operation": op.name(), "Status": 500, "Times": 1, "Stage": "Before"}),
+                )
+                .await;
+            added.ok();
+        }
+    }
+    assert_eq!(requests.len(), Operation::ALL.len());
+}

@@ -69,9 +69,14 @@ pub async fn serve(db: &TestDatabase, extra: &[&str]) -> Server {
 
 /// Runs a CLI subcommand against `db`; returns (success, stdout, stderr).
 pub async fn cli(db: &TestDatabase, args: &[&str]) -> (bool, String, String) {
+    cli_at(&db.url, args).await
+}
+
+/// Runs a CLI subcommand against the database at `url`.
+pub async fn cli_at(url: &str, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(BINARY)
         .args(args)
-        .env("SWITCHBOARD_DATABASE_URL", &db.url)
+        .env("SWITCHBOARD_DATABASE_URL", url)
         .output()
         .await
         .expect("run switchboard");

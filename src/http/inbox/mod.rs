@@ -4,8 +4,8 @@
 //! times. A reply and a resolve go through the same code as the operator API's
 //! `messages/add` and `messageThreads/update`, with all their effects.
 //!
-//! A handler gets its session from an extractor ([`LoggedIn`] for a page,
-//! [`Posted`] for a change, which also checks the form's CSRF token), and
+//! A handler gets its session from an extractor (`LoggedIn` for a page,
+//! `Posted` for a change, which also checks the form's CSRF token), and
 //! answers what went wrong with one error type, [`InboxError`].
 
 mod error;

@@ -28,6 +28,14 @@ pub async fn start_clock(client: &impl GenericClient, start_ms: i64) -> StoreRes
     Ok(row.get(0))
 }
 
+pub async fn stored_clock(client: &impl GenericClient) -> StoreResult<Option<i64>> {
+    let row = client
+        .query_opt("SELECT now_ms FROM clock WHERE id = 1", &[])
+        .await
+        .map_err(internal)?;
+    Ok(row.map(|r| r.get(0)))
+}
+
 /// Moves the clock by `to_ms` (`relative`), or to `to_ms` unless that is
 /// earlier; the move is announced in its own transaction.
 pub async fn move_clock(
@@ -143,6 +151,10 @@ pub async fn reset(
 impl Emulator for PostgresStore {
     async fn start_clock(&self, start_ms: i64) -> StoreResult<i64> {
         start_clock(&self.client().await?, start_ms).await
+    }
+
+    async fn stored_clock(&self) -> StoreResult<Option<i64>> {
+        stored_clock(&self.client().await?).await
     }
 
     async fn set_clock(&self, to_ms: i64) -> StoreResult<ClockMove> {

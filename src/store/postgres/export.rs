@@ -12,16 +12,12 @@ use tokio_postgres::types::{ToSql, Type};
 use uuid::Uuid;
 
 use super::{PostgresStore, emulator, faults, internal, tenants};
-use crate::domain::time::Timestamp;
 use crate::store::content::{MESSAGE_COLUMNS, THREAD_COLUMNS};
 use crate::store::export::{
     ImportError, Incoming, Numbered, Outgoing, Record, queries, record, refusal,
 };
 use crate::store::outbox::{ATTEMPT_COLUMNS, DELIVERY_COLUMNS, EVENT_COLUMNS};
-use crate::store::{
-    AccessTokenInfo, Enterprise, Integration, NewAccessToken, NewIntegration, StoreError,
-    StoreResult,
-};
+use crate::store::{StoreError, StoreResult};
 
 /// Rows fetched at a time on export.
 const PAGE: i32 = 4096;
@@ -114,39 +110,9 @@ pub async fn import(
 async fn insert(tx: &mut Transaction<'_>, record: &Record) -> StoreResult<()> {
     match record {
         Record::Clock(c) => emulator::start_clock(tx, c.now_ms).await.map(drop),
-        Record::Enterprise(e) => {
-            let enterprise = Enterprise {
-                id: e.id,
-                name: e.name.clone(),
-                created: Timestamp::from_unix(e.created),
-            };
-            tenants::add_enterprise(tx, &enterprise).await
-        }
-        Record::Integration(i) => {
-            let integration = NewIntegration {
-                integration: Integration {
-                    id: i.id,
-                    name: i.name.clone(),
-                    created: Timestamp::from_unix(i.created),
-                    webhook_url: i.webhook_url.clone(),
-                },
-                client_token: i.client_token_digest.into(),
-            };
-            tenants::add_integration(tx, &integration).await
-        }
-        Record::AccessToken(t) => {
-            let token = NewAccessToken {
-                info: AccessTokenInfo {
-                    id: t.id,
-                    integration_id: t.integration_id,
-                    enterprises: t.enterprise_ids.clone(),
-                    created: Timestamp::from_unix(t.created),
-                    revoked: t.revoked.map(Timestamp::from_unix),
-                },
-                token: t.token_digest.into(),
-            };
-            tenants::add_access_token(tx, &token).await
-        }
+        Record::Enterprise(e) => tenants::add_enterprise(tx, &e.to_enterprise()).await,
+        Record::Integration(i) => tenants::add_integration(tx, &i.to_integration()).await,
+        Record::AccessToken(t) => tenants::add_access_token(tx, &t.to_token()).await,
         Record::Fault(f) => faults::insert(tx, &f.to_fault())
             .await
             .map(drop)

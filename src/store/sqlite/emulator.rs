@@ -22,6 +22,12 @@ pub fn start_clock(conn: &Connection, start_ms: i64) -> StoreResult<i64> {
         .map_err(internal)
 }
 
+pub fn stored_clock(conn: &Connection) -> StoreResult<Option<i64>> {
+    conn.query_row("SELECT now_ms FROM clock WHERE id = 1", [], |r| r.get(0))
+        .optional()
+        .map_err(internal)
+}
+
 /// Moves the clock by `to_ms` (`relative`), or to `to_ms` unless that is earlier.
 pub fn move_clock(conn: &Connection, to_ms: i64, relative: bool) -> StoreResult<ClockMove> {
     let sql = if relative {
@@ -102,6 +108,10 @@ impl Emulator for SqliteStore {
         self.writer
             .write(move |conn| start_clock(conn, start_ms))
             .await
+    }
+
+    async fn stored_clock(&self) -> StoreResult<Option<i64>> {
+        self.readers.read(stored_clock).await
     }
 
     async fn set_clock(&self, to_ms: i64) -> StoreResult<ClockMove> {

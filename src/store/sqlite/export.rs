@@ -7,14 +7,10 @@ use rusqlite::Connection;
 
 use super::query::{Args, for_each_row};
 use super::{SqliteStore, content, emulator, faults, internal, outbox, tenants};
-use crate::domain::time::Timestamp;
 use crate::store::export::{
     ImportError, Incoming, Numbered, Outgoing, Record, queries, record, refusal,
 };
-use crate::store::{
-    AccessTokenInfo, Enterprise, Integration, NewAccessToken, NewIntegration, StoreError,
-    StoreResult,
-};
+use crate::store::{StoreError, StoreResult};
 
 /// Reads every table in one snapshot, sending records in the file's order.
 pub fn export(conn: &Connection, out: &Outgoing) -> StoreResult<()> {
@@ -64,56 +60,16 @@ pub fn import(conn: &Connection, mut incoming: Incoming) -> Result<u64, ImportEr
 fn insert(conn: &Connection, record: &Record) -> StoreResult<()> {
     match record {
         Record::Clock(c) => emulator::start_clock(conn, c.now_ms).map(drop),
-        Record::Enterprise(e) => tenants::add_enterprise(
-            conn,
-            &Enterprise {
-                id: e.id,
-                name: e.name.clone(),
-                created: Timestamp::from_unix(e.created),
-            },
-        ),
-        Record::Integration(i) => tenants::add_integration(
-            conn,
-            &NewIntegration {
-                integration: Integration {
-                    id: i.id,
-                    name: i.name.clone(),
-                    created: Timestamp::from_unix(i.created),
-                    webhook_url: i.webhook_url.clone(),
-                },
-                client_token: i.client_token_digest.into(),
-            },
-        ),
-        Record::AccessToken(t) => tenants::add_access_token(
-            conn,
-            &NewAccessToken {
-                info: AccessTokenInfo {
-                    id: t.id,
-                    integration_id: t.integration_id,
-                    enterprises: t.enterprise_ids.clone(),
-                    created: Timestamp::from_unix(t.created),
-                    revoked: t.revoked.map(Timestamp::from_unix),
-                },
-                token: t.token_digest.into(),
-            },
-        ),
+        Record::Enterprise(e) => tenants::add_enterprise(conn, &e.to_enterprise()),
+        Record::Integration(i) => tenants::add_integration(conn, &i.to_integration()),
+        Record::AccessToken(t) => tenants::add_access_token(conn, &t.to_token()),
         Record::Fault(f) => faults::insert(conn, &f.to_fault())
             .map_err(internal)
             .map(drop),
         Record::Thread(t) => content::insert_thread(conn, &t.to_thread()),
         Record::Message(m) => content::insert_message(conn, &m.to_message()),
         Record::WebhookDelivery(d) => outbox::insert_delivery(conn, d),
-        Record::WebhookAttempt(a) => outbox::insert_attempt(
-            conn,
-            a.delivery_id,
-            &crate::store::Attempt {
-                started_ms: a.started_ms,
-                duration_ms: a.duration_ms,
-                status: a.status,
-                error: a.error.clone(),
-                response: a.response.clone(),
-            },
-        ),
+        Record::WebhookAttempt(a) => outbox::insert_attempt(conn, a.delivery_id, &a.to_attempt()),
         Record::WebhookEvent(e) => outbox::insert_event(conn, e),
         Record::End(_) => Ok(()),
     }

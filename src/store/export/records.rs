@@ -1,0 +1,477 @@
+//! The records of an export file, each kind with the query that reads it
+//! and its conversions to and from what the store keeps: written once, for
+//! both backends.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Record;
+use crate::domain::fault::{Fault, Stage, Target};
+use crate::domain::message::Message;
+use crate::domain::thread::Thread;
+use crate::domain::time::Timestamp;
+use crate::domain::webhook::DeliveryState;
+use crate::store::content::{self, MESSAGE_COLUMNS, THREAD_COLUMNS};
+use crate::store::outbox::{self, ATTEMPT_COLUMNS, DELIVERY_COLUMNS, EVENT_COLUMNS};
+use crate::store::row::Row;
+use crate::store::tenants::{self, ENTERPRISE_COLUMNS};
+use crate::store::{
+    AccessTokenInfo, Attempt, Enterprise, Integration, NewAccessToken, NewIntegration, StoreError,
+    StoreResult, faults,
+};
+use crate::tokens::TokenHash;
+
+/// The manual clock (absent when the database never had one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ClockRecord {
+    pub now_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct EnterpriseRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct IntegrationRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub client_token_digest: Digest,
+    pub created: i64,
+    pub webhook_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct AccessTokenRecord {
+    pub id: Uuid,
+    pub integration_id: Uuid,
+    pub token_digest: Digest,
+    pub created: i64,
+    pub revoked: Option<i64>,
+    /// The enterprises it reaches, its home first.
+    pub enterprise_ids: Vec<Uuid>,
+}
+
+/// A fault, with its uses left.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct FaultRecord {
+    pub id: Uuid,
+    pub operation: String,
+    pub integration_id: Option<Uuid>,
+    pub status: Option<u16>,
+    pub message: Option<String>,
+    pub retry_after_seconds: Option<u32>,
+    pub delay_ms: u32,
+    pub probability: f64,
+    pub times: Option<u32>,
+    pub remaining: Option<u32>,
+    pub stage: Stage,
+    pub created_ms: i64,
+}
+
+impl From<Fault> for FaultRecord {
+    fn from(f: Fault) -> Self {
+        Self {
+            id: f.id,
+            operation: f.operation.name().to_owned(),
+            integration_id: f.integration_id,
+            status: f.status,
+            message: f.message,
+            retry_after_seconds: f.retry_after_seconds,
+            delay_ms: f.delay_ms,
+            probability: f.probability,
+            times: f.times,
+            remaining: f.remaining,
+            stage: f.stage,
+            created_ms: f.created_ms,
+        }
+    }
+}
+
+impl FaultRecord {
+    /// The fault, once its operation is known to be one (see the file's checks).
+    pub fn to_fault(&self) -> Fault {
+        let f = self.clone();
+        Fault {
+            id: f.id,
+            operation: Target::parse(&f.operation).unwrap_or(Target::Any),
+            integration_id: f.integration_id,
+            status: f.status,
+            message: f.message,
+            retry_after_seconds: f.retry_after_seconds,
+            delay_ms: f.delay_ms,
+            probability: f.probability,
+            times: f.times,
+            remaining: f.remaining,
+            stage: f.stage,
+            created_ms: f.created_ms,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ThreadRecord {
+    pub id: Uuid,
+    pub integration_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub original_sender: String,
+    pub subject: String,
+    pub created: i64,
+    pub updated: i64,
+    pub is_resolved: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct MessageRecord {
+    pub id: Uuid,
+    pub thread_id: Uuid,
+    pub text: String,
+    pub sender: SenderName,
+    pub created: i64,
+}
+
+/// Who wrote a message, as the database keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SenderName {
+    Application,
+    Enterprise,
+}
+
+impl SenderName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Application => "Application",
+            Self::Enterprise => "Enterprise",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "Application" => Some(Self::Application),
+            "Enterprise" => Some(Self::Enterprise),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DeliveryRecord {
+    pub id: Uuid,
+    pub integration_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub next_attempt_ms: i64,
+    pub leased_until_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_ms: i64,
+    pub finished_ms: Option<i64>,
+}
+
+/// One attempt of a delivery, in the order they were made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct AttemptRecord {
+    pub delivery_id: Uuid,
+    pub started_ms: i64,
+    pub duration_ms: i64,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub response: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct EventRecord {
+    pub message_id: Uuid,
+    pub integration_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub created_ms: i64,
+    pub delivery_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct EndRecord {
+    pub records: u64,
+}
+
+impl From<Thread> for ThreadRecord {
+    fn from(t: Thread) -> Self {
+        Self {
+            id: t.id,
+            integration_id: t.integration_id,
+            enterprise_id: t.enterprise_id,
+            original_sender: t.original_sender,
+            subject: t.subject,
+            created: t.created.unix(),
+            updated: t.updated.unix(),
+            is_resolved: t.is_resolved,
+        }
+    }
+}
+
+impl ThreadRecord {
+    pub fn to_thread(&self) -> Thread {
+        Thread {
+            id: self.id,
+            integration_id: self.integration_id,
+            enterprise_id: self.enterprise_id,
+            original_sender: self.original_sender.clone(),
+            subject: self.subject.clone(),
+            created: Timestamp::from_unix(self.created),
+            updated: Timestamp::from_unix(self.updated),
+            is_resolved: self.is_resolved,
+        }
+    }
+}
+
+impl From<Message> for MessageRecord {
+    fn from(m: Message) -> Self {
+        Self {
+            id: m.id,
+            thread_id: m.thread_id,
+            text: m.text,
+            sender: match m.sender {
+                crate::domain::message::Sender::Application => SenderName::Application,
+                crate::domain::message::Sender::Enterprise => SenderName::Enterprise,
+            },
+            created: m.created.unix(),
+        }
+    }
+}
+
+impl MessageRecord {
+    pub fn to_message(&self) -> Message {
+        Message {
+            id: self.id,
+            thread_id: self.thread_id,
+            text: self.text.clone(),
+            sender: match self.sender {
+                SenderName::Application => crate::domain::message::Sender::Application,
+                SenderName::Enterprise => crate::domain::message::Sender::Enterprise,
+            },
+            created: Timestamp::from_unix(self.created),
+        }
+    }
+}
+
+/// The query that reads each kind of record (by `Record::rank`, `End`
+/// aside), in the file's order: the same on both backends.
+pub fn queries() -> [String; 10] {
+    [
+        "SELECT now_ms FROM clock".to_owned(),
+        format!("SELECT {ENTERPRISE_COLUMNS} FROM enterprises ORDER BY id"),
+        "SELECT id, name, created_utc, webhook_url, client_token_hash FROM integrations ORDER BY id"
+            .to_owned(),
+        "SELECT t.id, t.integration_id, t.created_utc, t.revoked_utc, t.enterprise_ids, \
+                t.token_hash \
+         FROM access_tokens t ORDER BY t.id"
+            .to_owned(),
+        format!("SELECT {} FROM faults ORDER BY seq", faults::COLUMNS),
+        format!("SELECT {THREAD_COLUMNS} FROM threads ORDER BY seq"),
+        format!("SELECT {MESSAGE_COLUMNS} FROM messages ORDER BY seq"),
+        format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries ORDER BY id"),
+        format!("SELECT {ATTEMPT_COLUMNS}, delivery_id FROM webhook_attempts ORDER BY seq"),
+        format!("SELECT {EVENT_COLUMNS} FROM webhook_events ORDER BY seq"),
+    ]
+}
+
+/// A row of `queries()[rank]` as its record.
+pub fn record(rank: usize, row: &impl Row) -> StoreResult<Record> {
+    let digest = |column| Digest::from_stored(row.bytes(column)?);
+    Ok(match rank {
+        0 => Record::Clock(ClockRecord {
+            now_ms: row.int(0)?,
+        }),
+        1 => {
+            let e = tenants::enterprise(row)?;
+            Record::Enterprise(EnterpriseRecord {
+                id: e.id,
+                name: e.name,
+                created: e.created.unix(),
+            })
+        }
+        2 => {
+            let i = tenants::integration(row)?;
+            Record::Integration(IntegrationRecord {
+                id: i.id,
+                name: i.name,
+                client_token_digest: digest(4)?,
+                created: i.created.unix(),
+                webhook_url: i.webhook_url,
+            })
+        }
+        3 => {
+            let t = tenants::access_token(row)?;
+            Record::AccessToken(AccessTokenRecord {
+                id: t.id,
+                integration_id: t.integration_id,
+                token_digest: digest(5)?,
+                created: t.created.unix(),
+                revoked: t.revoked.map(Timestamp::unix),
+                enterprise_ids: t.enterprises,
+            })
+        }
+        4 => Record::Fault(faults::fault(row)?.into()),
+        5 => Record::Thread(content::thread(row)?.into()),
+        6 => Record::Message(content::message(row)?.into()),
+        7 => Record::WebhookDelivery(DeliveryRecord {
+            id: row.uuid(0)?,
+            integration_id: row.uuid(1)?,
+            enterprise_id: row.uuid(2)?,
+            state: outbox::state(row, 3)?,
+            attempts: row.number(4)?,
+            next_attempt_ms: row.int(5)?,
+            leased_until_ms: row.int_or_null(6)?,
+            last_error: row.string_or_null(7)?,
+            created_ms: row.int(8)?,
+            finished_ms: row.int_or_null(9)?,
+        }),
+        8 => {
+            let a = outbox::attempt(row)?;
+            Record::WebhookAttempt(AttemptRecord {
+                delivery_id: row.uuid(5)?,
+                started_ms: a.started_ms,
+                duration_ms: a.duration_ms,
+                status: a.status,
+                error: a.error,
+                response: a.response,
+            })
+        }
+        _ => Record::WebhookEvent(EventRecord {
+            message_id: row.uuid(0)?,
+            integration_id: row.uuid(1)?,
+            enterprise_id: row.uuid(2)?,
+            created_ms: row.int(3)?,
+            delivery_id: row.uuid_or_null(4)?,
+        }),
+    })
+}
+
+impl EnterpriseRecord {
+    pub fn to_enterprise(&self) -> Enterprise {
+        Enterprise {
+            id: self.id,
+            name: self.name.clone(),
+            created: Timestamp::from_unix(self.created),
+        }
+    }
+}
+
+impl IntegrationRecord {
+    pub fn to_integration(&self) -> NewIntegration {
+        NewIntegration {
+            integration: Integration {
+                id: self.id,
+                name: self.name.clone(),
+                created: Timestamp::from_unix(self.created),
+                webhook_url: self.webhook_url.clone(),
+            },
+            client_token: self.client_token_digest.into(),
+        }
+    }
+}
+
+impl AccessTokenRecord {
+    pub fn to_token(&self) -> NewAccessToken {
+        NewAccessToken {
+            info: AccessTokenInfo {
+                id: self.id,
+                integration_id: self.integration_id,
+                enterprises: self.enterprise_ids.clone(),
+                created: Timestamp::from_unix(self.created),
+                revoked: self.revoked.map(Timestamp::from_unix),
+            },
+            token: self.token_digest.into(),
+        }
+    }
+}
+
+impl AttemptRecord {
+    pub fn to_attempt(&self) -> Attempt {
+        Attempt {
+            started_ms: self.started_ms,
+            duration_ms: self.duration_ms,
+            status: self.status,
+            error: self.error.clone(),
+            response: self.response.clone(),
+        }
+    }
+}
+
+impl From<Digest> for TokenHash {
+    fn from(digest: Digest) -> Self {
+        Self(digest.0)
+    }
+}
+
+/// Why the database refused a record, in the file's words.
+pub fn refusal(record: &Record, e: &StoreError) -> String {
+    let what = match e {
+        StoreError::Conflict(_) => {
+            "it repeats an id or a token digest of an earlier line".to_owned()
+        }
+        StoreError::Missing(_) => "it names something that no earlier line holds".to_owned(),
+        StoreError::Internal(e) => {
+            let text = format!("{e:#}");
+            if text.contains("FOREIGN KEY") || text.contains("foreign key") {
+                "it names something that no earlier line holds".to_owned()
+            } else if text.contains("UNIQUE") || text.contains("duplicate key") {
+                "it repeats an id or a token digest of an earlier line".to_owned()
+            } else {
+                format!("the database refused it ({text})")
+            }
+        }
+    };
+    format!("{} record: {what}", record.kind())
+}
+
+/// A SHA-256 digest, written in hex.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Digest(pub [u8; 32]);
+
+impl Digest {
+    /// A digest read from the database, which keeps 32 bytes.
+    pub fn from_stored(bytes: &[u8]) -> Result<Self, StoreError> {
+        <[u8; 32]>::try_from(bytes).map(Self).map_err(|_| {
+            StoreError::Internal(anyhow::anyhow!(
+                "a stored token digest has {} bytes, not 32",
+                bytes.len()
+            ))
+        })
+    }
+}
+
+impl std::fmt::Debug for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&hex::encode(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        let mut bytes = [0; 32];
+        hex::decode_to_slice(text.as_bytes(), &mut bytes).map_err(|_| {
+            serde::de::Error::custom("a token digest is 64 hexadecimal digits (SHA-256)")
+        })?;
+        Ok(Self(bytes))
+    }
+}
