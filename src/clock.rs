@@ -52,49 +52,62 @@ pub fn system() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
 }
 
-/// A clock that stands still until it is moved.
-pub struct ManualClock(watch::Sender<DateTime<Utc>>);
+/// The earliest time a manual clock shows: 2000-01-01T00:00:00Z.
+pub const EARLIEST_MS: i64 = 946_684_800_000;
+/// The latest: 9999-12-31T23:59:59Z (a time of four year digits).
+pub const LATEST_MS: i64 = 253_402_300_799_000;
+
+/// A clock that stands still until it is moved: a copy of the manual clock
+/// the database keeps, moved by every move stored (by this node or another).
+pub struct ManualClock {
+    now: watch::Sender<DateTime<Utc>>,
+    /// The version of the stored move it shows.
+    version: Mutex<i64>,
+}
 
 impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
-        Self(watch::Sender::new(start))
+        Self {
+            now: watch::Sender::new(start),
+            version: Mutex::new(i64::MIN),
+        }
     }
 
+    /// The clock at a stored move.
+    pub fn at(version: i64, now_ms: i64) -> Self {
+        let clock = Self::new(DateTime::from_timestamp_millis(now_ms).unwrap_or_default());
+        *clock.version.lock().unwrap_or_else(|e| e.into_inner()) = version;
+        clock
+    }
+
+    /// Moves this copy alone (tests).
     pub fn advance(&self, by: Duration) {
-        self.0.send_modify(|now| *now += by);
+        self.now.send_modify(|now| *now += by);
     }
 
-    /// Shows `at_ms` (milliseconds since the Unix epoch), unless the clock
-    /// already shows a later time: moves arrive from the database, and from
-    /// other nodes, possibly out of order.
-    pub fn jump_to(&self, at_ms: i64) {
+    /// Shows the stored move `version`, at `at_ms`, unless it shows a later
+    /// move already: moves arrive from this node's own answers and from the
+    /// database's announcements, possibly out of order. Earlier or later
+    /// times alike: the clock may have been set back.
+    pub fn moved(&self, version: i64, at_ms: i64) {
         let Some(at) = DateTime::from_timestamp_millis(at_ms) else {
             return;
         };
-        self.0.send_if_modified(|now| {
-            let later = at > *now;
-            if later {
-                *now = at;
-            }
-            later
-        });
-    }
-
-    /// Shows `at_ms`, earlier or later: the stored clock was set back.
-    pub fn set_to(&self, at_ms: i64) {
-        if let Some(at) = DateTime::from_timestamp_millis(at_ms) {
-            self.0.send_replace(at);
+        let mut shown = self.version.lock().unwrap_or_else(|e| e.into_inner());
+        if version > *shown {
+            *shown = version;
+            self.now.send_replace(at);
         }
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.0.borrow()
+        *self.now.borrow()
     }
 
     fn moves(&self) -> Option<watch::Receiver<DateTime<Utc>>> {
-        Some(self.0.subscribe())
+        Some(self.now.subscribe())
     }
 
     fn manual(&self) -> Option<&ManualClock> {
@@ -201,15 +214,22 @@ mod tests {
     }
 
     #[test]
-    fn a_jump_only_goes_forward_and_a_set_goes_anywhere() {
-        let start = DateTime::from_timestamp_millis(10_000).unwrap();
-        let clock = ManualClock::new(start);
-        clock.jump_to(5_000);
-        assert_eq!(clock.now_ms(), 10_000, "an older move is ignored");
-        clock.jump_to(12_500);
+    fn moves_are_shown_in_the_order_they_were_stored() {
+        let clock = ManualClock::at(3, 10_000);
+        clock.moved(5, 1_000);
+        assert_eq!(clock.now_ms(), 1_000, "set back");
+        clock.moved(4, 12_500);
+        assert_eq!(clock.now_ms(), 1_000, "an older move arriving late is ignored");
+        clock.moved(6, 12_500);
         assert_eq!(clock.now_ms(), 12_500);
-        clock.set_to(1_000);
-        assert_eq!(clock.now_ms(), 1_000);
+        assert_eq!(
+            DateTime::from_timestamp_millis(LATEST_MS).unwrap().to_rfc3339(),
+            "9999-12-31T23:59:59+00:00"
+        );
+        assert_eq!(
+            DateTime::from_timestamp_millis(EARLIEST_MS).unwrap().to_rfc3339(),
+            "2000-01-01T00:00:00+00:00"
+        );
     }
 
     #[test]

@@ -5,10 +5,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use uuid::Uuid;
 
-use crate::domain::fault::{Fault, Stage};
-use crate::operations::Operation;
+use crate::domain::fault::{Aimed, Fault, Stage};
 use crate::store::{Store, StoreResult};
 
 pub struct FaultBook {
@@ -62,33 +60,24 @@ impl FaultBook {
             .unwrap_or_default())
     }
 
-    /// Whether any fault could answer a request of `integration` to
-    /// `operation` at `stage` (chance and uses aside): when none can, the
-    /// request needs no [`pick`](Self::pick).
-    pub async fn could_apply(
-        &self,
-        operation: Operation,
-        integration: Uuid,
-        stage: Stage,
-    ) -> StoreResult<bool> {
-        let faults = self.current().await?;
-        Ok(faults
-            .iter()
-            .any(|fault| fault.applies(operation, integration, stage)))
+    /// Whether there is any fault at all.
+    pub async fn any(&self) -> StoreResult<bool> {
+        Ok(!self.current().await?.is_empty())
     }
 
-    /// The fault that answers this request of `integration` to `operation` at
-    /// `stage`, if one does: the first, in the order they were added, whose
+    /// Whether any fault could answer `request` at `stage` (chance and uses
+    /// aside): when none can, the request needs no [`pick`](Self::pick).
+    pub async fn could_apply(&self, request: &Aimed<'_>, stage: Stage) -> StoreResult<bool> {
+        let faults = self.current().await?;
+        Ok(faults.iter().any(|fault| fault.applies(request, stage)))
+    }
+
+    /// The fault that answers `request` at `stage`, if one does: the first, in the order they were added, whose
     /// probability comes up and that has a use left (which it then takes).
-    pub async fn pick(
-        &self,
-        operation: Operation,
-        integration: Uuid,
-        stage: Stage,
-    ) -> StoreResult<Option<Fault>> {
+    pub async fn pick(&self, request: &Aimed<'_>, stage: Stage) -> StoreResult<Option<Fault>> {
         let faults = self.current().await?;
         for fault in faults.iter() {
-            if !fault.applies(operation, integration, stage) || !chance(fault.probability) {
+            if !fault.applies(request, stage) || !chance(fault.probability) {
                 continue;
             }
             if fault.times.is_none() || self.store.use_fault(fault.id).await? {

@@ -37,6 +37,7 @@
 //! - [`ratelimit`], [`tokens`], [`metrics`], [`demo`]: the request limit,
 //!   secret tokens, Prometheus metrics and the demo tenant.
 
+pub mod admin;
 pub mod cli;
 pub mod clock;
 pub mod demo;

@@ -20,12 +20,16 @@ use crate::domain::emulator::{
     AdvanceClock, DeliveryFilter, NoParameters, RequestFilter, ResendDeliveries, Reset, SetClock,
 };
 use crate::domain::fault::{AddFault, DeleteFaults};
-use crate::domain::fields::{Input, Object};
+use crate::domain::fields::{Input, Object, Shape};
 use crate::domain::message::{AddMessages, MessageFilter};
 use crate::domain::thread::{AddThread, StaffThreadFilter, ThreadFilter, UpdateThread};
 use crate::http::error::ApiError;
-use crate::http::openapi::connector_example as with_credentials;
-use crate::http::{AppState, emulator, messages, operator, threads};
+use crate::http::openapi::{EXAMPLE_ACCESS_TOKEN_ID, connector_example as with_credentials};
+use crate::domain::admin::{
+    AddAccessToken, AddEnterprise, AddIntegration, RevokeAccessTokens, TokenFilter,
+    UpdateIntegration,
+};
+use crate::http::{AppState, admin, emulator, messages, operator, threads};
 
 /// Which API an operation belongs to, and so how its caller authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +111,13 @@ macro_rules! operations {
             pub fn check(self, body: &Object<'_>) -> Input<()> {
                 match self {
                     $(Self::$variant => <$request as Request>::parse(body).map(drop)),*
+                }
+            }
+
+            /// Every property its request takes (beside the credentials).
+            pub fn shape(self) -> &'static Shape {
+                match self {
+                    $(Self::$variant => &<$request as Request>::SHAPE),*
                 }
             }
 
@@ -213,6 +224,42 @@ operations! {
         "Emulator: this node's last Connector API requests (serve --request-log, 1000 by default), newest first, with what was sent and answered. Tokens never appear.",
         "RequestGetAllRequest" -> "RequestPage", Paged,
         |thread| json!({ "Statuses": [400, 401, 429], "Limitation": { "Count": 20 } });
+    RequestsDelete: Operator "requests/delete", NoParameters => emulator::requests_delete;
+        "Emulator: empty the request log of every node.",
+        "RequestDeleteRequest" -> "RequestDeleteResult", One,
+        |thread| json!({});
+    EnterprisesAdd: Operator "enterprises/add", AddEnterprise => admin::enterprises_add;
+        "Administration: add an enterprise (a property); a new Id is made when none is given.",
+        "EnterpriseAddRequest" -> "EnterpriseResult", One,
+        |thread| json!({ "Name": "Hotel Example" });
+    EnterprisesGetAll: Operator "enterprises/getAll", NoParameters => admin::enterprises_get_all;
+        "Administration: every enterprise.",
+        "EnterpriseGetAllRequest" -> "EnterpriseList", One,
+        |thread| json!({});
+    IntegrationsAdd: Operator "integrations/add", AddIntegration => admin::integrations_add;
+        "Administration: add an integration (a client application); its ClientToken is in the answer, this once.",
+        "IntegrationAddRequest" -> "IntegrationAddResult", One,
+        |thread| json!({ "Name": "Example App" });
+    IntegrationsGetAll: Operator "integrations/getAll", NoParameters => admin::integrations_get_all;
+        "Administration: every integration, webhook URLs without their query string.",
+        "IntegrationGetAllRequest" -> "IntegrationList", One,
+        |thread| json!({});
+    IntegrationsUpdate: Operator "integrations/update", UpdateIntegration => admin::integrations_update;
+        "Administration: rename an integration, or set or clear (null) its webhook URL.",
+        "IntegrationUpdateRequest" -> "IntegrationResult", One,
+        |thread| json!({ "IntegrationId": demo::SAMPLE_CLIENT, "Name": "Sample Client" });
+    AccessTokensAdd: Operator "accessTokens/add", AddAccessToken => admin::access_tokens_add;
+        "Administration: issue an access token of an integration for enterprises (the first is its home; more than one make a portfolio token); the token is in the answer, this once.",
+        "AccessTokenAddRequest" -> "AccessTokenAddResult", One,
+        |thread| json!({ "IntegrationId": demo::SAMPLE_CLIENT, "EnterpriseIds": [demo::GROSS, demo::NET] });
+    AccessTokensGetAll: Operator "accessTokens/getAll", TokenFilter => admin::access_tokens_get_all;
+        "Administration: the access tokens of some integrations (all when IntegrationIds is absent): ids, never tokens.",
+        "AccessTokenGetAllRequest" -> "AccessTokenList", One,
+        |thread| json!({ "IntegrationIds": [demo::SAMPLE_CLIENT] });
+    AccessTokensRevoke: Operator "accessTokens/revoke", RevokeAccessTokens => admin::access_tokens_revoke;
+        "Administration: revoke active access tokens by their ids; one that is unknown or revoked already is a 400, and then none is revoked.",
+        "AccessTokenRevokeRequest" -> "AccessTokenList", One,
+        |thread| json!({ "AccessTokenIds": [EXAMPLE_ACCESS_TOKEN_ID] });
 }
 
 impl Operation {

@@ -1,18 +1,30 @@
 //! The request log of a node (SPEC §16.4): its last N Connector API requests,
 //! in memory, for a tester to see what their integration sent and got.
 //!
-//! Tokens never get in: a request's body is kept only as the JSON the server
-//! parsed, with the value of every `ClientToken` and `AccessToken` property,
-//! at any depth, replaced by `"***"` before it is written out; a body that was
-//! not JSON is not kept at all. Bodies are cut at [`BODY_KEPT`] bytes.
+//! Tokens never get in: a JSON body is kept as the server parsed it (its
+//! properties in the order sent), with the value of every `ClientToken` and
+//! `AccessToken` property, at any depth, replaced by `"***"`; a body that is
+//! not JSON is kept as text with anything shaped like a token masked. Bodies
+//! are cut at [`BODY_KEPT`] bytes: a cut JSON body is no JSON any more, so it
+//! is shown as text (`RequestText`, `ResponseText`) with a marker.
+//!
+//! Each entry has a [`Sequence`](Logged::sequence) that grows by one on this
+//! node, so that a test can take exactly the requests it made. Emptying the
+//! log (`requests/delete`, `reset` with `RequestLog`) reaches every node
+//! through the database: it records when the logs were emptied, and a node
+//! forgets what it logged before that the next time its log is read.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
+use serde::ser::SerializeMap;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
+use crate::domain::fields::Unknown;
 use crate::domain::text::utf8_prefix;
 
 /// How much of a body the log keeps.
@@ -25,31 +37,99 @@ pub const DEFAULT_LENGTH: usize = 1000;
 /// What stands in place of a token.
 const HIDDEN: &str = "***";
 
-/// One logged request.
-#[derive(Debug, Clone, Serialize)]
+/// A body as the log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Body {
+    /// No body (or none read).
+    #[default]
+    None,
+    /// JSON, whole, tokens hidden.
+    Json(String),
+    /// Text that is not JSON (or JSON cut short), tokens masked.
+    Text(String),
+}
+
+/// The headers a tester most needs to see.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+pub struct Headers {
+    pub content_type: Option<String>,
+    pub content_length: Option<String>,
+    pub user_agent: Option<String>,
+    pub prefer: Option<String>,
+    /// The answer's.
+    pub retry_after: Option<String>,
+}
+
+/// One logged request.
+#[derive(Debug, Clone)]
 pub struct Logged {
+    /// Grows by one per entry on this node (set when it is logged).
+    pub sequence: u64,
     pub request_id: Uuid,
-    /// UTC, to the millisecond, on the clock the server reads.
+    /// UTC, to the millisecond, on the clock of the data.
     pub time_utc: String,
+    /// When it was logged, in real time (what emptying the log compares).
+    pub logged_ms: i64,
     /// The operation's name, such as `messages/add`.
     pub operation: String,
     /// `None` when authentication failed (or never ran).
     pub integration_id: Option<Uuid>,
-    pub status: u16,
+    /// `None` when a connection fault closed or held the connection.
+    pub status: Option<u16>,
     /// Milliseconds, to the microsecond.
     pub duration_ms: f64,
-    pub request: Option<String>,
-    pub response: Option<String>,
+    pub request: Body,
+    pub response: Body,
+    pub headers: Headers,
+    /// The properties the operation ignored.
+    pub warnings: Vec<Unknown>,
     pub fault_id: Option<Uuid>,
 }
 
-/// Which logged requests a page holds: newest first, after `after`.
+impl Serialize for Logged {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_map(Some(15))?;
+        out.serialize_entry("Sequence", &self.sequence)?;
+        out.serialize_entry("RequestId", &self.request_id)?;
+        out.serialize_entry("TimeUtc", &self.time_utc)?;
+        out.serialize_entry("Operation", &self.operation)?;
+        out.serialize_entry("IntegrationId", &self.integration_id)?;
+        out.serialize_entry("Status", &self.status)?;
+        out.serialize_entry("DurationMs", &self.duration_ms)?;
+        let (request, request_text) = shown(&self.request);
+        out.serialize_entry("Request", &request)?;
+        out.serialize_entry("RequestText", &request_text)?;
+        let (response, response_text) = shown(&self.response);
+        out.serialize_entry("Response", &response)?;
+        out.serialize_entry("ResponseText", &response_text)?;
+        out.serialize_entry("Headers", &self.headers)?;
+        out.serialize_entry("Warnings", &self.warnings)?;
+        out.serialize_entry("FaultId", &self.fault_id)?;
+        out.end()
+    }
+}
+
+/// A body as its JSON value or its text: one of the two, or neither.
+fn shown(body: &Body) -> (Option<&RawValue>, Option<&str>) {
+    match body {
+        Body::None => (None, None),
+        Body::Json(text) => match serde_json::from_str::<&RawValue>(text) {
+            Ok(raw) => (Some(raw), None),
+            Err(_) => (None, Some(text)),
+        },
+        Body::Text(text) => (None, Some(text)),
+    }
+}
+
+/// Which logged requests a page holds: newest first, after `after` (an
+/// entry's id) and after `after_sequence`.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub integrations: Option<Vec<Uuid>>,
     pub operations: Option<Vec<String>>,
     pub statuses: Option<Vec<u16>>,
+    pub after_sequence: Option<u64>,
     pub count: usize,
     pub after: Option<Uuid>,
 }
@@ -60,6 +140,7 @@ pub struct UnknownCursor;
 
 pub struct RequestLog {
     length: usize,
+    next: AtomicU64,
     entries: Mutex<VecDeque<Logged>>,
 }
 
@@ -68,6 +149,7 @@ impl RequestLog {
     pub fn new(length: usize) -> Self {
         Self {
             length,
+            next: AtomicU64::new(1),
             entries: Mutex::new(VecDeque::with_capacity(length.min(DEFAULT_LENGTH))),
         }
     }
@@ -76,31 +158,45 @@ impl RequestLog {
         self.length > 0
     }
 
-    pub fn push(&self, logged: Logged) {
+    /// Adds an entry, giving it the next sequence number.
+    pub fn push(&self, mut logged: Logged) {
         if !self.is_on() {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        logged.sequence = self.next.fetch_add(1, Ordering::Relaxed);
         if entries.len() == self.length {
             entries.pop_front();
         }
         entries.push_back(logged);
     }
 
+    /// Forgets what was logged at or before `at_ms` (real time): the logs
+    /// were emptied then.
+    pub fn forget_until(&self, at_ms: i64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|l| l.logged_ms > at_ms);
+    }
+
     /// A page of the log, newest first.
     pub fn page(&self, filter: &Filter) -> Result<Vec<Logged>, UnknownCursor> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let newest_first = entries.iter().rev();
-        let mut older: Box<dyn Iterator<Item = &Logged>> = Box::new(newest_first);
-        if let Some(after) = filter.after {
-            let position = entries
-                .iter()
-                .rev()
-                .position(|l| l.request_id == after)
-                .ok_or(UnknownCursor)?;
-            older = Box::new(entries.iter().rev().skip(position + 1));
-        }
-        Ok(older
+        let skip = match filter.after {
+            Some(after) => {
+                entries
+                    .iter()
+                    .rev()
+                    .position(|l| l.request_id == after)
+                    .ok_or(UnknownCursor)?
+                    + 1
+            }
+            None => 0,
+        };
+        Ok(entries
+            .iter()
+            .rev()
+            .skip(skip)
+            .take_while(|l| filter.after_sequence.is_none_or(|s| l.sequence > s))
             .filter(|l| {
                 filter
                     .integrations
@@ -113,7 +209,7 @@ impl RequestLog {
                     && filter
                         .statuses
                         .as_ref()
-                        .is_none_or(|statuses| statuses.contains(&l.status))
+                        .is_none_or(|statuses| l.status.is_some_and(|s| statuses.contains(&s)))
             })
             .take(filter.count)
             .cloned()
@@ -121,21 +217,86 @@ impl RequestLog {
     }
 }
 
-/// A request body as the log keeps it: tokens hidden, cut at [`BODY_KEPT`].
-/// It is written straight from the parsed body, and writing stops once there
-/// is enough, so a large body costs no more than a small one.
-pub fn request_text(body: &Value) -> String {
+/// A request body as the log keeps it: JSON with its tokens hidden, cut at
+/// [`BODY_KEPT`]. It is written straight from the parsed body, and writing
+/// stops once there is enough, so a large body costs no more than a small one.
+pub fn request_json(body: &Value) -> Body {
     let mut out = Bounded::default();
     // An error here is the writer being full (or a body that cannot be
     // written, which a parsed one always can).
     let _ = serde_json::to_writer(&mut out, &Hidden(body));
     let mut bytes = out.bytes;
     if !out.full {
-        return String::from_utf8_lossy(&bytes).into_owned();
+        return Body::Json(String::from_utf8_lossy(&bytes).into_owned());
     }
     bytes.truncate(BODY_KEPT);
     // The cut may fall inside a character: keep what is whole before it.
-    format!("{}{CUT_MARKER}", utf8_prefix(&bytes))
+    Body::Text(format!("{}{CUT_MARKER}", utf8_prefix(&bytes)))
+}
+
+/// A request body that is not JSON, as the log keeps it: its start, with
+/// anything shaped like a token masked.
+pub fn request_text(bytes: &[u8]) -> Body {
+    if bytes.is_empty() {
+        return Body::None;
+    }
+    let text = utf8_prefix(&bytes[..bytes.len().min(BODY_KEPT)]);
+    let masked = mask_tokens(&text);
+    if bytes.len() > BODY_KEPT {
+        Body::Text(format!("{masked}{CUT_MARKER}"))
+    } else {
+        Body::Text(masked)
+    }
+}
+
+/// `text` with every run shaped like a token (long runs of hex digits and
+/// hyphens, as the vendor's tokens are) and every value that follows a
+/// `ClientToken` or `AccessToken` name replaced by `***`.
+pub fn mask_tokens(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        // A value after a token's name, quoted or not.
+        if let Some(name_end) = token_name_at(&chars, i) {
+            let mut j = name_end;
+            out.extend(&chars[i..j]);
+            while j < chars.len() && matches!(chars[j], '"' | '\'' | ':' | '=' | ' ' | '\t') {
+                out.push(chars[j]);
+                j += 1;
+            }
+            let value_end = chars[j..]
+                .iter()
+                .position(|c| matches!(c, '"' | '\'' | ',' | '}' | '&' | '\n' | '\r' | ' '))
+                .map_or(chars.len(), |n| j + n);
+            if value_end > j {
+                out.push_str(HIDDEN);
+            }
+            i = value_end;
+            continue;
+        }
+        let run = chars[i..]
+            .iter()
+            .take_while(|c| c.is_ascii_hexdigit() || **c == '-')
+            .count();
+        let hex = chars[i..i + run].iter().filter(|c| c.is_ascii_hexdigit()).count();
+        if run >= 24 && hex >= 20 {
+            out.push_str(HIDDEN);
+            i += run;
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+/// The end of a `ClientToken` or `AccessToken` name starting at `i`.
+fn token_name_at(chars: &[char], i: usize) -> Option<usize> {
+    ["ClientToken", "AccessToken"].iter().find_map(|name| {
+        let end = i + name.len();
+        (end <= chars.len() && chars[i..end].iter().copied().eq(name.chars())).then_some(end)
+    })
 }
 
 /// A JSON value written with every token replaced by [`HIDDEN`].
@@ -143,7 +304,7 @@ struct Hidden<'a>(&'a Value);
 
 impl Serialize for Hidden<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{SerializeMap, SerializeSeq};
+        use serde::ser::SerializeSeq;
         match self.0 {
             Value::Object(map) => {
                 let mut out = serializer.serialize_map(Some(map.len()))?;
@@ -194,12 +355,15 @@ impl std::io::Write for Bounded {
 }
 
 /// A response body as the log keeps it (no answer holds a token).
-pub fn response_text(body: &[u8]) -> String {
+pub fn response(body: &[u8]) -> Body {
+    if body.is_empty() {
+        return Body::None;
+    }
     let text = utf8_prefix(&body[..body.len().min(BODY_KEPT)]);
     if body.len() > BODY_KEPT {
-        format!("{text}{CUT_MARKER}")
+        Body::Text(format!("{text}{CUT_MARKER}"))
     } else {
-        text
+        Body::Json(text)
     }
 }
 
@@ -211,8 +375,10 @@ mod tests {
 
     fn logged(n: u16) -> Logged {
         Logged {
+            sequence: 0,
             request_id: Uuid::from_u128(n.into()),
             time_utc: String::new(),
+            logged_ms: i64::from(n),
             operation: if n.is_multiple_of(2) {
                 "messages/add"
             } else {
@@ -220,32 +386,55 @@ mod tests {
             }
             .to_owned(),
             integration_id: None,
-            status: 200 + n % 3,
+            status: Some(200 + n % 3),
             duration_ms: 0.0,
-            request: None,
-            response: None,
+            request: Body::None,
+            response: Body::None,
+            headers: Headers::default(),
+            warnings: Vec::new(),
             fault_id: None,
         }
     }
 
     #[test]
-    fn tokens_are_hidden_wherever_they_are() {
-        let body = json!({
-            "ClientToken": "c", "AccessToken": "a", "Client": "app",
-            "Messages": [{"Text": "AccessToken", "AccessToken": {"nested": "a"}}]
-        });
-        let text = request_text(&body);
+    fn tokens_are_hidden_wherever_they_are_and_order_is_kept() {
+        let body: Value = serde_json::from_str(
+            r#"{"Zeta": 1, "ClientToken": "c", "AccessToken": "a", "Client": "app",
+                "Messages": [{"Text": "AccessToken", "AccessToken": {"nested": "a"}}]}"#,
+        )
+        .unwrap();
+        let Body::Json(text) = request_json(&body) else {
+            panic!("JSON")
+        };
         assert!(!text.contains("\"c\"") && !text.contains("\"a\"") && !text.contains("nested"));
         assert_eq!(text.matches(HIDDEN).count(), 3);
-        assert!(text.contains("\"Client\":\"app\""));
+        assert!(text.starts_with("{\"Zeta\":1,\"ClientToken\""), "{text}");
+    }
+
+    #[test]
+    fn text_that_is_not_json_has_its_tokens_masked() {
+        let token = "C66EF7B239D24632943D115EDE9CB810-EA00F8FD8294692C940F6B5A8F9453D";
+        let masked = mask_tokens(&format!(
+            "{{ClientToken: {token}, \"AccessToken\": \"short-secret\", Id: 7f9325f6-ef44"
+        ));
+        assert!(!masked.contains(token) && !masked.contains("short-secret"), "{masked}");
+        assert!(masked.contains("Id: 7f9325f6-ef44"), "short ids stay: {masked}");
+        let Body::Text(kept) = request_text(format!("Text={token}").as_bytes()) else {
+            panic!("text")
+        };
+        assert_eq!(kept, "Text=***");
     }
 
     #[test]
     fn long_bodies_are_cut_on_a_character_boundary() {
-        let text = request_text(&json!({ "Text": "é".repeat(5000) }));
+        let Body::Text(text) = request_json(&json!({ "Text": "é".repeat(5000) })) else {
+            panic!("cut")
+        };
         assert!(text.ends_with(CUT_MARKER));
         assert!(text.len() <= BODY_KEPT + CUT_MARKER.len());
-        let answer = response_text("ü".repeat(3000).as_bytes());
+        let Body::Text(answer) = response("ü".repeat(3000).as_bytes()) else {
+            panic!("cut")
+        };
         assert!(answer.ends_with(CUT_MARKER));
     }
 
@@ -273,12 +462,20 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(ids(log.page(&adds).unwrap()), vec![8, 6, 4]);
+        let later = Filter {
+            count: 10,
+            after_sequence: Some(6),
+            ..Filter::default()
+        };
+        assert_eq!(ids(log.page(&later).unwrap()), vec![8, 7]);
         let gone = Filter {
             count: 1,
             after: Some(Uuid::from_u128(1)),
             ..Filter::default()
         };
         assert_eq!(log.page(&gone).unwrap_err(), UnknownCursor);
+        log.forget_until(6);
+        assert_eq!(ids(log.page(&all).unwrap()), vec![8, 7]);
         let off = RequestLog::new(0);
         off.push(logged(1));
         assert_eq!(off.page(&all).unwrap().len(), 0);

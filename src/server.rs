@@ -23,7 +23,7 @@ use crate::http::{AppState, Settings, router};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimit;
 use crate::request_log::RequestLog;
-use crate::store::{Background, Notices, Store};
+use crate::store::{Background, ClockState, Notices, Store};
 use crate::tokens::{self, TokenHash};
 use crate::webhooks::{self, Running, Wake, WebhookSettings};
 
@@ -47,6 +47,10 @@ pub struct ServeOptions {
 /// Which clock the server reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClockSetting {
+    /// The database's manual clock if it keeps one that is on, else the
+    /// system's.
+    AsStored,
+    /// The system's: a manual clock the database keeps is turned off.
     System,
     /// The manual clock kept in the database, started at `start` (now when
     /// `None`) unless the database already has one.
@@ -98,6 +102,7 @@ pub async fn compose(parts: Parts) -> anyhow::Result<Node> {
             .as_deref()
             .is_some_and(|url| url.starts_with("https://")),
     ));
+    let public_url = public_url.map(|url| url.trim_end_matches('/').to_owned());
     let background = store.serve(notices(&clock, &wake, &faults, &inbox)).await?;
     let worker = webhooks::spawn(
         store.clone(),
@@ -118,6 +123,7 @@ pub async fn compose(parts: Parts) -> anyhow::Result<Node> {
         grants: Arc::default(),
         requests: Arc::new(RequestLog::new(request_log)),
         inbox,
+        public_url,
     };
     Ok(Node {
         app,
@@ -136,9 +142,9 @@ fn notices(
     let (wake, clock, faults, inbox) = (wake.clone(), clock.clone(), faults.clone(), inbox.clone());
     Notices {
         webhooks: Arc::new(move || wake.now()),
-        clock: Arc::new(move |now_ms| {
+        clock: Arc::new(move |moved: ClockState| {
             if let Some(manual) = clock.manual() {
-                manual.jump_to(now_ms);
+                manual.moved(moved.version, moved.now_ms);
             }
         }),
         faults: Arc::new(move || faults.changed()),
@@ -148,16 +154,7 @@ fn notices(
 
 pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
     let store = crate::store::open(&options.database).await?;
-    let clock: Arc<dyn Clock> = match options.clock {
-        ClockSetting::System => clock::system(),
-        ClockSetting::Manual { start } => {
-            let start = start.unwrap_or_else(|| clock::system().now());
-            let stored = store.start_clock(start.timestamp_millis()).await?;
-            let now = DateTime::from_timestamp_millis(stored).unwrap_or(start);
-            tracing::info!(now = %now, "the clock is manual: it moves by clock/set and clock/advance");
-            Arc::new(ManualClock::new(now))
-        }
-    };
+    let clock = open_clock(store.as_ref(), options.clock).await?;
     let listener = TcpListener::bind(&options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
@@ -221,6 +218,34 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
     drop(node);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The clock `setting` asks for, with the mode the database keeps.
+async fn open_clock(store: &dyn Store, setting: ClockSetting) -> anyhow::Result<Arc<dyn Clock>> {
+    let stored = match setting {
+        ClockSetting::AsStored => store.stored_clock().await?,
+        ClockSetting::System => {
+            if store.stop_clock().await? {
+                tracing::warn!(
+                    "the database kept a manual clock: --clock system turned it off, and new \
+                     rows are stamped with the system's time beside the manual clock's"
+                );
+            }
+            None
+        }
+        ClockSetting::Manual { start } => {
+            let start = start.unwrap_or_else(|| clock::system().now());
+            Some(store.start_clock(start.timestamp_millis()).await?)
+        }
+    };
+    Ok(match stored {
+        None => clock::system(),
+        Some(state) => {
+            let clock = ManualClock::at(state.version, state.now_ms);
+            tracing::info!(now = %clock.now(), "the clock is manual: it moves by clock/set and clock/advance");
+            Arc::new(clock)
+        }
+    })
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed before

@@ -99,7 +99,7 @@ async fn open(database: &DatabaseArg) -> anyhow::Result<Arc<dyn Store>> {
 /// time.
 async fn now(store: &dyn Store) -> anyhow::Result<Timestamp> {
     let now = match store.stored_clock().await? {
-        Some(ms) => chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default(),
+        Some(clock) => chrono::DateTime::from_timestamp_millis(clock.now_ms).unwrap_or_default(),
         None => clock::system().now(),
     };
     Ok(Timestamp::truncate(now))

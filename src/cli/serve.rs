@@ -81,8 +81,12 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_timeout: std::time::Duration,
     /// The clock every part of the server reads.
-    #[arg(long, env = "SWITCHBOARD_CLOCK", value_enum, default_value = "system")]
-    pub clock: ClockMode,
+    ///
+    /// Without it, a database that keeps a manual clock goes on with it and
+    /// any other reads the system's; `--clock system` turns a database's
+    /// manual clock off.
+    #[arg(long, env = "SWITCHBOARD_CLOCK", value_enum)]
+    pub clock: Option<ClockMode>,
     /// Where a new manual clock starts (RFC 3339; default now). A database that
     /// already has a manual clock keeps it.
     #[arg(long, env = "SWITCHBOARD_CLOCK_START", value_parser = parse_clock_start)]
@@ -123,7 +127,7 @@ fn parse_public_url(text: &str) -> Result<String, String> {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    if args.clock == ClockMode::System && args.clock_start.is_some() {
+    if args.clock != Some(ClockMode::Manual) && args.clock_start.is_some() {
         anyhow::bail!("--clock-start needs --clock manual");
     }
     server::run(ServeOptions {
@@ -145,8 +149,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             ..WebhookSettings::default()
         },
         clock: match args.clock {
-            ClockMode::System => ClockSetting::System,
-            ClockMode::Manual => ClockSetting::Manual {
+            None => ClockSetting::AsStored,
+            Some(ClockMode::System) => ClockSetting::System,
+            Some(ClockMode::Manual) => ClockSetting::Manual {
                 start: args.clock_start,
             },
         },

@@ -4,11 +4,13 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::Request;
-use super::fields::{Input, InputError, Object};
+use super::fields::{Input, InputError, LIMITATION, Object, Shape};
 use super::paging::Limitation;
 use super::thread::MAX_FILTER_IDS;
 use super::time::parse_datetime;
 use super::webhook::DeliveryState;
+use crate::clock::{EARLIEST_MS, LATEST_MS};
+use crate::operations::{Api, Operation};
 
 /// The most `clock/advance` moves at once: two years.
 pub const MAX_ADVANCE_SECONDS: u32 = 63_072_000;
@@ -18,6 +20,8 @@ pub const MAX_ADVANCE_SECONDS: u32 = 63_072_000;
 pub struct NoParameters;
 
 impl Request for NoParameters {
+    const SHAPE: Shape = Shape::Object(&[]);
+
     fn parse(_: &Object<'_>) -> Input<Self> {
         Ok(Self)
     }
@@ -30,6 +34,8 @@ pub struct SetClock {
 }
 
 impl Request for SetClock {
+    const SHAPE: Shape = Shape::Object(&[("NowUtc", Shape::Value)]);
+
     fn parse(obj: &Object<'_>) -> Input<Self> {
         let text = obj.required_str("NowUtc")?;
         let now = parse_datetime(text).ok_or_else(|| {
@@ -37,6 +43,11 @@ impl Request for SetClock {
                 "NowUtc is not a valid date and time; use ISO 8601, for example 2026-03-10T12:00:00Z.",
             )
         })?;
+        if !(EARLIEST_MS..=LATEST_MS).contains(&now.timestamp_millis()) {
+            return Err(InputError::new(
+                "NowUtc must be between 2000-01-01T00:00:00Z and 9999-12-31T23:59:59Z.",
+            ));
+        }
         Ok(Self { now })
     }
 }
@@ -48,6 +59,8 @@ pub struct AdvanceClock {
 }
 
 impl Request for AdvanceClock {
+    const SHAPE: Shape = Shape::Object(&[("Seconds", Shape::Value)]);
+
     fn parse(obj: &Object<'_>) -> Input<Self> {
         let seconds = obj.required_integer("Seconds", 1, MAX_ADVANCE_SECONDS)?;
         Ok(Self {
@@ -56,18 +69,30 @@ impl Request for AdvanceClock {
     }
 }
 
-/// `reset`: which content goes (everything when neither list is given).
+/// `reset`: which content goes (everything when neither list is given), and
+/// whether every fault and every node's request log go too.
 #[derive(Debug, Clone)]
 pub struct Reset {
     pub integration_ids: Option<Vec<Uuid>>,
     pub enterprise_ids: Option<Vec<Uuid>>,
+    pub faults: bool,
+    pub request_log: bool,
 }
 
 impl Request for Reset {
+    const SHAPE: Shape = Shape::Object(&[
+        ("IntegrationIds", Shape::Value),
+        ("EnterpriseIds", Shape::Value),
+        ("Faults", Shape::Value),
+        ("RequestLog", Shape::Value),
+    ]);
+
     fn parse(obj: &Object<'_>) -> Input<Self> {
         Ok(Self {
             integration_ids: obj.optional_uuid_list("IntegrationIds", MAX_FILTER_IDS)?,
             enterprise_ids: obj.optional_uuid_list("EnterpriseIds", MAX_FILTER_IDS)?,
+            faults: obj.optional_bool("Faults")?.unwrap_or(false),
+            request_log: obj.optional_bool("RequestLog")?.unwrap_or(false),
         })
     }
 }
@@ -81,6 +106,12 @@ pub struct DeliveryFilter {
 }
 
 impl Request for DeliveryFilter {
+    const SHAPE: Shape = Shape::Object(&[
+        ("IntegrationIds", Shape::Value),
+        ("States", Shape::Value),
+        ("Limitation", LIMITATION),
+    ]);
+
     fn parse(obj: &Object<'_>) -> Input<Self> {
         let states = match obj.optional_array("States", 3)? {
             None => None,
@@ -112,10 +143,20 @@ pub struct RequestFilter {
     pub integration_ids: Option<Vec<Uuid>>,
     pub operations: Option<Vec<String>>,
     pub statuses: Option<Vec<u16>>,
+    /// Only entries after this one of the node's sequence.
+    pub after_sequence: Option<u64>,
     pub limitation: Limitation,
 }
 
 impl Request for RequestFilter {
+    const SHAPE: Shape = Shape::Object(&[
+        ("IntegrationIds", Shape::Value),
+        ("Operations", Shape::Value),
+        ("Statuses", Shape::Value),
+        ("AfterSequence", Shape::Value),
+        ("Limitation", LIMITATION),
+    ]);
+
     fn parse(obj: &Object<'_>) -> Input<Self> {
         let operations = obj
             .optional_array("Operations", MAX_FILTER_IDS)?
@@ -124,11 +165,18 @@ impl Request for RequestFilter {
                     .iter()
                     .enumerate()
                     .map(|(i, v)| {
-                        v.as_str().map(str::to_owned).ok_or_else(|| {
-                            InputError(format!(
-                                "Operations[{i}] must be an operation's name, such as \"messages/add\"."
-                            ))
-                        })
+                        v.as_str()
+                            .filter(|name| Operation::named(Api::Connector, name).is_some())
+                            .map(str::to_owned)
+                            .ok_or_else(|| {
+                                let names: Vec<&str> =
+                                    Operation::connector().map(Operation::name).collect();
+                                InputError(format!(
+                                    "Operations[{i}] must be the name of a Connector API \
+                                     operation: {}.",
+                                    names.join(", ")
+                                ))
+                            })
                     })
                     .collect::<Input<Vec<_>>>()
             })
@@ -156,6 +204,7 @@ impl Request for RequestFilter {
             integration_ids: obj.optional_uuid_list("IntegrationIds", MAX_FILTER_IDS)?,
             operations,
             statuses,
+            after_sequence: obj.optional_sequence("AfterSequence")?,
             limitation: Limitation::parse(obj)?,
         })
     }
@@ -168,6 +217,8 @@ pub struct ResendDeliveries {
 }
 
 impl Request for ResendDeliveries {
+    const SHAPE: Shape = Shape::Object(&[("WebhookDeliveryIds", Shape::Value)]);
+
     fn parse(obj: &Object<'_>) -> Input<Self> {
         Ok(Self {
             ids: obj.required_uuid_list("WebhookDeliveryIds", MAX_FILTER_IDS)?,

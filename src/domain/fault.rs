@@ -5,7 +5,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::Request;
-use super::fields::{Input, InputError, Object};
+use super::fields::{Input, InputError, Object, Shape};
 use super::thread::MAX_FILTER_IDS;
 use crate::operations::{Api, Operation};
 
@@ -84,6 +84,44 @@ impl Stage {
     }
 }
 
+/// What a connection fault does instead of answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum Connection {
+    /// Closes the connection without an answer.
+    Reset,
+    /// Keeps the connection open without answering, until the client gives
+    /// up (or [`HANG_MS`] pass).
+    Hang,
+}
+
+impl Connection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reset => "Reset",
+            Self::Hang => "Hang",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "Reset" => Some(Self::Reset),
+            "Hang" => Some(Self::Hang),
+            _ => None,
+        }
+    }
+}
+
+/// The longest a `Hang` fault holds a connection: five minutes.
+pub const HANG_MS: u64 = 300_000;
+
+/// Which requests a fault is limited to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Match {
+    /// Only requests that name this thread.
+    pub message_thread_id: Uuid,
+}
+
 /// A fault as it is kept and shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -92,6 +130,11 @@ pub struct Fault {
     pub operation: Target,
     pub integration_id: Option<Uuid>,
     pub status: Option<u16>,
+    /// Instead of a status: what is done to the connection.
+    pub connection: Option<Connection>,
+    /// Only requests that name a thread.
+    #[serde(rename = "Match")]
+    pub matches: Option<Match>,
     pub message: Option<String>,
     pub retry_after_seconds: Option<u32>,
     pub delay_ms: u32,
@@ -106,12 +149,16 @@ pub struct Fault {
 }
 
 impl Fault {
-    /// Whether the fault is for a request of `integration` to `operation`, at
-    /// `stage`, and has uses left as far as this node knows.
-    pub fn applies(&self, operation: Operation, integration: Uuid, stage: Stage) -> bool {
+    /// Whether the fault is for a request of `integration` to `operation`
+    /// that names `threads`, at `stage`, and has uses left as far as this
+    /// node knows.
+    pub fn applies(&self, request: &Aimed<'_>, stage: Stage) -> bool {
         self.stage == stage
-            && self.operation.covers(operation)
-            && self.integration_id.is_none_or(|id| id == integration)
+            && self.operation.covers(request.operation)
+            && self.integration_id.is_none_or(|id| id == request.integration)
+            && self
+                .matches
+                .is_none_or(|m| request.threads.contains(&m.message_thread_id))
             && self.remaining != Some(0)
     }
 
@@ -126,12 +173,23 @@ impl Fault {
     }
 }
 
+/// What a fault looks at in a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Aimed<'a> {
+    pub operation: Operation,
+    pub integration: Uuid,
+    /// The threads the request names.
+    pub threads: &'a [Uuid],
+}
+
 /// `faults/add`: a new fault, checked.
 #[derive(Debug, Clone)]
 pub struct AddFault {
     pub operation: Target,
     pub integration_id: Option<Uuid>,
     pub status: Option<u16>,
+    pub connection: Option<Connection>,
+    pub matches: Option<Match>,
     pub message: Option<String>,
     pub retry_after_seconds: Option<u32>,
     pub delay_ms: u32,
@@ -141,6 +199,20 @@ pub struct AddFault {
 }
 
 impl Request for AddFault {
+    const SHAPE: Shape = Shape::Object(&[
+        ("Operation", Shape::Value),
+        ("IntegrationId", Shape::Value),
+        ("Status", Shape::Value),
+        ("Message", Shape::Value),
+        ("RetryAfterSeconds", Shape::Value),
+        ("DelayMs", Shape::Value),
+        ("Probability", Shape::Value),
+        ("Times", Shape::Value),
+        ("Stage", Shape::Value),
+        ("Connection", Shape::Value),
+        ("Match", Shape::Object(&[("MessageThreadId", Shape::Value)])),
+    ]);
+
     fn parse(obj: &Object<'_>) -> Input<Self> {
         let operation = Target::parse(obj.required_str("Operation")?).ok_or_else(|| {
             let names: Vec<String> = Operation::connector()
@@ -158,15 +230,39 @@ impl Request for AddFault {
         if message.as_deref().is_some_and(|m| m.chars().count() > 1000) {
             return Err(InputError::new("Message must be at most 1000 characters."));
         }
+        let connection = obj
+            .optional_str("Connection")?
+            .map(|c| {
+                Connection::parse(c)
+                    .ok_or_else(|| InputError::new("Connection must be \"Reset\" or \"Hang\"."))
+            })
+            .transpose()?;
+        if connection.is_some() && status.is_some() {
+            return Err(InputError::new(
+                "A fault has a Status to answer with or a Connection to drop, not both.",
+            ));
+        }
         let retry_after_seconds = match obj.get("RetryAfterSeconds") {
             None => None,
-            Some(_) if status != Some(429) => {
+            Some(_) if !matches!(status, Some(429 | 503)) => {
                 return Err(InputError::new(
-                    "RetryAfterSeconds is for a fault with Status 429 only.",
+                    "RetryAfterSeconds is for a fault with Status 429 or 503 only.",
                 ));
             }
             Some(_) => obj.optional_integer("RetryAfterSeconds", 1, MAX_RETRY_AFTER_SECONDS)?,
         };
+        let path = obj.path("Match");
+        let matches = match obj.object_at("Match", &path)? {
+            None => None,
+            Some(m) => Some(Match {
+                message_thread_id: m.required_uuid("MessageThreadId")?,
+            }),
+        };
+        if matches.is_some() && operation == Target::One(Operation::ThreadsAdd) {
+            return Err(InputError::new(
+                "Match names a thread, and messageThreads/add names none: no request would match.",
+            ));
+        }
         let delay_ms = obj
             .optional_integer("DelayMs", 0, MAX_DELAY_MS)?
             .unwrap_or(0);
@@ -191,17 +287,24 @@ impl Request for AddFault {
                     })?,
             ),
         };
-        let stage = Stage::parse(obj.required_str("Stage")?)
-            .ok_or_else(|| InputError::new("Stage must be \"Before\" or \"After\"."))?;
-        if status.is_none() && delay_ms == 0 {
+        // A fault acts before the operation unless told otherwise.
+        let stage = match obj.optional_str("Stage")? {
+            None => Stage::Before,
+            Some(stage) => Stage::parse(stage)
+                .ok_or_else(|| InputError::new("Stage must be \"Before\" or \"After\"."))?,
+        };
+        if status.is_none() && connection.is_none() && delay_ms == 0 {
             return Err(InputError::new(
-                "A fault needs a Status to answer with, a DelayMs to wait, or both.",
+                "A fault needs a Status to answer with, a Connection to drop, a DelayMs to wait, \
+                 or a Status or Connection with a DelayMs.",
             ));
         }
         Ok(Self {
             operation,
             integration_id: obj.optional_uuid("IntegrationId")?,
             status,
+            connection,
+            matches,
             message,
             retry_after_seconds,
             delay_ms,
@@ -219,6 +322,8 @@ impl AddFault {
             operation: self.operation,
             integration_id: self.integration_id,
             status: self.status,
+            connection: self.connection,
+            matches: self.matches,
             message: self.message,
             retry_after_seconds: self.retry_after_seconds,
             delay_ms: self.delay_ms,
@@ -238,6 +343,8 @@ pub struct DeleteFaults {
 }
 
 impl Request for DeleteFaults {
+    const SHAPE: Shape = Shape::Object(&[("FaultIds", Shape::Value)]);
+
     fn parse(obj: &Object<'_>) -> Input<Self> {
         Ok(Self {
             ids: obj.optional_uuid_list("FaultIds", MAX_FILTER_IDS)?,
@@ -279,7 +386,7 @@ mod tests {
             ),
             (
                 json!({"Operation": "*", "Status": 500, "RetryAfterSeconds": 5, "Stage": "Before"}),
-                "429 only",
+                "429 or 503 only",
             ),
             (
                 json!({"Operation": "*", "DelayMs": 30_001, "Stage": "Before"}),
@@ -304,22 +411,65 @@ mod tests {
     }
 
     #[test]
-    fn a_fault_applies_to_its_operation_integration_and_stage_while_it_has_uses() {
+    fn stage_defaults_to_before_and_retry_after_goes_with_429_and_503() {
+        let fault = parse(json!({"Operation": "*", "Status": 503, "RetryAfterSeconds": 7})).unwrap();
+        assert_eq!((fault.stage, fault.retry_after_seconds), (Stage::Before, Some(7)));
+        let error = parse(json!({"Operation": "*", "Status": 500, "RetryAfterSeconds": 7}))
+            .unwrap_err()
+            .0;
+        assert!(error.contains("429 or 503"), "{error}");
+    }
+
+    #[test]
+    fn a_connection_fault_drops_instead_of_answering() {
+        let reset = parse(json!({"Operation": "*", "Connection": "Reset"})).unwrap();
+        assert_eq!((reset.connection, reset.status), (Some(Connection::Reset), None));
+        for (bad, message) in [
+            (json!({"Operation": "*", "Connection": "Close"}), "Connection must be"),
+            (
+                json!({"Operation": "*", "Connection": "Hang", "Status": 500}),
+                "not both",
+            ),
+        ] {
+            let error = parse(bad.clone()).unwrap_err().0;
+            assert!(error.contains(message), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_fault_applies_to_its_operation_integration_stage_and_thread_while_it_has_uses() {
         let integration = Uuid::new_v4();
+        let thread = Uuid::new_v4();
         let mut fault = parse(json!({
             "Operation": "messages/add", "IntegrationId": integration,
             "Status": 500, "Times": 1, "Stage": "Before"
         }))
         .unwrap()
         .into_fault(Uuid::new_v4(), 0);
-        assert!(fault.applies(Operation::MessagesAdd, integration, Stage::Before));
-        assert!(!fault.applies(Operation::MessagesAdd, integration, Stage::After));
-        assert!(!fault.applies(Operation::MessagesGetAll, integration, Stage::Before));
-        assert!(!fault.applies(Operation::MessagesAdd, Uuid::new_v4(), Stage::Before));
+        let aimed = |operation, integration, threads| Aimed {
+            operation,
+            integration,
+            threads,
+        };
+        let add = aimed(Operation::MessagesAdd, integration, &[]);
+        assert!(fault.applies(&add, Stage::Before));
+        assert!(!fault.applies(&add, Stage::After));
+        assert!(!fault.applies(&aimed(Operation::MessagesGetAll, integration, &[]), Stage::Before));
+        assert!(!fault.applies(&aimed(Operation::MessagesAdd, Uuid::new_v4(), &[]), Stage::Before));
+        fault.matches = Some(Match {
+            message_thread_id: thread,
+        });
+        assert!(!fault.applies(&add, Stage::Before), "names no thread");
+        let named = [Uuid::new_v4(), thread];
+        assert!(fault.applies(
+            &aimed(Operation::MessagesAdd, integration, &named),
+            Stage::Before
+        ));
+        fault.matches = None;
         fault.remaining = Some(0);
-        assert!(!fault.applies(Operation::MessagesAdd, integration, Stage::Before));
+        assert!(!fault.applies(&add, Stage::Before));
         fault.operation = Target::Any;
         fault.remaining = None;
-        assert!(fault.applies(Operation::ThreadsGetAll, integration, Stage::Before));
+        assert!(fault.applies(&aimed(Operation::ThreadsGetAll, integration, &[]), Stage::Before));
     }
 }

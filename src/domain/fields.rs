@@ -58,6 +58,12 @@ impl<'a> Object<'a> {
         self.map.get(name).filter(|v| !v.is_null())
     }
 
+    /// A property as sent, `null` included: for the few properties where
+    /// `null` means something (a webhook URL that `null` clears).
+    pub fn as_sent(&self, name: &str) -> Option<&'a Value> {
+        self.map.get(name)
+    }
+
     pub fn required(&self, name: &str) -> Input<&'a Value> {
         self.get(name)
             .ok_or_else(|| InputError(format!("{} is required.", self.path(name).0)))
@@ -101,6 +107,20 @@ impl<'a> Object<'a> {
                             self.path(name).0
                         ))
                     })
+            })
+            .transpose()
+    }
+
+    /// A whole number of 0 or more, if present (a sequence number).
+    pub fn optional_sequence(&self, name: &str) -> Input<Option<u64>> {
+        self.get(name)
+            .map(|v| {
+                v.as_u64().ok_or_else(|| {
+                    InputError(format!(
+                        "{} must be a whole number of 0 or more.",
+                        self.path(name).0
+                    ))
+                })
             })
             .transpose()
     }
@@ -273,5 +293,162 @@ mod tests {
             obj.required_str("S").unwrap_err().0,
             "S must not contain U+0000."
         );
+    }
+}
+
+/// The properties a request may carry, as a tree: a property the tree does not
+/// name is unknown. Each request type declares its own
+/// ([`super::Request::SHAPE`]).
+#[derive(Debug)]
+pub enum Shape {
+    /// A value whose inside is not looked into (a string, a number, a list of
+    /// ids).
+    Value,
+    /// An object with these properties.
+    Object(&'static [(&'static str, Shape)]),
+    /// A list of items of this shape.
+    List(&'static Shape),
+}
+
+/// `Limitation` of every `getAll`.
+pub const LIMITATION: Shape = Shape::Object(&[("Count", Shape::Value), ("Cursor", Shape::Value)]);
+/// A time interval filter.
+pub const INTERVAL: Shape = Shape::Object(&[("StartUtc", Shape::Value), ("EndUtc", Shape::Value)]);
+
+/// A property a request carried that its operation does not take.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Unknown {
+    /// Its full path, such as `Limitation.count` or `Messages[2].text`.
+    pub property: String,
+    /// The name it differs from only by case or one letter, if there is one.
+    pub did_you_mean: Option<String>,
+}
+
+impl std::fmt::Display for Unknown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.property)?;
+        match &self.did_you_mean {
+            Some(name) => write!(f, " (did you mean {name}?)"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The properties of `body` that `shape` (and, at the top, `extra`) does not
+/// name, in the body's order. Costs a look at each property's name, and
+/// allocates only for an unknown one.
+pub fn unknown(body: &Value, shape: &Shape, extra: &[&str]) -> Vec<Unknown> {
+    let mut found = Vec::new();
+    walk(body, shape, extra, &mut String::new(), &mut found);
+    found
+}
+
+fn walk(value: &Value, shape: &Shape, extra: &[&str], path: &mut String, found: &mut Vec<Unknown>) {
+    match (value, shape) {
+        (Value::Object(map), Shape::Object(known)) => {
+            for (name, value) in map {
+                let at = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(name);
+                match known.iter().find(|(k, _)| k == name) {
+                    Some((_, inner)) => walk(value, inner, &[], path, found),
+                    None if extra.contains(&name.as_str()) => {}
+                    None => {
+                        let names = known.iter().map(|(k, _)| *k).chain(extra.iter().copied());
+                        found.push(Unknown {
+                            property: path.clone(),
+                            did_you_mean: names
+                                .into_iter()
+                                .find(|k| nearly(k, name))
+                                .map(str::to_owned),
+                        });
+                    }
+                }
+                path.truncate(at);
+            }
+        }
+        (Value::Array(items), Shape::List(inner)) => {
+            for (i, item) in items.iter().enumerate() {
+                let at = path.len();
+                path.push_str(&format!("[{i}]"));
+                walk(item, inner, &[], path, found);
+                path.truncate(at);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether `a` and `b` differ only by case, or by one letter (one added,
+/// left out or changed).
+fn nearly(a: &str, b: &str) -> bool {
+    if a.eq_ignore_ascii_case(b) {
+        return true;
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    match long.len() - short.len() {
+        0 => short.iter().zip(long).filter(|(x, y)| x != y).count() == 1,
+        1 => {
+            let first = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+            short[first..] == long[first + 1..]
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+    use serde_json::json;
+
+    const ADD: Shape = Shape::Object(&[
+        (
+            "Messages",
+            Shape::List(&Shape::Object(&[("Text", Shape::Value)])),
+        ),
+        ("Limitation", LIMITATION),
+    ]);
+
+    #[test]
+    fn unknown_properties_are_named_with_a_hint_at_any_depth() {
+        let body = json!({
+            "messages": [],
+            "Messages": [{"Text": "a"}, {"Txt": "b", "Other": 1}],
+            "Limitation": {"count": 1, "Cursor": null},
+            "Client": "app",
+        });
+        let found: Vec<String> = unknown(&body, &ADD, &["Client"])
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                "messages (did you mean Messages?)",
+                "Messages[1].Txt (did you mean Text?)",
+                "Messages[1].Other",
+                "Limitation.count (did you mean Count?)",
+            ],
+            "in the body's order"
+        );
+        assert!(unknown(&json!({"Messages": [{"Text": "a"}]}), &ADD, &[]).is_empty());
+    }
+
+    #[test]
+    fn nearly_means_case_or_one_letter() {
+        assert!(nearly("IsResolved", "IsResolve"));
+        assert!(nearly("IsResolved", "isresolved"));
+        assert!(nearly("Count", "Coumt"));
+        assert!(nearly("Text", "Texts"));
+        assert!(!nearly("Text", "Tex__"));
+        assert!(!nearly("Subject", "Sender"));
     }
 }

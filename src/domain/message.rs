@@ -4,7 +4,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::Request;
-use super::fields::{Input, InputError, Object, indexed_path, item_object};
+use super::fields::{
+    INTERVAL, Input, InputError, LIMITATION, Object, Shape, indexed_path, item_object,
+};
 use super::json::{self, PageItem, WriteJson};
 use super::paging::Limitation;
 use super::text::Text;
@@ -129,6 +131,15 @@ pub struct NewMessage {
 pub struct AddMessages(pub Vec<NewMessage>);
 
 impl Request for AddMessages {
+    const SHAPE: Shape = Shape::Object(&[(
+        "Messages",
+        Shape::List(&Shape::Object(&[
+            ("MessageThreadId", Shape::Value),
+            ("Text", Shape::Value),
+            ("Identifier", Shape::Value),
+        ])),
+    )]);
+
     fn parse(obj: &Object<'_>) -> Input<Self> {
         let items = obj.required_array("Messages", MAX_BATCH)?;
         items
@@ -165,6 +176,13 @@ pub struct MessageFilter {
 }
 
 impl Request for MessageFilter {
+    const SHAPE: Shape = Shape::Object(&[
+        ("MessageThreadIds", Shape::Value),
+        ("EnterpriseIds", Shape::Value),
+        ("CreatedUtc", INTERVAL),
+        ("Limitation", LIMITATION),
+    ]);
+
     fn parse(obj: &Object<'_>) -> Input<Self> {
         Ok(Self {
             thread_ids: obj.required_uuid_list("MessageThreadIds", MAX_FILTER_IDS)?,

@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use super::Request;
-use super::fields::{Input, InputError, Object};
+use super::fields::{INTERVAL, Input, InputError, LIMITATION, Object, Shape};
 use super::json::{self, PageItem, WriteJson};
 use super::paging::Limitation;
 use super::text::ShortText;
@@ -127,6 +127,12 @@ pub struct AddThread {
 }
 
 impl Request for AddThread {
+    const SHAPE: Shape = Shape::Object(&[
+        ("OriginalSender", Shape::Value),
+        ("Subject", Shape::Value),
+        ("EnterpriseId", Shape::Value),
+    ]);
+
     fn parse(obj: &Object<'_>) -> Input<Self> {
         Ok(Self {
             original_sender: ShortText::parse(obj, "OriginalSender")?,
@@ -147,6 +153,14 @@ pub struct ThreadFilter {
 }
 
 impl Request for ThreadFilter {
+    const SHAPE: Shape = Shape::Object(&[
+        ("EnterpriseIds", Shape::Value),
+        ("MessageThreadIds", Shape::Value),
+        ("CreatedUtc", INTERVAL),
+        ("UpdatedUtc", INTERVAL),
+        ("Limitation", LIMITATION),
+    ]);
+
     fn parse(obj: &Object<'_>) -> Input<Self> {
         let filter = Self {
             enterprise_ids: obj.optional_uuid_list("EnterpriseIds", MAX_FILTER_IDS)?,
@@ -176,6 +190,14 @@ pub struct StaffThreadFilter {
 }
 
 impl Request for StaffThreadFilter {
+    const SHAPE: Shape = Shape::Object(&[
+        ("EnterpriseIds", Shape::Value),
+        ("IntegrationIds", Shape::Value),
+        ("IsResolved", Shape::Value),
+        ("UpdatedUtc", INTERVAL),
+        ("Limitation", LIMITATION),
+    ]);
+
     fn parse(obj: &Object<'_>) -> Input<Self> {
         Ok(Self {
             enterprise_ids: obj.optional_uuid_list("EnterpriseIds", MAX_FILTER_IDS)?,
@@ -195,6 +217,11 @@ pub struct UpdateThread {
 }
 
 impl Request for UpdateThread {
+    const SHAPE: Shape = Shape::Object(&[
+        ("MessageThreadId", Shape::Value),
+        ("IsResolved", Shape::Value),
+    ]);
+
     fn parse(obj: &Object<'_>) -> Input<Self> {
         Ok(Self {
             thread_id: obj.required_uuid("MessageThreadId")?,

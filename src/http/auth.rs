@@ -18,8 +18,8 @@ use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use crate::domain::Request as Parse;
-use crate::domain::fault::Stage;
-use crate::domain::fields::{InputError, Object};
+use crate::domain::fault::{Aimed, Stage};
+use crate::domain::fields::{self, InputError, Object};
 use crate::domain::scope::AccessGrant;
 use crate::operations::Operation;
 use crate::ratelimit::Decision;
@@ -41,7 +41,22 @@ pub trait Connector: Parse + Send + Sync + 'static {
     /// The operation this request asks of the store, for a token with
     /// `grant`; or the request's own error (an enterprise out of scope).
     fn operation(&self, grant: &AccessGrant, app: &AppState) -> Result<Self::Operation, ApiError>;
+
+    /// The threads the request names, which a fault may be aimed at.
+    fn threads(&self) -> Vec<Uuid> {
+        Vec::new()
+    }
 }
+
+/// The properties every Connector API request may carry beside its
+/// operation's own.
+pub const CREDENTIALS: &[&str] = &[
+    "ClientToken",
+    "AccessToken",
+    "Client",
+    "LanguageCode",
+    "CultureCode",
+];
 
 /// A Connector API request, parsed; admitted, or to be admitted together with
 /// its operation (see [`crate::store::admission`]). Errors come in one order
@@ -57,6 +72,8 @@ pub struct Call<R> {
     /// was last admitted with on this node.
     grant: Option<AccessGrant>,
     expected: bool,
+    /// The threads the request names (only looked for while there are faults).
+    threads: Vec<Uuid>,
 }
 
 impl<R: Connector> FromRequest<AppState> for Call<R> {
@@ -70,11 +87,12 @@ impl<R: Connector> FromRequest<AppState> for Call<R> {
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no request context")))?;
         let operation = Operation::at(request.uri().path())
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no operation at this path")))?;
-        let JsonBody(body) = JsonBody::from_request(request, app).await?;
+        let JsonBody(value) = JsonBody::from_request(request, app).await?;
         if app.requests.is_on() {
-            context.set_logged_body(request_log::request_text(&body));
+            context.set_logged_body(request_log::request_json(&value));
+            context.set_warnings(fields::unknown(&value, &R::SHAPE, CREDENTIALS));
         }
-        let body = Object::root(&body)?;
+        let body = Object::root(&value)?;
         let client_token = TokenHash::of(non_empty(&body, "ClientToken")?);
         let access_token = TokenHash::of(non_empty(&body, "AccessToken")?);
         non_empty(&body, "Client")?;
@@ -90,7 +108,13 @@ impl<R: Connector> FromRequest<AppState> for Call<R> {
             request: R::parse(&body),
             grant: None,
             expected: false,
+            threads: Vec::new(),
         };
+        if let Ok(request) = &call.request
+            && app.faults.any().await?
+        {
+            call.threads = request.threads();
+        }
         // A token this node has admitted before may travel with its
         // operation, unless a fault waits for the request.
         if let Some(expected) =
@@ -99,7 +123,7 @@ impl<R: Connector> FromRequest<AppState> for Call<R> {
             && call.request.is_ok()
             && !app
                 .faults
-                .could_apply(operation, expected.integration_id, Stage::Before)
+                .could_apply(&call.aimed(expected.integration_id), Stage::Before)
                 .await?
         {
             call.grant = Some(expected);
@@ -147,6 +171,7 @@ impl<R: Connector> Call<R> {
                 context: self.context,
                 operation: self.operation,
                 integration: grant.integration_id,
+                threads: self.threads,
             },
         })
     }
@@ -201,6 +226,15 @@ impl<R: Connector> Call<R> {
 }
 
 impl<R> Call<R> {
+    /// The request as a fault looks at it, for `integration`.
+    fn aimed(&self, integration: Uuid) -> Aimed<'_> {
+        Aimed {
+            operation: self.operation,
+            integration,
+            threads: &self.threads,
+        }
+    }
+
     /// Notes what admission found, and answers for a request it did not allow.
     fn admitted(&self, app: &AppState, admitted: Admitted) -> Result<AccessGrant, ApiError> {
         let admission = self.admission;
@@ -234,8 +268,7 @@ impl<R> Call<R> {
         fault::step(
             app,
             &self.context,
-            self.operation,
-            grant.integration_id,
+            &self.aimed(grant.integration_id),
             Stage::Before,
         )
         .await?;
@@ -259,14 +292,19 @@ pub struct After {
     context: Arc<RequestContext>,
     operation: Operation,
     integration: Uuid,
+    threads: Vec<Uuid>,
 }
 
 impl After {
     /// The answer, after the `After` faults: the operation has run and
     /// committed; a fault may hold its answer back, or replace it.
     pub async fn answer(self, app: &AppState, response: Response) -> Response {
-        let stage = Stage::After;
-        match fault::step(app, &self.context, self.operation, self.integration, stage).await {
+        let request = Aimed {
+            operation: self.operation,
+            integration: self.integration,
+            threads: &self.threads,
+        };
+        match fault::step(app, &self.context, &request, Stage::After).await {
             Ok(()) => response,
             Err(error) => error.into_response(),
         }
@@ -286,6 +324,15 @@ impl<R: Parse> FromRequest<AppState> for Staff<R> {
             return Err(ApiError::Unauthorized(Credentials::Staff));
         }
         let JsonBody(body) = JsonBody::from_request(request, app).await?;
+        let unknown = fields::unknown(&body, &R::SHAPE, &[]);
+        if !unknown.is_empty() {
+            let named: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+            return Err(ApiError::BadRequest(format!(
+                "The operator API takes no property {}: check the names (they are \
+                 case-sensitive) against /openapi.json.",
+                named.join(", ")
+            )));
+        }
         Ok(Self {
             request: R::parse(&Object::root(&body)?)?,
         })

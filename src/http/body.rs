@@ -6,8 +6,12 @@ use axum::http::{HeaderMap, header};
 use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use std::sync::Arc;
+
 use super::AppState;
+use super::context::RequestContext;
 use super::error::ApiError;
+use crate::request_log;
 
 /// A request body that is JSON, sent as `application/json`, within the size limit.
 pub struct JsonBody(pub Value);
@@ -16,6 +20,7 @@ impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, app: &AppState) -> Result<Self, ApiError> {
+        let context = request.extensions().get::<Arc<RequestContext>>().cloned();
         if !is_json(request.headers()) {
             return Err(ApiError::UnsupportedMediaType(
                 "Content-Type must be application/json.",
@@ -43,6 +48,12 @@ impl FromRequest<AppState> for JsonBody {
             }
         })?;
         let value = parse_json(&bytes).map_err(|e| {
+            // The very body a tester needs to see: kept as text.
+            if let Some(context) = &context
+                && app.requests.is_on()
+            {
+                context.set_logged_body(request_log::request_text(&bytes));
+            }
             ApiError::BadRequest(format!("The request body is not valid JSON: {e}."))
         })?;
         Ok(Self(value))

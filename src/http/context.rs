@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use serde::Serialize;
@@ -16,6 +16,8 @@ use super::AppState;
 use super::error::ErrorReport;
 use tracing::Instrument;
 
+use super::fault::ConnectionFault;
+use crate::domain::fields::Unknown;
 use crate::operations::{Api, Operation};
 use crate::request_log::{self, Logged};
 
@@ -28,9 +30,10 @@ pub struct RequestContext {
     pub id: Uuid,
     integration: OnceLock<Uuid>,
     fault: OnceLock<Uuid>,
-    /// The request body as the request log keeps it (when the log is on and
-    /// the body was JSON).
-    logged_body: OnceLock<String>,
+    /// The request body as the request log keeps it (when the log is on).
+    logged_body: OnceLock<request_log::Body>,
+    /// The properties the operation ignored (when the log is on).
+    warnings: OnceLock<Vec<Unknown>>,
 }
 
 impl RequestContext {
@@ -40,8 +43,13 @@ impl RequestContext {
     }
 
     /// Keeps the request body for the request log.
-    pub fn set_logged_body(&self, text: String) {
-        let _ = self.logged_body.set(text);
+    pub fn set_logged_body(&self, body: request_log::Body) {
+        let _ = self.logged_body.set(body);
+    }
+
+    /// Keeps the properties the operation ignored, for the request log.
+    pub fn set_warnings(&self, warnings: Vec<Unknown>) {
+        let _ = self.warnings.set(warnings);
     }
 
     /// Records the fault that answered the request.
@@ -69,6 +77,7 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
         integration: OnceLock::new(),
         fault: OnceLock::new(),
         logged_body: OnceLock::new(),
+        warnings: OnceLock::new(),
     });
     request.extensions_mut().insert(context.clone());
     let method = request.method().clone();
@@ -78,6 +87,11 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
         .get::<MatchedPath>()
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
+    let logged = app.requests.is_on().then(|| {
+        Operation::at(&path)
+            .filter(|op| op.api() == Api::Connector)
+            .map(|op| (op, request_headers(request.headers())))
+    });
 
     // Every line logged while the request runs names it.
     let span = tracing::info_span!("request", request_id = %context.id);
@@ -103,6 +117,8 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
     }
 
     let latency = app.real_clock.instant().saturating_duration_since(started);
+    // A connection fault's answer never reaches the client.
+    let dropped = response.extensions().get::<ConnectionFault>().is_some();
     let status = response.status().as_u16();
     let integration = context.integration.get();
     tracing::info!(
@@ -116,12 +132,41 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
         "request"
     );
     app.metrics.observe_request(&route, status, latency);
-    if app.requests.is_on()
-        && let Some(operation) = Operation::at(&path).filter(|op| op.api() == Api::Connector)
-    {
-        response = log_request(&app, &context, operation, status, latency, response).await;
+    if let Some(Some((operation, headers))) = logged {
+        let status = (!dropped).then_some(status);
+        let entry = Entry {
+            operation,
+            status,
+            latency,
+            headers,
+        };
+        response = log_request(&app, &context, entry, response).await;
     }
     response
+}
+
+/// The headers of a request that the request log keeps.
+fn request_headers(headers: &HeaderMap) -> request_log::Headers {
+    let get = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    request_log::Headers {
+        content_type: get(header::CONTENT_TYPE),
+        content_length: get(header::CONTENT_LENGTH),
+        user_agent: get(header::USER_AGENT),
+        prefer: get(header::HeaderName::from_static("prefer")),
+        retry_after: None,
+    }
+}
+
+/// What the request log notes of a request beside its bodies.
+struct Entry {
+    operation: Operation,
+    status: Option<u16>,
+    latency: Duration,
+    headers: request_log::Headers,
 }
 
 /// Adds a Connector API request to the node's request log, with the start of
@@ -129,27 +174,39 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
 async fn log_request(
     app: &AppState,
     context: &RequestContext,
-    operation: Operation,
-    status: u16,
-    latency: Duration,
+    entry: Entry,
     response: Response,
 ) -> Response {
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_default();
+    let mut headers = entry.headers;
+    headers.retry_after = parts
+        .headers
+        .get(header::RETRY_AFTER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let answered = entry.status.is_some();
     app.requests.push(Logged {
+        sequence: 0,
         request_id: context.id,
         time_utc: app
             .clock
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        operation: operation.name().to_owned(),
+        logged_ms: app.real_clock.now_ms(),
+        operation: entry.operation.name().to_owned(),
         integration_id: context.integration.get().copied(),
-        status,
-        duration_ms: latency.as_micros() as f64 / 1000.0,
-        request: context.logged_body.get().cloned(),
-        response: Some(request_log::response_text(&bytes)),
+        status: entry.status,
+        duration_ms: entry.latency.as_micros() as f64 / 1000.0,
+        request: context.logged_body.get().cloned().unwrap_or_default(),
+        response: if answered {
+            request_log::response(&bytes)
+        } else {
+            request_log::Body::None
+        },
+        headers,
+        warnings: context.warnings.get().cloned().unwrap_or_default(),
         fault_id: context.fault.get().copied(),
     });
     Response::from_parts(parts, Body::from(bytes))

@@ -7,7 +7,8 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::domain::fault::Fault;
+use super::fault::ConnectionFault;
+use crate::domain::fault::{Connection, Fault};
 use crate::domain::fields::InputError;
 use crate::store::{Missing, StoreError};
 
@@ -40,6 +41,8 @@ pub enum ApiError {
         message: String,
         retry_after_secs: Option<u32>,
     },
+    /// A connection fault: no answer at all.
+    Dropped(Connection),
     Internal(anyhow::Error),
 }
 
@@ -80,7 +83,9 @@ impl From<StoreError> for ApiError {
             ),
             Missing::Thread(_) => "MessageThreadId is not the id of a message thread.".to_owned(),
             Missing::Integration(_) => "IntegrationId is not the id of an integration.".to_owned(),
-            Missing::Enterprise(_) => "EnterpriseId is not the id of an enterprise.".to_owned(),
+            Missing::Enterprise(id) => {
+                format!("EnterpriseIds: {id} is not the id of an enterprise.")
+            }
             Missing::AccessToken => "AccessToken is not an active access token.".to_owned(),
             Missing::DeliveryCursor => {
                 "Limitation.Cursor is not the id of a webhook delivery.".to_owned()
@@ -90,8 +95,12 @@ impl From<StoreError> for ApiError {
 }
 
 impl ApiError {
-    /// The answer of `fault`, when it has a status to answer with.
+    /// The answer of `fault`, when it has a status to answer with or a
+    /// connection to drop.
     pub fn fault(fault: &Fault) -> Option<Self> {
+        if let Some(connection) = fault.connection {
+            return Some(Self::Dropped(connection));
+        }
         let status = StatusCode::from_u16(fault.status?).ok()?;
         Some(Self::Fault {
             status,
@@ -111,7 +120,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal(_) | Self::Dropped(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -140,6 +149,7 @@ impl ApiError {
                 format!("The request body is larger than the limit of {limit} bytes.")
             }
             Self::UnsupportedMediaType(m) => m.to_owned(),
+            Self::Dropped(connection) => format!("Dropped by a fault: {}.", connection.as_str()),
             Self::Internal(cause) => {
                 return ErrorReport {
                     message: "An unexpected error occurred. Quote the RequestId when reporting it."
@@ -159,6 +169,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = status.into_response();
+        if let Self::Dropped(connection) = self {
+            response
+                .extensions_mut()
+                .insert(ConnectionFault(connection));
+            return response;
+        }
         match &self {
             Self::MethodNotAllowed => {
                 response

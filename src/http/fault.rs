@@ -3,28 +3,30 @@
 //! `After` it committed, on its answer. A request is answered by one fault at
 //! most.
 
-use uuid::Uuid;
-
 use super::AppState;
 use super::context::RequestContext;
 use super::error::ApiError;
-use crate::domain::fault::Stage;
-use crate::operations::Operation;
+use crate::domain::fault::{Aimed, Connection, Stage};
 
-/// Applies the fault that picks this request of `integration` at `stage`,
-/// if one does: waits its delay, and answers with its status if it has one
+/// What a connection fault does to its request's connection, marked on the
+/// response it stands for: the connection's service acts on it
+/// (`http::serve`), and the request log notes that no answer went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionFault(pub Connection);
+
+/// Applies the fault that picks `request` at `stage`, if one does: waits its
+/// delay, and answers with its status or drops its connection if it says so
 /// (`Err`); the request goes on otherwise.
 pub async fn step(
     app: &AppState,
     context: &RequestContext,
-    operation: Operation,
-    integration: Uuid,
+    request: &Aimed<'_>,
     stage: Stage,
 ) -> Result<(), ApiError> {
     if context.fault().is_some() {
         return Ok(());
     }
-    let Some(fault) = app.faults.pick(operation, integration, stage).await? else {
+    let Some(fault) = app.faults.pick(request, stage).await? else {
         return Ok(());
     };
     context.set_fault(fault.id);

@@ -47,6 +47,10 @@ impl Connector for AddMessages {
             Sender::Application,
         ))
     }
+
+    fn threads(&self) -> Vec<Uuid> {
+        self.0.iter().map(|item| item.thread_id).collect()
+    }
 }
 
 pub async fn add(
@@ -71,6 +75,10 @@ impl Connector for MessageFilter {
             None => None,
         };
         Ok(message_query(grant.visibility(), self, enterprises))
+    }
+
+    fn threads(&self) -> Vec<Uuid> {
+        self.thread_ids.clone()
     }
 }
 

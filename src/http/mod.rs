@@ -1,7 +1,8 @@
 //! The HTTP layer: routing, the request body extractor, authentication, error
 //! mapping and the handlers of each operation.
 
-mod auth;
+pub(crate) mod admin;
+pub(crate) mod auth;
 mod body;
 pub mod context;
 pub(crate) mod emulator;
@@ -35,6 +36,7 @@ use crate::webhooks::Wake;
 use error::ApiError;
 
 pub use crate::operations::check_request;
+pub use auth::CREDENTIALS;
 pub(crate) use body::parse_json;
 
 /// Settings of the API that the command line controls.
@@ -77,6 +79,8 @@ pub struct AppState {
     pub requests: Arc<RequestLog>,
     /// The staff web inbox's sessions and login throttle.
     pub inbox: Arc<inbox::Inbox>,
+    /// Where users reach this server (`--public-url`), when it is set.
+    pub public_url: Option<String>,
 }
 
 /// The whole HTTP application.

@@ -2,7 +2,7 @@
 //! the OpenAPI document.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -43,14 +43,28 @@ pub async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> 
 }
 
 /// The Postman collection of every operation (made from the OpenAPI document).
-pub async fn postman() -> Result<Response, ApiError> {
-    respond::json(&super::postman::collection())
+pub async fn postman(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    respond::json(&super::postman::collection(&base_url(&app, &headers)))
+}
+
+/// Where users reach this server: `--public-url`, else the address the
+/// request was sent to.
+fn base_url(app: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &app.public_url {
+        return url.clone();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '"']))
+        .unwrap_or("127.0.0.1:8080");
+    format!("http://{host}")
 }
 
 /// The OpenAPI document. Its examples that name a thread name the newest
 /// thread of the demo's Sample Client when there is one, so that they work as
 /// they are; before the first thread they name a placeholder.
-pub async fn openapi(State(app): State<AppState>) -> Result<Response, ApiError> {
+pub async fn openapi(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let newest = app
         .store
         .threads(ThreadQuery {
@@ -68,7 +82,7 @@ pub async fn openapi(State(app): State<AppState>) -> Result<Response, ApiError> 
             count: Count::new(1),
         })
         .await?;
-    respond::json(&super::openapi::document(
-        newest.first().map(|thread| thread.id),
-    ))
+    let mut document = super::openapi::document(newest.first().map(|thread| thread.id));
+    document["servers"] = json!([{ "url": base_url(&app, &headers) }]);
+    respond::json(&document)
 }

@@ -6,11 +6,11 @@
 
 use serde_json::{Value, json};
 
-use super::openapi::{self, EXAMPLE_THREAD_ID};
+use super::openapi::{self, EXAMPLE_ACCESS_TOKEN_ID, EXAMPLE_THREAD_ID};
 use crate::operations::{Api, Operation};
 
 /// The collection (Postman format 2.1).
-pub fn collection() -> Value {
+pub fn collection(base_url: &str) -> Value {
     let doc = openapi::document(None);
     let items: Vec<Value> = Operation::ALL
         .iter()
@@ -23,11 +23,12 @@ pub fn collection() -> Value {
             "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
         },
         "variable": [
-            { "key": "baseUrl", "value": "http://127.0.0.1:8080" },
+            { "key": "baseUrl", "value": base_url },
             { "key": "clientToken", "value": crate::demo::CLIENT_TOKEN },
             { "key": "accessToken", "value": crate::demo::PORTFOLIO_ACCESS_TOKEN },
             { "key": "operatorToken", "value": "" },
-            { "key": "threadId", "value": EXAMPLE_THREAD_ID }
+            { "key": "threadId", "value": EXAMPLE_THREAD_ID },
+            { "key": "accessTokenId", "value": EXAMPLE_ACCESS_TOKEN_ID }
         ],
         "item": items
     })
@@ -39,15 +40,21 @@ fn item(op: Operation, operation: &Value) -> Value {
     let body = example
         .replace(crate::demo::CLIENT_TOKEN, "{{clientToken}}")
         .replace(crate::demo::PORTFOLIO_ACCESS_TOKEN, "{{accessToken}}")
-        .replace(EXAMPLE_THREAD_ID, "{{threadId}}");
+        .replace(EXAMPLE_THREAD_ID, "{{threadId}}")
+        .replace(EXAMPLE_ACCESS_TOKEN_ID, "{{accessTokenId}}");
     let mut tests = vec![
         "pm.test('answers 200', function () { pm.response.to.have.status(200); });".to_owned(),
     ];
-    if op == Operation::ThreadsAdd {
-        tests.push(
+    // What later requests name: the thread and the access token made here.
+    match op {
+        Operation::ThreadsAdd => tests.push(
             "pm.collectionVariables.set('threadId', pm.response.json().MessageThreads[0].Id);"
                 .to_owned(),
-        );
+        ),
+        Operation::AccessTokensAdd => tests.push(
+            "pm.collectionVariables.set('accessTokenId', pm.response.json().Token.Id);".to_owned(),
+        ),
+        _ => {}
     }
     let mut request = json!({
         "method": "POST",

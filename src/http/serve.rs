@@ -15,7 +15,11 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use axum::response::Response;
+
+use super::fault::ConnectionFault;
 use super::unparsed::Answering;
+use crate::domain::fault::{Connection, HANG_MS};
 use crate::metrics::Metrics;
 
 /// How connections are bounded.
@@ -38,6 +42,33 @@ impl Default for Limits {
             max_connections: 1024,
             header_timeout: Duration::from_secs(10),
             drain: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A connection a fault dropped: the service's error, on which hyper closes
+/// the connection without an answer.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a connection fault dropped the connection")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+/// The response, unless a connection fault stands in its place: `Reset`
+/// closes the connection at once, `Hang` holds it without an answer until
+/// the client gives up (or [`HANG_MS`] pass), then closes it.
+async fn dropped_by_fault(response: Response) -> Result<Response, Dropped> {
+    match response.extensions().get::<ConnectionFault>() {
+        None => Ok(response),
+        Some(ConnectionFault(Connection::Reset)) => Err(Dropped),
+        Some(ConnectionFault(Connection::Hang)) => {
+            tokio::time::sleep(Duration::from_millis(HANG_MS)).await;
+            Err(Dropped)
         }
     }
 }
@@ -87,7 +118,10 @@ pub async fn serve(
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
             let mut router = router.clone();
-            async move { tower_service::Service::call(&mut router, request).await }
+            async move {
+                let Ok(response) = tower_service::Service::call(&mut router, request).await;
+                dropped_by_fault(response).await
+            }
         });
         // hyper's own answers to requests it cannot read get an id and a body.
         let stream = Answering::new(stream, metrics.clone());

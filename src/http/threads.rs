@@ -70,6 +70,10 @@ impl Connector for ThreadFilter {
             count: self.limitation.count,
         })
     }
+
+    fn threads(&self) -> Vec<Uuid> {
+        self.thread_ids.clone().unwrap_or_default()
+    }
 }
 
 pub async fn get_all(

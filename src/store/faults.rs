@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::StoreResult;
 use super::row::{Row, unknown};
-use crate::domain::fault::{Fault, Stage, Target};
+use crate::domain::fault::{Connection, Fault, Match, Stage, Target};
 
 #[async_trait]
 pub trait Faults: Send + Sync {
@@ -21,7 +21,8 @@ pub trait Faults: Send + Sync {
 
 /// The columns of a fault, in the order both backends read them.
 pub const COLUMNS: &str = "id, operation, integration_id, status, message, retry_after_seconds, \
-                           delay_ms, probability, times, remaining, stage, created_ms";
+                           delay_ms, probability, times, remaining, stage, created_ms, \
+                           connection, match_thread_id";
 
 /// A row of [`COLUMNS`].
 pub fn fault(row: &impl Row) -> StoreResult<Fault> {
@@ -40,5 +41,12 @@ pub fn fault(row: &impl Row) -> StoreResult<Fault> {
         remaining: row.number_or_null(9)?,
         stage: Stage::parse(stage).ok_or_else(|| unknown("fault stage", stage))?,
         created_ms: row.int(11)?,
+        connection: match row.text_or_null(12)? {
+            None => None,
+            Some(c) => Some(Connection::parse(c).ok_or_else(|| unknown("fault connection", c))?),
+        },
+        matches: row
+            .uuid_or_null(13)?
+            .map(|message_thread_id| Match { message_thread_id }),
     })
 }

@@ -46,7 +46,7 @@ use crate::ratelimit::{Decision, RateLimit};
 
 pub use admission::{Admission, Admit, Admitted, Beside, NewThread, Pipelined};
 pub use content::{Content, MessageBatch, MessageQuery, ThreadQuery};
-pub use emulator::{ClockMove, Emulator, ResetCounts, ResetScope};
+pub use emulator::{ClockMove, ClockState, Emulator, ResetCounts, ResetScope};
 pub use faults::Faults;
 pub use inbox::Inbox;
 pub use outbox::{
@@ -54,7 +54,8 @@ pub use outbox::{
     DeliveryView, Outbox, WebhookBacklog,
 };
 pub use tenants::{
-    AccessTokenInfo, Enterprise, Integration, NewAccessToken, NewIntegration, Tenants, TokenRef,
+    AccessTokenInfo, Enterprise, Integration, IntegrationChange, NewAccessToken, NewIntegration,
+    Tenants, TokenRef,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -146,8 +147,8 @@ pub trait Store:
 pub struct Notices {
     /// New webhook events, or deliveries made due again.
     pub webhooks: Arc<dyn Fn() + Send + Sync>,
-    /// The manual clock moved to this many milliseconds.
-    pub clock: Arc<dyn Fn(i64) + Send + Sync>,
+    /// The manual clock moved.
+    pub clock: Arc<dyn Fn(ClockState) + Send + Sync>,
     /// Faults were added, used up or deleted.
     pub faults: Arc<dyn Fn() + Send + Sync>,
     /// A thread changed, for the inbox's open pages.

@@ -25,6 +25,10 @@ pub trait Tenants: Send + Sync {
     async fn enterprises(&self) -> StoreResult<Vec<Enterprise>>;
     async fn add_integration(&self, integration: NewIntegration) -> StoreResult<()>;
     async fn integrations(&self) -> StoreResult<Vec<Integration>>;
+    /// Changes an integration's name or webhook URL; the integration as it
+    /// is now ([`super::Missing::Integration`] when there is none).
+    async fn update_integration(&self, id: Uuid, change: IntegrationChange)
+    -> StoreResult<Integration>;
     /// Adds a token ([`super::Missing`] names an integration or enterprise that
     /// does not exist).
     async fn add_access_token(&self, token: NewAccessToken) -> StoreResult<()>;
@@ -47,6 +51,14 @@ pub struct Integration {
     pub created: Timestamp,
     /// Where its `MessageAdded` webhooks go, exactly as given.
     pub webhook_url: Option<String>,
+}
+
+/// What changes of an integration; `None` keeps it as it is.
+#[derive(Debug, Clone, Default)]
+pub struct IntegrationChange {
+    pub name: Option<String>,
+    /// `Some(None)` clears the URL.
+    pub webhook_url: Option<Option<String>>,
 }
 
 /// A new integration and the digest of its ClientToken.

@@ -47,22 +47,60 @@ async fn advance_moves_every_timestamp_with_it() {
 }
 
 #[tokio::test]
-async fn set_moves_the_clock_forward_only() {
+async fn set_moves_the_clock_back_only_past_nothing_stored() {
     let app = spawn_app().await;
     let later = at(86_400);
     let moved = app.staff(CLOCK_SET, json!({"NowUtc": later})).await.ok();
     assert_eq!(moved["NowUtc"], later);
-    // The same time again is no move back.
+    // Nothing is stored yet: back is allowed.
+    let back = app.staff(CLOCK_SET, json!({"NowUtc": at(60)})).await.ok();
+    assert_eq!(back["NowUtc"], at(60));
+    assert_eq!(clock(&app).await["NowUtc"], at(60), "every part reads it");
     app.staff(CLOCK_SET, json!({"NowUtc": later})).await.ok();
+    // A thread stored at `later`: the clock may not go back before it.
+    app.add_thread(PORTFOLIO, "Guest", "Stored").await;
     app.staff(CLOCK_SET, json!({"NowUtc": at(60)}))
         .await
         .assert_message(
             400,
             &format!(
-                "NowUtc must not be earlier than the clock, which shows {later}: it only goes forward."
+                "NowUtc is earlier than what is stored, which goes up to {later}: the clock goes \
+                 back only when nothing stored is newer (reset first, then set it)."
             ),
         );
     assert_eq!(clock(&app).await["NowUtc"], later, "nothing changed");
+    // After a reset of everything, every test can start at the same instant.
+    app.staff(RESET, json!({})).await.ok();
+    app.staff(CLOCK_SET, json!({"NowUtc": at(0)})).await.ok();
+    assert_eq!(clock(&app).await["NowUtc"], at(0));
+}
+
+#[tokio::test]
+async fn the_clock_stays_within_four_year_digits() {
+    let app = spawn_app().await;
+    for bad in ["1999-12-31T23:59:59Z", "+10000-01-01T00:00:00Z"] {
+        app.staff(CLOCK_SET, json!({ "NowUtc": bad }))
+            .await
+            .assert_error(400);
+    }
+    let last = app
+        .staff(CLOCK_SET, json!({"NowUtc": "9999-12-31T23:59:59Z"}))
+        .await
+        .ok();
+    assert_eq!(last["NowUtc"], "9999-12-31T23:59:59Z");
+    app.staff(CLOCK_ADVANCE, json!({"Seconds": 1}))
+        .await
+        .assert_message(
+            400,
+            "Seconds would move the clock past 9999-12-31T23:59:59Z, the latest time it shows; \
+             it shows 9999-12-31T23:59:59Z.",
+        );
+    // A thread stamped at the last second shows four year digits.
+    let thread = app.add_thread(PORTFOLIO, "Guest", "Late").await;
+    assert_eq!(thread["CreatedUtc"], "9999-12-31T23:59:59Z");
+    app.staff(CLOCK_SET, json!({"NowUtc": "2000-01-01T00:00:00Z"}))
+        .await
+        .assert_error(400);
 }
 
 #[tokio::test]

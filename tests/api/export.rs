@@ -106,6 +106,10 @@ async fn populated() -> TestDatabase {
             remaining: Some(2),
             stage: Stage::Before,
             created_ms: 1_769_904_000_001,
+            connection: None,
+            matches: Some(switchboard::domain::fault::Match {
+                message_thread_id: Uuid::from_u128(77),
+            }),
         })
         .await
         .unwrap();
@@ -225,7 +229,7 @@ async fn a_database_moves_between_backends_and_exports_the_same_file() {
     let source = populated().await;
     let original = export_of(&source).await;
     let text = lines(&original);
-    assert_eq!(text[0], r#"{"Format":"switchboard-export","Version":1}"#);
+    assert_eq!(text[0], r#"{"Format":"switchboard-export","Version":2}"#);
     let kinds: Vec<&str> = text[1..]
         .iter()
         .map(|l| l.split('"').nth(1).unwrap())
@@ -385,9 +389,9 @@ async fn a_refused_file_names_its_line_and_writes_nothing() {
         ),
         (
             "unknown version",
-            with_line(&good, 1, r#"{"Format":"switchboard-export","Version":2}"#),
+            with_line(&good, 1, r#"{"Format":"switchboard-export","Version":3}"#),
             1,
-            "version 2",
+            "version 3",
         ),
         (
             "cut inside a line",
@@ -469,7 +473,7 @@ async fn a_refused_file_names_its_line_and_writes_nothing() {
             assert_eq!(
                 lines(&export_of(&target).await),
                 vec![
-                    r#"{"Format":"switchboard-export","Version":1}"#,
+                    r#"{"Format":"switchboard-export","Version":2}"#,
                     r#"{"End":{"Records":0}}"#
                 ],
                 "{case}: nothing was written"
@@ -823,6 +827,8 @@ impl Shape {
                 remaining: times.map(|(t, r)| r.min(t)),
                 stage: if *after { Stage::After } else { Stage::Before },
                 created_ms: *created_ms,
+                connection: None,
+                match_thread_id: None,
             }));
         }
         for (i, (of, at, sender, subject, (created, updated), is_resolved)) in
@@ -910,7 +916,7 @@ impl Shape {
                 }));
             }
         }
-        let mut file = String::from("{\"Format\":\"switchboard-export\",\"Version\":1}\n");
+        let mut file = String::from("{\"Format\":\"switchboard-export\",\"Version\":2}\n");
         let count = records.len() as u64;
         for record in records
             .iter()

@@ -44,6 +44,8 @@ pub mod paths {
     pub const WEBHOOKS_GET_ALL: &str = O::WebhooksGetAll.path();
     pub const WEBHOOKS_RETRY: &str = O::WebhooksRetry.path();
     pub const REQUESTS_GET_ALL: &str = O::RequestsGetAll.path();
+    pub const REQUESTS_DELETE: &str = O::RequestsDelete.path();
+    pub const ACCESS_TOKENS_ADD: &str = O::AccessTokensAdd.path();
 
     /// Every operation's address.
     pub fn operations() -> Vec<&'static str> {

@@ -184,22 +184,33 @@ async fn every_operation_is_documented_and_nothing_else() {
 async fn documented_examples_succeed_and_responses_match_their_schemas() {
     let (app, doc, thread) = app_with_thread().await;
     let thread = thread.as_str();
-    // Adds first, so that every list has something to show.
-    // The table's order is a conversation's.
+    // The table's order is a conversation's: adds first, so that every
+    // list has something to show. The access token that accessTokens/add
+    // makes is the one accessTokens/revoke revokes, as in Postman.
+    let mut token: Option<String> = None;
     for path in paths::operations() {
         let mut body = example(&doc, path, thread);
         if path == paths::THREADS_GET_ALL {
             body["CreatedUtc"] = everything();
         }
+        if let Some(token) = &token {
+            body = serde_json::from_str(&body.to_string().replace(
+                switchboard::http::openapi::EXAMPLE_ACCESS_TOKEN_ID,
+                token,
+            ))
+            .unwrap();
+        }
         let reply = send(&app, &doc, path, &body).await;
         assert_eq!(reply.status, 200, "{path}: {}", reply.text);
         check_response(&doc, path, &reply);
-        let listed = reply
-            .json()
-            .as_object()
-            .unwrap()
-            .values()
-            .find_map(|v| v.as_array().map(Vec::len));
+        if path == paths::ACCESS_TOKENS_ADD {
+            token = reply.json()["Token"]["Id"].as_str().map(str::to_owned);
+        }
+        let listed = reply.json().as_object().unwrap().values().find_map(|v| {
+            v.as_array()
+                .map(Vec::len)
+                .or_else(|| v.as_object().map(serde_json::Map::len))
+        });
         let lists = !matches!(
             path,
             paths::CLOCK_GET
@@ -210,6 +221,7 @@ async fn documented_examples_succeed_and_responses_match_their_schemas() {
                 | paths::WEBHOOKS_GET_ALL
                 | paths::WEBHOOKS_RETRY
                 | paths::REQUESTS_GET_ALL
+                | paths::REQUESTS_DELETE
         );
         assert!(
             !lists || listed.is_some_and(|n| n > 0),
@@ -450,6 +462,10 @@ async fn the_postman_collection_has_every_operation_with_its_documented_example(
             .replace(
                 "{{threadId}}",
                 switchboard::http::openapi::EXAMPLE_THREAD_ID,
+            )
+            .replace(
+                "{{accessTokenId}}",
+                switchboard::http::openapi::EXAMPLE_ACCESS_TOKEN_ID,
             );
         let body: Value = serde_json::from_str(&filled).unwrap();
         let documented =
@@ -471,7 +487,7 @@ async fn every_operation_is_in_every_derived_list() {
     use switchboard::operations::{Api, Operation};
     let app = spawn_app().await;
     let doc = switchboard::http::openapi::document(None);
-    let postman = switchboard::http::postman::collection();
+    let postman = switchboard::http::postman::collection(&app.base);
     let requests: Vec<String> = postman["item"]
         .as_array()
         .unwrap()
@@ -505,4 +521,38 @@ async fn every_operation_is_in_every_derived_list() {
         }
     }
     assert_eq!(requests.len(), Operation::ALL.len());
+}
+
+/// Every property a request takes is documented, and every documented one
+/// is taken: the operator API refuses the others, and the request log names
+/// those the Connector API ignores, by the same list.
+#[test]
+fn each_request_takes_exactly_its_documented_properties() {
+    use switchboard::domain::fields::Shape;
+    use switchboard::operations::{Api, Operation};
+    let doc = switchboard::http::openapi::document(None);
+    for &op in Operation::ALL {
+        let schema = resolve(
+            &doc,
+            &doc["paths"][op.path()]["post"]["requestBody"]["content"]["application/json"]
+                ["schema"],
+        );
+        let mut documented: Vec<&str> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .filter(|name| {
+                op.api() == Api::Operator
+                    || !switchboard::http::CREDENTIALS.contains(name)
+            })
+            .collect();
+        let Shape::Object(taken) = op.shape() else {
+            panic!("{}: a request is an object", op.path())
+        };
+        let mut taken: Vec<&str> = taken.iter().map(|(name, _)| *name).collect();
+        documented.sort_unstable();
+        taken.sort_unstable();
+        assert_eq!(documented, taken, "{}", op.path());
+    }
 }

@@ -670,12 +670,8 @@ async fn the_readme_testing_section_works_as_printed() {
             &lost["Faults"][0]["Id"]
         )
     );
-    assert!(logged["Request"].as_str().unwrap().contains("***"));
-    assert_eq!(
-        serde_json::from_str::<Value>(logged["Response"].as_str().unwrap()).unwrap(),
-        *answer,
-        "the answer the client got"
-    );
+    assert_eq!(logged["Request"]["AccessToken"], "***");
+    assert_eq!(logged["Response"], *answer, "the answer the client got");
     assert_eq!(
         deliveries,
         &json!({"WebhookDeliveries": [], "Cursor": null})

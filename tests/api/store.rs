@@ -15,7 +15,7 @@ use switchboard::domain::thread::Thread;
 use switchboard::domain::time::Timestamp;
 use switchboard::ratelimit::{Decision, RateLimit};
 use switchboard::store::{
-    self, Admission, Attempt, Claim, ClockMove, DeliveryOutcome, Enterprise, MessageBatch,
+    self, Admission, Attempt, Claim, ClockMove, ClockState, DeliveryOutcome, Enterprise, MessageBatch,
     MessageQuery, Missing, ResetCounts, ResetScope, Store, StoreError, ThreadQuery, TokenRef,
 };
 use switchboard::tokens::TokenHash;
@@ -749,23 +749,63 @@ async fn the_rate_limit_counts_requests_out_of_time_order() {
 }
 
 #[tokio::test]
-async fn the_stored_clock_starts_once_and_only_goes_forward() {
+async fn the_stored_clock_starts_once_keeps_its_mode_and_moves_in_versions() {
     let (_db, store) = fresh().await;
+    let at = |version, now_ms| ClockState { version, now_ms };
     assert_eq!(store.set_clock(5).await.unwrap(), ClockMove::NoClock);
-    assert_eq!(store.start_clock(1_000).await.unwrap(), 1_000);
-    assert_eq!(store.start_clock(9_000).await.unwrap(), 1_000, "kept");
+    assert_eq!(store.stored_clock().await.unwrap(), None);
+    assert_eq!(store.start_clock(1_000).await.unwrap(), at(0, 1_000));
+    assert_eq!(store.start_clock(9_000).await.unwrap(), at(0, 1_000), "kept");
     assert_eq!(
-        store.advance_clock(500).await.unwrap(),
-        ClockMove::Moved { now_ms: 1_500 }
+        store.advance_clock(500, i64::MAX).await.unwrap(),
+        ClockMove::Moved(at(1, 1_500))
     );
     assert_eq!(
-        store.set_clock(1_499).await.unwrap(),
-        ClockMove::Backward { now_ms: 1_500 }
+        store.advance_clock(500, 1_999).await.unwrap(),
+        ClockMove::Beyond { now_ms: 1_500 }
     );
+    // Nothing is stored: back in time is allowed.
     assert_eq!(
-        store.set_clock(1_500).await.unwrap(),
-        ClockMove::Moved { now_ms: 1_500 }
+        store.set_clock(1_200).await.unwrap(),
+        ClockMove::Moved(at(2, 1_200))
     );
+    assert_eq!(store.stored_clock().await.unwrap(), Some(at(2, 1_200)));
+    // Turned off, it is no manual clock; started again, it starts anew.
+    assert!(store.stop_clock().await.unwrap());
+    assert!(!store.stop_clock().await.unwrap());
+    assert_eq!(store.stored_clock().await.unwrap(), None);
+    assert_eq!(store.set_clock(5_000).await.unwrap(), ClockMove::NoClock);
+    assert_eq!(store.start_clock(7_000).await.unwrap(), at(3, 7_000));
+}
+
+#[tokio::test]
+async fn the_clock_goes_back_only_to_before_nothing_stored() {
+    let (_db, store) = fresh().await;
+    store.start_clock(100_000_000).await.unwrap();
+    let t = store
+        .add_thread(thread(demo::SAMPLE_CLIENT, demo::GROSS, 90_000))
+        .await
+        .unwrap();
+    add_message(&store, t.id, 95_000_000).await;
+    assert_eq!(
+        store.set_clock(94_000_000).await.unwrap(),
+        ClockMove::Newer {
+            newest_ms: 95_000_000
+        },
+        "the message is newer"
+    );
+    assert!(matches!(
+        store.set_clock(95_000_000).await.unwrap(),
+        ClockMove::Moved(ClockState {
+            now_ms: 95_000_000,
+            ..
+        })
+    ));
+    store.reset(ResetScope::default()).await.unwrap();
+    assert!(matches!(
+        store.set_clock(1_000).await.unwrap(),
+        ClockMove::Moved(ClockState { now_ms: 1_000, .. })
+    ));
 }
 
 #[tokio::test]
@@ -787,6 +827,7 @@ async fn a_reset_counts_what_it_removes_in_its_scope() {
         .reset(ResetScope {
             integrations: None,
             enterprises: Some(vec![demo::GROSS]),
+            faults: false,
         })
         .await
         .unwrap();

@@ -12,6 +12,10 @@ use crate::domain::thread::MAX_FILTER_IDS;
 
 use crate::operations::{Answer, Api, Doc, Operation};
 
+/// The access token id of the example of `accessTokens/revoke` (the Postman
+/// collection puts the one its `accessTokens/add` made in its place).
+pub const EXAMPLE_ACCESS_TOKEN_ID: &str = "2b1e9c1c-3b6e-4f3a-9d3f-8a1c2b3d4e5f";
+
 /// The thread id that examples use while no thread exists.
 pub const EXAMPLE_THREAD_ID: &str = "7f9325f6-ef44-4911-89a8-ae51010a5aa4";
 
@@ -67,9 +71,10 @@ pub(super) fn request(required: &[&str], properties: Value) -> Value {
     json!({ "type": "object", "required": all_required, "properties": props })
 }
 
-/// A request schema of the operator API (credentials go in a header).
+/// A request schema of the operator API (credentials go in a header). It
+/// takes no other property: an unknown one is a 400.
 pub(super) fn staff_request(required: &[&str], properties: Value) -> Value {
-    json!({ "type": "object", "required": required, "properties": properties })
+    json!({ "type": "object", "required": required, "additionalProperties": false, "properties": properties })
 }
 
 pub(super) fn object(required: &[&str], properties: Value) -> Value {
@@ -210,6 +215,14 @@ fn meaning(name: &str, time: bool) -> Option<&'static str> {
         }
         ("WebhookDeliveries", _) => "How many webhook deliveries were removed.",
         ("RequestId", _) => "The id of the request, as in its Request-Id header.",
+        ("Name", _) => "Its name, as staff see it: 1 to 255 characters.",
+        ("Enterprise", _) => "The enterprise.",
+        ("Enterprises", _) => "The enterprises, oldest first.",
+        ("Integration", _) => "The integration.",
+        ("Integrations", _) => "The integrations, oldest first.",
+        ("Token", _) => "The access token, as listed (never the token itself).",
+        ("AccessTokens", _) => "The access tokens, oldest first: ids, never tokens.",
+        ("AccessTokenIds", _) => "The ids of the access tokens (see accessTokens/getAll).",
         _ => return None,
     })
 }
@@ -244,6 +257,9 @@ fn name_of(op: Operation) -> (String, &'static str) {
         (false, Some("messageThreads")) => "Message threads",
         (false, _) => "Messages",
         (true, Some("messageThreads" | "messages")) => "Staff",
+        (true, Some("enterprises" | "integrations" | "accessTokens" | "staff")) => {
+            "Administration"
+        }
         (true, _) => "Emulator",
     };
     if staff {
@@ -280,7 +296,8 @@ pub fn document(thread: Option<uuid::Uuid>) -> Value {
             { "name": "Message threads", "description": "The integration's threads (Connector API)." },
             { "name": "Messages", "description": "The messages of the integration's threads (Connector API)." },
             { "name": "Staff", "description": "The hotel staff's side (operator API, bearer token)." },
-            { "name": "Emulator", "description": "Tools for testing against switchboard: the manual clock, reset, faults, the request log and the webhook delivery log (operator API)." }
+            { "name": "Emulator", "description": "Tools for testing against switchboard: the manual clock, reset, faults, the request log and the webhook delivery log (operator API)." },
+            { "name": "Administration", "description": "Enterprises, integrations and access tokens, as the command line manages them (operator API)." }
         ],
         "paths": paths,
         "components": {

@@ -12,14 +12,85 @@ use crate::domain::fault::{MAX_DELAY_MS, MAX_RETRY_AFTER_SECONDS, Target};
 use crate::domain::message::MAX_BATCH;
 use crate::domain::paging::MAX_COUNT;
 use crate::domain::thread::MAX_FILTER_IDS;
+use crate::operations::Operation;
 
 /// Every schema the document holds.
 pub fn all() -> Value {
     let mut schemas = schemas();
-    if let (Some(all), Value::Object(faults)) = (schemas.as_object_mut(), fault_schemas()) {
-        all.extend(faults);
+    for more in [fault_schemas(), admin_schemas()] {
+        if let (Some(all), Value::Object(more)) = (schemas.as_object_mut(), more) {
+            all.extend(more);
+        }
     }
     schemas
+}
+
+/// The schemas of the administration (SPEC §17).
+fn admin_schemas() -> Value {
+    let name = || string(1, 255);
+    let enterprise = object(&["Id", "Name", "CreatedUtc"], json!({
+        "Id": uuid(),
+        "Name": name(),
+        "CreatedUtc": date_time(),
+    }));
+    let integration = object(&["Id", "Name", "CreatedUtc", "WebhookUrl"], json!({
+        "Id": uuid(),
+        "Name": name(),
+        "CreatedUtc": date_time(),
+        "WebhookUrl": { "type": ["string", "null"], "description": "Where its MessageAdded webhooks go, without the query string, user or password (its secrets); null when none." },
+    }));
+    let token = object(&["Id", "IntegrationId", "EnterpriseIds", "CreatedUtc", "RevokedUtc"], json!({
+        "Id": uuid(),
+        "IntegrationId": uuid(),
+        "EnterpriseIds": { "type": "array", "items": uuid(), "description": "The enterprises it reaches, its home first." },
+        "CreatedUtc": date_time(),
+        "RevokedUtc": { "type": ["string", "null"], "format": "date-time", "description": "When it was revoked; null while it is active." },
+    }));
+    json!({
+        "Enterprise": enterprise,
+        "EnterpriseAddRequest": staff_request(&["Name"], json!({
+            "Name": name(),
+            "Id": { "type": ["string", "null"], "format": "uuid", "description": "Its id; a new one is made when absent." },
+        })),
+        "EnterpriseResult": object(&["Enterprise"], json!({ "Enterprise": reference("Enterprise") })),
+        "EnterpriseGetAllRequest": staff_request(&[], json!({})),
+        "EnterpriseList": object(&["Enterprises"], json!({ "Enterprises": list_of("Enterprise") })),
+        "Integration": integration,
+        "IntegrationAddRequest": staff_request(&["Name"], json!({
+            "Name": name(),
+            "WebhookUrl": { "type": ["string", "null"], "description": "Where its MessageAdded webhooks go: http or https (the query string is kept exactly, and never shown)." },
+        })),
+        "IntegrationAddResult": object(&["Integration", "ClientToken"], json!({
+            "Integration": reference("Integration"),
+            "ClientToken": { "type": "string", "description": "The integration's ClientToken: shown this once (switchboard keeps only its digest)." },
+        })),
+        "IntegrationGetAllRequest": staff_request(&[], json!({})),
+        "IntegrationList": object(&["Integrations"], json!({ "Integrations": list_of("Integration") })),
+        "IntegrationUpdateRequest": staff_request(&["IntegrationId"], json!({
+            "IntegrationId": uuid(),
+            "Name": { "type": ["string", "null"], "minLength": 1, "maxLength": 255, "description": "A new name; absent or null keeps it." },
+            "WebhookUrl": { "type": ["string", "null"], "description": "A new webhook URL; null clears it (no more events are made); absent keeps it." },
+        })),
+        "IntegrationResult": object(&["Integration"], json!({ "Integration": reference("Integration") })),
+        "AccessToken": token,
+        "AccessTokenAddRequest": staff_request(&["IntegrationId", "EnterpriseIds"], json!({
+            "IntegrationId": uuid(),
+            "EnterpriseIds": { "type": "array", "items": uuid(), "minItems": 1, "maxItems": MAX_FILTER_IDS, "uniqueItems": true, "description": "The enterprises it reaches, each once, its home first." },
+        })),
+        "AccessTokenAddResult": object(&["Token", "AccessToken"], json!({
+            "Token": reference("AccessToken"),
+            "AccessToken": { "type": "string", "description": "The token itself, as requests send it: shown this once (switchboard keeps only its digest)." },
+        })),
+        "AccessTokenGetAllRequest": staff_request(&[], json!({
+            "IntegrationIds": optional_id_list(),
+        })),
+        "AccessTokenList": object(&["AccessTokens"], json!({ "AccessTokens": list_of("AccessToken") })),
+        "AccessTokenRevokeRequest": staff_request(&["AccessTokenIds"], json!({
+            "AccessTokenIds": id_list(),
+        })),
+        "RequestDeleteRequest": staff_request(&[], json!({})),
+        "RequestDeleteResult": object(&[], json!({})),
+    })
 }
 
 fn schemas() -> Value {
@@ -175,6 +246,8 @@ fn schemas() -> Value {
         "ResetRequest": staff_request(&[], json!({
             "IntegrationIds": optional_id_list(),
             "EnterpriseIds": optional_id_list(),
+            "Faults": { "type": ["boolean", "null"], "description": "Every fault goes too." },
+            "RequestLog": { "type": ["boolean", "null"], "description": "Every node's request log is emptied too. With Faults: the server as it was when it started." },
         })),
         "ResetResult": object(&["MessageThreads", "Messages", "WebhookDeliveries"], json!({
             "MessageThreads": { "type": "integer", "minimum": 0 },
@@ -196,18 +269,23 @@ fn schemas() -> Value {
 /// The schemas of the fault operations.
 fn fault_schemas() -> Value {
     json!({
-        "FaultAddRequest": staff_request(&["Operation", "Stage"], json!({
+        "FaultAddRequest": staff_request(&["Operation"], json!({
             "Operation": fault_operation(),
             "IntegrationId": { "type": ["string", "null"], "format": "uuid", "description": "Only requests of this integration; absent or null: any." },
             "Status": { "type": ["integer", "null"], "minimum": 400, "maximum": 599, "description": "The status to answer with; absent or null: the real answer, after DelayMs." },
             "Message": { "type": ["string", "null"], "maxLength": 1000, "description": "The Message of the error body; absent: one that names the fault." },
-            "RetryAfterSeconds": { "type": ["integer", "null"], "minimum": 1, "maximum": MAX_RETRY_AFTER_SECONDS, "description": "The Retry-After header of a 429 fault (Status 429 only)." },
+            "RetryAfterSeconds": { "type": ["integer", "null"], "minimum": 1, "maximum": MAX_RETRY_AFTER_SECONDS, "description": "The Retry-After header of a 429 or 503 fault." },
             "DelayMs": { "type": ["integer", "null"], "minimum": 0, "maximum": MAX_DELAY_MS, "description": "How long the answer is held back, in milliseconds." },
             "Probability": { "type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1, "description": "How often the fault acts on a matching request; absent: always." },
             "Times": { "type": ["integer", "null"], "minimum": 1, "description": "How many requests it acts on in all, across nodes; absent: no limit." },
-            "Stage": fault_stage(),
+            "Stage": { "anyOf": [fault_stage(), { "type": "null" }], "description": "Before (the default) or After." },
+            "Connection": { "type": ["string", "null"], "enum": ["Reset", "Hang", null], "description": "Instead of a Status: Reset closes the connection without an answer (After: once the write committed); Hang keeps it open without answering until the client gives up (at most 5 minutes)." },
+            "Match": { "anyOf": [reference("FaultMatch"), { "type": "null" }], "description": "Only requests that name this thread." },
         })),
-        "Fault": object(&["Id", "Operation", "IntegrationId", "Status", "Message", "RetryAfterSeconds", "DelayMs", "Probability", "Times", "Remaining", "Stage"], json!({
+        "FaultMatch": object(&["MessageThreadId"], json!({
+            "MessageThreadId": { "type": "string", "format": "uuid", "description": "A thread the request names (in MessageThreadIds or a message's MessageThreadId)." },
+        })),
+        "Fault": object(&["Id", "Operation", "IntegrationId", "Status", "Connection", "Match", "Message", "RetryAfterSeconds", "DelayMs", "Probability", "Times", "Remaining", "Stage"], json!({
             "Id": uuid(),
             "Operation": fault_operation(),
             "IntegrationId": { "type": ["string", "null"], "format": "uuid", "description": "Only requests of this integration; null: any." },
@@ -219,6 +297,8 @@ fn fault_schemas() -> Value {
             "Times": { "type": ["integer", "null"], "description": "How many requests it acts on in all; null: no limit." },
             "Remaining": { "type": ["integer", "null"], "description": "How many of Times are left; null: no limit." },
             "Stage": fault_stage(),
+            "Connection": { "type": ["string", "null"], "enum": ["Reset", "Hang", null], "description": "What it does to the connection instead of answering; null: it answers." },
+            "Match": { "anyOf": [reference("FaultMatch"), { "type": "null" }], "description": "Only requests that name this thread; null: any." },
         })),
         "FaultList": object(&["Faults"], json!({
             "Faults": { "type": "array", "items": reference("Fault"), "description": "The faults, in the order they were added." },
@@ -252,20 +332,37 @@ fn fault_schemas() -> Value {
         })),
         "RequestGetAllRequest": staff_request(&["Limitation"], json!({
             "IntegrationIds": { "type": ["array", "null"], "items": uuid(), "minItems": 1, "maxItems": MAX_FILTER_IDS, "description": "Only requests of these integrations; absent or null: all (those that failed authentication too)." },
-            "Operations": { "type": ["array", "null"], "items": { "type": "string" }, "minItems": 1, "maxItems": MAX_FILTER_IDS, "description": "Only requests to these operations, such as messages/add; absent or null: all." },
+            "Operations": { "type": ["array", "null"], "items": { "type": "string", "enum": connector_names() }, "minItems": 1, "maxItems": MAX_FILTER_IDS, "description": "Only requests to these operations, such as messages/add; absent or null: all." },
             "Statuses": { "type": ["array", "null"], "items": { "type": "integer", "minimum": 100, "maximum": 599 }, "minItems": 1, "maxItems": MAX_FILTER_IDS, "description": "Only requests answered with these statuses; absent or null: all." },
+            "AfterSequence": { "type": ["integer", "null"], "minimum": 0, "description": "Only entries after this Sequence (of this node): a test takes exactly the requests it made after noting the last Sequence." },
             "Limitation": reference("Limitation"),
         })),
-        "LoggedRequest": object(&["RequestId", "TimeUtc", "Operation", "IntegrationId", "Status", "DurationMs", "Request", "Response", "FaultId"], json!({
+        "LoggedRequest": object(&["Sequence", "RequestId", "TimeUtc", "Operation", "IntegrationId", "Status", "DurationMs", "Request", "RequestText", "Response", "ResponseText", "Headers", "Warnings", "FaultId"], json!({
+            "Sequence": { "type": "integer", "minimum": 1, "description": "Grows by one per entry on this node." },
             "RequestId": uuid(),
             "TimeUtc": { "type": "string", "format": "date-time", "description": "When it arrived, on the clock the server reads: UTC, to the millisecond." },
             "Operation": { "type": "string", "description": "The operation's name, such as messages/add." },
             "IntegrationId": { "type": ["string", "null"], "format": "uuid", "description": "The integration it authenticated as; null when authentication failed or did not run." },
-            "Status": { "type": "integer", "description": "The status it was answered with." },
+            "Status": { "type": ["integer", "null"], "description": "The status it was answered with; null when a Connection fault sent no answer." },
             "DurationMs": { "type": "number", "description": "How long it took, in milliseconds." },
-            "Request": { "type": ["string", "null"], "description": "Its JSON body with every ClientToken and AccessToken value replaced by ***, cut at 4 KiB; null when the body was not JSON." },
-            "Response": { "type": ["string", "null"], "description": "The body of its answer, cut at 4 KiB." },
+            "Request": { "description": "Its JSON body as sent (property order kept), every ClientToken and AccessToken value replaced by ***; null when the body was not JSON or longer than 4 KiB (see RequestText)." },
+            "RequestText": { "type": ["string", "null"], "description": "Its body as text, anything shaped like a token masked, when it was not JSON or was cut at 4 KiB (with a marker); null otherwise." },
+            "Response": { "description": "The JSON body of its answer; null when there was none or it was longer than 4 KiB (see ResponseText)." },
+            "ResponseText": { "type": ["string", "null"], "description": "The answer's body cut at 4 KiB, with a marker; null otherwise." },
+            "Headers": { "allOf": [reference("LoggedHeaders")], "description": "The request's headers a tester most needs, and the answer's Retry-After." },
+            "Warnings": { "type": "array", "items": reference("Warning"), "description": "The properties the operation ignored." },
             "FaultId": { "type": ["string", "null"], "format": "uuid", "description": "The fault that answered or held it back; null when none did." },
+        })),
+        "LoggedHeaders": object(&["ContentType", "ContentLength", "UserAgent", "Prefer", "RetryAfter"], json!({
+            "ContentType": { "type": ["string", "null"], "description": "The request's Content-Type." },
+            "ContentLength": { "type": ["string", "null"], "description": "The request's Content-Length." },
+            "UserAgent": { "type": ["string", "null"], "description": "The request's User-Agent." },
+            "Prefer": { "type": ["string", "null"], "description": "The request's Prefer." },
+            "RetryAfter": { "type": ["string", "null"], "description": "The answer's Retry-After." },
+        })),
+        "Warning": object(&["Property", "DidYouMean"], json!({
+            "Property": { "type": "string", "description": "The full path of a property the operation ignored, such as originalSender." },
+            "DidYouMean": { "type": ["string", "null"], "description": "The property it differs from only by case or one letter, if there is one." },
         })),
         "RequestPage": object(&["Requests", "Cursor"], json!({
             "Requests": { "type": "array", "items": reference("LoggedRequest"), "description": "The requests, newest first." },
@@ -284,6 +381,11 @@ fn fault_schemas() -> Value {
             "Deleted": { "type": "integer", "minimum": 0, "description": "How many faults were deleted." },
         })),
     })
+}
+
+/// The names of the Connector API's operations.
+fn connector_names() -> Vec<&'static str> {
+    Operation::connector().map(Operation::name).collect()
 }
 
 fn fault_operation() -> Value {

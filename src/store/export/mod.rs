@@ -33,8 +33,11 @@ pub use records::*;
 
 /// The first line's `Format`.
 pub const FORMAT: &str = "switchboard-export";
-/// The version this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The version this build writes.
+pub const VERSION: u32 = 2;
+/// The oldest version this build reads: a later version only adds fields,
+/// which an earlier file lacks and which read as absent.
+pub const OLDEST_READ: u32 = 1;
 
 /// Records in flight between the database side and the file side.
 const CHANNEL: usize = 8192;
@@ -350,11 +353,11 @@ impl Check {
                 ),
             ));
         }
-        if header.version != VERSION {
+        if !(OLDEST_READ..=VERSION).contains(&header.version) {
             return Err(ImportError::line(
                 line,
                 format!(
-                    "version {} is not one this switchboard reads (it reads version {VERSION})",
+                    "version {} is not one this switchboard reads (it reads versions {OLDEST_READ} to {VERSION})",
                     header.version
                 ),
             ));

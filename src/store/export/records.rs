@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Record;
-use crate::domain::fault::{Fault, Stage, Target};
+use crate::domain::fault::{Connection, Fault, Match, Stage, Target};
 use crate::domain::message::Message;
 use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
@@ -74,6 +74,11 @@ pub struct FaultRecord {
     pub remaining: Option<u32>,
     pub stage: Stage,
     pub created_ms: i64,
+    /// Version 2.
+    #[serde(default)]
+    pub connection: Option<Connection>,
+    #[serde(default)]
+    pub match_thread_id: Option<Uuid>,
 }
 
 impl From<Fault> for FaultRecord {
@@ -91,6 +96,8 @@ impl From<Fault> for FaultRecord {
             remaining: f.remaining,
             stage: f.stage,
             created_ms: f.created_ms,
+            connection: f.connection,
+            match_thread_id: f.matches.map(|m| m.message_thread_id),
         }
     }
 }
@@ -112,6 +119,10 @@ impl FaultRecord {
             remaining: f.remaining,
             stage: f.stage,
             created_ms: f.created_ms,
+            connection: f.connection,
+            matches: f
+                .match_thread_id
+                .map(|message_thread_id| Match { message_thread_id }),
         }
     }
 }

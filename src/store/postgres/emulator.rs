@@ -1,11 +1,13 @@
-//! The manual clock and reset in PostgreSQL. A move of the clock is announced
-//! on `switchboard_clock` with the new value, so every node sees it at once.
+//! The manual clock, reset and the request logs' emptying in PostgreSQL. A
+//! move of the clock is announced on `switchboard_clock` with its version and
+//! value, so every node sees it at once, in order.
 
 use deadpool_postgres::GenericClient;
 
-use super::internal;
 use super::query::Query;
-use crate::store::{ClockMove, ResetCounts, ResetScope, StoreResult};
+use super::{faults, internal};
+use crate::store::emulator::{NEWEST_STORED, plan_advance, plan_set};
+use crate::store::{ClockMove, ClockState, ResetCounts, ResetScope, StoreResult};
 use async_trait::async_trait;
 
 use super::PostgresStore;
@@ -13,66 +15,147 @@ use crate::store::Emulator;
 
 pub const CLOCK_CHANNEL: &str = "switchboard_clock";
 
-pub async fn start_clock(client: &impl GenericClient, start_ms: i64) -> StoreResult<i64> {
-    client
-        .execute(
-            "INSERT INTO clock (id, now_ms) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
-            &[&start_ms],
+fn state(row: &tokio_postgres::Row) -> ClockState {
+    ClockState {
+        version: row.get(0),
+        now_ms: row.get(1),
+    }
+}
+
+/// The manual clock, on or off; `lock` takes its row for a move.
+async fn clock_row(
+    client: &impl GenericClient,
+    lock: bool,
+) -> StoreResult<Option<(ClockState, bool)>> {
+    let sql = if lock {
+        "SELECT version, now_ms, manual FROM clock WHERE id = 1 FOR UPDATE"
+    } else {
+        "SELECT version, now_ms, manual FROM clock WHERE id = 1"
+    };
+    let row = client.query_opt(sql, &[]).await.map_err(internal)?;
+    Ok(row.map(|r| (state(&r), r.get(2))))
+}
+
+/// Stores a move and announces it (`version:now_ms`), in the caller's
+/// transaction.
+async fn write_clock(client: &impl GenericClient, to_ms: i64) -> StoreResult<ClockState> {
+    let row = client
+        .query_one(
+            "UPDATE clock SET now_ms = $1, manual = TRUE, version = version + 1 WHERE id = 1 \
+             RETURNING version, now_ms",
+            &[&to_ms],
         )
         .await
         .map_err(internal)?;
-    let row = client
-        .query_one("SELECT now_ms FROM clock WHERE id = 1", &[])
+    let moved = state(&row);
+    client
+        .execute(
+            "SELECT pg_notify($1, $2)",
+            &[
+                &CLOCK_CHANNEL,
+                &format!("{}:{}", moved.version, moved.now_ms),
+            ],
+        )
         .await
         .map_err(internal)?;
-    Ok(row.get(0))
+    Ok(moved)
 }
 
-pub async fn stored_clock(client: &impl GenericClient) -> StoreResult<Option<i64>> {
-    let row = client
-        .query_opt("SELECT now_ms FROM clock WHERE id = 1", &[])
-        .await
-        .map_err(internal)?;
-    Ok(row.map(|r| r.get(0)))
+/// A clock move announced as `version:now_ms`.
+pub fn announced(payload: &str) -> Option<ClockState> {
+    let (version, now_ms) = payload.split_once(':')?;
+    Some(ClockState {
+        version: version.parse().ok()?,
+        now_ms: now_ms.parse().ok()?,
+    })
 }
 
-/// Moves the clock by `to_ms` (`relative`), or to `to_ms` unless that is
-/// earlier; the move is announced in its own transaction.
-pub async fn move_clock(
+pub async fn start_clock(
     client: &mut deadpool_postgres::Object,
-    to_ms: i64,
-    relative: bool,
-) -> StoreResult<ClockMove> {
-    let sql = if relative {
-        "UPDATE clock SET now_ms = now_ms + $1 WHERE id = 1 RETURNING now_ms"
-    } else {
-        "UPDATE clock SET now_ms = $1 WHERE id = 1 AND now_ms <= $1 RETURNING now_ms"
-    };
+    start_ms: i64,
+) -> StoreResult<ClockState> {
     let tx = client.transaction().await.map_err(internal)?;
-    let moved = tx.query_opt(sql, &[&to_ms]).await.map_err(internal)?;
-    let outcome = match moved {
-        Some(row) => {
-            let now_ms: i64 = row.get(0);
-            tx.execute(
-                "SELECT pg_notify($1, $2)",
-                &[&CLOCK_CHANNEL, &now_ms.to_string()],
-            )
-            .await
-            .map_err(internal)?;
-            ClockMove::Moved { now_ms }
-        }
-        None => {
-            let current = tx
-                .query_opt("SELECT now_ms FROM clock WHERE id = 1", &[])
-                .await
-                .map_err(internal)?;
-            current.map_or(ClockMove::NoClock, |row| ClockMove::Backward {
-                now_ms: row.get(0),
-            })
-        }
+    // Nodes that start together: one inserts, the others wait for its row.
+    tx.execute("LOCK TABLE clock IN SHARE ROW EXCLUSIVE MODE", &[])
+        .await
+        .map_err(internal)?;
+    let clock = match clock_row(&tx, true).await? {
+        Some((clock, true)) => clock,
+        // Off since: it starts again at `start_ms`.
+        Some((_, false)) => write_clock(&tx, start_ms).await?,
+        None => insert_clock(&tx, start_ms).await?,
+    };
+    tx.commit().await.map_err(internal)?;
+    Ok(clock)
+}
+
+/// A new manual clock at `now_ms` (a database's first, or an import's).
+pub async fn insert_clock(client: &impl GenericClient, now_ms: i64) -> StoreResult<ClockState> {
+    client
+        .execute(
+            "INSERT INTO clock (id, now_ms, manual, version) VALUES (1, $1, TRUE, 0)",
+            &[&now_ms],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(ClockState { version: 0, now_ms })
+}
+
+pub async fn stop_clock(client: &impl GenericClient) -> StoreResult<bool> {
+    let changed = client
+        .execute("UPDATE clock SET manual = FALSE WHERE id = 1 AND manual", &[])
+        .await
+        .map_err(internal)?;
+    Ok(changed == 1)
+}
+
+pub async fn stored_clock(client: &impl GenericClient) -> StoreResult<Option<ClockState>> {
+    Ok(clock_row(client, false)
+        .await?
+        .and_then(|(clock, manual)| manual.then_some(clock)))
+}
+
+/// A move of the clock that `plan` makes of the current one (and of the
+/// newest stored time), in one transaction.
+async fn move_clock(
+    client: &mut deadpool_postgres::Object,
+    plan: impl FnOnce(Option<ClockState>, Option<i64>) -> Result<i64, ClockMove>,
+) -> StoreResult<ClockMove> {
+    let tx = client.transaction().await.map_err(internal)?;
+    let current = clock_row(&tx, true)
+        .await?
+        .and_then(|(clock, manual)| manual.then_some(clock));
+    let newest: Option<i64> = tx
+        .query_one(NEWEST_STORED, &[])
+        .await
+        .map_err(internal)?
+        .get(0);
+    let outcome = match plan(current, newest) {
+        Ok(to) => ClockMove::Moved(write_clock(&tx, to).await?),
+        Err(refused) => refused,
     };
     tx.commit().await.map_err(internal)?;
     Ok(outcome)
+}
+
+pub async fn empty_request_logs(client: &impl GenericClient, at_ms: i64) -> StoreResult<()> {
+    client
+        .execute(
+            "INSERT INTO request_logs_emptied (id, at_ms) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET at_ms = greatest(request_logs_emptied.at_ms, $1)",
+            &[&at_ms],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+pub async fn request_logs_emptied(client: &impl GenericClient) -> StoreResult<Option<i64>> {
+    let row = client
+        .query_opt("SELECT at_ms FROM request_logs_emptied WHERE id = 1", &[])
+        .await
+        .map_err(internal)?;
+    Ok(row.map(|r| r.get(0)))
 }
 
 /// The scope's conditions on a row with `integration_id` and `enterprise_id`.
@@ -121,6 +204,14 @@ pub async fn reset(
     )
     .await?;
     let threads = scoped("DELETE FROM threads WHERE TRUE", "").await?;
+    if scope.faults {
+        tx.execute("DELETE FROM faults", &[])
+            .await
+            .map_err(internal)?;
+        tx.execute("SELECT pg_notify($1, '')", &[&faults::CHANNEL])
+            .await
+            .map_err(internal)?;
+    }
     let mut tokens = Query::new(
         "DELETE FROM rate_limits WHERE token_id IN (SELECT t.id FROM access_tokens t WHERE TRUE",
     );
@@ -149,23 +240,37 @@ pub async fn reset(
 
 #[async_trait]
 impl Emulator for PostgresStore {
-    async fn start_clock(&self, start_ms: i64) -> StoreResult<i64> {
-        start_clock(&self.client().await?, start_ms).await
+    async fn start_clock(&self, start_ms: i64) -> StoreResult<ClockState> {
+        start_clock(&mut self.client().await?, start_ms).await
     }
 
-    async fn stored_clock(&self) -> StoreResult<Option<i64>> {
+    async fn stop_clock(&self) -> StoreResult<bool> {
+        stop_clock(&self.client().await?).await
+    }
+
+    async fn stored_clock(&self) -> StoreResult<Option<ClockState>> {
         stored_clock(&self.client().await?).await
     }
 
     async fn set_clock(&self, to_ms: i64) -> StoreResult<ClockMove> {
-        move_clock(&mut self.client().await?, to_ms, false).await
+        let plan = |current, newest| plan_set(current, to_ms, newest);
+        move_clock(&mut self.client().await?, plan).await
     }
 
-    async fn advance_clock(&self, by_ms: i64) -> StoreResult<ClockMove> {
-        move_clock(&mut self.client().await?, by_ms, true).await
+    async fn advance_clock(&self, by_ms: i64, max_ms: i64) -> StoreResult<ClockMove> {
+        let plan = |current, _| plan_advance(current, by_ms, max_ms);
+        move_clock(&mut self.client().await?, plan).await
     }
 
     async fn reset(&self, scope: ResetScope) -> StoreResult<ResetCounts> {
         reset(&mut self.client().await?, &scope).await
+    }
+
+    async fn empty_request_logs(&self, at_ms: i64) -> StoreResult<()> {
+        empty_request_logs(&self.client().await?, at_ms).await
+    }
+
+    async fn request_logs_emptied(&self) -> StoreResult<Option<i64>> {
+        request_logs_emptied(&self.client().await?).await
     }
 }

@@ -109,7 +109,7 @@ pub async fn import(
 /// that write its kind at run time.
 async fn insert(tx: &mut Transaction<'_>, record: &Record) -> StoreResult<()> {
     match record {
-        Record::Clock(c) => emulator::start_clock(tx, c.now_ms).await.map(drop),
+        Record::Clock(c) => emulator::insert_clock(tx, c.now_ms).await.map(drop),
         Record::Enterprise(e) => tenants::add_enterprise(tx, &e.to_enterprise()).await,
         Record::Integration(i) => tenants::add_integration(tx, &i.to_integration()).await,
         Record::AccessToken(t) => tenants::add_access_token(tx, &t.to_token()).await,

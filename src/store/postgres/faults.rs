@@ -5,7 +5,7 @@ use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
 use super::internal;
-use crate::domain::fault::Fault;
+use crate::domain::fault::{Connection, Fault};
 use crate::store::StoreResult;
 use crate::store::faults::{COLUMNS, fault};
 use async_trait::async_trait;
@@ -37,7 +37,7 @@ pub async fn insert(client: &impl GenericClient, f: &Fault) -> Result<u64, tokio
         .execute(
             &format!(
                 "INSERT INTO faults ({COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
             ),
             &[
                 &f.id,
@@ -52,6 +52,8 @@ pub async fn insert(client: &impl GenericClient, f: &Fault) -> Result<u64, tokio
                 &signed(f.remaining),
                 &f.stage.as_str(),
                 &f.created_ms,
+                &f.connection.map(Connection::as_str),
+                &f.matches.map(|m| m.message_thread_id),
             ],
         )
         .await

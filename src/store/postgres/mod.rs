@@ -51,6 +51,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../../migrations/postgres/0006_token_enterprise_ids.sql"),
     ),
+    (
+        7,
+        include_str!("../../../migrations/postgres/0007_emulator_tools.sql"),
+    ),
 ];
 
 /// Connections per node.

@@ -9,7 +9,7 @@ use tokio_postgres::{AsyncMessage, Config, NoTls};
 use uuid::Uuid;
 
 use super::{PostgresStore, emulator, faults, inbox, internal, outbox};
-use crate::store::{Background, Notices, Store, StoreResult};
+use crate::store::{Background, ClockState, Notices, Store, StoreResult};
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -58,10 +58,13 @@ async fn listen(config: &Config, notices: &Notices) -> anyhow::Result<()> {
             .await?;
         // A move announced while nobody listened is read here.
         if let Some(row) = client
-            .query_opt("SELECT now_ms FROM clock WHERE id = 1", &[])
+            .query_opt("SELECT version, now_ms FROM clock WHERE id = 1 AND manual", &[])
             .await?
         {
-            (notices.clock)(row.get(0));
+            (notices.clock)(ClockState {
+                version: row.get(0),
+                now_ms: row.get(1),
+            });
         }
         // So are faults changed meanwhile.
         (notices.faults)();
@@ -73,8 +76,8 @@ async fn listen(config: &Config, notices: &Notices) -> anyhow::Result<()> {
             result = &mut listening => return result,
             message = messages.next() => match message {
                 Some(Ok(AsyncMessage::Notification(n))) if n.channel() == emulator::CLOCK_CHANNEL => {
-                    if let Ok(now_ms) = n.payload().parse() {
-                        (notices.clock)(now_ms);
+                    if let Some(moved) = emulator::announced(n.payload()) {
+                        (notices.clock)(moved);
                     }
                 }
                 Some(Ok(AsyncMessage::Notification(n))) if n.channel() == faults::CHANNEL => {

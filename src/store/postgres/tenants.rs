@@ -2,6 +2,7 @@
 //! log of each token that every node shares (the rate limit).
 
 use deadpool_postgres::GenericClient;
+use uuid::Uuid;
 use tokio_postgres::error::SqlState;
 
 use super::internal;
@@ -12,7 +13,7 @@ use crate::store::tenants::{
     integration, stored_access,
 };
 use crate::store::{
-    AccessTokenInfo, Enterprise, Integration, Missing, NewAccessToken, NewIntegration, StoreError,
+    AccessTokenInfo, IntegrationChange, Enterprise, Integration, Missing, NewAccessToken, NewIntegration, StoreError,
     StoreResult, TokenRef,
 };
 use crate::tokens::TokenHash;
@@ -99,6 +100,29 @@ pub async fn integrations(client: &impl GenericClient) -> StoreResult<Vec<Integr
     let sql = format!("SELECT {INTEGRATION_COLUMNS} FROM integrations ORDER BY created_utc, name");
     let rows = client.query(&sql, &[]).await.map_err(internal)?;
     rows.iter().map(integration).collect()
+}
+
+pub async fn update_integration(
+    client: &impl GenericClient,
+    id: Uuid,
+    change: &IntegrationChange,
+) -> StoreResult<Integration> {
+    let url = change.webhook_url.clone();
+    let row = client
+        .query_opt(
+            &format!(
+                "UPDATE integrations SET name = coalesce($2, name), \
+                        webhook_url = CASE WHEN $3 THEN $4 ELSE webhook_url END \
+                 WHERE id = $1 RETURNING {INTEGRATION_COLUMNS}"
+            ),
+            &[&id, &change.name, &url.is_some(), &url.flatten()],
+        )
+        .await
+        .map_err(internal)?;
+    match row {
+        Some(row) => integration(&row),
+        None => Err(Missing::Integration(id).into()),
+    }
 }
 
 pub async fn add_access_token(
@@ -211,6 +235,14 @@ impl Tenants for PostgresStore {
 
     async fn integrations(&self) -> StoreResult<Vec<Integration>> {
         integrations(&self.client().await?).await
+    }
+
+    async fn update_integration(
+        &self,
+        id: Uuid,
+        change: IntegrationChange,
+    ) -> StoreResult<Integration> {
+        update_integration(&self.client().await?, id, &change).await
     }
 
     async fn add_access_token(&self, token: NewAccessToken) -> StoreResult<()> {

@@ -6,47 +6,111 @@ use uuid::Uuid;
 use super::internal;
 use super::query::{Args, execute, id_array, query};
 use crate::store::row::Row;
-use crate::store::{ClockMove, ResetCounts, ResetScope, StoreResult};
+use crate::store::emulator::{NEWEST_STORED, plan_advance, plan_set};
+use crate::store::{ClockMove, ClockState, ResetCounts, ResetScope, StoreResult};
 use async_trait::async_trait;
 
 use super::SqliteStore;
 use crate::store::Emulator;
 
-pub fn start_clock(conn: &Connection, start_ms: i64) -> StoreResult<i64> {
+/// The manual clock, on or off.
+fn clock_row(conn: &Connection) -> StoreResult<Option<(ClockState, bool)>> {
+    conn.query_row(
+        "SELECT version, now_ms, manual FROM clock WHERE id = 1",
+        [],
+        |r| {
+            Ok((
+                ClockState {
+                    version: r.get(0)?,
+                    now_ms: r.get(1)?,
+                },
+                r.get(2)?,
+            ))
+        },
+    )
+    .optional()
+    .map_err(internal)
+}
+
+pub fn start_clock(conn: &Connection, start_ms: i64) -> StoreResult<ClockState> {
+    match clock_row(conn)? {
+        Some((clock, true)) => Ok(clock),
+        // Off since: it starts again at `start_ms`.
+        Some((_, false)) => write_clock(conn, start_ms),
+        None => insert_clock(conn, start_ms),
+    }
+}
+
+/// A new manual clock at `now_ms` (a database's first, or an import's).
+pub fn insert_clock(conn: &Connection, now_ms: i64) -> StoreResult<ClockState> {
     conn.execute(
-        "INSERT INTO clock (id, now_ms) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING",
-        [start_ms],
+        "INSERT INTO clock (id, now_ms, manual, version) VALUES (1, ?1, 1, 0)",
+        [now_ms],
     )
     .map_err(internal)?;
-    conn.query_row("SELECT now_ms FROM clock WHERE id = 1", [], |r| r.get(0))
-        .map_err(internal)
+    Ok(ClockState { version: 0, now_ms })
 }
 
-pub fn stored_clock(conn: &Connection) -> StoreResult<Option<i64>> {
-    conn.query_row("SELECT now_ms FROM clock WHERE id = 1", [], |r| r.get(0))
-        .optional()
-        .map_err(internal)
-}
-
-/// Moves the clock by `to_ms` (`relative`), or to `to_ms` unless that is earlier.
-pub fn move_clock(conn: &Connection, to_ms: i64, relative: bool) -> StoreResult<ClockMove> {
-    let sql = if relative {
-        "UPDATE clock SET now_ms = now_ms + ?1 WHERE id = 1 RETURNING now_ms"
-    } else {
-        "UPDATE clock SET now_ms = ?1 WHERE id = 1 AND now_ms <= ?1 RETURNING now_ms"
-    };
-    let moved: Option<i64> = conn
-        .query_row(sql, [to_ms], |r| r.get(0))
-        .optional()
+pub fn stop_clock(conn: &Connection) -> StoreResult<bool> {
+    let changed = conn
+        .execute("UPDATE clock SET manual = 0 WHERE id = 1 AND manual", [])
         .map_err(internal)?;
-    if let Some(now_ms) = moved {
-        return Ok(ClockMove::Moved { now_ms });
+    Ok(changed == 1)
+}
+
+pub fn stored_clock(conn: &Connection) -> StoreResult<Option<ClockState>> {
+    Ok(clock_row(conn)?.and_then(|(clock, manual)| manual.then_some(clock)))
+}
+
+/// Stores a move: the clock shows `to_ms`, one version on.
+fn write_clock(conn: &Connection, to_ms: i64) -> StoreResult<ClockState> {
+    conn.query_row(
+        "UPDATE clock SET now_ms = ?1, manual = 1, version = version + 1 WHERE id = 1 \
+         RETURNING version, now_ms",
+        [to_ms],
+        |r| {
+            Ok(ClockState {
+                version: r.get(0)?,
+                now_ms: r.get(1)?,
+            })
+        },
+    )
+    .map_err(internal)
+}
+
+pub fn set_clock(conn: &Connection, to_ms: i64) -> StoreResult<ClockMove> {
+    let newest: Option<i64> = conn
+        .query_row(NEWEST_STORED, [], |r| r.get(0))
+        .map_err(internal)?;
+    match plan_set(stored_clock(conn)?, to_ms, newest) {
+        Ok(to) => write_clock(conn, to).map(ClockMove::Moved),
+        Err(refused) => Ok(refused),
     }
-    let current: Option<i64> = conn
-        .query_row("SELECT now_ms FROM clock WHERE id = 1", [], |r| r.get(0))
-        .optional()
-        .map_err(internal)?;
-    Ok(current.map_or(ClockMove::NoClock, |now_ms| ClockMove::Backward { now_ms }))
+}
+
+pub fn advance_clock(conn: &Connection, by_ms: i64, max_ms: i64) -> StoreResult<ClockMove> {
+    match plan_advance(stored_clock(conn)?, by_ms, max_ms) {
+        Ok(to) => write_clock(conn, to).map(ClockMove::Moved),
+        Err(refused) => Ok(refused),
+    }
+}
+
+pub fn empty_request_logs(conn: &Connection, at_ms: i64) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO request_logs_emptied (id, at_ms) VALUES (1, ?1) \
+         ON CONFLICT (id) DO UPDATE SET at_ms = max(at_ms, excluded.at_ms)",
+        [at_ms],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+pub fn request_logs_emptied(conn: &Connection) -> StoreResult<Option<i64>> {
+    conn.query_row("SELECT at_ms FROM request_logs_emptied WHERE id = 1", [], |r| {
+        r.get(0)
+    })
+    .optional()
+    .map_err(internal)
 }
 
 /// The scope's conditions on a row with `integration_id` and `enterprise_id`.
@@ -79,6 +143,9 @@ pub fn reset(conn: &Connection, scope: &ResetScope) -> StoreResult<(ResetCounts,
         "DELETE FROM messages WHERE thread_id IN (SELECT id FROM threads WHERE {within})"
     ))?;
     let threads = run(format!("DELETE FROM threads WHERE {within}"))?;
+    if scope.faults {
+        execute(conn, "DELETE FROM faults", &Args::new())?;
+    }
 
     let mut sql = "SELECT t.id FROM access_tokens t WHERE 1 = 1".to_owned();
     let mut token_args = Args::new();
@@ -104,25 +171,27 @@ pub fn reset(conn: &Connection, scope: &ResetScope) -> StoreResult<(ResetCounts,
 
 #[async_trait]
 impl Emulator for SqliteStore {
-    async fn start_clock(&self, start_ms: i64) -> StoreResult<i64> {
+    async fn start_clock(&self, start_ms: i64) -> StoreResult<ClockState> {
         self.writer
             .write(move |conn| start_clock(conn, start_ms))
             .await
     }
 
-    async fn stored_clock(&self) -> StoreResult<Option<i64>> {
+    async fn stop_clock(&self) -> StoreResult<bool> {
+        self.writer.write(stop_clock).await
+    }
+
+    async fn stored_clock(&self) -> StoreResult<Option<ClockState>> {
         self.readers.read(stored_clock).await
     }
 
     async fn set_clock(&self, to_ms: i64) -> StoreResult<ClockMove> {
-        self.writer
-            .write(move |conn| move_clock(conn, to_ms, false))
-            .await
+        self.writer.write(move |conn| set_clock(conn, to_ms)).await
     }
 
-    async fn advance_clock(&self, by_ms: i64) -> StoreResult<ClockMove> {
+    async fn advance_clock(&self, by_ms: i64, max_ms: i64) -> StoreResult<ClockMove> {
         self.writer
-            .write(move |conn| move_clock(conn, by_ms, true))
+            .write(move |conn| advance_clock(conn, by_ms, max_ms))
             .await
     }
 
@@ -131,5 +200,15 @@ impl Emulator for SqliteStore {
         // The windows live in this process; they go once the reset is durable.
         self.limiter.forget(&tokens);
         Ok(counts)
+    }
+
+    async fn empty_request_logs(&self, at_ms: i64) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| empty_request_logs(conn, at_ms))
+            .await
+    }
+
+    async fn request_logs_emptied(&self) -> StoreResult<Option<i64>> {
+        self.readers.read(request_logs_emptied).await
     }
 }

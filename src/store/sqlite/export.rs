@@ -59,7 +59,7 @@ pub fn import(conn: &Connection, mut incoming: Incoming) -> Result<u64, ImportEr
 /// A record, written by the same statements that write its kind at run time.
 fn insert(conn: &Connection, record: &Record) -> StoreResult<()> {
     match record {
-        Record::Clock(c) => emulator::start_clock(conn, c.now_ms).map(drop),
+        Record::Clock(c) => emulator::insert_clock(conn, c.now_ms).map(drop),
         Record::Enterprise(e) => tenants::add_enterprise(conn, &e.to_enterprise()),
         Record::Integration(i) => tenants::add_integration(conn, &i.to_integration()),
         Record::AccessToken(t) => tenants::add_access_token(conn, &t.to_token()),

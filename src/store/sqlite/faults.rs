@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::internal;
 use super::query::{Args, execute, id_array, query};
-use crate::domain::fault::Fault;
+use crate::domain::fault::{self, Fault};
 use crate::store::StoreResult;
 use crate::store::faults::{COLUMNS, fault};
 use async_trait::async_trait;
@@ -20,7 +20,8 @@ pub fn add(conn: &Connection, f: &Fault) -> StoreResult<()> {
 
 pub fn insert(conn: &Connection, f: &Fault) -> rusqlite::Result<usize> {
     conn.prepare_cached(&format!(
-        "INSERT INTO faults ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        "INSERT INTO faults ({COLUMNS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
     ))
     .and_then(|mut insert| {
         insert.execute(params![
@@ -36,6 +37,8 @@ pub fn insert(conn: &Connection, f: &Fault) -> rusqlite::Result<usize> {
             f.remaining,
             f.stage.as_str(),
             f.created_ms,
+            f.connection.map(fault::Connection::as_str),
+            f.matches.map(|m| m.message_thread_id),
         ])
     })
 }

@@ -53,6 +53,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../../migrations/sqlite/0007_token_enterprise_ids.sql"),
     ),
+    (
+        8,
+        include_str!("../../../migrations/sqlite/0008_emulator_tools.sql"),
+    ),
 ];
 
 /// Read connections kept open.

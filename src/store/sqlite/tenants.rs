@@ -14,7 +14,7 @@ use crate::store::tenants::{
     integration, stored_access,
 };
 use crate::store::{
-    AccessTokenInfo, Enterprise, Integration, Missing, NewAccessToken, NewIntegration, StoreError,
+    AccessTokenInfo, Enterprise, Integration, IntegrationChange, Missing, NewAccessToken, NewIntegration, StoreError,
     StoreResult, TokenRef,
 };
 use crate::tokens::TokenHash;
@@ -119,6 +119,30 @@ pub fn integrations(conn: &Connection) -> StoreResult<Vec<Integration>> {
     query(conn, &sql, &Args::new(), |row| integration(row))
 }
 
+pub fn update_integration(
+    conn: &Connection,
+    id: Uuid,
+    change: &IntegrationChange,
+) -> StoreResult<Integration> {
+    let sql = format!(
+        "UPDATE integrations SET name = coalesce(:name, name), \
+                webhook_url = CASE WHEN :url_given THEN :url ELSE webhook_url END \
+         WHERE id = :id RETURNING {INTEGRATION_COLUMNS}"
+    );
+    let url = change.webhook_url.clone();
+    let args: Args = vec![
+        (":id", Box::new(id)),
+        (":name", Box::new(change.name.clone())),
+        (":url_given", Box::new(url.is_some())),
+        (":url", Box::new(url.flatten())),
+    ];
+    let changed = query(conn, &sql, &args, |row| integration(row))?;
+    changed
+        .into_iter()
+        .next()
+        .ok_or_else(|| Missing::Integration(id).into())
+}
+
 pub fn add_access_token(conn: &Connection, new: &NewAccessToken) -> StoreResult<()> {
     let t = &new.info;
     if !exists(
@@ -207,6 +231,16 @@ impl Tenants for SqliteStore {
 
     async fn integrations(&self) -> StoreResult<Vec<Integration>> {
         self.readers.read(integrations).await
+    }
+
+    async fn update_integration(
+        &self,
+        id: Uuid,
+        change: IntegrationChange,
+    ) -> StoreResult<Integration> {
+        self.writer
+            .write(move |conn| update_integration(conn, id, &change))
+            .await
     }
 
     async fn add_access_token(&self, token: NewAccessToken) -> StoreResult<()> {

@@ -1,0 +1,115 @@
+//! Administration of tenants: enterprises, integrations and their access
+//! tokens. The one implementation that the command line (`enterprise`,
+//! `integration`, `token`) and the operator API's administration (SPEC §17)
+//! share: the same checks, the same secrets made and shown once.
+
+use uuid::Uuid;
+
+use crate::domain::admin::TokenScope;
+use crate::domain::text::ShortText;
+use crate::domain::time::Timestamp;
+use crate::domain::webhook::WebhookUrl;
+use crate::store::{
+    AccessTokenInfo, Enterprise, Integration, IntegrationChange, NewAccessToken, NewIntegration,
+    Store, StoreError, StoreResult, TokenRef,
+};
+use crate::tokens::{self, TokenHash};
+
+/// A secret made now: shown this once, stored only as its digest.
+pub type Secret = String;
+
+fn new_secret() -> StoreResult<Secret> {
+    tokens::generate().map_err(StoreError::Internal)
+}
+
+pub async fn add_enterprise(
+    store: &dyn Store,
+    id: Option<Uuid>,
+    name: ShortText,
+    now: Timestamp,
+) -> StoreResult<Enterprise> {
+    let enterprise = Enterprise {
+        id: id.unwrap_or_else(Uuid::new_v4),
+        name: name.into_string(),
+        created: now,
+    };
+    store.add_enterprise(enterprise.clone()).await?;
+    Ok(enterprise)
+}
+
+/// A new integration and its ClientToken.
+pub async fn add_integration(
+    store: &dyn Store,
+    name: ShortText,
+    webhook_url: Option<WebhookUrl>,
+    now: Timestamp,
+) -> StoreResult<(Integration, Secret)> {
+    let token = new_secret()?;
+    let integration = Integration {
+        id: Uuid::new_v4(),
+        name: name.into_string(),
+        created: now,
+        webhook_url: webhook_url.map(|u| u.as_str().to_owned()),
+    };
+    store
+        .add_integration(NewIntegration {
+            integration: integration.clone(),
+            client_token: TokenHash::of(&token),
+        })
+        .await?;
+    Ok((integration, token))
+}
+
+/// Changes an integration's name or webhook URL (`Some(None)` clears it).
+pub async fn update_integration(
+    store: &dyn Store,
+    id: Uuid,
+    name: Option<ShortText>,
+    webhook_url: Option<Option<WebhookUrl>>,
+) -> StoreResult<Integration> {
+    let change = IntegrationChange {
+        name: name.map(ShortText::into_string),
+        webhook_url: webhook_url.map(|url| url.map(|u| u.as_str().to_owned())),
+    };
+    store.update_integration(id, change).await
+}
+
+/// A new access token of `integration` for `enterprises`, and the token.
+pub async fn add_access_token(
+    store: &dyn Store,
+    integration: Uuid,
+    enterprises: TokenScope,
+    now: Timestamp,
+) -> StoreResult<(AccessTokenInfo, Secret)> {
+    let token = new_secret()?;
+    let info = AccessTokenInfo {
+        id: Uuid::new_v4(),
+        integration_id: integration,
+        enterprises: enterprises.into_ids(),
+        created: now,
+        revoked: None,
+    };
+    store
+        .add_access_token(NewAccessToken {
+            info: info.clone(),
+            token: TokenHash::of(&token),
+        })
+        .await?;
+    Ok((info, token))
+}
+
+/// The access tokens of these integrations (all when `None`), oldest first.
+pub async fn access_tokens(
+    store: &dyn Store,
+    integrations: Option<&[Uuid]>,
+) -> StoreResult<Vec<AccessTokenInfo>> {
+    let mut tokens = store.access_tokens().await?;
+    if let Some(ids) = integrations {
+        tokens.retain(|t| ids.contains(&t.integration_id));
+    }
+    Ok(tokens)
+}
+
+pub async fn revoke(store: &dyn Store, token: TokenRef, now: Timestamp) -> StoreResult<()> {
+    store.revoke_access_token(token, now).await
+}

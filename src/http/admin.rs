@@ -1,0 +1,262 @@
+//! The administration of the operator API (SPEC §17): enterprises,
+//! integrations and access tokens over HTTP, through the same code as the
+//! command line ([`crate::admin`]).
+
+use axum::extract::State;
+use axum::response::Response;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::admin;
+use crate::domain::admin::{
+    AddAccessToken, AddEnterprise, AddIntegration, RevokeAccessTokens, TokenFilter,
+    UpdateIntegration,
+};
+use crate::domain::emulator::NoParameters;
+use crate::domain::time::Timestamp;
+use crate::domain::webhook::WebhookUrl;
+use crate::store::{AccessTokenInfo, Enterprise, Integration, TokenRef};
+
+use super::auth::Staff;
+use super::error::ApiError;
+use super::{AppState, respond};
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct EnterpriseView {
+    id: Uuid,
+    name: String,
+    created_utc: Timestamp,
+}
+
+impl From<Enterprise> for EnterpriseView {
+    fn from(e: Enterprise) -> Self {
+        Self {
+            id: e.id,
+            name: e.name,
+            created_utc: e.created,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct IntegrationView {
+    id: Uuid,
+    name: String,
+    created_utc: Timestamp,
+    /// Without its query string, user and password (its secrets).
+    webhook_url: Option<String>,
+}
+
+impl From<Integration> for IntegrationView {
+    fn from(i: Integration) -> Self {
+        Self {
+            id: i.id,
+            name: i.name,
+            created_utc: i.created,
+            webhook_url: i.webhook_url.as_deref().map(WebhookUrl::redacted),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TokenView {
+    id: Uuid,
+    integration_id: Uuid,
+    /// The home enterprise first.
+    enterprise_ids: Vec<Uuid>,
+    created_utc: Timestamp,
+    revoked_utc: Option<Timestamp>,
+}
+
+impl From<AccessTokenInfo> for TokenView {
+    fn from(t: AccessTokenInfo) -> Self {
+        Self {
+            id: t.id,
+            integration_id: t.integration_id,
+            enterprise_ids: t.enterprises,
+            created_utc: t.created,
+            revoked_utc: t.revoked,
+        }
+    }
+}
+
+fn now(app: &AppState) -> Timestamp {
+    Timestamp::truncate(app.clock.now())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct OneEnterprise {
+    enterprise: EnterpriseView,
+}
+
+pub async fn enterprises_add(
+    State(app): State<AppState>,
+    Staff { request }: Staff<AddEnterprise>,
+) -> Result<Response, ApiError> {
+    let added = admin::add_enterprise(app.store.as_ref(), request.id, request.name, now(&app))
+        .await?;
+    respond::json(&OneEnterprise {
+        enterprise: added.into(),
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Enterprises {
+    enterprises: Vec<EnterpriseView>,
+}
+
+pub async fn enterprises_get_all(
+    State(app): State<AppState>,
+    Staff {
+        request: NoParameters,
+    }: Staff<NoParameters>,
+) -> Result<Response, ApiError> {
+    let all = app.store.enterprises().await?;
+    respond::json(&Enterprises {
+        enterprises: all.into_iter().map(Into::into).collect(),
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AddedIntegration {
+    integration: IntegrationView,
+    /// Shown this once.
+    client_token: String,
+}
+
+pub async fn integrations_add(
+    State(app): State<AppState>,
+    Staff { request }: Staff<AddIntegration>,
+) -> Result<Response, ApiError> {
+    let (integration, client_token) = admin::add_integration(
+        app.store.as_ref(),
+        request.name,
+        request.webhook_url,
+        now(&app),
+    )
+    .await?;
+    respond::json(&AddedIntegration {
+        integration: integration.into(),
+        client_token,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct OneIntegration {
+    integration: IntegrationView,
+}
+
+pub async fn integrations_update(
+    State(app): State<AppState>,
+    Staff { request }: Staff<UpdateIntegration>,
+) -> Result<Response, ApiError> {
+    let integration = admin::update_integration(
+        app.store.as_ref(),
+        request.integration_id,
+        request.name,
+        request.webhook_url,
+    )
+    .await?;
+    respond::json(&OneIntegration {
+        integration: integration.into(),
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Integrations {
+    integrations: Vec<IntegrationView>,
+}
+
+pub async fn integrations_get_all(
+    State(app): State<AppState>,
+    Staff {
+        request: NoParameters,
+    }: Staff<NoParameters>,
+) -> Result<Response, ApiError> {
+    let all = app.store.integrations().await?;
+    respond::json(&Integrations {
+        integrations: all.into_iter().map(Into::into).collect(),
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AddedToken {
+    token: TokenView,
+    /// Shown this once.
+    access_token: String,
+}
+
+pub async fn access_tokens_add(
+    State(app): State<AppState>,
+    Staff { request }: Staff<AddAccessToken>,
+) -> Result<Response, ApiError> {
+    let (token, access_token) = admin::add_access_token(
+        app.store.as_ref(),
+        request.integration_id,
+        request.enterprises,
+        now(&app),
+    )
+    .await?;
+    respond::json(&AddedToken {
+        token: token.into(),
+        access_token,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Tokens {
+    access_tokens: Vec<TokenView>,
+}
+
+pub async fn access_tokens_get_all(
+    State(app): State<AppState>,
+    Staff { request }: Staff<TokenFilter>,
+) -> Result<Response, ApiError> {
+    let tokens =
+        admin::access_tokens(app.store.as_ref(), request.integration_ids.as_deref()).await?;
+    respond::json(&Tokens {
+        access_tokens: tokens.into_iter().map(Into::into).collect(),
+    })
+}
+
+/// Revokes every token named, once each is known to be active; an unknown or
+/// revoked one is a 400, and then none is revoked.
+pub async fn access_tokens_revoke(
+    State(app): State<AppState>,
+    Staff { request }: Staff<RevokeAccessTokens>,
+) -> Result<Response, ApiError> {
+    let tokens = admin::access_tokens(app.store.as_ref(), None).await?;
+    let mut named = Vec::new();
+    for (i, id) in request.ids.iter().enumerate() {
+        match tokens.iter().find(|t| t.id == *id) {
+            Some(token) if token.revoked.is_none() => {
+                if !named.iter().any(|t: &AccessTokenInfo| t.id == *id) {
+                    named.push(token.clone());
+                }
+            }
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "AccessTokenIds[{i}] is not the id of an active access token."
+                )));
+            }
+        }
+    }
+    let at = now(&app);
+    for token in &mut named {
+        admin::revoke(app.store.as_ref(), TokenRef::Id(token.id), at).await?;
+        token.revoked = Some(at);
+    }
+    respond::json(&Tokens {
+        access_tokens: named.into_iter().map(Into::into).collect(),
+    })
+}
