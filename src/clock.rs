@@ -219,15 +219,23 @@ mod tests {
         clock.moved(5, 1_000);
         assert_eq!(clock.now_ms(), 1_000, "set back");
         clock.moved(4, 12_500);
-        assert_eq!(clock.now_ms(), 1_000, "an older move arriving late is ignored");
+        assert_eq!(
+            clock.now_ms(),
+            1_000,
+            "an older move arriving late is ignored"
+        );
         clock.moved(6, 12_500);
         assert_eq!(clock.now_ms(), 12_500);
         assert_eq!(
-            DateTime::from_timestamp_millis(LATEST_MS).unwrap().to_rfc3339(),
+            DateTime::from_timestamp_millis(LATEST_MS)
+                .unwrap()
+                .to_rfc3339(),
             "9999-12-31T23:59:59+00:00"
         );
         assert_eq!(
-            DateTime::from_timestamp_millis(EARLIEST_MS).unwrap().to_rfc3339(),
+            DateTime::from_timestamp_millis(EARLIEST_MS)
+                .unwrap()
+                .to_rfc3339(),
             "2000-01-01T00:00:00+00:00"
         );
     }

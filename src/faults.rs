@@ -5,7 +5,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-
 use crate::domain::fault::{Aimed, Fault, Stage};
 use crate::store::{Store, StoreResult};
 

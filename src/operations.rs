@@ -16,6 +16,10 @@ use serde_json::{Value, json};
 
 use crate::demo;
 use crate::domain::Request;
+use crate::domain::admin::{
+    AddAccessToken, AddEnterprise, AddIntegration, RevokeAccessTokens, TokenFilter,
+    UpdateIntegration,
+};
 use crate::domain::emulator::{
     AdvanceClock, DeliveryFilter, NoParameters, RequestFilter, ResendDeliveries, Reset, SetClock,
 };
@@ -25,10 +29,6 @@ use crate::domain::message::{AddMessages, MessageFilter};
 use crate::domain::thread::{AddThread, StaffThreadFilter, ThreadFilter, UpdateThread};
 use crate::http::error::ApiError;
 use crate::http::openapi::{EXAMPLE_ACCESS_TOKEN_ID, connector_example as with_credentials};
-use crate::domain::admin::{
-    AddAccessToken, AddEnterprise, AddIntegration, RevokeAccessTokens, TokenFilter,
-    UpdateIntegration,
-};
 use crate::http::{AppState, admin, emulator, messages, operator, threads};
 
 /// Which API an operation belongs to, and so how its caller authenticates.
@@ -111,6 +111,14 @@ macro_rules! operations {
             pub fn check(self, body: &Object<'_>) -> Input<()> {
                 match self {
                     $(Self::$variant => <$request as Request>::parse(body).map(drop)),*
+                }
+            }
+
+            /// The operation at `path`.
+            pub fn at(path: &str) -> Option<Self> {
+                match path {
+                    $(concat!(prefix!($api), $name) => Some(Self::$variant),)*
+                    _ => None,
                 }
             }
 
@@ -263,11 +271,6 @@ operations! {
 }
 
 impl Operation {
-    /// The operation at `path`.
-    pub fn at(path: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|op| op.path() == path)
-    }
-
     /// The operation of `api` called `name` (`messages/add`).
     pub fn named(api: Api, name: &str) -> Option<Self> {
         Self::ALL

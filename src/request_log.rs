@@ -18,14 +18,17 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use axum::http::HeaderValue;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use crate::domain::fields::Unknown;
+use crate::domain::fields::{self, Unknown};
 use crate::domain::text::utf8_prefix;
+use crate::http::CREDENTIALS;
+use crate::operations::Operation;
 
 /// How much of a body the log keeps.
 pub const BODY_KEPT: usize = 4096;
@@ -49,16 +52,33 @@ pub enum Body {
     Text(String),
 }
 
-/// The headers a tester most needs to see.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "PascalCase")]
+/// The headers a tester most needs to see (kept as they came: a header's
+/// value is shared, not copied, until the log is read).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers {
-    pub content_type: Option<String>,
-    pub content_length: Option<String>,
-    pub user_agent: Option<String>,
-    pub prefer: Option<String>,
+    pub content_type: Option<HeaderValue>,
+    pub content_length: Option<HeaderValue>,
+    pub user_agent: Option<HeaderValue>,
+    pub prefer: Option<HeaderValue>,
     /// The answer's.
-    pub retry_after: Option<String>,
+    pub retry_after: Option<HeaderValue>,
+}
+
+impl Serialize for Headers {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = |value: &Option<HeaderValue>| {
+            value
+                .as_ref()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        };
+        let mut out = serializer.serialize_map(Some(5))?;
+        out.serialize_entry("ContentType", &text(&self.content_type))?;
+        out.serialize_entry("ContentLength", &text(&self.content_length))?;
+        out.serialize_entry("UserAgent", &text(&self.user_agent))?;
+        out.serialize_entry("Prefer", &text(&self.prefer))?;
+        out.serialize_entry("RetryAfter", &text(&self.retry_after))?;
+        out.end()
+    }
 }
 
 /// One logged request.
@@ -71,8 +91,7 @@ pub struct Logged {
     pub time_utc: String,
     /// When it was logged, in real time (what emptying the log compares).
     pub logged_ms: i64,
-    /// The operation's name, such as `messages/add`.
-    pub operation: String,
+    pub operation: Operation,
     /// `None` when authentication failed (or never ran).
     pub integration_id: Option<Uuid>,
     /// `None` when a connection fault closed or held the connection.
@@ -82,9 +101,22 @@ pub struct Logged {
     pub request: Body,
     pub response: Body,
     pub headers: Headers,
-    /// The properties the operation ignored.
-    pub warnings: Vec<Unknown>,
     pub fault_id: Option<Uuid>,
+}
+
+impl Logged {
+    /// The properties the operation ignored: worked out when the log is
+    /// read, from the body it keeps (so a body cut at 4 KiB has none), to
+    /// cost a request nothing.
+    pub fn warnings(&self) -> Vec<Unknown> {
+        let Body::Json(text) = &self.request else {
+            return Vec::new();
+        };
+        match serde_json::from_str::<Value>(text) {
+            Ok(body) => fields::unknown(&body, self.operation.shape(), CREDENTIALS),
+            Err(_) => Vec::new(),
+        }
+    }
 }
 
 impl Serialize for Logged {
@@ -93,7 +125,7 @@ impl Serialize for Logged {
         out.serialize_entry("Sequence", &self.sequence)?;
         out.serialize_entry("RequestId", &self.request_id)?;
         out.serialize_entry("TimeUtc", &self.time_utc)?;
-        out.serialize_entry("Operation", &self.operation)?;
+        out.serialize_entry("Operation", self.operation.name())?;
         out.serialize_entry("IntegrationId", &self.integration_id)?;
         out.serialize_entry("Status", &self.status)?;
         out.serialize_entry("DurationMs", &self.duration_ms)?;
@@ -104,7 +136,7 @@ impl Serialize for Logged {
         out.serialize_entry("Response", &response)?;
         out.serialize_entry("ResponseText", &response_text)?;
         out.serialize_entry("Headers", &self.headers)?;
-        out.serialize_entry("Warnings", &self.warnings)?;
+        out.serialize_entry("Warnings", &self.warnings())?;
         out.serialize_entry("FaultId", &self.fault_id)?;
         out.end()
     }
@@ -127,7 +159,7 @@ fn shown(body: &Body) -> (Option<&RawValue>, Option<&str>) {
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub integrations: Option<Vec<Uuid>>,
-    pub operations: Option<Vec<String>>,
+    pub operations: Option<Vec<Operation>>,
     pub statuses: Option<Vec<u16>>,
     pub after_sequence: Option<u64>,
     pub count: usize,
@@ -279,7 +311,10 @@ pub fn mask_tokens(text: &str) -> String {
             .iter()
             .take_while(|c| c.is_ascii_hexdigit() || **c == '-')
             .count();
-        let hex = chars[i..i + run].iter().filter(|c| c.is_ascii_hexdigit()).count();
+        let hex = chars[i..i + run]
+            .iter()
+            .filter(|c| c.is_ascii_hexdigit())
+            .count();
         if run >= 24 && hex >= 20 {
             out.push_str(HIDDEN);
             i += run;
@@ -380,18 +415,16 @@ mod tests {
             time_utc: String::new(),
             logged_ms: i64::from(n),
             operation: if n.is_multiple_of(2) {
-                "messages/add"
+                Operation::MessagesAdd
             } else {
-                "messages/getAll"
-            }
-            .to_owned(),
+                Operation::MessagesGetAll
+            },
             integration_id: None,
             status: Some(200 + n % 3),
             duration_ms: 0.0,
             request: Body::None,
             response: Body::None,
             headers: Headers::default(),
-            warnings: Vec::new(),
             fault_id: None,
         }
     }
@@ -417,8 +450,14 @@ mod tests {
         let masked = mask_tokens(&format!(
             "{{ClientToken: {token}, \"AccessToken\": \"short-secret\", Id: 7f9325f6-ef44"
         ));
-        assert!(!masked.contains(token) && !masked.contains("short-secret"), "{masked}");
-        assert!(masked.contains("Id: 7f9325f6-ef44"), "short ids stay: {masked}");
+        assert!(
+            !masked.contains(token) && !masked.contains("short-secret"),
+            "{masked}"
+        );
+        assert!(
+            masked.contains("Id: 7f9325f6-ef44"),
+            "short ids stay: {masked}"
+        );
         let Body::Text(kept) = request_text(format!("Text={token}").as_bytes()) else {
             panic!("text")
         };
@@ -458,7 +497,7 @@ mod tests {
         assert_eq!(ids(log.page(&page).unwrap()), vec![6, 5]);
         let adds = Filter {
             count: 10,
-            operations: Some(vec!["messages/add".to_owned()]),
+            operations: Some(vec![Operation::MessagesAdd]),
             ..Filter::default()
         };
         assert_eq!(ids(log.page(&adds).unwrap()), vec![8, 6, 4]);

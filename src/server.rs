@@ -54,9 +54,7 @@ pub enum ClockSetting {
     System,
     /// The manual clock kept in the database, started at `start` (now when
     /// `None`) unless the database already has one.
-    Manual {
-        start: Option<DateTime<Utc>>,
-    },
+    Manual { start: Option<DateTime<Utc>> },
 }
 
 /// What a node is made of.

@@ -141,7 +141,7 @@ impl Request for DeliveryFilter {
 #[derive(Debug, Clone)]
 pub struct RequestFilter {
     pub integration_ids: Option<Vec<Uuid>>,
-    pub operations: Option<Vec<String>>,
+    pub operations: Option<Vec<Operation>>,
     pub statuses: Option<Vec<u16>>,
     /// Only entries after this one of the node's sequence.
     pub after_sequence: Option<u64>,
@@ -166,8 +166,7 @@ impl Request for RequestFilter {
                     .enumerate()
                     .map(|(i, v)| {
                         v.as_str()
-                            .filter(|name| Operation::named(Api::Connector, name).is_some())
-                            .map(str::to_owned)
+                            .and_then(|name| Operation::named(Api::Connector, name))
                             .ok_or_else(|| {
                                 let names: Vec<&str> =
                                     Operation::connector().map(Operation::name).collect();

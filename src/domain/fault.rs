@@ -155,7 +155,9 @@ impl Fault {
     pub fn applies(&self, request: &Aimed<'_>, stage: Stage) -> bool {
         self.stage == stage
             && self.operation.covers(request.operation)
-            && self.integration_id.is_none_or(|id| id == request.integration)
+            && self
+                .integration_id
+                .is_none_or(|id| id == request.integration)
             && self
                 .matches
                 .is_none_or(|m| request.threads.contains(&m.message_thread_id))
@@ -412,8 +414,12 @@ mod tests {
 
     #[test]
     fn stage_defaults_to_before_and_retry_after_goes_with_429_and_503() {
-        let fault = parse(json!({"Operation": "*", "Status": 503, "RetryAfterSeconds": 7})).unwrap();
-        assert_eq!((fault.stage, fault.retry_after_seconds), (Stage::Before, Some(7)));
+        let fault =
+            parse(json!({"Operation": "*", "Status": 503, "RetryAfterSeconds": 7})).unwrap();
+        assert_eq!(
+            (fault.stage, fault.retry_after_seconds),
+            (Stage::Before, Some(7))
+        );
         let error = parse(json!({"Operation": "*", "Status": 500, "RetryAfterSeconds": 7}))
             .unwrap_err()
             .0;
@@ -423,9 +429,15 @@ mod tests {
     #[test]
     fn a_connection_fault_drops_instead_of_answering() {
         let reset = parse(json!({"Operation": "*", "Connection": "Reset"})).unwrap();
-        assert_eq!((reset.connection, reset.status), (Some(Connection::Reset), None));
+        assert_eq!(
+            (reset.connection, reset.status),
+            (Some(Connection::Reset), None)
+        );
         for (bad, message) in [
-            (json!({"Operation": "*", "Connection": "Close"}), "Connection must be"),
+            (
+                json!({"Operation": "*", "Connection": "Close"}),
+                "Connection must be",
+            ),
             (
                 json!({"Operation": "*", "Connection": "Hang", "Status": 500}),
                 "not both",
@@ -454,8 +466,14 @@ mod tests {
         let add = aimed(Operation::MessagesAdd, integration, &[]);
         assert!(fault.applies(&add, Stage::Before));
         assert!(!fault.applies(&add, Stage::After));
-        assert!(!fault.applies(&aimed(Operation::MessagesGetAll, integration, &[]), Stage::Before));
-        assert!(!fault.applies(&aimed(Operation::MessagesAdd, Uuid::new_v4(), &[]), Stage::Before));
+        assert!(!fault.applies(
+            &aimed(Operation::MessagesGetAll, integration, &[]),
+            Stage::Before
+        ));
+        assert!(!fault.applies(
+            &aimed(Operation::MessagesAdd, Uuid::new_v4(), &[]),
+            Stage::Before
+        ));
         fault.matches = Some(Match {
             message_thread_id: thread,
         });
@@ -470,6 +488,9 @@ mod tests {
         assert!(!fault.applies(&add, Stage::Before));
         fault.operation = Target::Any;
         fault.remaining = None;
-        assert!(fault.applies(&aimed(Operation::ThreadsGetAll, integration, &[]), Stage::Before));
+        assert!(fault.applies(
+            &aimed(Operation::ThreadsGetAll, integration, &[]),
+            Stage::Before
+        ));
     }
 }

@@ -22,12 +22,14 @@ pub struct Object<'a> {
 }
 
 impl<'a> Object<'a> {
+    #[inline]
     pub fn begin(out: &'a mut Vec<u8>) -> Self {
         out.push(b'{');
         Self { out, empty: true }
     }
 
     /// `name` is a property name of the API: letters only, so never escaped.
+    #[inline]
     fn name(&mut self, name: &'static str) -> &mut Vec<u8> {
         debug_assert!(name.bytes().all(|b| b.is_ascii_alphabetic()), "{name}");
         if !self.empty {
@@ -40,16 +42,19 @@ impl<'a> Object<'a> {
         self.out
     }
 
+    #[inline]
     pub fn id(&mut self, name: &'static str, id: Uuid) -> &mut Self {
         write_id(self.name(name), id);
         self
     }
 
+    #[inline]
     pub fn text(&mut self, name: &'static str, text: &str) -> &mut Self {
         write_text(self.name(name), text);
         self
     }
 
+    #[inline]
     pub fn time(&mut self, name: &'static str, at: Timestamp) -> &mut Self {
         let out = self.name(name);
         out.push(b'"');
@@ -58,35 +63,41 @@ impl<'a> Object<'a> {
         self
     }
 
+    #[inline]
     pub fn bool(&mut self, name: &'static str, value: bool) -> &mut Self {
         let value: &[u8] = if value { b"true" } else { b"false" };
         self.name(name).extend_from_slice(value);
         self
     }
 
+    #[inline]
     pub fn null(&mut self, name: &'static str) -> &mut Self {
         self.name(name).extend_from_slice(b"null");
         self
     }
 
     /// A property whose value writes itself.
+    #[inline]
     pub fn item(&mut self, name: &'static str, value: &impl WriteJson) -> &mut Self {
         value.write_json(self.name(name));
         self
     }
 
     /// A property whose value `write` writes.
+    #[inline]
     pub fn value(&mut self, name: &'static str, write: impl FnOnce(&mut Vec<u8>)) -> &mut Self {
         write(self.name(name));
         self
     }
 
+    #[inline]
     pub fn end(&mut self) {
         self.out.push(b'}');
     }
 }
 
 /// An id as a JSON string.
+#[inline]
 pub fn write_id(out: &mut Vec<u8>, id: Uuid) {
     out.push(b'"');
     out.extend_from_slice(
@@ -98,6 +109,7 @@ pub fn write_id(out: &mut Vec<u8>, id: Uuid) {
 }
 
 /// Free text as a JSON string, escaped by serde_json.
+#[inline]
 pub fn write_text(out: &mut Vec<u8>, text: &str) {
     // Writing a string into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, text);

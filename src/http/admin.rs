@@ -97,8 +97,8 @@ pub async fn enterprises_add(
     State(app): State<AppState>,
     Staff { request }: Staff<AddEnterprise>,
 ) -> Result<Response, ApiError> {
-    let added = admin::add_enterprise(app.store.as_ref(), request.id, request.name, now(&app))
-        .await?;
+    let added =
+        admin::add_enterprise(app.store.as_ref(), request.id, request.name, now(&app)).await?;
     respond::json(&OneEnterprise {
         enterprise: added.into(),
     })

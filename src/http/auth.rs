@@ -85,12 +85,12 @@ impl<R: Connector> FromRequest<AppState> for Call<R> {
             .get::<Arc<RequestContext>>()
             .cloned()
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no request context")))?;
-        let operation = Operation::at(request.uri().path())
+        let operation = context
+            .operation
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no operation at this path")))?;
         let JsonBody(value) = JsonBody::from_request(request, app).await?;
         if app.requests.is_on() {
             context.set_logged_body(request_log::request_json(&value));
-            context.set_warnings(fields::unknown(&value, &R::SHAPE, CREDENTIALS));
         }
         let body = Object::root(&value)?;
         let client_token = TokenHash::of(non_empty(&body, "ClientToken")?);

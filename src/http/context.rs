@@ -17,7 +17,6 @@ use super::error::ErrorReport;
 use tracing::Instrument;
 
 use super::fault::ConnectionFault;
-use crate::domain::fields::Unknown;
 use crate::operations::{Api, Operation};
 use crate::request_log::{self, Logged};
 
@@ -28,12 +27,12 @@ pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 #[derive(Debug)]
 pub struct RequestContext {
     pub id: Uuid,
+    /// The operation at the request's path, if there is one.
+    pub operation: Option<Operation>,
     integration: OnceLock<Uuid>,
     fault: OnceLock<Uuid>,
     /// The request body as the request log keeps it (when the log is on).
     logged_body: OnceLock<request_log::Body>,
-    /// The properties the operation ignored (when the log is on).
-    warnings: OnceLock<Vec<Unknown>>,
 }
 
 impl RequestContext {
@@ -45,11 +44,6 @@ impl RequestContext {
     /// Keeps the request body for the request log.
     pub fn set_logged_body(&self, body: request_log::Body) {
         let _ = self.logged_body.set(body);
-    }
-
-    /// Keeps the properties the operation ignored, for the request log.
-    pub fn set_warnings(&self, warnings: Vec<Unknown>) {
-        let _ = self.warnings.set(warnings);
     }
 
     /// Records the fault that answered the request.
@@ -72,12 +66,13 @@ struct ErrorBody<'a> {
 
 pub async fn track(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = app.real_clock.instant();
+    let operation = Operation::at(request.uri().path());
     let context = Arc::new(RequestContext {
         id: Uuid::new_v4(),
+        operation,
         integration: OnceLock::new(),
         fault: OnceLock::new(),
         logged_body: OnceLock::new(),
-        warnings: OnceLock::new(),
     });
     request.extensions_mut().insert(context.clone());
     let method = request.method().clone();
@@ -88,7 +83,7 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
     let logged = app.requests.is_on().then(|| {
-        Operation::at(&path)
+        operation
             .filter(|op| op.api() == Api::Connector)
             .map(|op| (op, request_headers(request.headers())))
     });
@@ -147,11 +142,7 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
 
 /// The headers of a request that the request log keeps.
 fn request_headers(headers: &HeaderMap) -> request_log::Headers {
-    let get = |name: header::HeaderName| {
-        headers
-            .get(name)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-    };
+    let get = |name: header::HeaderName| headers.get(name).cloned();
     request_log::Headers {
         content_type: get(header::CONTENT_TYPE),
         content_length: get(header::CONTENT_LENGTH),
@@ -182,10 +173,7 @@ async fn log_request(
         .await
         .unwrap_or_default();
     let mut headers = entry.headers;
-    headers.retry_after = parts
-        .headers
-        .get(header::RETRY_AFTER)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    headers.retry_after = parts.headers.get(header::RETRY_AFTER).cloned();
     let answered = entry.status.is_some();
     app.requests.push(Logged {
         sequence: 0,
@@ -195,7 +183,7 @@ async fn log_request(
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         logged_ms: app.real_clock.now_ms(),
-        operation: entry.operation.name().to_owned(),
+        operation: entry.operation,
         integration_id: context.integration.get().copied(),
         status: entry.status,
         duration_ms: entry.latency.as_micros() as f64 / 1000.0,
@@ -206,7 +194,6 @@ async fn log_request(
             request_log::Body::None
         },
         headers,
-        warnings: context.warnings.get().cloned().unwrap_or_default(),
         fault_id: context.fault.get().copied(),
     });
     Response::from_parts(parts, Body::from(bytes))

@@ -43,7 +43,10 @@ pub async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> 
 }
 
 /// The Postman collection of every operation (made from the OpenAPI document).
-pub async fn postman(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn postman(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     respond::json(&super::postman::collection(&base_url(&app, &headers)))
 }
 
@@ -64,7 +67,10 @@ fn base_url(app: &AppState, headers: &HeaderMap) -> String {
 /// The OpenAPI document. Its examples that name a thread name the newest
 /// thread of the demo's Sample Client when there is one, so that they work as
 /// they are; before the first thread they name a placeholder.
-pub async fn openapi(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn openapi(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let newest = app
         .store
         .threads(ThreadQuery {

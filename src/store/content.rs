@@ -71,6 +71,7 @@ pub fn thread(row: &impl Row) -> StoreResult<Thread> {
 
 /// A row of [`VIEW_COLUMNS`], its text read in place: the Connector API's
 /// hot path builds no thread and copies no text.
+#[inline]
 pub fn thread_view<R: Row>(row: &R) -> StoreResult<ThreadView<'_>> {
     Ok(ThreadView {
         id: row.uuid(0)?,
@@ -83,6 +84,7 @@ pub fn thread_view<R: Row>(row: &R) -> StoreResult<ThreadView<'_>> {
 }
 
 /// A row of [`MESSAGE_COLUMNS`], its text read in place.
+#[inline]
 pub fn message_view<R: Row>(row: &R) -> StoreResult<MessageView<'_>> {
     let sender = row.text(3)?;
     Ok(MessageView {

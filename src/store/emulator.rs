@@ -58,7 +58,11 @@ pub enum ClockMove {
 /// Where a move of the manual clock `current` leads: the time to store, or
 /// why not. Setting goes forward always, and back only when nothing stored is
 /// newer than the time asked for (`newest_ms`, read in the same transaction).
-pub fn plan_set(current: Option<ClockState>, to_ms: i64, newest_ms: Option<i64>) -> Result<i64, ClockMove> {
+pub fn plan_set(
+    current: Option<ClockState>,
+    to_ms: i64,
+    newest_ms: Option<i64>,
+) -> Result<i64, ClockMove> {
     let Some(current) = current else {
         return Err(ClockMove::NoClock);
     };
@@ -71,7 +75,11 @@ pub fn plan_set(current: Option<ClockState>, to_ms: i64, newest_ms: Option<i64>)
 }
 
 /// Where advancing `current` by `by_ms` leads, unless past `max_ms`.
-pub fn plan_advance(current: Option<ClockState>, by_ms: i64, max_ms: i64) -> Result<i64, ClockMove> {
+pub fn plan_advance(
+    current: Option<ClockState>,
+    by_ms: i64,
+    max_ms: i64,
+) -> Result<i64, ClockMove> {
     let Some(current) = current else {
         return Err(ClockMove::NoClock);
     };
@@ -126,7 +134,11 @@ mod tests {
     fn the_clock_goes_back_only_past_nothing_stored() {
         assert_eq!(plan_set(Some(AT), 20_000, Some(15_000)), Ok(20_000));
         assert_eq!(plan_set(Some(AT), 5_000, None), Ok(5_000), "nothing stored");
-        assert_eq!(plan_set(Some(AT), 5_000, Some(5_000)), Ok(5_000), "as new, not newer");
+        assert_eq!(
+            plan_set(Some(AT), 5_000, Some(5_000)),
+            Ok(5_000),
+            "as new, not newer"
+        );
         assert_eq!(
             plan_set(Some(AT), 5_000, Some(5_001)),
             Err(ClockMove::Newer { newest_ms: 5_001 })

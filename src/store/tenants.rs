@@ -27,8 +27,11 @@ pub trait Tenants: Send + Sync {
     async fn integrations(&self) -> StoreResult<Vec<Integration>>;
     /// Changes an integration's name or webhook URL; the integration as it
     /// is now ([`super::Missing::Integration`] when there is none).
-    async fn update_integration(&self, id: Uuid, change: IntegrationChange)
-    -> StoreResult<Integration>;
+    async fn update_integration(
+        &self,
+        id: Uuid,
+        change: IntegrationChange,
+    ) -> StoreResult<Integration>;
     /// Adds a token ([`super::Missing`] names an integration or enterprise that
     /// does not exist).
     async fn add_access_token(&self, token: NewAccessToken) -> StoreResult<()>;

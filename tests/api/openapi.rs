@@ -194,10 +194,11 @@ async fn documented_examples_succeed_and_responses_match_their_schemas() {
             body["CreatedUtc"] = everything();
         }
         if let Some(token) = &token {
-            body = serde_json::from_str(&body.to_string().replace(
-                switchboard::http::openapi::EXAMPLE_ACCESS_TOKEN_ID,
-                token,
-            ))
+            body = serde_json::from_str(
+                &body
+                    .to_string()
+                    .replace(switchboard::http::openapi::EXAMPLE_ACCESS_TOKEN_ID, token),
+            )
             .unwrap();
         }
         let reply = send(&app, &doc, path, &body).await;
@@ -534,8 +535,7 @@ fn each_request_takes_exactly_its_documented_properties() {
     for &op in Operation::ALL {
         let schema = resolve(
             &doc,
-            &doc["paths"][op.path()]["post"]["requestBody"]["content"]["application/json"]
-                ["schema"],
+            &doc["paths"][op.path()]["post"]["requestBody"]["content"]["application/json"]["schema"],
         );
         let mut documented: Vec<&str> = schema["properties"]
             .as_object()
@@ -543,8 +543,7 @@ fn each_request_takes_exactly_its_documented_properties() {
             .keys()
             .map(String::as_str)
             .filter(|name| {
-                op.api() == Api::Operator
-                    || !switchboard::http::CREDENTIALS.contains(name)
+                op.api() == Api::Operator || !switchboard::http::CREDENTIALS.contains(name)
             })
             .collect();
         let Shape::Object(taken) = op.shape() else {

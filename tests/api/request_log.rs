@@ -111,7 +111,11 @@ async fn the_log_filters_pages_and_cuts_long_bodies() {
     )
     .await;
     let long = &adds["Requests"][0];
-    assert_eq!(long["Request"], Value::Null, "a cut body is no JSON: {long}");
+    assert_eq!(
+        long["Request"],
+        Value::Null,
+        "a cut body is no JSON: {long}"
+    );
     let text = long["RequestText"].as_str().unwrap();
     assert!(text.ends_with("…(cut at 4 KiB)"), "{long}");
     assert!(text.len() <= 4096 + 20);

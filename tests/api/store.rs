@@ -15,8 +15,9 @@ use switchboard::domain::thread::Thread;
 use switchboard::domain::time::Timestamp;
 use switchboard::ratelimit::{Decision, RateLimit};
 use switchboard::store::{
-    self, Admission, Attempt, Claim, ClockMove, ClockState, DeliveryOutcome, Enterprise, MessageBatch,
-    MessageQuery, Missing, ResetCounts, ResetScope, Store, StoreError, ThreadQuery, TokenRef,
+    self, Admission, Attempt, Claim, ClockMove, ClockState, DeliveryOutcome, Enterprise,
+    MessageBatch, MessageQuery, Missing, ResetCounts, ResetScope, Store, StoreError, ThreadQuery,
+    TokenRef,
 };
 use switchboard::tokens::TokenHash;
 use uuid::Uuid;
@@ -755,7 +756,11 @@ async fn the_stored_clock_starts_once_keeps_its_mode_and_moves_in_versions() {
     assert_eq!(store.set_clock(5).await.unwrap(), ClockMove::NoClock);
     assert_eq!(store.stored_clock().await.unwrap(), None);
     assert_eq!(store.start_clock(1_000).await.unwrap(), at(0, 1_000));
-    assert_eq!(store.start_clock(9_000).await.unwrap(), at(0, 1_000), "kept");
+    assert_eq!(
+        store.start_clock(9_000).await.unwrap(),
+        at(0, 1_000),
+        "kept"
+    );
     assert_eq!(
         store.advance_clock(500, i64::MAX).await.unwrap(),
         ClockMove::Moved(at(1, 1_500))

@@ -77,4 +77,3 @@ pub async fn faults_delete(
     app.faults.reload().await?;
     respond::json(&Deleted { deleted })
 }
-

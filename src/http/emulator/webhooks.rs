@@ -119,4 +119,3 @@ pub async fn webhooks_retry(
         webhook_delivery_ids: ids,
     })
 }
-

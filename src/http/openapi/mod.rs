@@ -257,9 +257,7 @@ fn name_of(op: Operation) -> (String, &'static str) {
         (false, Some("messageThreads")) => "Message threads",
         (false, _) => "Messages",
         (true, Some("messageThreads" | "messages")) => "Staff",
-        (true, Some("enterprises" | "integrations" | "accessTokens" | "staff")) => {
-            "Administration"
-        }
+        (true, Some("enterprises" | "integrations" | "accessTokens" | "staff")) => "Administration",
         (true, _) => "Emulator",
     };
     if staff {

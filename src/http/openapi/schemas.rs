@@ -28,24 +28,39 @@ pub fn all() -> Value {
 /// The schemas of the administration (SPEC §17).
 fn admin_schemas() -> Value {
     let name = || string(1, 255);
-    let enterprise = object(&["Id", "Name", "CreatedUtc"], json!({
-        "Id": uuid(),
-        "Name": name(),
-        "CreatedUtc": date_time(),
-    }));
-    let integration = object(&["Id", "Name", "CreatedUtc", "WebhookUrl"], json!({
-        "Id": uuid(),
-        "Name": name(),
-        "CreatedUtc": date_time(),
-        "WebhookUrl": { "type": ["string", "null"], "description": "Where its MessageAdded webhooks go, without the query string, user or password (its secrets); null when none." },
-    }));
-    let token = object(&["Id", "IntegrationId", "EnterpriseIds", "CreatedUtc", "RevokedUtc"], json!({
-        "Id": uuid(),
-        "IntegrationId": uuid(),
-        "EnterpriseIds": { "type": "array", "items": uuid(), "description": "The enterprises it reaches, its home first." },
-        "CreatedUtc": date_time(),
-        "RevokedUtc": { "type": ["string", "null"], "format": "date-time", "description": "When it was revoked; null while it is active." },
-    }));
+    let enterprise = object(
+        &["Id", "Name", "CreatedUtc"],
+        json!({
+            "Id": uuid(),
+            "Name": name(),
+            "CreatedUtc": date_time(),
+        }),
+    );
+    let integration = object(
+        &["Id", "Name", "CreatedUtc", "WebhookUrl"],
+        json!({
+            "Id": uuid(),
+            "Name": name(),
+            "CreatedUtc": date_time(),
+            "WebhookUrl": { "type": ["string", "null"], "description": "Where its MessageAdded webhooks go, without the query string, user or password (its secrets); null when none." },
+        }),
+    );
+    let token = object(
+        &[
+            "Id",
+            "IntegrationId",
+            "EnterpriseIds",
+            "CreatedUtc",
+            "RevokedUtc",
+        ],
+        json!({
+            "Id": uuid(),
+            "IntegrationId": uuid(),
+            "EnterpriseIds": { "type": "array", "items": uuid(), "description": "The enterprises it reaches, its home first." },
+            "CreatedUtc": date_time(),
+            "RevokedUtc": { "type": ["string", "null"], "format": "date-time", "description": "When it was revoked; null while it is active." },
+        }),
+    );
     json!({
         "Enterprise": enterprise,
         "EnterpriseAddRequest": staff_request(&["Name"], json!({

@@ -103,7 +103,10 @@ pub async fn insert_clock(client: &impl GenericClient, now_ms: i64) -> StoreResu
 
 pub async fn stop_clock(client: &impl GenericClient) -> StoreResult<bool> {
     let changed = client
-        .execute("UPDATE clock SET manual = FALSE WHERE id = 1 AND manual", &[])
+        .execute(
+            "UPDATE clock SET manual = FALSE WHERE id = 1 AND manual",
+            &[],
+        )
         .await
         .map_err(internal)?;
     Ok(changed == 1)

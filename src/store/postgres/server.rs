@@ -58,7 +58,10 @@ async fn listen(config: &Config, notices: &Notices) -> anyhow::Result<()> {
             .await?;
         // A move announced while nobody listened is read here.
         if let Some(row) = client
-            .query_opt("SELECT version, now_ms FROM clock WHERE id = 1 AND manual", &[])
+            .query_opt(
+                "SELECT version, now_ms FROM clock WHERE id = 1 AND manual",
+                &[],
+            )
             .await?
         {
             (notices.clock)(ClockState {

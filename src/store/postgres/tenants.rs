@@ -2,8 +2,8 @@
 //! log of each token that every node shares (the rate limit).
 
 use deadpool_postgres::GenericClient;
-use uuid::Uuid;
 use tokio_postgres::error::SqlState;
+use uuid::Uuid;
 
 use super::internal;
 use crate::domain::scope::AccessGrant;
@@ -13,8 +13,8 @@ use crate::store::tenants::{
     integration, stored_access,
 };
 use crate::store::{
-    AccessTokenInfo, IntegrationChange, Enterprise, Integration, Missing, NewAccessToken, NewIntegration, StoreError,
-    StoreResult, TokenRef,
+    AccessTokenInfo, Enterprise, Integration, IntegrationChange, Missing, NewAccessToken,
+    NewIntegration, StoreError, StoreResult, TokenRef,
 };
 use crate::tokens::TokenHash;
 use async_trait::async_trait;

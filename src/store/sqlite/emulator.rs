@@ -5,8 +5,8 @@ use uuid::Uuid;
 
 use super::internal;
 use super::query::{Args, execute, id_array, query};
-use crate::store::row::Row;
 use crate::store::emulator::{NEWEST_STORED, plan_advance, plan_set};
+use crate::store::row::Row;
 use crate::store::{ClockMove, ClockState, ResetCounts, ResetScope, StoreResult};
 use async_trait::async_trait;
 
@@ -106,9 +106,11 @@ pub fn empty_request_logs(conn: &Connection, at_ms: i64) -> StoreResult<()> {
 }
 
 pub fn request_logs_emptied(conn: &Connection) -> StoreResult<Option<i64>> {
-    conn.query_row("SELECT at_ms FROM request_logs_emptied WHERE id = 1", [], |r| {
-        r.get(0)
-    })
+    conn.query_row(
+        "SELECT at_ms FROM request_logs_emptied WHERE id = 1",
+        [],
+        |r| r.get(0),
+    )
     .optional()
     .map_err(internal)
 }

@@ -130,42 +130,51 @@ pub fn query<T>(
 }
 
 impl crate::store::row::Row for Row<'_> {
+    #[inline]
     fn uuid(&self, column: usize) -> StoreResult<Uuid> {
         self.get(column).map_err(internal)
     }
 
+    #[inline]
     fn uuid_or_null(&self, column: usize) -> StoreResult<Option<Uuid>> {
         self.get(column).map_err(internal)
     }
 
+    #[inline]
     fn text(&self, column: usize) -> StoreResult<&str> {
         self.get_ref(column)
             .and_then(|v| v.as_str().map_err(Into::into))
             .map_err(internal)
     }
 
+    #[inline]
     fn text_or_null(&self, column: usize) -> StoreResult<Option<&str>> {
         self.get_ref(column)
             .and_then(|v| v.as_str_or_null().map_err(Into::into))
             .map_err(internal)
     }
 
+    #[inline]
     fn int(&self, column: usize) -> StoreResult<i64> {
         self.get(column).map_err(internal)
     }
 
+    #[inline]
     fn int_or_null(&self, column: usize) -> StoreResult<Option<i64>> {
         self.get(column).map_err(internal)
     }
 
+    #[inline]
     fn boolean(&self, column: usize) -> StoreResult<bool> {
         self.get(column).map_err(internal)
     }
 
+    #[inline]
     fn real(&self, column: usize) -> StoreResult<f64> {
         self.get(column).map_err(internal)
     }
 
+    #[inline]
     fn bytes(&self, column: usize) -> StoreResult<&[u8]> {
         self.get_ref(column)
             .and_then(|v| v.as_blob().map_err(Into::into))
@@ -173,6 +182,7 @@ impl crate::store::row::Row for Row<'_> {
     }
 
     /// The ids one after another, 16 bytes each (`access_tokens.enterprise_ids`).
+    #[inline]
     fn uuid_list(&self, column: usize) -> StoreResult<Vec<Uuid>> {
         let bytes = crate::store::row::Row::bytes(self, column)?;
         if !bytes.len().is_multiple_of(16) {

@@ -14,8 +14,8 @@ use crate::store::tenants::{
     integration, stored_access,
 };
 use crate::store::{
-    AccessTokenInfo, Enterprise, Integration, IntegrationChange, Missing, NewAccessToken, NewIntegration, StoreError,
-    StoreResult, TokenRef,
+    AccessTokenInfo, Enterprise, Integration, IntegrationChange, Missing, NewAccessToken,
+    NewIntegration, StoreError, StoreResult, TokenRef,
 };
 use crate::tokens::TokenHash;
 use async_trait::async_trait;
