@@ -8,10 +8,12 @@ mod webhooks;
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::clock;
 use crate::domain::time::Timestamp;
+use crate::domain::webhook::WebhookUrl;
 use crate::store::{self, Store};
 pub use serve::{ClockMode, LogFormat, ServeArgs};
 use tenants::{EnterpriseCommand, IntegrationCommand, TokenCommand};
@@ -77,9 +79,19 @@ pub struct DatabaseArg {
 }
 
 /// Which clock the server reads.
-/// Runs a parsed command line.
+/// Runs a parsed command line. What goes wrong with a database names it.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+    let database = match &cli.command {
+        Command::Serve(_) => None,
+        Command::Enterprise(c) => Some(c.database().url.clone()),
+        Command::Integration(c) => Some(c.database().url.clone()),
+        Command::Token(c) => Some(c.database().url.clone()),
+        Command::Webhooks(c) => Some(c.database().url.clone()),
+        Command::Export { database, .. } | Command::Import { database, .. } => {
+            Some(database.url.clone())
+        }
+    };
+    let done = match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Enterprise(command) => tenants::enterprise(command).await,
         Command::Integration(command) => tenants::integration(command).await,
@@ -87,11 +99,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Webhooks(command) => webhooks::run(command).await,
         Command::Export { output, database } => transfer::export(output, &database).await,
         Command::Import { input, database } => transfer::import(input, &database).await,
+    };
+    match database {
+        Some(url) => done.with_context(|| format!("database {}", WebhookUrl::redacted(&url))),
+        None => done,
     }
 }
 
+/// The store of an existing database: the CLI makes none (but `serve` and
+/// `import`).
 async fn open(database: &DatabaseArg) -> anyhow::Result<Arc<dyn Store>> {
-    store::open(&database.url).await
+    Ok(store::Backend::open_as(&database.url, store::Create::No)
+        .await?
+        .store())
 }
 
 /// Now, on the database's clock: its manual clock when it keeps one, so that

@@ -5,11 +5,12 @@ use clap::Subcommand;
 use uuid::Uuid;
 
 use super::{DatabaseArg, now, open};
+use crate::admin;
+use crate::domain::admin::{ScopeError, TokenScope};
+use crate::domain::text::ShortText;
 use crate::domain::webhook::WebhookUrl;
-use crate::store::{
-    AccessTokenInfo, Enterprise, Integration, NewAccessToken, NewIntegration, TokenRef,
-};
-use crate::tokens::{self, TokenHash};
+use crate::store::TokenRef;
+use crate::tokens::TokenHash;
 
 #[derive(Debug, Subcommand)]
 pub enum EnterpriseCommand {
@@ -99,12 +100,37 @@ fn parse_webhook_url(text: &str) -> Result<WebhookUrl, String> {
     WebhookUrl::parse(text)
 }
 
-fn check_name(name: &str) -> anyhow::Result<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 255 {
-        anyhow::bail!("--name must be 1 to 255 characters long");
+impl EnterpriseCommand {
+    pub fn database(&self) -> &DatabaseArg {
+        match self {
+            Self::Add { database, .. } | Self::List { database } => database,
+        }
     }
-    Ok(name.to_owned())
+}
+
+impl IntegrationCommand {
+    pub fn database(&self) -> &DatabaseArg {
+        match self {
+            Self::Add { database, .. }
+            | Self::SetWebhook { database, .. }
+            | Self::List { database } => database,
+        }
+    }
+}
+
+impl TokenCommand {
+    pub fn database(&self) -> &DatabaseArg {
+        match self {
+            Self::Add { database, .. }
+            | Self::List { database }
+            | Self::Revoke { database, .. } => database,
+        }
+    }
+}
+
+/// `--name`, by the rule of a name over HTTP, less its surrounding blanks.
+fn check_name(name: &str) -> anyhow::Result<ShortText> {
+    ShortText::checked(name.trim(), "--name").map_err(|e| anyhow::anyhow!(e.0))
 }
 
 pub async fn enterprise(command: EnterpriseCommand) -> anyhow::Result<()> {
@@ -112,20 +138,17 @@ pub async fn enterprise(command: EnterpriseCommand) -> anyhow::Result<()> {
         EnterpriseCommand::Add { name, id, database } => {
             let name = check_name(&name)?;
             let store = open(&database).await?;
-            let enterprise = Enterprise {
-                id: id.unwrap_or_else(Uuid::new_v4),
-                name,
-                created: now(store.as_ref()).await?,
-            };
-            store.add_enterprise(enterprise.clone()).await?;
+            let now = now(store.as_ref()).await?;
+            let enterprise = admin::add_enterprise(store.as_ref(), id, name, now).await?;
             println!(
                 "Added enterprise {} \"{}\".",
                 enterprise.id, enterprise.name
             );
         }
         EnterpriseCommand::List { database } => {
+            let enterprises = open(&database).await?.enterprises().await?;
             println!("{:<36}  {:<20}  NAME", "ID", "CREATED");
-            for e in open(&database).await?.enterprises().await? {
+            for e in enterprises {
                 println!("{:<36}  {:<20}  {}", e.id, e.created, e.name);
             }
         }
@@ -142,19 +165,9 @@ pub async fn integration(command: IntegrationCommand) -> anyhow::Result<()> {
         } => {
             let name = check_name(&name)?;
             let store = open(&database).await?;
-            let token = tokens::generate()?;
-            let integration = Integration {
-                id: Uuid::new_v4(),
-                name,
-                created: now(store.as_ref()).await?,
-                webhook_url: webhook_url.map(|u| u.as_str().to_owned()),
-            };
-            store
-                .add_integration(NewIntegration {
-                    integration: integration.clone(),
-                    client_token: TokenHash::of(&token),
-                })
-                .await?;
+            let now = now(store.as_ref()).await?;
+            let (integration, token) =
+                admin::add_integration(store.as_ref(), name, webhook_url, now).await?;
             println!(
                 "Added integration {} \"{}\".",
                 integration.id, integration.name
@@ -168,12 +181,10 @@ pub async fn integration(command: IntegrationCommand) -> anyhow::Result<()> {
             clear: _,
             database,
         } => {
-            let url = new_url.map(|u| u.as_str().to_owned());
-            open(&database)
-                .await?
-                .set_webhook_url(integration, url.clone())
-                .await?;
-            match url {
+            let store = open(&database).await?;
+            let changed =
+                admin::update_integration(store.as_ref(), integration, None, Some(new_url)).await?;
+            match changed.webhook_url {
                 Some(url) => println!(
                     "Webhooks of integration {integration} now go to {}",
                     WebhookUrl::redacted(&url)
@@ -182,11 +193,12 @@ pub async fn integration(command: IntegrationCommand) -> anyhow::Result<()> {
             }
         }
         IntegrationCommand::List { database } => {
+            let integrations = open(&database).await?.integrations().await?;
             println!(
                 "{:<36}  {:<20}  {:<30}  WEBHOOK (QUERY HIDDEN)",
                 "ID", "CREATED", "NAME"
             );
-            for i in open(&database).await?.integrations().await? {
+            for i in integrations {
                 let hook = i
                     .webhook_url
                     .as_deref()
@@ -205,27 +217,18 @@ pub async fn token(command: TokenCommand) -> anyhow::Result<()> {
             enterprises,
             database,
         } => {
-            let mut unique = enterprises.clone();
-            unique.sort();
-            unique.dedup();
-            if unique.len() != enterprises.len() {
-                anyhow::bail!("each --enterprise may be given once");
-            }
+            let scope = TokenScope::new(enterprises).map_err(|e| match e {
+                ScopeError::Repeated(id) => {
+                    anyhow::anyhow!("each --enterprise may be given once ({id} is twice)")
+                }
+                ScopeError::Empty | ScopeError::TooMany => {
+                    anyhow::anyhow!("give --enterprise 1 to 1000 times")
+                }
+            })?;
             let store = open(&database).await?;
-            let token = tokens::generate()?;
-            let info = AccessTokenInfo {
-                id: Uuid::new_v4(),
-                integration_id: integration,
-                enterprises,
-                created: now(store.as_ref()).await?,
-                revoked: None,
-            };
-            store
-                .add_access_token(NewAccessToken {
-                    info: info.clone(),
-                    token: TokenHash::of(&token),
-                })
-                .await?;
+            let now = now(store.as_ref()).await?;
+            let (info, token) =
+                admin::add_access_token(store.as_ref(), integration, scope, now).await?;
             println!(
                 "Added access token {} for integration {integration}.",
                 info.id
@@ -234,11 +237,12 @@ pub async fn token(command: TokenCommand) -> anyhow::Result<()> {
             println!("Keep it now: switchboard stores only its hash and cannot show it again.");
         }
         TokenCommand::List { database } => {
+            let tokens = admin::access_tokens(open(&database).await?.as_ref(), None).await?;
             println!(
                 "{:<36}  {:<36}  {:<20}  {:<20}  ENTERPRISES (HOME FIRST)",
                 "ID", "INTEGRATION", "CREATED", "REVOKED"
             );
-            for t in open(&database).await?.access_tokens().await? {
+            for t in tokens {
                 let enterprises: Vec<String> = t.enterprises.iter().map(Uuid::to_string).collect();
                 let revoked = t.revoked.map_or_else(|| "-".to_owned(), |r| r.to_string());
                 println!(
@@ -257,8 +261,8 @@ pub async fn token(command: TokenCommand) -> anyhow::Result<()> {
                 _ => TokenRef::Secret(TokenHash::of(&token)),
             };
             let store = open(&database).await?;
-            store
-                .revoke_access_token(by, now(store.as_ref()).await?)
+            let now = now(store.as_ref()).await?;
+            admin::revoke(store.as_ref(), by, now)
                 .await
                 .context("cannot revoke the token")?;
             println!("Revoked.");

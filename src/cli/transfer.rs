@@ -9,7 +9,8 @@ pub async fn export(
     output: Option<std::path::PathBuf>,
     database: &DatabaseArg,
 ) -> anyhow::Result<()> {
-    let backend = store::Backend::open(&database.url).await?;
+    let backend = store::Backend::open_as(&database.url, store::Create::No).await?;
+    let output = output.filter(|path| path.as_os_str() != "-");
     let out: Box<dyn std::io::Write + Send> = match &output {
         Some(path) => {
             let mut options = std::fs::OpenOptions::new();
@@ -35,6 +36,7 @@ pub async fn import(
     input: Option<std::path::PathBuf>,
     database: &DatabaseArg,
 ) -> anyhow::Result<()> {
+    let input = input.filter(|path| path.as_os_str() != "-");
     let reader: Box<dyn std::io::BufRead + Send> = match &input {
         Some(path) => Box::new(std::io::BufReader::with_capacity(
             1 << 16,

@@ -31,6 +31,14 @@ pub enum WebhooksCommand {
     },
 }
 
+impl WebhooksCommand {
+    pub fn database(&self) -> &DatabaseArg {
+        match self {
+            Self::List { database, .. } | Self::Retry { database, .. } => database,
+        }
+    }
+}
+
 pub async fn run(command: WebhooksCommand) -> anyhow::Result<()> {
     match command {
         WebhooksCommand::List { failed, database } => {

@@ -183,7 +183,19 @@ pub enum Backend {
 impl Backend {
     /// Opens (creating and migrating as needed) the database a URL names.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
+        Self::open_as(url, Create::Yes).await
+    }
+
+    /// Opens the database a URL names; a SQLite file that is not there is
+    /// made only when `create` says so.
+    pub async fn open_as(url: &str, create: Create) -> anyhow::Result<Self> {
         if let Some(path) = url.strip_prefix("sqlite://") {
+            if create == Create::No && !path.is_empty() && !std::path::Path::new(path).exists() {
+                anyhow::bail!(
+                    "there is no SQLite database at {path}: `switchboard serve` (or `import`) \
+                     makes one; or name another with --database or SWITCHBOARD_DATABASE_URL"
+                );
+            }
             return Ok(Self::Sqlite(Arc::new(
                 sqlite::SqliteStore::open(path).await?,
             )));
@@ -202,6 +214,13 @@ impl Backend {
             Self::Postgres(store) => store.clone(),
         }
     }
+}
+
+/// Whether opening a database may make a new SQLite file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    Yes,
+    No,
 }
 
 /// Opens (creating and migrating as needed) the store a database URL names.

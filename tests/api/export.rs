@@ -532,7 +532,7 @@ async fn the_command_line_exports_to_a_private_file_and_imports_from_standard_in
         said.contains("nothing was imported: line "),
         "the refusal names the line: {said}"
     );
-    let imported = run(&["import"], file.clone());
+    let imported = run(&["import", "--input", "-"], file.clone());
     assert!(
         imported.status.success(),
         "{}",
@@ -545,6 +545,8 @@ async fn the_command_line_exports_to_a_private_file_and_imports_from_standard_in
     );
     let exported = run(&["export"], Vec::new());
     assert_eq!(exported.stdout, file, "export writes to standard output");
+    let dashed = run(&["export", "--output", "-"], Vec::new());
+    assert_eq!(dashed.stdout, file, "`-` is standard output too");
 }
 
 // The random fields of each kind of record; `usize`s pick among the records

@@ -179,6 +179,16 @@ impl TestDatabase {
         }
     }
 
+    /// A database of the suite's backend with its tables made, as `serve`
+    /// leaves it: the CLI's other verbs refuse a database nobody made.
+    pub async fn made() -> Self {
+        let db = Self::new().await;
+        switchboard::store::open(&db.url)
+            .await
+            .expect("make the test database");
+        db
+    }
+
     /// A new SQLite file, whatever the suite's backend.
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");

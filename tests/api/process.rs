@@ -239,7 +239,7 @@ async fn sigterm_stops_the_server_cleanly() {
 
 #[tokio::test]
 async fn cli_issues_credentials_that_the_server_accepts_and_revokes() {
-    let db = TestDatabase::new().await;
+    let db = TestDatabase::made().await;
     let field = |out: &str, label: &str| -> String {
         out.lines()
             .find_map(|l| l.strip_prefix(label))
@@ -315,7 +315,7 @@ async fn cli_issues_credentials_that_the_server_accepts_and_revokes() {
 
 #[tokio::test]
 async fn cli_refuses_bad_input_with_a_clear_message() {
-    let db = TestDatabase::new().await;
+    let db = TestDatabase::made().await;
     let (ok, _, err) = cli(
         &db,
         &[
@@ -359,6 +359,42 @@ async fn cli_refuses_bad_input_with_a_clear_message() {
     // `webhooks retry` needs one of its two forms, and says so.
     let (ok, _, err) = cli(&db, &["webhooks", "retry"]).await;
     assert!(!ok && err.contains("<--all|ID>"), "{err}");
+}
+
+#[tokio::test]
+async fn the_cli_makes_no_database_it_was_not_asked_to_and_names_the_one_it_fails_on() {
+    let db = TestDatabase::sqlite();
+    let file = db.url.strip_prefix("sqlite://").unwrap().to_owned();
+    for verb in [
+        &["enterprise", "list"][..],
+        &["integration", "add", "--name", "Bot"],
+        &["webhooks", "list"],
+        &["export"],
+    ] {
+        let (ok, _, err) = cli(&db, verb).await;
+        assert!(!ok, "{verb:?} on a missing database");
+        assert!(
+            err.contains(&format!("database sqlite://{file}"))
+                && err.contains("there is no SQLite database"),
+            "{verb:?}: {err}"
+        );
+        assert!(
+            !std::path::Path::new(&file).exists(),
+            "{verb:?} made a database"
+        );
+    }
+    // Once `serve` (here: the store) has made it, the same verbs work.
+    switchboard::store::open(&db.url).await.unwrap();
+    let (ok, _, err) = cli(&db, &["enterprise", "list"]).await;
+    assert!(ok, "{err}");
+    // A PostgreSQL URL's password never shows in the message.
+    let (ok, _, err) = cli_at(
+        "postgres://someone:s3cret-pw@127.0.0.1:1/nowhere",
+        &["enterprise", "list"],
+    )
+    .await;
+    assert!(!ok && err.contains("database postgres://"), "{err}");
+    assert!(!err.contains("s3cret-pw"), "{err}");
 }
 
 #[tokio::test]
