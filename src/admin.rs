@@ -18,6 +18,16 @@ use crate::tokens::{self, TokenHash};
 /// A secret made now: shown this once, stored only as its digest.
 pub type Secret = String;
 
+/// A name as kept: without the spaces around it (both the CLI and the API
+/// have checked that it is not only whitespace).
+fn kept(name: ShortText) -> String {
+    let name = name.into_string();
+    match name.trim() {
+        trimmed if trimmed.len() == name.len() => name,
+        trimmed => trimmed.to_owned(),
+    }
+}
+
 fn new_secret() -> StoreResult<Secret> {
     tokens::generate().map_err(StoreError::Internal)
 }
@@ -30,7 +40,7 @@ pub async fn add_enterprise(
 ) -> StoreResult<Enterprise> {
     let enterprise = Enterprise {
         id: id.unwrap_or_else(Uuid::new_v4),
-        name: name.into_string(),
+        name: kept(name),
         created: now,
     };
     store.add_enterprise(enterprise.clone()).await?;
@@ -47,7 +57,7 @@ pub async fn add_integration(
     let token = new_secret()?;
     let integration = Integration {
         id: Uuid::new_v4(),
-        name: name.into_string(),
+        name: kept(name),
         created: now,
         webhook_url: webhook_url.map(|u| u.as_str().to_owned()),
     };
@@ -68,7 +78,7 @@ pub async fn update_integration(
     webhook_url: Option<Option<WebhookUrl>>,
 ) -> StoreResult<Integration> {
     let change = IntegrationChange {
-        name: name.map(ShortText::into_string),
+        name: name.map(kept),
         webhook_url: webhook_url.map(|url| url.map(|u| u.as_str().to_owned())),
     };
     store.update_integration(id, change).await

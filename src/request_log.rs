@@ -203,11 +203,20 @@ impl RequestLog {
         entries.push_back(logged);
     }
 
-    /// Forgets what was logged at or before `at_ms` (real time): the logs
-    /// were emptied then.
+    /// Forgets what was logged before `at_ms` (real time): some node emptied
+    /// the logs then. What was logged in that very millisecond stays, as
+    /// the order of two nodes' requests within it is unknown.
     pub fn forget_until(&self, at_ms: i64) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|l| l.logged_ms > at_ms);
+        entries.retain(|l| l.logged_ms >= at_ms);
+    }
+
+    /// Forgets everything logged so far: this node emptied the logs.
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// A page of the log, newest first.
@@ -513,8 +522,12 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(log.page(&gone).unwrap_err(), UnknownCursor);
-        log.forget_until(6);
+        // Another node emptied the logs at 7: what was logged in that
+        // millisecond may have come after, so it stays.
+        log.forget_until(7);
         assert_eq!(ids(log.page(&all).unwrap()), vec![8, 7]);
+        log.clear();
+        assert_eq!(ids(log.page(&all).unwrap()), Vec::<u128>::new());
         let off = RequestLog::new(0);
         off.push(logged(1));
         assert_eq!(off.page(&all).unwrap().len(), 0);

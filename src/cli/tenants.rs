@@ -130,7 +130,7 @@ impl TokenCommand {
 
 /// `--name`, by the rule of a name over HTTP, less its surrounding blanks.
 fn check_name(name: &str) -> anyhow::Result<ShortText> {
-    ShortText::checked(name.trim(), "--name").map_err(|e| anyhow::anyhow!(e.0))
+    ShortText::checked(name, "--name").map_err(|e| anyhow::anyhow!(e.0))
 }
 
 pub async fn enterprise(command: EnterpriseCommand) -> anyhow::Result<()> {

@@ -15,7 +15,7 @@ use crate::domain::admin::{
 use crate::domain::emulator::NoParameters;
 use crate::domain::time::Timestamp;
 use crate::domain::webhook::WebhookUrl;
-use crate::store::{AccessTokenInfo, Enterprise, Integration, TokenRef};
+use crate::store::{AccessTokenInfo, Enterprise, Integration, StoreError, TokenRef};
 
 use super::auth::Staff;
 use super::error::ApiError;
@@ -97,8 +97,14 @@ pub async fn enterprises_add(
     State(app): State<AppState>,
     Staff { request }: Staff<AddEnterprise>,
 ) -> Result<Response, ApiError> {
-    let added =
-        admin::add_enterprise(app.store.as_ref(), request.id, request.name, now(&app)).await?;
+    let added = admin::add_enterprise(app.store.as_ref(), request.id, request.name, now(&app))
+        .await
+        .map_err(|err| match err {
+            StoreError::Conflict(_) => {
+                ApiError::BadRequest("Id is already the id of an enterprise.".to_owned())
+            }
+            other => other.into(),
+        })?;
     respond::json(&OneEnterprise {
         enterprise: added.into(),
     })

@@ -252,6 +252,45 @@ async fn the_manual_clock_survives_a_restart() {
         !ok && err.contains("--clock-start needs --clock manual"),
         "{err}"
     );
+    let clock_of = |server: &crate::process::Server| {
+        let request = client
+            .post(format!("{}{CLOCK_GET}", server.base))
+            .header("content-type", "application/json")
+            .bearer_auth(OPERATOR_TOKEN)
+            .body("{}");
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let mut server = server;
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+
+    // Served again without `--clock`: the database's manual clock stays.
+    let mut server = serve(&db, &["--operator-token", OPERATOR_TOKEN]).await;
+    assert_eq!(
+        clock_of(&server).await,
+        json!({"NowUtc": "2030-01-01T01:00:00Z", "Mode": "Manual"})
+    );
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+
+    // `--clock system` on purpose turns it off, and the log says so.
+    let mut server = serve(
+        &db,
+        &["--operator-token", OPERATOR_TOKEN, "--clock", "system"],
+    )
+    .await;
+    let now = clock_of(&server).await;
+    assert_eq!(now["Mode"], "System", "{now}");
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+    let log = server.log_text();
+    assert!(
+        log.contains("the database kept a manual clock: --clock system turned it off"),
+        "{log}"
+    );
+    // And it stays off for the next start without `--clock`.
+    let server = serve(&db, &["--operator-token", OPERATOR_TOKEN]).await;
+    assert_eq!(clock_of(&server).await["Mode"], "System");
 }
 
 #[tokio::test]

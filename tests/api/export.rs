@@ -955,3 +955,39 @@ proptest! {
         });
     }
 }
+
+/// A file of the first version (before connection faults and `Match`)
+/// still imports; its faults are as they were.
+#[tokio::test]
+async fn a_version_1_file_still_imports() {
+    let source = populated().await;
+    let good = export_of(&source).await;
+    let mut fault_lines = 0;
+    let old: Vec<String> = lines(&good)
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut record: serde_json::Value = serde_json::from_str(line).unwrap();
+            if i == 0 {
+                record["Version"] = json!(1);
+            } else if let Some(fault) = record.get_mut("Fault") {
+                let fault = fault.as_object_mut().unwrap();
+                assert!(fault.remove("Connection").is_some(), "{line}");
+                assert!(fault.remove("MatchThreadId").is_some(), "{line}");
+                fault_lines += 1;
+            }
+            record.to_string()
+        })
+        .collect();
+    assert_eq!(fault_lines, 1);
+    let old = (old.join("\n") + "\n").into_bytes();
+    let target = TestDatabase::new().await;
+    import_into(&target, &old).await.expect("version 1 imports");
+    let again = export_of(&target).await;
+    // The same, but for the `Match` the old file could not hold.
+    let expected = String::from_utf8(good).unwrap().replace(
+        &format!("\"MatchThreadId\":\"{}\"", Uuid::from_u128(77)),
+        "\"MatchThreadId\":null",
+    );
+    assert_eq!(String::from_utf8(again).unwrap(), expected);
+}

@@ -7,13 +7,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use switchboard::demo;
 
+use crate::helpers::paths::{
+    FAULTS_ADD, FAULTS_DELETE, FAULTS_GET_ALL, REQUESTS_GET_ALL, RESET, THREADS_ADD,
+};
 use crate::helpers::*;
 use crate::process::{post, serve};
 use crate::receiver::Receiver;
-
-const FAULTS_ADD: &str = "/api/operator/v1/faults/add";
-const FAULTS_GET_ALL: &str = "/api/operator/v1/faults/getAll";
-const FAULTS_DELETE: &str = "/api/operator/v1/faults/delete";
 
 async fn add_fault(app: &TestApp, fault: Value) -> Value {
     let added = app.staff(FAULTS_ADD, fault).await.ok();
@@ -310,4 +309,183 @@ async fn faults_are_kept_in_the_database_for_every_node() {
         "{statuses:?}"
     );
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 45);
+}
+
+#[tokio::test]
+async fn a_503_fault_sends_retry_after_and_stage_defaults_to_before() {
+    let app = spawn_app().await;
+    let fault = add_fault(
+        &app,
+        json!({"Operation": "messageThreads/add", "Status": 503, "RetryAfterSeconds": 12}),
+    )
+    .await;
+    assert_eq!(fault["Stage"], "Before", "{fault}");
+    let reply = app
+        .call(
+            THREADS_ADD,
+            PORTFOLIO,
+            json!({"OriginalSender": "Guest", "Subject": "Room"}),
+        )
+        .await;
+    reply.assert_error(503);
+    assert_eq!(reply.header("retry-after"), Some("12"));
+    assert_eq!(
+        app.visible_thread_ids(PORTFOLIO).await,
+        Vec::<String>::new(),
+        "a Before fault: nothing ran"
+    );
+    // Retry-After only goes with the statuses that carry it.
+    app.staff(
+        FAULTS_ADD,
+        json!({"Operation": "*", "Status": 500, "RetryAfterSeconds": 3}),
+    )
+    .await
+    .assert_message(
+        400,
+        "RetryAfterSeconds is for a fault with Status 429 or 503 only.",
+    );
+}
+
+/// A client that must survive a lost connection: `Reset` closes it without
+/// an answer, before the operation or after its write committed.
+#[tokio::test]
+async fn a_reset_fault_closes_the_connection_before_or_after_the_write() {
+    let app = spawn_app().await;
+    for (stage, written) in [("Before", 0), ("After", 1)] {
+        app.staff(RESET, json!({"Faults": true})).await.ok();
+        let fault = add_fault(
+            &app,
+            json!({"Operation": "messageThreads/add", "Connection": "Reset", "Times": 1, "Stage": stage}),
+        )
+        .await;
+        assert_eq!(fault["Connection"], "Reset");
+        let sent = app
+            .client
+            .post(format!("{}{THREADS_ADD}", app.base))
+            .header("content-type", "application/json")
+            .body(
+                with_creds(PORTFOLIO, json!({"OriginalSender": "G", "Subject": stage})).to_string(),
+            )
+            .send()
+            .await;
+        let error = sent.expect_err("no answer comes");
+        assert!(
+            !error.is_timeout() && !error.is_status(),
+            "{stage}: {error:?}"
+        );
+        assert_eq!(
+            app.visible_thread_ids(PORTFOLIO).await.len(),
+            written,
+            "{stage}"
+        );
+        // Used up: the next request is answered.
+        app.add_thread(PORTFOLIO, "G", "Next").await;
+        app.staff(RESET, json!({})).await.ok();
+    }
+    let log = app
+        .staff(
+            REQUESTS_GET_ALL,
+            json!({"Operations": ["messageThreads/add"], "Limitation": {"Count": 10}}),
+        )
+        .await
+        .ok();
+    let dropped = log["Requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["Status"].is_null() && !r["FaultId"].is_null())
+        .count();
+    assert_eq!(dropped, 2, "the log shows no status for them: {log}");
+}
+
+#[tokio::test]
+async fn a_hang_fault_keeps_the_connection_open_until_the_client_gives_up() {
+    let app = spawn_app().await;
+    add_fault(
+        &app,
+        json!({"Operation": "messageThreads/getAll", "Connection": "Hang"}),
+    )
+    .await;
+    let started = Instant::now();
+    let sent = app
+        .client
+        .post(format!("{}{GET_ALL}", app.base))
+        .header("content-type", "application/json")
+        .timeout(Duration::from_millis(1500))
+        .body(with_creds(PORTFOLIO, json!({"Limitation": {"Count": 1}})).to_string())
+        .send()
+        .await;
+    let error = sent.expect_err("no answer comes");
+    assert!(error.is_timeout(), "{error:?}");
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    // Others are answered meanwhile.
+    app.add_thread(PORTFOLIO, "Guest", "Room").await;
+    app.staff(
+        FAULTS_ADD,
+        json!({"Operation": "*", "Connection": "Hang", "Status": 500}),
+    )
+    .await
+    .assert_error(400);
+    app.staff(FAULTS_ADD, json!({"Operation": "*", "Connection": "Drop"}))
+        .await
+        .assert_error(400);
+}
+
+#[tokio::test]
+async fn a_matched_fault_acts_only_on_requests_that_name_its_thread() {
+    let app = spawn_app().await;
+    let aimed = app.add_thread(PORTFOLIO, "Guest", "Aimed").await;
+    let other = app.add_thread(PORTFOLIO, "Guest", "Other").await;
+    let fault = add_fault(
+        &app,
+        json!({"Operation": "*", "Status": 500, "Match": {"MessageThreadId": aimed["Id"]}}),
+    )
+    .await;
+    assert_eq!(fault["Match"], json!({"MessageThreadId": aimed["Id"]}));
+    app.add_message(PORTFOLIO, &other, "Fine").await;
+    app.call(
+        MESSAGES_ADD,
+        PORTFOLIO,
+        json!({"Messages": [
+            {"MessageThreadId": other["Id"], "Text": "One"},
+            {"MessageThreadId": aimed["Id"], "Text": "Two"}
+        ]}),
+    )
+    .await
+    .assert_error(500);
+    app.call(
+        MESSAGES_GET_ALL,
+        PORTFOLIO,
+        json!({"MessageThreadIds": [aimed["Id"]], "Limitation": {"Count": 5}}),
+    )
+    .await
+    .assert_error(500);
+    app.call(
+        GET_ALL,
+        PORTFOLIO,
+        json!({"MessageThreadIds": [aimed["Id"]], "Limitation": {"Count": 5}}),
+    )
+    .await
+    .assert_error(500);
+    // Requests that do not name it: answered.
+    app.get_threads(PORTFOLIO, json!({})).await.ok();
+    app.call(
+        MESSAGES_GET_ALL,
+        PORTFOLIO,
+        json!({"MessageThreadIds": [other["Id"]], "Limitation": {"Count": 5}}),
+    )
+    .await
+    .ok();
+    app.staff(
+        FAULTS_ADD,
+        json!({"Operation": "*", "Status": 500, "Match": {"MessageThreadId": "nope"}}),
+    )
+    .await
+    .assert_error(400);
+    app.staff(
+        FAULTS_ADD,
+        json!({"Operation": "*", "Status": 500, "Match": {"ThreadId": aimed["Id"]}}),
+    )
+    .await
+    .assert_error(400);
 }

@@ -40,12 +40,21 @@ pub mod paths {
     pub const CLOCK_SET: &str = O::ClockSet.path();
     pub const CLOCK_ADVANCE: &str = O::ClockAdvance.path();
     pub const RESET: &str = O::Reset.path();
+    pub const FAULTS_ADD: &str = O::FaultsAdd.path();
+    pub const FAULTS_GET_ALL: &str = O::FaultsGetAll.path();
     pub const FAULTS_DELETE: &str = O::FaultsDelete.path();
     pub const WEBHOOKS_GET_ALL: &str = O::WebhooksGetAll.path();
     pub const WEBHOOKS_RETRY: &str = O::WebhooksRetry.path();
     pub const REQUESTS_GET_ALL: &str = O::RequestsGetAll.path();
     pub const REQUESTS_DELETE: &str = O::RequestsDelete.path();
+    pub const ENTERPRISES_ADD: &str = O::EnterprisesAdd.path();
+    pub const ENTERPRISES_GET_ALL: &str = O::EnterprisesGetAll.path();
+    pub const INTEGRATIONS_ADD: &str = O::IntegrationsAdd.path();
+    pub const INTEGRATIONS_GET_ALL: &str = O::IntegrationsGetAll.path();
+    pub const INTEGRATIONS_UPDATE: &str = O::IntegrationsUpdate.path();
     pub const ACCESS_TOKENS_ADD: &str = O::AccessTokensAdd.path();
+    pub const ACCESS_TOKENS_GET_ALL: &str = O::AccessTokensGetAll.path();
+    pub const ACCESS_TOKENS_REVOKE: &str = O::AccessTokensRevoke.path();
 
     /// Every operation's address.
     pub fn operations() -> Vec<&'static str> {
@@ -254,15 +263,17 @@ pub async fn spawn_app_full(settings: Settings, webhooks: WebhookSettings) -> Te
     let database = TestDatabase::new().await;
     let url = database.url.clone();
     let store = store::open(&url).await.expect("open store");
-    let clock = Arc::new(ManualClock::new(start_time()));
     demo::seed(store.as_ref(), Timestamp::truncate(start_time()))
         .await
         .expect("seed demo tenant");
-    // The manual clock is kept in the database too, as `serve --clock manual` does.
-    store
+    // The manual clock is kept in the database too, as `serve --clock manual`
+    // does; this node's copy shows that move, so that the database's
+    // announcement of it, which may come later, changes nothing.
+    let started = store
         .start_clock(start_time().timestamp_millis())
         .await
         .expect("start the manual clock");
+    let clock = Arc::new(ManualClock::at(started.version, started.now_ms));
     let real_clock = Arc::new(FakeRealClock::new(start_time().timestamp_millis()));
     let node = compose(Parts {
         store: store.clone(),

@@ -330,3 +330,70 @@ async fn a_tokens_enterprises_are_copied_into_its_row_whoever_writes_them() {
     assert_eq!(enterprises_of(before), Some(hotels.clone()));
     assert_eq!(enterprises_of(after), Some(vec![hotels[0], hotels[2]]));
 }
+
+/// `reset {"Faults", "RequestLog"}` and `requests/delete` sent to one node
+/// empty what every node keeps: the faults in the database, and each
+/// node's own request log in its memory.
+#[tokio::test]
+async fn reset_and_requests_delete_reach_every_node() {
+    let Some((_db, nodes)) = two_nodes(
+        "the reset test of two nodes",
+        &["--operator-token", OPERATOR_TOKEN],
+    )
+    .await
+    else {
+        return;
+    };
+    let client = http_client();
+    let staff = |node: usize, path: &'static str, body: Value| {
+        let request = client
+            .post(format!("{}{path}", nodes[node].base))
+            .bearer_auth(OPERATOR_TOKEN)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let logged = |node: usize| {
+        let page = staff(
+            node,
+            paths::REQUESTS_GET_ALL,
+            json!({"Limitation": {"Count": 100}}),
+        );
+        async move { page.await["Requests"].as_array().unwrap().len() }
+    };
+    let list = with_creds(
+        PORTFOLIO,
+        json!({"MessageThreadIds": [uuid::Uuid::new_v4()], "Limitation": {"Count": 1}}),
+    );
+    let get_all = |node: usize| post(&client, &nodes[node].base, GET_ALL, &list);
+
+    for round in ["requests/delete", "reset"] {
+        for node in [0, 1] {
+            assert_eq!(get_all(node).await.unwrap().0, 200);
+        }
+        assert_eq!((logged(0).await, logged(1).await), (1, 1), "{round}");
+        if round == "reset" {
+            staff(
+                1,
+                paths::FAULTS_ADD,
+                json!({"Operation": "*", "Status": 500, "Match": {"MessageThreadId": uuid::Uuid::new_v4()}}),
+            )
+            .await;
+            staff(0, paths::RESET, json!({"Faults": true, "RequestLog": true})).await;
+        } else {
+            staff(0, paths::REQUESTS_DELETE, json!({})).await;
+        }
+        assert_eq!((logged(0).await, logged(1).await), (0, 0), "{round}");
+        for node in [0, 1] {
+            let faults = staff(node, paths::FAULTS_GET_ALL, json!({})).await;
+            assert_eq!(faults["Faults"], json!([]), "{round}");
+        }
+        // What comes after is logged again.
+        assert_eq!(get_all(1).await.unwrap().0, 200);
+        assert_eq!((logged(0).await, logged(1).await), (0, 1), "{round}");
+        staff(1, paths::REQUESTS_DELETE, json!({})).await;
+    }
+}

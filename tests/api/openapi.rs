@@ -555,3 +555,46 @@ fn each_request_takes_exactly_its_documented_properties() {
         assert_eq!(documented, taken, "{}", op.path());
     }
 }
+
+/// The documents name the address users reach the server at: `--public-url`
+/// when it is set, else the address the request was sent to.
+#[tokio::test]
+async fn the_documents_name_the_servers_own_address() {
+    let app = spawn_app().await;
+    let host = app.base.trim_start_matches("http://").to_owned();
+    let doc = document(&app).await;
+    assert_eq!(doc["servers"][0]["url"], app.base);
+    let postman: Value = app
+        .client
+        .get(format!("{}/postman.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        postman["variable"][0],
+        json!({"key": "baseUrl", "value": format!("http://{host}")})
+    );
+
+    let db = TestDatabase::new().await;
+    let server =
+        crate::process::serve(&db, &["--public-url", "https://messaging.hotel.example/"]).await;
+    for path in ["/openapi.json", "/postman.json"] {
+        let text = app
+            .client
+            .get(format!("{}{path}", server.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            text.contains("\"https://messaging.hotel.example\""),
+            "{path}: {text:.300}"
+        );
+        assert!(!text.contains("127.0.0.1"), "{path}");
+    }
+}

@@ -307,3 +307,47 @@ async fn staff_requests_do_not_count_against_any_rate_limit() {
             .ok();
     }
 }
+
+/// SPEC §2: the operator API is ours, so a typo must not widen a query; the
+/// Connector API ignores what it does not know, as the vendor does.
+#[tokio::test]
+async fn an_unknown_property_is_refused_on_the_operator_api_only() {
+    let app = spawn_app().await;
+    let thread = app.add_thread(PORTFOLIO, "Guest", "Open").await;
+    app.staff(
+        STAFF_THREADS_UPDATE,
+        json!({"MessageThreadId": thread["Id"], "IsResolved": true}),
+    )
+    .await
+    .ok();
+    app.add_thread(PORTFOLIO, "Guest", "Still open").await;
+    for (body, named) in [
+        (
+            json!({"IsResolve": false, "Limitation": {"Count": 10}}),
+            "IsResolve (did you mean IsResolved?)",
+        ),
+        (
+            json!({"Limitation": {"Count": 10, "cursor": null}}),
+            "Limitation.cursor (did you mean Cursor?)",
+        ),
+        (
+            json!({"Limitation": {"Count": 10}, "Everything": true}),
+            "Everything: check",
+        ),
+    ] {
+        let said = app
+            .staff(STAFF_THREADS_GET_ALL, body.clone())
+            .await
+            .assert_error(400);
+        assert!(
+            said.starts_with("The operator API takes no property ") && said.contains(named),
+            "{body}: {said}"
+        );
+    }
+    // The same typo on the Connector API is ignored, not refused.
+    let listed = app
+        .get_threads(PORTFOLIO, json!({"IsResolve": false}))
+        .await
+        .ok();
+    assert_eq!(listed["MessageThreads"].as_array().unwrap().len(), 2);
+}

@@ -23,6 +23,13 @@ pub struct Server {
     banner: String,
 }
 
+impl Server {
+    /// What the server has written to its log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
 /// Starts `switchboard serve` on port 0 and waits for its "listening" line.
 pub async fn serve(db: &TestDatabase, extra: &[&str]) -> Server {
     let log = db

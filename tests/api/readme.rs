@@ -270,3 +270,34 @@ async fn every_switchboard_command_of_the_readme_exists() {
 fn is_placeholder(word: &str) -> bool {
     word.len() > 1 && word.chars().all(|c| c.is_ascii_uppercase() || c == '_')
 }
+
+/// docs/testing.md shows the example suites that CI runs (`.ci/examples/run`):
+/// each of its code blocks is in one of those files, word for word.
+#[test]
+fn the_testing_page_shows_the_example_suites_as_they_are() {
+    let root = Path::new(ROOT);
+    let page = std::fs::read_to_string(root.join("docs/testing.md")).expect("docs/testing.md");
+    let files: Vec<String> = [
+        "examples/testing/python/conftest.py",
+        "examples/testing/python/test_guest_app.py",
+        "examples/testing/node/switchboard.mjs",
+        "examples/testing/node/guest-app.test.mjs",
+    ]
+    .iter()
+    .map(|file| std::fs::read_to_string(root.join(file)).expect(file))
+    .collect();
+    let mut shown = 0;
+    for fence in ["```python\n", "```js\n"] {
+        for block in page.split(fence).skip(1) {
+            let code = block.split("```").next().unwrap();
+            assert!(
+                files.iter().any(|file| file.contains(code)),
+                "docs/testing.md shows code that no example has:\n{code}"
+            );
+            shown += 1;
+        }
+    }
+    assert_eq!(shown, 4, "a fixture and tests, in Python and in JavaScript");
+    // The whole fixtures, not parts of them.
+    assert!(page.contains(&files[0]) && page.contains(&files[2]));
+}

@@ -1,7 +1,7 @@
 //! SPEC §16.4: each node's request log, and the rule that no token ever
 //! appears: not in the log, the server's own log, nor any operator answer.
 
-use crate::helpers::paths;
+use crate::helpers::paths::{self, REQUESTS_DELETE, RESET, THREADS_ADD};
 use serde_json::{Value, json};
 use switchboard::demo;
 
@@ -356,4 +356,190 @@ async fn no_token_appears_anywhere_after_every_operation() {
     ] {
         assert!(!everything.contains(token), "{token} appeared");
     }
+}
+
+/// `Request` is the JSON as sent, in its order; a body that is not JSON is
+/// kept as text with its tokens masked; ignored properties are named.
+#[tokio::test]
+async fn the_log_keeps_bodies_as_sent_and_names_what_was_ignored() {
+    let app = spawn_app().await;
+    let sent = format!(
+        r#"{{"Subject": "Late check-in", "originalSender": "Guest", "Limitation": {{"count": 2}}, "Client": "bot", "ClientToken": "{}", "AccessToken": "{}"}}"#,
+        demo::CLIENT_TOKEN,
+        demo::PORTFOLIO_ACCESS_TOKEN
+    );
+    let refused = app
+        .send(
+            app.client
+                .post(format!("{}{THREADS_ADD}", app.base))
+                .header("content-type", "application/json")
+                .header("user-agent", "guest-app/2.1")
+                .header("prefer", "return=minimal")
+                .body(sent.clone()),
+        )
+        .await;
+    refused.assert_message(400, "OriginalSender is required.");
+    let broken = format!(
+        "ClientToken={}&AccessToken={} {}",
+        demo::CLIENT_TOKEN,
+        demo::PORTFOLIO_ACCESS_TOKEN,
+        demo::NET_ACCESS_TOKEN
+    );
+    app.send(
+        app.client
+            .post(format!("{}{THREADS_ADD}", app.base))
+            .header("content-type", "application/json")
+            .body(broken.clone()),
+    )
+    .await
+    .assert_error(400);
+
+    let page = log(&app, json!({"Limitation": {"Count": 10}})).await;
+    let [text, json_body] = page["Requests"].as_array().unwrap().as_slice() else {
+        panic!("two entries: {page}")
+    };
+    // As sent, in the order sent, tokens masked.
+    let request = json_body["Request"].as_object().unwrap();
+    assert_eq!(
+        request.keys().collect::<Vec<_>>(),
+        [
+            "Subject",
+            "originalSender",
+            "Limitation",
+            "Client",
+            "ClientToken",
+            "AccessToken"
+        ]
+    );
+    assert_eq!(request["Limitation"], json!({"count": 2}));
+    assert_eq!(request["ClientToken"], "***");
+    assert_eq!(json_body["RequestText"], Value::Null);
+    assert_eq!(
+        json_body["Response"]["Message"],
+        "OriginalSender is required."
+    );
+    assert_eq!(
+        json_body["Warnings"],
+        json!([
+            {"Property": "originalSender", "DidYouMean": "OriginalSender"},
+            {"Property": "Limitation", "DidYouMean": null}
+        ])
+    );
+    assert_eq!(
+        json_body["Headers"],
+        json!({
+            "ContentType": "application/json",
+            "ContentLength": sent.len().to_string(),
+            "UserAgent": "guest-app/2.1",
+            "Prefer": "return=minimal",
+            "RetryAfter": null
+        })
+    );
+    // Not JSON: kept as text, every token masked.
+    assert_eq!(text["Request"], Value::Null);
+    assert_eq!(
+        text["RequestText"], "ClientToken=***&AccessToken=*** ***",
+        "{text}"
+    );
+    assert_eq!(text["Warnings"], json!([]));
+    assert_eq!(text["Status"], 400);
+    assert!(!page.to_string().contains(demo::NET_ACCESS_TOKEN));
+}
+
+/// `Sequence` grows by one per entry, and `AfterSequence` takes exactly the
+/// entries after it, even on a manual clock where every `TimeUtc` is equal.
+#[tokio::test]
+async fn a_test_takes_exactly_its_own_requests_by_sequence() {
+    let app = spawn_app().await;
+    app.get_threads(PORTFOLIO, json!({})).await.ok();
+    let before = log(&app, json!({"Limitation": {"Count": 1}})).await;
+    let mark = before["Requests"][0]["Sequence"].as_u64().unwrap();
+    for subject in ["one", "two", "three"] {
+        app.add_thread(PORTFOLIO, "Guest", subject).await;
+    }
+    let mine = log(
+        &app,
+        json!({"AfterSequence": mark, "Limitation": {"Count": 100}}),
+    )
+    .await;
+    let entries = mine["Requests"].as_array().unwrap();
+    let sequences: Vec<u64> = entries
+        .iter()
+        .map(|e| e["Sequence"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sequences, [mark + 3, mark + 2, mark + 1]);
+    let subjects: Vec<&str> = entries
+        .iter()
+        .map(|e| e["Request"]["Subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["three", "two", "one"]);
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["TimeUtc"] == entries[0]["TimeUtc"]),
+        "the manual clock stood still"
+    );
+    let none = log(
+        &app,
+        json!({"AfterSequence": mark + 3, "Limitation": {"Count": 100}}),
+    )
+    .await;
+    assert_eq!(none["Requests"], json!([]));
+    assert_eq!(none["Cursor"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_log_is_emptied_by_delete_and_by_reset_and_checks_its_filter() {
+    let app = spawn_app().await;
+    app.add_thread(PORTFOLIO, "Guest", "Before").await;
+    let last = log(&app, json!({"Limitation": {"Count": 1}})).await["Requests"][0]["Sequence"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(app.staff(REQUESTS_DELETE, json!({})).await.ok(), json!({}));
+    assert_eq!(
+        log(&app, json!({"Limitation": {"Count": 100}})).await["Requests"],
+        json!([])
+    );
+    app.add_thread(PORTFOLIO, "Guest", "After").await;
+    let after = log(&app, json!({"Limitation": {"Count": 100}})).await;
+    assert_eq!(after["Requests"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        after["Requests"][0]["Sequence"].as_u64().unwrap(),
+        last + 1,
+        "the sequence goes on: an older mark still cuts right"
+    );
+    // `reset` with `RequestLog` empties it too (and only then).
+    app.staff(RESET, json!({})).await.ok();
+    assert_eq!(
+        log(&app, json!({"Limitation": {"Count": 100}})).await["Requests"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    app.staff(RESET, json!({"RequestLog": true})).await.ok();
+    assert_eq!(
+        log(&app, json!({"Limitation": {"Count": 100}})).await["Requests"],
+        json!([])
+    );
+
+    app.staff(
+        LOG,
+        json!({"Operations": ["messages/Add"], "Limitation": {"Count": 1}}),
+    )
+    .await
+    .assert_message(
+        400,
+        "Operations[0] must be the name of a Connector API operation: messageThreads/add, \
+         messages/add, messageThreads/getAll, messages/getAll.",
+    );
+    app.staff(REQUESTS_DELETE, json!({"All": true}))
+        .await
+        .assert_error(400);
+    app.staff(
+        LOG,
+        json!({"AfterSequence": -1, "Limitation": {"Count": 1}}),
+    )
+    .await
+    .assert_error(400);
 }

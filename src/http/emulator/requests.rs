@@ -53,12 +53,13 @@ pub async fn requests_get_all(
 }
 
 /// Empties the request log of every node: the database keeps when, and each
-/// node forgets what it logged before that the next time its log is read
-/// (this node at once).
+/// other node forgets what it logged before that the next time its log is
+/// read; this node forgets everything it logged at once.
 pub async fn empty_request_logs(app: &AppState) -> Result<(), ApiError> {
-    let now = app.real_clock.now_ms();
-    app.store.empty_request_logs(now).await?;
-    app.requests.forget_until(now);
+    app.requests.clear();
+    app.store
+        .empty_request_logs(app.real_clock.now_ms())
+        .await?;
     Ok(())
 }
 
