@@ -50,18 +50,24 @@
     if (pending === null) pending = setTimeout(refresh, 100);
   }
   if (live && "EventSource" in window) {
-    const events = new EventSource("/inbox/events");
     let lost = false;
-    events.addEventListener("change", soon);
-    events.addEventListener("refresh", soon);
-    // After a restart the stream comes back by itself: catch up at once.
-    events.addEventListener("hello", () => {
-      if (lost) soon();
-      lost = false;
-    });
-    events.addEventListener("error", () => {
-      lost = true;
-    });
+    const listen = () => {
+      const events = new EventSource("/inbox/events");
+      events.addEventListener("change", soon);
+      events.addEventListener("refresh", soon);
+      // After a restart the stream comes back by itself: catch up at once.
+      events.addEventListener("hello", () => {
+        if (lost) soon();
+        lost = false;
+      });
+      events.addEventListener("error", () => {
+        lost = true;
+        // Refused (too many live pages, or the database out of reach): the
+        // browser gives up on such a stream, so try again a little later.
+        if (events.readyState === EventSource.CLOSED) setTimeout(listen, 15000);
+      });
+    };
+    listen();
   }
 
   const rows = () => Array.from(document.querySelectorAll(".thread"));

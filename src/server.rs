@@ -34,6 +34,7 @@ pub struct ServeOptions {
     pub operator_token: Option<String>,
     pub rate_limit: RateLimit,
     pub max_body_bytes: usize,
+    pub max_live_streams: usize,
     pub webhooks: WebhookSettings,
     pub limits: Limits,
     pub clock: ClockSetting,
@@ -99,6 +100,7 @@ pub async fn compose(parts: Parts) -> anyhow::Result<Node> {
         public_url
             .as_deref()
             .is_some_and(|url| url.starts_with("https://")),
+        settings.max_live_streams,
     ));
     let public_url = public_url.map(|url| url.trim_end_matches('/').to_owned());
     let background = store.serve(notices(&clock, &wake, &faults, &inbox)).await?;
@@ -150,22 +152,42 @@ fn notices(
     }
 }
 
+/// Serves until SIGINT or SIGTERM. Everything that can be wrong is checked
+/// before anything is made: the flags, then the address (bound), then the
+/// database (opened, and a SQLite file claimed for this server alone); only
+/// then is the demo tenant seeded and the operator token printed.
 pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
-    let store = crate::store::open(&options.database).await?;
-    let clock = open_clock(store.as_ref(), options.clock).await?;
-    let listener = TcpListener::bind(&options.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", options.listen))?;
+    let operator_token = match options.operator_token {
+        Some(token) if token.trim().is_empty() => anyhow::bail!(
+            "--operator-token (or SWITCHBOARD_OPERATOR_TOKEN) is empty: give a token, or \
+             leave it out and one is made and printed"
+        ),
+        given => given,
+    };
+    let listener = TcpListener::bind(&options.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {}: is another server using that port? Choose another with \
+             --listen (port 0 takes a free one)",
+            options.listen
+        )
+    })?;
     let address = listener.local_addr()?;
     let base = format!("http://{address}");
+    // Held until the process ends: a second server on the same SQLite file
+    // would hand out the same webhook deliveries.
+    let _owner = match options.database.strip_prefix("sqlite://") {
+        Some(path) => Some(crate::store::sqlite::claim(std::path::Path::new(path))?),
+        None => None,
+    };
+    let store = crate::store::open(&options.database).await?;
+    let clock = open_clock(store.as_ref(), options.clock).await?;
 
     if options.demo && store.is_empty().await? {
         demo::seed(store.as_ref(), Timestamp::truncate(clock.now())).await?;
         println!("{}", demo::banner(&base));
     }
-    let operator_token = match options.operator_token {
-        Some(token) if !token.trim().is_empty() => token,
-        Some(_) => anyhow::bail!("--operator-token must not be empty"),
+    let operator_token = match operator_token {
+        Some(token) => token,
         None => {
             let token = tokens::generate()?;
             println!(
@@ -177,6 +199,7 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
     let settings = Settings {
         rate_limit: options.rate_limit,
         max_body_bytes: options.max_body_bytes,
+        max_live_streams: options.max_live_streams,
         operator_token: TokenHash::of(&operator_token),
     };
     let shutdown = shutdown_signal()?;

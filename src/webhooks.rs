@@ -23,7 +23,7 @@ use crate::domain::text::utf8_prefix;
 use crate::domain::webhook::{Event, Payload, RetryPolicy, host_ip, is_public};
 use crate::metrics::Metrics;
 use crate::store::outbox::RESPONSE_KEPT;
-use crate::store::{Attempt, Claim, ClaimedDelivery, DeliveryOutcome, Store};
+use crate::store::{Attempt, Claim, ClaimedDelivery, DeliveryOutcome, Store, StoreError};
 
 /// How the worker delivers.
 #[derive(Debug, Clone, Copy)]
@@ -70,6 +70,9 @@ impl Default for WebhookSettings {
 
 /// Most deliveries in flight in all.
 const MAX_IN_FLIGHT: usize = 64;
+
+/// How often the worker looks again while the database is out of reach.
+const OUTAGE_POLL: Duration = Duration::from_secs(1);
 /// How long delivered deliveries stay listed; failed ones stay until re-sent.
 pub const KEEP_DELIVERED_MS: i64 = 7 * 24 * 3600 * 1000;
 /// How often (on the switchboard clock) the worker removes older delivered
@@ -159,6 +162,12 @@ impl Worker {
             }
             let wait = match self.round().await {
                 Ok(wait) => wait,
+                // Nothing was claimed, so no attempt is spent: the deliveries
+                // wait for the database, and go out once it answers again.
+                Err(StoreError::Unavailable(cause)) => {
+                    tracing::warn!(cause = %cause, "database out of reach: webhook deliveries wait");
+                    self.settings.poll.min(OUTAGE_POLL)
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "webhook worker round failed");
                     self.settings.poll
@@ -174,7 +183,7 @@ impl Worker {
     }
 
     /// Claims and starts what is due; returns how long to sleep at most.
-    async fn round(&self) -> anyhow::Result<Duration> {
+    async fn round(&self) -> Result<Duration, StoreError> {
         let in_flight = self
             .in_flight
             .lock()

@@ -71,6 +71,11 @@ pub struct ServeArgs {
     /// Most connections open at once; more clients wait until one closes.
     #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// Most live inbox pages (event streams) open at once on this node, at
+    /// most 10 per session; it must leave connections to the APIs, so it is
+    /// at most half of --max-connections (default: 256, or that half).
+    #[arg(long, env = "SWITCHBOARD_MAX_LIVE_STREAMS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_live_streams: Option<u32>,
     /// How long a client may take to send a request's headers, from connecting
     /// or from its previous answer (so also how long a keep-alive connection may
     /// sit idle), for example 10s or 500ms.
@@ -130,6 +135,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.clock != Some(ClockMode::Manual) && args.clock_start.is_some() {
         anyhow::bail!("--clock-start needs --clock manual");
     }
+    let half = (args.max_connections / 2).max(1);
+    let max_live_streams = match args.max_live_streams {
+        Some(streams) if streams > half => anyhow::bail!(
+            "--max-live-streams {streams} would leave too few of --max-connections {} to the \
+             APIs: give at most {half}",
+            args.max_connections
+        ),
+        Some(streams) => streams,
+        None => half.min(crate::http::DEFAULT_LIVE_STREAMS as u32),
+    };
     server::run(ServeOptions {
         listen: args.listen,
         database: args.database.url,
@@ -137,6 +152,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         operator_token: args.operator_token,
         rate_limit: args.rate_limit,
         max_body_bytes: args.max_body_bytes,
+        max_live_streams: max_live_streams as usize,
         webhooks: WebhookSettings {
             batch_size: args.webhook_batch.into(),
             retry: RetryPolicy {

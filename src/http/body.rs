@@ -1,10 +1,14 @@
 //! The request body of every API operation: a JSON object of bounded size.
 
-use axum::body::to_bytes;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
+use http_body_util::BodyExt;
 use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use tokio::time::Instant;
 
 use std::sync::Arc;
 
@@ -37,16 +41,16 @@ impl FromRequest<AppState> for JsonBody {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > limit as u64) {
-            return Err(ApiError::PayloadTooLarge(limit));
-        }
-        let bytes = to_bytes(request.into_body(), limit).await.map_err(|e| {
-            if is_length_limit(&e) {
-                ApiError::PayloadTooLarge(limit)
-            } else {
-                ApiError::BadRequest("The request body could not be read.".to_owned())
+        let too_large = declared.is_some_and(|length| length > limit as u64);
+        let bytes = match read_within(request.into_body(), limit, too_large).await {
+            Ok(bytes) => bytes,
+            Err(Read::TooLarge) => return Err(ApiError::PayloadTooLarge(limit)),
+            Err(Read::Failed) => {
+                return Err(ApiError::BadRequest(
+                    "The request body could not be read.".to_owned(),
+                ));
             }
-        })?;
+        };
         let value = parse_json(&bytes).map_err(|e| {
             // The very body a tester needs to see: kept as text.
             if let Some(context) = &context
@@ -58,6 +62,69 @@ impl FromRequest<AppState> for JsonBody {
         })?;
         Ok(Self(value))
     }
+}
+
+/// How much of a body over the limit is read and thrown away before the 413
+/// goes out, and for how long at most. A client that sends its whole body
+/// before it reads the answer (most HTTP libraries do) then receives the 413;
+/// answered while its body still arrives, it would see the connection reset.
+const DRAIN_BYTES: u64 = 32 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// Why a body was not read.
+enum Read {
+    TooLarge,
+    Failed,
+}
+
+/// The body, if it is at most `limit` bytes. One over the limit (or
+/// `too_large` already, by its `Content-Length`) is drained within
+/// [`DRAIN_BYTES`] and [`DRAIN_TIME`] and refused.
+async fn read_within(mut body: Body, limit: usize, mut too_large: bool) -> Result<Bytes, Read> {
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut kept = 0usize;
+    let mut drained = 0u64;
+    let mut deadline = too_large.then(|| Instant::now() + DRAIN_TIME);
+    loop {
+        let frame = match deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, body.frame()).await {
+                Ok(frame) => frame,
+                Err(_) => return Err(Read::TooLarge),
+            },
+            None => body.frame().await,
+        };
+        let data = match frame {
+            None => break,
+            Some(Err(_)) if too_large => return Err(Read::TooLarge),
+            Some(Err(_)) => return Err(Read::Failed),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => data,
+                Err(_) => continue,
+            },
+        };
+        if too_large {
+            drained += data.len() as u64;
+            if drained > DRAIN_BYTES {
+                return Err(Read::TooLarge);
+            }
+        } else if kept + data.len() > limit {
+            too_large = true;
+            deadline = Some(Instant::now() + DRAIN_TIME);
+            drained = (kept + data.len()) as u64;
+            chunks = Vec::new();
+        } else {
+            kept += data.len();
+            chunks.push(data);
+        }
+    }
+    if too_large {
+        return Err(Read::TooLarge);
+    }
+    Ok(match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.pop().unwrap_or_default(),
+        _ => Bytes::from(chunks.concat()),
+    })
 }
 
 /// Parses JSON, refusing an object that names a property twice: a proxy that
@@ -153,17 +220,6 @@ fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
-}
-
-fn is_length_limit(error: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if e.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = e.source();
-    }
-    false
 }
 
 /// Whether the client asked for `204 No Content` instead of an empty page.

@@ -93,8 +93,14 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
     let mut response = next.run(request).instrument(span).await;
 
     if let Some(report) = response.extensions_mut().remove::<ErrorReport>() {
-        if let Some(cause) = &report.cause {
-            tracing::error!(request_id = %context.id, cause = %cause, "request failed");
+        match &report.cause {
+            Some(cause) if report.outage => {
+                tracing::warn!(request_id = %context.id, cause = %cause, "database out of reach");
+            }
+            Some(cause) => {
+                tracing::error!(request_id = %context.id, cause = %cause, "request failed");
+            }
+            None => {}
         }
         let body = ErrorBody {
             message: &report.message,

@@ -34,6 +34,8 @@ pub enum ApiError {
         retry_after_secs: u64,
         message: String,
     },
+    /// The database cannot be reached right now: a 503 with
+    /// [`OUTAGE_RETRY_AFTER_SECS`]; the cause goes to the log.
     Unavailable(String),
     /// The answer of a fault the operator added.
     Fault {
@@ -50,9 +52,16 @@ pub enum ApiError {
 #[derive(Debug, Clone)]
 pub struct ErrorReport {
     pub message: String,
-    /// The internal cause of a 500, for the log only.
+    /// The internal cause of a 500 or a 503, for the log only.
     pub cause: Option<String>,
+    /// Whether the cause is the database out of reach (a warning in the
+    /// log, not an error: nothing is wrong with the server).
+    pub outage: bool,
 }
+
+/// The `Retry-After` of a 503 while the database cannot be reached: about
+/// what a PostgreSQL restart or a fail-over takes.
+pub const OUTAGE_RETRY_AFTER_SECS: u32 = 5;
 
 impl From<InputError> for ApiError {
     fn from(e: InputError) -> Self {
@@ -67,6 +76,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         let missing = match e {
             StoreError::Internal(e) => return Self::Internal(e),
+            StoreError::Unavailable(cause) => return Self::Unavailable(cause),
             StoreError::Conflict(message) => return Self::BadRequest(message),
             StoreError::Missing(missing) => missing,
         };
@@ -126,7 +136,17 @@ impl ApiError {
 
     fn report(self) -> ErrorReport {
         let message = match self {
-            Self::BadRequest(m) | Self::Unavailable(m) => m,
+            Self::BadRequest(m) => m,
+            Self::Unavailable(cause) => {
+                return ErrorReport {
+                    message: format!(
+                        "The database cannot be reached right now. Nothing was changed by this \
+                         request; retry after {OUTAGE_RETRY_AFTER_SECS} seconds."
+                    ),
+                    cause: Some(cause),
+                    outage: true,
+                };
+            }
             Self::Fault { message, .. } => message,
             Self::TooManyRequests { message, .. } => message,
             Self::Unauthorized(Credentials::Integration) => {
@@ -155,12 +175,14 @@ impl ApiError {
                     message: "An unexpected error occurred. Quote the RequestId when reporting it."
                         .to_owned(),
                     cause: Some(format!("{cause:#}")),
+                    outage: false,
                 };
             }
         };
         ErrorReport {
             message,
             cause: None,
+            outage: false,
         }
     }
 }
@@ -195,6 +217,12 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
+            }
+            Self::Unavailable(_) => {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(OUTAGE_RETRY_AFTER_SECS),
+                );
             }
             _ => {}
         }

@@ -46,7 +46,13 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Digest of the operator token of the staff API.
     pub operator_token: TokenHash,
+    /// Live inbox pages this node serves at once.
+    pub max_live_streams: usize,
 }
+
+/// The default of `--max-live-streams`: a quarter of the default connection
+/// cap, so that live pages leave most connections to the APIs.
+pub const DEFAULT_LIVE_STREAMS: usize = 256;
 
 impl Default for Settings {
     /// The documented defaults, with an operator token nobody knows.
@@ -55,6 +61,7 @@ impl Default for Settings {
             rate_limit: RateLimit::default(),
             max_body_bytes: 1024 * 1024,
             operator_token: TokenHash::of(&uuid::Uuid::new_v4().to_string()),
+            max_live_streams: DEFAULT_LIVE_STREAMS,
         }
     }
 }

@@ -19,12 +19,7 @@ pub async fn healthz() -> Result<Response, ApiError> {
 pub async fn readyz(State(app): State<AppState>) -> Result<Response, ApiError> {
     match app.store.ping().await {
         Ok(()) => respond::json(&json!({ "Status": "ready" })),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            Err(ApiError::Unavailable(
-                "The database is not reachable.".to_owned(),
-            ))
-        }
+        Err(e) => Err(ApiError::Unavailable(format!("readiness check: {e}"))),
     }
 }
 

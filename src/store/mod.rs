@@ -66,6 +66,10 @@ pub enum StoreError {
     /// What the caller named does not exist, or is not theirs to see.
     #[error("{0}")]
     Missing(Missing),
+    /// The database cannot be reached right now (it is restarting, or the
+    /// network is down): worth retrying, unlike [`StoreError::Internal`].
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }

@@ -279,7 +279,10 @@ async fn faults_are_kept_in_the_database_for_every_node() {
     let mut servers = vec![a];
     if !on_postgres() {
         // A restart: the fault is read back from the file.
-        servers.clear();
+        for mut server in servers.drain(..) {
+            server.child.start_kill().unwrap();
+            server.child.wait().await.unwrap();
+        }
     }
     servers.push(serve(&db, &flags).await);
     let nodes: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();

@@ -468,20 +468,21 @@ async fn sessions_outlive_a_restart_and_end_with_the_operator_token() {
     let db = TestDatabase::new().await;
     let server = serve(&db, &["--operator-token", "first-token"]).await;
     let session = log_in(&server.base, "first-token").await;
-    drop(server);
+    server.stop().await;
     let again = serve(&db, &["--operator-token", "first-token"]).await;
     let page = get(&again.base, "/inbox", Some(&session)).await;
     assert!(
         page.body.contains("Log out"),
         "still logged in after a restart"
     );
-    drop(again);
+    again.stop().await;
     let changed = serve(&db, &["--operator-token", "second-token"]).await;
     let page = get(&changed.base, "/inbox", Some(&session)).await;
     assert!(
         page.body.contains("Operator token"),
         "a new token ends every session"
     );
+    changed.stop().await;
 
     let https = serve(
         &db,
@@ -550,6 +551,88 @@ async fn open_events(base: &str, session: &str) -> reqwest::Response {
             .starts_with("text/event-stream")
     );
     events
+}
+
+/// SPEC §15: at most 10 live pages per session and a cap per node; beyond
+/// them a page's stream is refused with 429, and the API still answers.
+#[tokio::test]
+async fn live_pages_are_limited_per_session_and_per_node() {
+    let app = spawn_app_with(switchboard::http::Settings {
+        max_live_streams: 12,
+        ..settings()
+    })
+    .await;
+    let first = log_in(&app.base, OPERATOR_TOKEN).await;
+    let second = log_in(&app.base, OPERATOR_TOKEN).await;
+    assert_ne!(first, second);
+    let mut open = Vec::new();
+    for _ in 0..10 {
+        open.push(open_events(&app.base, &first).await);
+    }
+    let refused = get(&app.base, "/inbox/events", Some(&first)).await;
+    assert_eq!(refused.status, 429, "the eleventh of one session");
+    assert_eq!(refused.header("retry-after"), "30");
+    assert!(refused.body.contains("session"), "{}", refused.body);
+    for _ in 0..2 {
+        open.push(open_events(&app.base, &second).await);
+    }
+    let refused = get(&app.base, "/inbox/events", Some(&second)).await;
+    assert_eq!(refused.status, 429, "the thirteenth of the node");
+    assert!(refused.body.contains("server"), "{}", refused.body);
+    // The pages that are open still hear of changes, and the API answers.
+    app.add_thread(PORTFOLIO, "Guest", "Still heard").await;
+    read_until(&mut open[11], "change").await;
+}
+
+#[tokio::test]
+async fn live_pages_leave_connections_to_the_api_and_healthz() {
+    let db = TestDatabase::new().await;
+    let server = serve(
+        &db,
+        &[
+            "--operator-token",
+            OPERATOR_TOKEN,
+            "--max-connections",
+            "8",
+            "--max-live-streams",
+            "4",
+        ],
+    )
+    .await;
+    let session = log_in(&server.base, OPERATOR_TOKEN).await;
+    let mut open = Vec::new();
+    let mut refused = 0;
+    for _ in 0..20 {
+        let events = browser()
+            .get(format!("{}/inbox/events", server.base))
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap();
+        match events.status().as_u16() {
+            200 => open.push(events),
+            429 => refused += 1,
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!((open.len(), refused), (4, 16));
+    let healthz = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        browser().get(format!("{}/healthz", server.base)).send(),
+    )
+    .await
+    .expect("/healthz answers at once")
+    .unwrap();
+    assert_eq!(healthz.status(), 200);
+    let (ok, _, err) = crate::process::cli(
+        &db,
+        &["serve", "--max-connections", "8", "--max-live-streams", "5"],
+    )
+    .await;
+    assert!(
+        !ok && err.contains("--max-live-streams 5") && err.contains("at most 4"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

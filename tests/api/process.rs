@@ -24,6 +24,13 @@ pub struct Server {
 }
 
 impl Server {
+    /// Kills the server and waits until it is gone (and its SQLite file free
+    /// for the next one).
+    pub async fn stop(mut self) {
+        self.child.start_kill().unwrap();
+        self.child.wait().await.unwrap();
+    }
+
     /// What the server has written to its log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -720,4 +727,60 @@ async fn the_readme_testing_section_works_as_printed() {
         &json!({"WebhookDeliveries": [], "Cursor": null})
     );
     assert_eq!(deleted, &json!({"Deleted": 2}));
+}
+
+/// SPEC §12: one server per SQLite file. A second refuses to start, naming
+/// the file, and leaves the first serving; the command line still works
+/// beside the server.
+#[tokio::test]
+async fn a_second_server_on_the_same_sqlite_file_refuses_to_start() {
+    let db = TestDatabase::sqlite();
+    let first = serve(&db, &[]).await;
+    let (ok, _, err) = cli(&db, &["serve", "--listen", "127.0.0.1:0"]).await;
+    let file = db.url.strip_prefix("sqlite://").unwrap();
+    assert!(!ok, "a second server started");
+    assert!(
+        err.contains(&format!(
+            "another switchboard serves the SQLite database {file}"
+        )),
+        "{err}"
+    );
+    let (ok, out, err) = cli(&db, &["enterprise", "list"]).await;
+    assert!(ok && out.contains("Demo Hotel"), "{err}");
+    assert_eq!(
+        http_client()
+            .get(format!("{}/readyz", first.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Once the first is gone, the file is free.
+    first.stop().await;
+    serve(&db, &[]).await;
+}
+
+/// Start-up checks the flags, then the address, then the database, before
+/// it makes anything: a refused start leaves no database file behind.
+#[tokio::test]
+async fn a_refused_start_makes_nothing_and_says_what_to_fix() {
+    let db = TestDatabase::sqlite();
+    let file = db.url.strip_prefix("sqlite://").unwrap().to_owned();
+    let (ok, out, err) = cli(&db, &["serve", "--operator-token", "  "]).await;
+    assert!(!ok && err.contains("--operator-token"), "{err}");
+    assert!(
+        !out.contains("demo tenant") && !out.contains("Access"),
+        "{out}"
+    );
+    assert!(!std::path::Path::new(&file).exists(), "no database made");
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let (ok, _, err) = cli(&db, &["serve", "--listen", &address]).await;
+    assert!(
+        !ok && err.contains(&format!("cannot listen on {address}")) && err.contains("--listen"),
+        "{err}"
+    );
+    assert!(!std::path::Path::new(&file).exists(), "no database made");
 }

@@ -101,6 +101,42 @@ async fn bodies_over_the_limit_get_413() {
     assert!(app.visible_thread_ids(PORTFOLIO).await.is_empty());
 }
 
+/// SPEC §3: a client that sends its whole body before it reads the answer,
+/// as most HTTP libraries do, receives the 413, not a reset connection: the
+/// server reads the rest of the body and throws it away before it answers.
+#[tokio::test]
+async fn a_client_that_sends_all_of_a_large_body_first_receives_the_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let address = app.base.trim_start_matches("http://").to_owned();
+    for size in [1_100_000usize, 4 << 20] {
+        let body = vec![b' '; size];
+        for attempt in 0..100 {
+            let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+            let head = format!(
+                "POST {ADD} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+                 Content-Length: {size}\r\nConnection: close\r\n\r\n"
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            stream
+                .write_all(&body)
+                .await
+                .unwrap_or_else(|e| panic!("{size} bytes, try {attempt}: sending failed: {e}"));
+            let mut answer = Vec::new();
+            stream
+                .read_to_end(&mut answer)
+                .await
+                .unwrap_or_else(|e| panic!("{size} bytes, try {attempt}: no answer: {e}"));
+            let answer = String::from_utf8_lossy(&answer);
+            assert!(
+                answer.starts_with("HTTP/1.1 413"),
+                "{size} bytes, try {attempt}: {answer}"
+            );
+            assert!(answer.contains("\"RequestId\""), "{answer}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn malformed_json_gets_400() {
     let app = spawn_app().await;

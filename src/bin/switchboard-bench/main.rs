@@ -85,6 +85,12 @@ struct Args {
     /// rate-limit log (on PostgreSQL, a row shared by all).
     #[arg(long, default_value_t = 64)]
     tokens: usize,
+    /// The server's --rate-limit: by default so high, over so short a window,
+    /// that it never refuses. `--tokens 1 --rate-limit 100000000/30s` is the
+    /// load test of one token with a raised limit, whose cost a token's
+    /// window of fixed size keeps at that of 64 tokens.
+    #[arg(long, default_value = "1000000000/1s")]
+    rate_limit: String,
     /// A tiny, fast run that only checks the harness works.
     #[arg(long)]
     smoke: bool,
@@ -266,7 +272,7 @@ fn serve_args(args: &Args, url: &str) -> Vec<String> {
         "--operator-token",
         "bench",
         "--rate-limit",
-        "1000000000/1s",
+        &args.rate_limit,
         "--database",
         url,
     ]

@@ -24,6 +24,8 @@ pub enum InboxError {
         title: &'static str,
         message: String,
     },
+    /// The database cannot be reached right now; the log says why.
+    Unavailable(String),
     /// Something the inbox cannot tell the user about; the log says what.
     Internal(String),
 }
@@ -38,6 +40,7 @@ impl From<StoreError> for InboxError {
                 title: "Not done",
                 message,
             },
+            StoreError::Unavailable(cause) => Self::Unavailable(cause),
             StoreError::Internal(e) => Self::Internal(format!("{e:#}")),
         }
     }
@@ -64,6 +67,24 @@ impl IntoResponse for InboxError {
                 "There is no message thread at this address.".to_owned(),
             ),
             Self::BadRequest { title, message } => (StatusCode::BAD_REQUEST, title, message),
+            Self::Unavailable(cause) => {
+                tracing::warn!(cause = %cause, "inbox: database out of reach");
+                let mut response = page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    pages::notice(
+                        "The inbox cannot reach its database",
+                        "The database is not answering right now (it may be restarting). \
+                         Nothing was changed: try again in a few seconds. Messages that guests \
+                         send meanwhile are answered by the API the same way, and none that was \
+                         accepted is lost.",
+                    ),
+                );
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(crate::http::error::OUTAGE_RETRY_AFTER_SECS),
+                );
+                return response;
+            }
             Self::Internal(cause) => {
                 tracing::error!(error = %cause, "inbox request failed");
                 (

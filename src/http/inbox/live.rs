@@ -3,8 +3,9 @@
 //! PostgreSQL a change is announced with `NOTIFY`, and every node (the one that
 //! made it too) hears it on its `LISTEN` connection and tells its pages.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -24,6 +25,59 @@ const BACKLOG: usize = 256;
 /// load, one `NOTIFY` per this, instead of one per write.
 const GATHER: Duration = Duration::from_millis(50);
 
+/// Streams one session may hold open at once (a few tabs).
+pub const STREAMS_PER_SESSION: usize = 10;
+
+/// Streams open on this node, by session, within their limits.
+struct Streams {
+    cap: usize,
+    open: Mutex<HashMap<String, usize>>,
+}
+
+/// Why a stream was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The session has [`STREAMS_PER_SESSION`] open.
+    Session,
+    /// The node has its cap open.
+    Node,
+}
+
+/// One open stream's place, given back when the stream ends.
+struct Slot {
+    streams: Arc<Streams>,
+    session: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.streams.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.session) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.session);
+            }
+        }
+    }
+}
+
+impl Streams {
+    fn take(self: &Arc<Self>, session: &str) -> Result<Slot, Refused> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if open.get(session).copied().unwrap_or(0) >= STREAMS_PER_SESSION {
+            return Err(Refused::Session);
+        }
+        if open.values().sum::<usize>() >= self.cap {
+            return Err(Refused::Node);
+        }
+        *open.entry(session.to_owned()).or_default() += 1;
+        Ok(Slot {
+            streams: self.clone(),
+            session: session.to_owned(),
+        })
+    }
+}
+
 pub struct Live {
     changes: broadcast::Sender<Uuid>,
     /// Changes waiting to be announced (PostgreSQL), to the task that gathers
@@ -32,19 +86,25 @@ pub struct Live {
     /// Set when the server stops: every stream ends, so that shutdown does not
     /// wait for pages that would stay connected for ever.
     closing: watch::Sender<bool>,
+    streams: Arc<Streams>,
 }
 
-impl Default for Live {
-    fn default() -> Self {
+impl Live {
+    /// At most `cap` streams open on this node at once (and
+    /// [`STREAMS_PER_SESSION`] per session), so that pages never take the
+    /// connections that the APIs need.
+    pub fn new(cap: usize) -> Self {
         Self {
             changes: broadcast::channel(BACKLOG).0,
             announcer: OnceLock::new(),
             closing: watch::channel(false).0,
+            streams: Arc::new(Streams {
+                cap,
+                open: Mutex::default(),
+            }),
         }
     }
-}
 
-impl Live {
     /// Threads changed on this node: tells every node's pages.
     pub fn changed(&self, store: &Arc<dyn Store>, threads: Vec<Uuid>) {
         if threads.is_empty() {
@@ -76,21 +136,26 @@ impl Live {
         let _ = self.closing.send(true);
     }
 
-    /// The event stream of one page: a `change` event naming the thread, or
-    /// `refresh` when the page missed some.
-    pub fn stream(&self) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
+    /// The event stream of one page of `session`: a `change` event naming
+    /// the thread, or `refresh` when the page missed some; refused beyond
+    /// the limits.
+    pub fn stream(
+        &self,
+        session: &str,
+    ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, Refused> {
+        let slot = self.streams.take(session)?;
         let receiver = self.changes.subscribe();
         let closing = self.closing.subscribe();
         let stream = futures_util::stream::unfold(
-            (receiver, closing, true),
-            |(mut receiver, mut closing, first)| async move {
+            (receiver, closing, true, slot),
+            |(mut receiver, mut closing, first, slot)| async move {
                 if first {
                     // Reconnect a second after a lost connection.
                     let hello = Event::default()
                         .event("hello")
                         .data("")
                         .retry(Duration::from_secs(1));
-                    return Some((Ok(hello), (receiver, closing, false)));
+                    return Some((Ok(hello), (receiver, closing, false, slot)));
                 }
                 if *closing.borrow() {
                     return None;
@@ -105,10 +170,10 @@ impl Live {
                     },
                     _ = closing.changed() => return None,
                 };
-                Some((Ok(event), (receiver, closing, false)))
+                Some((Ok(event), (receiver, closing, false, slot)))
             },
         );
-        Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
     }
 }
 
@@ -125,5 +190,24 @@ async fn announce(store: Arc<dyn Store>, mut changes: mpsc::UnboundedReceiver<Uu
         if let Err(e) = store.announce_inbox(&threads).await {
             tracing::warn!(error = %e, "cannot announce an inbox change");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stream_gives_its_place_back_when_it_ends() {
+        let live = Live::new(12);
+        let mut first: Vec<_> = (0..10).map(|_| live.stream("a").unwrap()).collect();
+        assert_eq!(live.stream("a").err(), Some(Refused::Session));
+        let second: Vec<_> = (0..2).map(|_| live.stream("b").unwrap()).collect();
+        assert_eq!(live.stream("c").err(), Some(Refused::Node));
+        first.pop();
+        assert!(live.stream("c").is_ok(), "a place came free");
+        drop(first);
+        drop(second);
+        assert!(live.streams.open.lock().unwrap().is_empty());
     }
 }

@@ -36,7 +36,7 @@ use crate::store::inbox::InboxQuery;
 use crate::tokens::TokenHash;
 pub use error::InboxError;
 use extract::{LoggedIn, Posted};
-use live::Live;
+use live::{Live, Refused};
 use pages::{Filters, ListPage, ThreadPage};
 use session::{COOKIE, LIFETIME, Sessions, Throttle};
 
@@ -56,13 +56,14 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    /// `secure`: the server's public URL is https, so its cookie is `Secure`.
-    pub fn new(operator_token: &TokenHash, secure: bool) -> Self {
+    /// `secure`: the server's public URL is https, so its cookie is `Secure`;
+    /// `live_streams`: how many live pages this node serves at once.
+    pub fn new(operator_token: &TokenHash, secure: bool, live_streams: usize) -> Self {
         Self {
             sessions: Sessions::new(operator_token),
             throttle: Throttle::default(),
             secure,
-            live: Live::default(),
+            live: Live::new(live_streams),
         }
     }
 
@@ -315,7 +316,21 @@ async fn resolve(
 /// The live updates of a logged-in page.
 async fn events(State(app): State<AppState>, session: Result<LoggedIn, InboxError>) -> Response {
     match session {
-        Ok(_) => app.inbox.live.stream().into_response(),
+        Ok(LoggedIn(session)) => match app.inbox.live.stream(&session.id) {
+            Ok(stream) => stream.into_response(),
+            Err(refused) => {
+                let message = match refused {
+                    Refused::Session => "This session has as many live pages open as it may.",
+                    Refused::Node => "This server has as many live pages open as it may.",
+                };
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, "30")],
+                    message,
+                )
+                    .into_response()
+            }
+        },
         Err(InboxError::NotLoggedIn) => StatusCode::UNAUTHORIZED.into_response(),
         Err(e) => e.into_response(),
     }

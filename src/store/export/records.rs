@@ -434,6 +434,7 @@ pub fn refusal(record: &Record, e: &StoreError) -> String {
             "it repeats an id or a token digest of an earlier line".to_owned()
         }
         StoreError::Missing(_) => "it names something that no earlier line holds".to_owned(),
+        StoreError::Unavailable(cause) => format!("the database could not be reached ({cause})"),
         StoreError::Internal(e) => {
             let text = format!("{e:#}");
             if text.contains("FOREIGN KEY") || text.contains("foreign key") {

@@ -9,13 +9,13 @@ use tokio_postgres::Statement;
 use uuid::Uuid;
 
 use super::query::prepared;
-use super::rate_limits::COUNT;
+use super::rate_limits::{COUNT, FIRST, OLDEST, decided, parameters};
 use super::{PostgresStore, content, internal};
 use crate::domain::json::WrittenPage;
 use crate::domain::message::Message;
 use crate::domain::scope::AccessGrant;
 use crate::domain::thread::Thread;
-use crate::ratelimit::{Decision, limited};
+
 use crate::store::admission::{Admit, Beside, allows};
 use crate::store::tenants::{FIND_ACCESS, stored_access};
 use crate::store::{Admission, Admitted, MessageBatch, MessageQuery, StoreResult, ThreadQuery};
@@ -63,9 +63,9 @@ impl AdmissionStatement {
             &format!(
                 "WITH found AS ({FIND_ACCESS}$1), \
                  counted AS ( \
-                     INSERT INTO rate_limits AS r (token_id, log, allowed) \
-                     SELECT id, ARRAY[$2::bigint], TRUE FROM found WHERE client_token_hash = $5 \
-                     {COUNT} RETURNING allowed, log[1] AS oldest) \
+                     INSERT INTO rate_limits AS r (token_id, first_bucket, counts, allowed) \
+                     SELECT id, {FIRST} FROM found WHERE client_token_hash = $5 \
+                     {COUNT} RETURNING allowed, {OLDEST} AS oldest) \
                  SELECT f.id, f.integration_id, f.token_hash, f.client_token_hash, f.enterprise_ids, \
                         c.allowed, c.oldest, \
                         set_config('{ADMITTED}', \
@@ -95,7 +95,7 @@ pub async fn admit(
         limit,
         now_ms,
     } = admission;
-    let window_ms = i64::from(limit.window_secs) * 1000;
+    let (bucket, buckets, requests) = parameters(limit, now_ms);
     let (key, guarded_token) = match guard {
         Some(guard) => (guard.key.as_str(), guard.token),
         None => ("", Uuid::nil()),
@@ -105,9 +105,9 @@ pub async fn admit(
             &statement.0,
             &[
                 &&access_token.0[..],
-                &now_ms,
-                &window_ms,
-                &i32::try_from(limit.requests).unwrap_or(i32::MAX),
+                &bucket,
+                &buckets,
+                &requests,
                 &&client_token.0[..],
                 &key,
                 &guarded_token,
@@ -121,12 +121,7 @@ pub async fn admit(
         return Ok(None);
     };
     let decision = match row.get::<_, Option<bool>>(5) {
-        Some(true) => Decision::Allowed,
-        Some(false) => limited(
-            row.get::<_, Option<i64>>(6).unwrap_or(now_ms),
-            limit,
-            now_ms,
-        ),
+        Some(allowed) => decided(allowed, row.get(6), limit, now_ms),
         None => return Ok(None),
     };
     Ok(Some((grant, decision)))

@@ -20,7 +20,7 @@ mod tenants;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
 use tokio_postgres::{Config, NoTls};
 
 use crate::store::{StoreError, StoreResult};
@@ -55,13 +55,93 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../../migrations/postgres/0007_emulator_tools.sql"),
     ),
+    (
+        8,
+        include_str!("../../../migrations/postgres/0008_rate_windows.sql"),
+    ),
 ];
 
 /// Connections per node.
 const POOL_SIZE: usize = 16;
 
-pub(crate) fn internal(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(anyhow!("PostgreSQL: {e}"))
+/// What the store reports for a failure of PostgreSQL: the database out of
+/// reach (no connection to be had, one closed under a query, the server
+/// shutting down or not yet accepting) is [`StoreError::Unavailable`], which
+/// a client sees as a 503 to retry; anything else is internal, described with
+/// what the server said.
+pub(crate) fn internal(e: impl Failure) -> StoreError {
+    let described = format!("PostgreSQL: {}", e.describe());
+    if e.out_of_reach() {
+        StoreError::Unavailable(described)
+    } else {
+        StoreError::Internal(anyhow!(described))
+    }
+}
+
+/// A failure the store reports through [`internal`].
+pub(crate) trait Failure {
+    fn describe(&self) -> String;
+    fn out_of_reach(&self) -> bool {
+        false
+    }
+}
+
+impl Failure for tokio_postgres::Error {
+    fn describe(&self) -> String {
+        match self.as_db_error() {
+            Some(db) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
+            None => match std::error::Error::source(self) {
+                Some(cause) => format!("{self}: {cause}"),
+                None => self.to_string(),
+            },
+        }
+    }
+
+    fn out_of_reach(&self) -> bool {
+        match self.code() {
+            // connection_exception, insufficient_resources (too many
+            // connections), and admin, crash or start-up shutdown.
+            Some(code) => {
+                let code = code.code();
+                code.starts_with("08") || code.starts_with("53") || code.starts_with("57P0")
+            }
+            // No answer from the server at all: the connection is closed,
+            // or reading from or writing to it failed.
+            None => {
+                self.is_closed()
+                    || std::error::Error::source(self).is_some_and(|c| c.is::<std::io::Error>())
+            }
+        }
+    }
+}
+
+impl Failure for deadpool_postgres::PoolError {
+    fn describe(&self) -> String {
+        match self {
+            PoolError::Backend(e) => e.describe(),
+            other => other.to_string(),
+        }
+    }
+
+    fn out_of_reach(&self) -> bool {
+        match self {
+            PoolError::Backend(e) => e.out_of_reach() || e.as_db_error().is_none(),
+            PoolError::Timeout(_) | PoolError::Closed => true,
+            _ => false,
+        }
+    }
+}
+
+impl Failure for &str {
+    fn describe(&self) -> String {
+        (*self).to_owned()
+    }
+}
+
+impl Failure for String {
+    fn describe(&self) -> String {
+        self.clone()
+    }
 }
 
 pub struct PostgresStore {
@@ -112,7 +192,14 @@ impl PostgresStore {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
-        let pool = Pool::builder(manager).max_size(POOL_SIZE).build()?;
+        // While the database is out of reach a request fails within these
+        // bounds (a 503), instead of waiting for a connection for ever.
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .create_timeout(Some(Duration::from_secs(5)))
+            .wait_timeout(Some(Duration::from_secs(10)))
+            .build()?;
         let mut client = tokio::time::timeout(Duration::from_secs(10), pool.get())
             .await
             .map_err(|_| anyhow!("cannot reach PostgreSQL at {host}: no answer within 10 s"))?

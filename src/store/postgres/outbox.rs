@@ -307,7 +307,7 @@ pub async fn page(
 /// The attempts of a delivery, from `[[started_ms, duration_ms, status, error, response], ...]`.
 fn parse_attempts(json: &str) -> StoreResult<Vec<Attempt>> {
     type Row = (i64, i64, Option<u16>, Option<String>, Option<String>);
-    let rows: Vec<Row> = serde_json::from_str(json).map_err(internal)?;
+    let rows: Vec<Row> = serde_json::from_str(json).map_err(|e| internal(e.to_string()))?;
     Ok(rows
         .into_iter()
         .map(

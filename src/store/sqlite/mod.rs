@@ -109,6 +109,38 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// The claim of one server on a SQLite file: an exclusive lock on the file
+/// (`flock`, which SQLite's own locks do not touch), held while this lives.
+/// The command line's other verbs do not claim: they may run beside the
+/// server, as SQLite lets them.
+#[derive(Debug)]
+pub struct Owner {
+    _file: std::fs::File,
+}
+
+/// Claims the SQLite file at `path` for this server (making the file, private,
+/// if it is not there), or says which file another server holds.
+pub fn claim(path: &Path) -> anyhow::Result<Owner> {
+    create_private(path)
+        .with_context(|| format!("cannot make the SQLite database {}", path.display()))?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .open(path)
+        .with_context(|| format!("cannot open the SQLite database {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Owner { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another switchboard serves the SQLite database {}: two servers on one file would \
+             both send its webhooks. Stop the other one, give this one another --database, or \
+             use PostgreSQL to run several nodes",
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock the SQLite database {}", path.display()))
+        }
+    }
+}
+
 /// Opens a connection with the settings every connection needs.
 fn connect(path: &Path, read_only: bool) -> StoreResult<Connection> {
     let flags = if read_only {

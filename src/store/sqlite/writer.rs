@@ -136,8 +136,25 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>, stats: &Counters) {
     }
 }
 
+/// What the store reports for a failure of SQLite: the file busy beyond the
+/// wait, unreadable or unwritable (a full disk, an I/O error) is
+/// [`StoreError::Unavailable`], a 503 to retry; anything else is internal.
 pub fn internal(e: rusqlite::Error) -> StoreError {
-    StoreError::Internal(anyhow!(e))
+    use rusqlite::ErrorCode::{
+        CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, FileLockingProtocolFailed,
+        SystemIoFailure,
+    };
+    match e.sqlite_error_code() {
+        Some(
+            DatabaseBusy
+            | DatabaseLocked
+            | DiskFull
+            | SystemIoFailure
+            | CannotOpen
+            | FileLockingProtocolFailed,
+        ) => StoreError::Unavailable(format!("SQLite: {e}")),
+        _ => StoreError::Internal(anyhow!(e)),
+    }
 }
 
 #[cfg(test)]
