@@ -160,6 +160,31 @@ pub fn internal(e: rusqlite::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_busy_or_broken_file_is_out_of_reach_and_a_bad_statement_is_not() {
+        let failure = |code| {
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some("x".into()))
+        };
+        for code in [
+            rusqlite::ffi::SQLITE_BUSY,
+            rusqlite::ffi::SQLITE_FULL,
+            rusqlite::ffi::SQLITE_IOERR,
+        ] {
+            assert!(
+                matches!(internal(failure(code)), StoreError::Unavailable(_)),
+                "{code}"
+            );
+        }
+        assert!(matches!(
+            internal(failure(rusqlite::ffi::SQLITE_CONSTRAINT)),
+            StoreError::Internal(_)
+        ));
+        assert!(matches!(
+            internal(rusqlite::Error::QueryReturnedNoRows),
+            StoreError::Internal(_)
+        ));
+    }
     use crate::store::sqlite::connect;
 
     #[tokio::test]
