@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use crate::domain::admin::TokenScope;
+use crate::domain::admin::{SigningChange, TokenScope};
 use crate::domain::text::ShortText;
 use crate::domain::time::Timestamp;
 use crate::domain::webhook::WebhookUrl;
@@ -14,6 +14,7 @@ use crate::store::{
     Store, StoreError, StoreResult, TokenRef,
 };
 use crate::tokens::{self, TokenHash};
+use crate::webhooks::signing;
 
 /// A secret made now: shown this once, stored only as its digest.
 pub type Secret = String;
@@ -122,4 +123,29 @@ pub async fn access_tokens(
 
 pub async fn revoke(store: &dyn Store, token: TokenRef, now: Timestamp) -> StoreResult<()> {
     store.revoke_access_token(token, now).await
+}
+
+/// Turns an integration's webhook signing off, or gives it a new secret
+/// (the one it replaces signs beside it for a day of the server's clock);
+/// the new secret as it is shown, this once.
+pub async fn set_signing(
+    store: &dyn Store,
+    integration: Uuid,
+    change: SigningChange,
+    now_ms: i64,
+) -> StoreResult<Option<Secret>> {
+    match change {
+        SigningChange::Off => {
+            store.set_signing(integration, None, now_ms).await?;
+            Ok(None)
+        }
+        SigningChange::NewSecret => {
+            let secret = signing::new_secret().map_err(StoreError::Internal)?;
+            let shown = signing::shown(&secret);
+            store
+                .set_signing(integration, Some(secret), now_ms + signing::ROTATION_MS)
+                .await?;
+            Ok(Some(shown))
+        }
+    }
 }

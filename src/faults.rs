@@ -5,7 +5,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::domain::fault::{Aimed, Fault, Stage};
+use uuid::Uuid;
+
+use crate::domain::fault::{Aimed, Fault, Stage, WebhookFault};
 use crate::store::{Store, StoreResult};
 
 pub struct FaultBook {
@@ -83,6 +85,28 @@ impl FaultBook {
                 return Ok(Some(fault.clone()));
             }
             // Used up, here or on another node: read them again.
+            self.changed();
+        }
+        Ok(None)
+    }
+}
+
+impl FaultBook {
+    /// The webhook fault that acts on a delivery of `integration`, if one
+    /// does: the first, in the order they were added, with a use left (which
+    /// it then takes). A delivery a `Delay` fault `held` already is not held
+    /// again.
+    pub async fn pick_webhook(&self, integration: Uuid, held: bool) -> StoreResult<Option<Fault>> {
+        let faults = self.current().await?;
+        for fault in faults.iter() {
+            if !fault.applies_to_webhook(integration)
+                || (held && fault.webhook == Some(WebhookFault::Delay))
+            {
+                continue;
+            }
+            if fault.times.is_none() || self.store.use_fault(fault.id).await? {
+                return Ok(Some(fault.clone()));
+            }
             self.changed();
         }
         Ok(None)

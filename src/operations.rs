@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::demo;
 use crate::domain::Request;
 use crate::domain::admin::{
-    AddAccessToken, AddEnterprise, AddIntegration, RevokeAccessTokens, TokenFilter,
+    AddAccessToken, AddEnterprise, AddIntegration, IntegrationRef, RevokeAccessTokens, TokenFilter,
     UpdateIntegration,
 };
 use crate::domain::emulator::{
@@ -197,19 +197,19 @@ operations! {
         "ClockGetRequest" -> "Clock", One,
         |thread| json!({});
     ClockSet: Operator "clock/set", SetClock => emulator::clock_set;
-        "Emulator: move the manual clock (serve --clock manual) to a later time; every node sees it. 400 on the system clock or for an earlier time.",
+        "Emulator: move the manual clock (serve --clock manual) to a time between the years 2000 and 9999; every node sees it. An earlier time only when nothing stored is newer (400 naming the newest otherwise); 400 on the system clock.",
         "ClockSetRequest" -> "Clock", One,
         |thread| json!({ "NowUtc": "2030-01-01T00:00:00Z" });
     ClockAdvance: Operator "clock/advance", AdvanceClock => emulator::clock_advance;
-        "Emulator: move the manual clock forward by 1 second to 2 years; webhook retries and rate-limit windows follow at once. 400 on the system clock.",
+        "Emulator: move the manual clock forward by 1 second to 2 years; webhook retries that fall due go out at once. 400 on the system clock.",
         "ClockAdvanceRequest" -> "Clock", One,
         |thread| json!({ "Seconds": 3600 });
     Reset: Operator "reset", Reset => emulator::reset;
-        "Emulator: remove the threads of some integrations and enterprises (all when neither is given), with their messages, webhook deliveries and the rate-limit windows of their tokens, in one transaction. Tenants, tokens, webhook URLs and the clock stay.",
+        "Emulator: remove the threads of some integrations and enterprises (all when neither is given), with their messages, webhook deliveries and the rate-limit windows of their tokens, in one transaction. Tenants, tokens, webhook URLs and the clock stay; faults too, unless Faults is true; RequestLog true also empties every node's request log.",
         "ResetRequest" -> "ResetResult", One,
         |thread| json!({ "IntegrationIds": [demo::SAMPLE_CLIENT] });
     FaultsAdd: Operator "faults/add", AddFault => emulator::faults_add;
-        "Emulator: make switchboard fail on purpose: answer some Connector API requests of an authenticated integration with an error, late, or (Stage After) lose the answer of a write that happened. Kept in the database: every node applies it.",
+        "Emulator: make switchboard fail on purpose: answer some Connector API requests of an authenticated integration with an error, late, with a dropped or hung connection, or (Stage After) lose the answer of a write that happened; or (Operation webhook) send webhooks twice, late or out of order. Kept in the database: every node applies it.",
         "FaultAddRequest" -> "FaultList", One,
         |thread| json!({ "Operation": "messages/add", "Status": 503, "DelayMs": 200, "Times": 1, "Stage": "Before" });
     FaultsGetAll: Operator "faults/getAll", NoParameters => emulator::faults_get_all;
@@ -228,6 +228,18 @@ operations! {
         "Emulator: send deliveries again now, whatever their state (a delivered one too), with a full set of attempts.",
         "WebhookRetryRequest" -> "WebhookRetryResult", One,
         |thread| json!({ "WebhookDeliveryIds": ["0f8fad5b-d9cb-469f-a165-70867728950e"] });
+    WebhooksTest: Operator "webhooks/test", IntegrationRef => emulator::webhooks_test;
+        "Webhooks: send the integration's receiver one request of the usual shape with no events (signed as its deliveries are) and answer how it went at once (Error NoUrl when it has no webhook URL).",
+        "WebhookTestRequest" -> "WebhookTestResult", One,
+        |thread| json!({ "IntegrationId": demo::SAMPLE_CLIENT });
+    WebhooksPause: Operator "webhooks/pause", IntegrationRef => emulator::webhooks_pause;
+        "Webhooks: hold the integration's deliveries; its events are still stored, and go out when it is resumed.",
+        "WebhookPauseRequest" -> "IntegrationResult", One,
+        |thread| json!({ "IntegrationId": demo::SAMPLE_CLIENT });
+    WebhooksResume: Operator "webhooks/resume", IntegrationRef => emulator::webhooks_resume;
+        "Webhooks: send the integration's held deliveries, oldest first, and deliver as usual again.",
+        "WebhookResumeRequest" -> "IntegrationResult", One,
+        |thread| json!({ "IntegrationId": demo::SAMPLE_CLIENT });
     RequestsGetAll: Operator "requests/getAll", RequestFilter => emulator::requests_get_all;
         "Emulator: this node's last Connector API requests (serve --request-log, 1000 by default), newest first, with what was sent and answered. Tokens never appear.",
         "RequestGetAllRequest" -> "RequestPage", Paged,
@@ -253,7 +265,7 @@ operations! {
         "IntegrationGetAllRequest" -> "IntegrationList", One,
         |thread| json!({});
     IntegrationsUpdate: Operator "integrations/update", UpdateIntegration => admin::integrations_update;
-        "Administration: rename an integration, or set or clear (null) its webhook URL.",
+        "Administration: rename an integration, set or clear (null) its webhook URL, or turn webhook signing off or give it a new secret (shown this once; the one it replaces signs beside it for 24 hours).",
         "IntegrationUpdateRequest" -> "IntegrationResult", One,
         |thread| json!({ "IntegrationId": demo::SAMPLE_CLIENT, "Name": "Sample Client" });
     AccessTokensAdd: Operator "accessTokens/add", AddAccessToken => admin::access_tokens_add;

@@ -104,14 +104,17 @@ pub async fn compose(parts: Parts) -> anyhow::Result<Node> {
     ));
     let public_url = public_url.map(|url| url.trim_end_matches('/').to_owned());
     let background = store.serve(notices(&clock, &wake, &faults, &inbox)).await?;
-    let worker = webhooks::spawn(
-        store.clone(),
-        clock.clone(),
-        real_clock.clone(),
-        webhooks,
-        metrics.clone(),
-        wake.clone(),
-    )?;
+    let sender = webhooks::Sender::new(&webhooks, real_clock.clone())?;
+    let worker = webhooks::spawn(webhooks::WorkerParts {
+        store: store.clone(),
+        clock: clock.clone(),
+        real_clock: real_clock.clone(),
+        settings: webhooks,
+        metrics: metrics.clone(),
+        wake: wake.clone(),
+        faults: faults.clone(),
+        sender: sender.clone(),
+    });
     let app = AppState {
         store,
         clock,
@@ -119,6 +122,7 @@ pub async fn compose(parts: Parts) -> anyhow::Result<Node> {
         metrics,
         settings,
         webhooks: wake,
+        webhook_sender: sender,
         faults,
         grants: Arc::default(),
         requests: Arc::new(RequestLog::new(request_log)),

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{DatabaseArg, now, open};
 use crate::admin;
-use crate::domain::admin::{ScopeError, TokenScope};
+use crate::domain::admin::{ScopeError, SigningChange, TokenScope};
 use crate::domain::text::ShortText;
 use crate::domain::webhook::WebhookUrl;
 use crate::store::TokenRef;
@@ -56,6 +56,22 @@ pub enum IntegrationCommand {
         /// Remove the URL: no more events are produced for the integration.
         #[arg(long)]
         clear: bool,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Sign the integration's webhooks with a new secret (printed once; the
+    /// one it replaces signs beside it for 24 hours), or stop signing them.
+    #[command(group(clap::ArgGroup::new("signing").required(true).args(["new_secret", "off"])))]
+    Signing {
+        /// The integration's id (see `integration list`).
+        #[arg(long)]
+        integration: Uuid,
+        /// Make a new secret.
+        #[arg(long)]
+        new_secret: bool,
+        /// Send its webhooks unsigned again.
+        #[arg(long)]
+        off: bool,
         #[command(flatten)]
         database: DatabaseArg,
     },
@@ -113,6 +129,7 @@ impl IntegrationCommand {
         match self {
             Self::Add { database, .. }
             | Self::SetWebhook { database, .. }
+            | Self::Signing { database, .. }
             | Self::List { database } => database,
         }
     }
@@ -190,6 +207,31 @@ pub async fn integration(command: IntegrationCommand) -> anyhow::Result<()> {
                     WebhookUrl::redacted(&url)
                 ),
                 None => println!("Integration {integration} has no webhook any more."),
+            }
+        }
+        IntegrationCommand::Signing {
+            integration,
+            new_secret,
+            off: _,
+            database,
+        } => {
+            let store = open(&database).await?;
+            let change = if new_secret {
+                SigningChange::NewSecret
+            } else {
+                SigningChange::Off
+            };
+            let now_ms = now(store.as_ref()).await?.unix() * 1000;
+            match admin::set_signing(store.as_ref(), integration, change, now_ms).await? {
+                Some(secret) => {
+                    println!("Webhooks of integration {integration} are now signed with:");
+                    println!("{secret}");
+                    println!(
+                        "Keep it now: it is not shown again. The secret it replaces (if any) \
+                         signs too for 24 hours."
+                    );
+                }
+                None => println!("Webhooks of integration {integration} go unsigned."),
             }
         }
         IntegrationCommand::List { database } => {

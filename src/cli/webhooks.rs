@@ -10,15 +10,22 @@ use crate::store::{self, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum WebhooksCommand {
-    /// List webhook deliveries.
+    /// List webhook deliveries, oldest first, with every attempt.
     List {
-        /// Only those kept as failed after their last attempt.
-        #[arg(long)]
+        /// Only those kept as failed after their last attempt (as --state failed).
+        #[arg(long, conflicts_with = "state")]
         failed: bool,
+        /// Only those in this state.
+        #[arg(long, value_enum)]
+        state: Option<StateArg>,
+        /// Only those to this integration.
+        #[arg(long)]
+        integration: Option<Uuid>,
         #[command(flatten)]
         database: DatabaseArg,
     },
-    /// Send failed deliveries again (the running server picks them up).
+    /// Send deliveries again (the running server picks them up): one, in
+    /// whatever state, as webhooks/retry does; or every failed one.
     #[command(group(clap::ArgGroup::new("which").required(true).args(["all", "id"])))]
     Retry {
         /// Every failed delivery.
@@ -31,6 +38,24 @@ pub enum WebhooksCommand {
     },
 }
 
+/// A delivery's state, as `webhooks list --state` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StateArg {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl From<StateArg> for DeliveryState {
+    fn from(state: StateArg) -> Self {
+        match state {
+            StateArg::Pending => Self::Pending,
+            StateArg::Delivered => Self::Delivered,
+            StateArg::Failed => Self::Failed,
+        }
+    }
+}
+
 impl WebhooksCommand {
     pub fn database(&self) -> &DatabaseArg {
         match self {
@@ -41,14 +66,29 @@ impl WebhooksCommand {
 
 pub async fn run(command: WebhooksCommand) -> anyhow::Result<()> {
     match command {
-        WebhooksCommand::List { failed, database } => {
+        WebhooksCommand::List {
+            failed,
+            state,
+            integration,
+            database,
+        } => {
+            let state: Option<DeliveryState> = match (failed, state) {
+                (true, _) => Some(DeliveryState::Failed),
+                (false, state) => state.map(Into::into),
+            };
             println!(
                 "{:<36}  {:<36}  {:<36}  {:<9}  {:>8}  {:>6}  {:<20}  LAST ERROR",
                 "ID", "INTEGRATION", "ENTERPRISE", "STATUS", "ATTEMPTS", "EVENTS", "NEXT ATTEMPT"
             );
             let store = open(&database).await?;
-            let attempts = all_attempts(store.as_ref(), failed).await?;
-            for d in store.deliveries(failed).await? {
+            let attempts = all_attempts(store.as_ref(), state, integration).await?;
+            let listed = store
+                .deliveries(state == Some(DeliveryState::Failed))
+                .await?
+                .into_iter()
+                .filter(|d| state.is_none_or(|s| d.state == s))
+                .filter(|d| integration.is_none_or(|i| d.integration_id == i));
+            for d in listed {
                 let next = if d.state == DeliveryState::Pending {
                     chrono::DateTime::from_timestamp_millis(d.next_attempt_ms).map_or_else(
                         || "-".to_owned(),
@@ -99,33 +139,38 @@ pub async fn run(command: WebhooksCommand) -> anyhow::Result<()> {
             id,
             database,
         } => {
-            let count = open(&database).await?.retry_deliveries(id).await?;
-            if count == 0 {
-                match id {
-                    Some(id) => anyhow::bail!("there is no failed delivery {id}"),
-                    None => println!("There are no failed deliveries."),
+            let store = open(&database).await?;
+            match id {
+                Some(id) => {
+                    if store.resend_deliveries(vec![id]).await?.is_empty() {
+                        anyhow::bail!("there is no delivery {id}");
+                    }
+                    println!("Delivery {id} will be sent again.");
                 }
-            } else {
-                println!("{count} delivery(ies) will be sent again.");
+                None => match store.retry_deliveries(None).await? {
+                    0 => println!("There are no failed deliveries."),
+                    count => println!("{count} delivery(ies) will be sent again."),
+                },
             }
         }
     }
     Ok(())
 }
 
-/// Every attempt of every delivery (of the failed ones only, if `failed`),
-/// by delivery.
+/// Every attempt of every delivery (in `state`, to `integration`, when
+/// given), by delivery.
 async fn all_attempts(
     store: &dyn Store,
-    failed: bool,
+    state: Option<DeliveryState>,
+    integration: Option<Uuid>,
 ) -> anyhow::Result<std::collections::HashMap<Uuid, Vec<store::Attempt>>> {
     let mut attempts = std::collections::HashMap::new();
     let mut after = None;
     loop {
         let page = store
             .delivery_page(store::DeliveryQuery {
-                integrations: None,
-                states: failed.then(|| vec![DeliveryState::Failed]),
+                integrations: integration.map(|i| vec![i]),
+                states: state.map(|s| vec![s]),
                 count: Count::new(1000),
                 after,
             })

@@ -60,6 +60,17 @@ pub struct UpdateIntegration {
     pub name: Option<ShortText>,
     /// `Some(None)`: the URL is cleared (`null`).
     pub webhook_url: Option<Option<WebhookUrl>>,
+    pub signing: Option<SigningChange>,
+}
+
+/// `WebhookSigning` of `integrations/update`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningChange {
+    /// Webhooks go unsigned; every secret is forgotten.
+    Off,
+    /// A new secret signs from now on (shown once); the one it replaces
+    /// signs beside it for 24 hours.
+    NewSecret,
 }
 
 impl Request for UpdateIntegration {
@@ -67,6 +78,7 @@ impl Request for UpdateIntegration {
         ("IntegrationId", Shape::Value),
         ("Name", Shape::Value),
         ("WebhookUrl", Shape::Value),
+        ("WebhookSigning", Shape::Value),
     ]);
 
     fn parse(obj: &Object<'_>) -> Input<Self> {
@@ -79,10 +91,37 @@ impl Request for UpdateIntegration {
             Some(serde_json::Value::Null) => Some(None),
             Some(_) => Some(webhook_url(obj, "WebhookUrl")?),
         };
+        let signing = match obj.optional_str("WebhookSigning")? {
+            None => None,
+            Some("Off") => Some(SigningChange::Off),
+            Some("NewSecret") => Some(SigningChange::NewSecret),
+            Some(_) => {
+                return Err(InputError::new(
+                    "WebhookSigning must be \"Off\" or \"NewSecret\".",
+                ));
+            }
+        };
         Ok(Self {
             integration_id: obj.required_uuid("IntegrationId")?,
             name,
             webhook_url,
+            signing,
+        })
+    }
+}
+
+/// `webhooks/test`, `webhooks/pause`, `webhooks/resume`: one integration.
+#[derive(Debug, Clone, Copy)]
+pub struct IntegrationRef {
+    pub integration_id: Uuid,
+}
+
+impl Request for IntegrationRef {
+    const SHAPE: Shape = Shape::Object(&[("IntegrationId", Shape::Value)]);
+
+    fn parse(obj: &Object<'_>) -> Input<Self> {
+        Ok(Self {
+            integration_id: obj.required_uuid("IntegrationId")?,
         })
     }
 }

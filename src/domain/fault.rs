@@ -9,11 +9,13 @@ use super::fields::{Input, InputError, Object, Shape};
 use super::thread::MAX_FILTER_IDS;
 use crate::operations::{Api, Operation};
 
-/// What a fault acts on: one Connector API operation, or any of them (`*`).
+/// What a fault acts on: one Connector API operation, any of them (`*`), or
+/// the webhooks the server sends (`webhook`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     Any,
     One(Operation),
+    Webhook,
 }
 
 impl Target {
@@ -22,13 +24,16 @@ impl Target {
         match self {
             Self::Any => "*",
             Self::One(op) => op.name(),
+            Self::Webhook => "webhook",
         }
     }
 
-    /// A target by its name: an operation of the Connector API, or `*`.
+    /// A target by its name: an operation of the Connector API, `*`, or
+    /// `webhook`.
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "*" => Some(Self::Any),
+            "webhook" => Some(Self::Webhook),
             name => Operation::named(Api::Connector, name).map(Self::One),
         }
     }
@@ -36,7 +41,7 @@ impl Target {
     /// Every name a fault accepts.
     pub fn names() -> Vec<&'static str> {
         let mut names: Vec<&str> = Operation::connector().map(Operation::name).collect();
-        names.push("*");
+        names.extend(["*", "webhook"]);
         names
     }
 
@@ -44,6 +49,40 @@ impl Target {
         self == Self::Any || self == Self::One(op)
     }
 }
+
+/// What a webhook fault does to the deliveries of its integration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum WebhookFault {
+    /// Sends a delivery twice, with the same `webhook-id`.
+    Duplicate,
+    /// Holds a delivery for `DelaySeconds` (of the server's clock: on a manual
+    /// clock, until it is advanced).
+    Delay,
+    /// Sends the next two deliveries newest first.
+    Reorder,
+}
+
+impl WebhookFault {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Duplicate => "Duplicate",
+            Self::Delay => "Delay",
+            Self::Reorder => "Reorder",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "Duplicate" => Some(Self::Duplicate),
+            "Delay" => Some(Self::Delay),
+            "Reorder" => Some(Self::Reorder),
+            _ => None,
+        }
+    }
+}
+
+/// The longest a `Delay` webhook fault holds a delivery: a day.
+pub const MAX_DELAY_SECONDS: u32 = 86_400;
 
 impl Serialize for Target {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -143,6 +182,10 @@ pub struct Fault {
     /// How many of `times` are left (`None`: unlimited).
     pub remaining: Option<u32>,
     pub stage: Stage,
+    /// What a webhook fault does (`Operation` `webhook` only).
+    pub webhook: Option<WebhookFault>,
+    /// How long a `Delay` webhook fault holds a delivery.
+    pub delay_seconds: Option<u32>,
     /// When it was added, in Unix milliseconds (not shown).
     #[serde(skip)]
     pub created_ms: i64,
@@ -161,6 +204,14 @@ impl Fault {
             && self
                 .matches
                 .is_none_or(|m| request.threads.contains(&m.message_thread_id))
+            && self.remaining != Some(0)
+    }
+
+    /// Whether the fault is a webhook fault for the deliveries of
+    /// `integration` with uses left as far as this node knows.
+    pub fn applies_to_webhook(&self, integration: Uuid) -> bool {
+        self.operation == Target::Webhook
+            && self.integration_id.is_none_or(|id| id == integration)
             && self.remaining != Some(0)
     }
 
@@ -198,7 +249,22 @@ pub struct AddFault {
     pub probability: f64,
     pub times: Option<u32>,
     pub stage: Stage,
+    pub webhook: Option<WebhookFault>,
+    pub delay_seconds: Option<u32>,
 }
+
+/// The properties of a fault on Connector API requests, which a webhook fault
+/// does not take.
+const REQUEST_ONLY: [&str; 8] = [
+    "Status",
+    "Message",
+    "RetryAfterSeconds",
+    "DelayMs",
+    "Stage",
+    "Connection",
+    "Match",
+    "Probability",
+];
 
 impl Request for AddFault {
     const SHAPE: Shape = Shape::Object(&[
@@ -213,6 +279,8 @@ impl Request for AddFault {
         ("Stage", Shape::Value),
         ("Connection", Shape::Value),
         ("Match", Shape::Object(&[("MessageThreadId", Shape::Value)])),
+        ("Webhook", Shape::Value),
+        ("DelaySeconds", Shape::Value),
     ]);
 
     fn parse(obj: &Object<'_>) -> Input<Self> {
@@ -221,10 +289,21 @@ impl Request for AddFault {
                 .map(|op| format!("\"{}\"", op.name()))
                 .collect();
             InputError(format!(
-                "Operation must be one of {} or \"*\" (any of them).",
+                "Operation must be one of {}, \"*\" (any of them) or \"webhook\" (the \
+                 webhooks the server sends).",
                 names.join(", ")
             ))
         })?;
+        if operation == Target::Webhook {
+            return Self::parse_webhook(obj);
+        }
+        for name in ["Webhook", "DelaySeconds"] {
+            if obj.get(name).is_some() {
+                return Err(InputError(format!(
+                    "{name} is for a fault with Operation \"webhook\" only."
+                )));
+            }
+        }
         let status = obj
             .optional_integer("Status", 400, 599)?
             .and_then(|s| u16::try_from(s).ok());
@@ -277,18 +356,6 @@ impl Request for AddFault {
                     InputError::new("Probability must be a number greater than 0 and at most 1.")
                 })?,
         };
-        let times = match obj.get("Times") {
-            None => None,
-            Some(value) => Some(
-                value
-                    .as_u64()
-                    .filter(|t| *t >= 1)
-                    .and_then(|t| u32::try_from(t).ok())
-                    .ok_or_else(|| {
-                        InputError::new("Times must be a positive integer (omit it for no limit).")
-                    })?,
-            ),
-        };
         // A fault acts before the operation unless told otherwise.
         let stage = match obj.optional_str("Stage")? {
             None => Stage::Before,
@@ -311,8 +378,66 @@ impl Request for AddFault {
             retry_after_seconds,
             delay_ms,
             probability,
-            times,
+            times: times(obj)?,
             stage,
+            webhook: None,
+            delay_seconds: None,
+        })
+    }
+}
+
+/// `Times`: a positive count, or no limit when absent.
+fn times(obj: &Object<'_>) -> Input<Option<u32>> {
+    match obj.get("Times") {
+        None => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .filter(|t| *t >= 1)
+            .and_then(|t| u32::try_from(t).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                InputError::new("Times must be a positive integer (omit it for no limit).")
+            }),
+    }
+}
+
+impl AddFault {
+    /// A fault on the webhooks of one integration (or all).
+    fn parse_webhook(obj: &Object<'_>) -> Input<Self> {
+        if let Some(name) = REQUEST_ONLY.iter().find(|name| obj.get(name).is_some()) {
+            return Err(InputError(format!(
+                "{name} is for a fault on Connector API requests, not on webhooks."
+            )));
+        }
+        let webhook = WebhookFault::parse(obj.required_str("Webhook")?).ok_or_else(|| {
+            InputError::new("Webhook must be \"Duplicate\", \"Delay\" or \"Reorder\".")
+        })?;
+        let delay_seconds = obj.optional_integer("DelaySeconds", 1, MAX_DELAY_SECONDS)?;
+        match (webhook, delay_seconds) {
+            (WebhookFault::Delay, None) => {
+                return Err(InputError::new(
+                    "DelaySeconds is required: how long a Delay fault holds a delivery.",
+                ));
+            }
+            (WebhookFault::Duplicate | WebhookFault::Reorder, Some(_)) => {
+                return Err(InputError::new("DelaySeconds is for a Delay fault only."));
+            }
+            _ => {}
+        }
+        Ok(Self {
+            operation: Target::Webhook,
+            integration_id: obj.optional_uuid("IntegrationId")?,
+            status: None,
+            connection: None,
+            matches: None,
+            message: None,
+            retry_after_seconds: None,
+            delay_ms: 0,
+            probability: 1.0,
+            times: times(obj)?,
+            stage: Stage::Before,
+            webhook: Some(webhook),
+            delay_seconds,
         })
     }
 }
@@ -333,6 +458,8 @@ impl AddFault {
             times: self.times,
             remaining: self.times,
             stage: self.stage,
+            webhook: self.webhook,
+            delay_seconds: self.delay_seconds,
             created_ms,
         }
     }

@@ -15,6 +15,7 @@ use crate::domain::admin::{
 use crate::domain::emulator::NoParameters;
 use crate::domain::time::Timestamp;
 use crate::domain::webhook::WebhookUrl;
+use crate::store::outbox::WebhookTarget;
 use crate::store::{AccessTokenInfo, Enterprise, Integration, StoreError, TokenRef};
 
 use super::auth::Staff;
@@ -41,23 +42,42 @@ impl From<Enterprise> for EnterpriseView {
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct IntegrationView {
+pub struct IntegrationView {
     id: Uuid,
     name: String,
     created_utc: Timestamp,
     /// Without its query string, user and password (its secrets).
     webhook_url: Option<String>,
+    /// `On` when its webhooks are signed (the secret is never shown again).
+    webhook_signing: &'static str,
+    /// Whether `webhooks/pause` holds its deliveries.
+    webhooks_paused: bool,
 }
 
-impl From<Integration> for IntegrationView {
-    fn from(i: Integration) -> Self {
+impl IntegrationView {
+    fn of(i: Integration, target: &WebhookTarget) -> Self {
         Self {
             id: i.id,
             name: i.name,
             created_utc: i.created,
             webhook_url: i.webhook_url.as_deref().map(WebhookUrl::redacted),
+            webhook_signing: if target.signing.secret.is_some() {
+                "On"
+            } else {
+                "Off"
+            },
+            webhooks_paused: target.paused,
         }
     }
+}
+
+/// An integration as the administration shows it, with its webhook settings.
+pub async fn integration_view(
+    app: &AppState,
+    integration: Integration,
+) -> Result<IntegrationView, ApiError> {
+    let target = app.store.webhook_target(integration.id).await?;
+    Ok(IntegrationView::of(integration, &target))
 }
 
 #[derive(Serialize)]
@@ -148,30 +168,43 @@ pub async fn integrations_add(
     )
     .await?;
     respond::json(&AddedIntegration {
-        integration: integration.into(),
+        integration: IntegrationView::of(integration, &WebhookTarget::default()),
         client_token,
     })
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct OneIntegration {
-    integration: IntegrationView,
+pub struct OneIntegration {
+    pub integration: IntegrationView,
+    /// A new signing secret, shown this once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
 }
 
+/// Changes the name, the webhook URL or the signing; the signing last, so
+/// that a refused name or URL changes nothing.
 pub async fn integrations_update(
     State(app): State<AppState>,
     Staff { request }: Staff<UpdateIntegration>,
 ) -> Result<Response, ApiError> {
+    let store = app.store.as_ref();
     let integration = admin::update_integration(
-        app.store.as_ref(),
+        store,
         request.integration_id,
         request.name,
         request.webhook_url,
     )
     .await?;
+    let webhook_secret = match request.signing {
+        Some(change) => {
+            admin::set_signing(store, integration.id, change, app.clock.now_ms()).await?
+        }
+        None => None,
+    };
     respond::json(&OneIntegration {
-        integration: integration.into(),
+        integration: integration_view(&app, integration).await?,
+        webhook_secret,
     })
 }
 
@@ -187,10 +220,11 @@ pub async fn integrations_get_all(
         request: NoParameters,
     }: Staff<NoParameters>,
 ) -> Result<Response, ApiError> {
-    let all = app.store.integrations().await?;
-    respond::json(&Integrations {
-        integrations: all.into_iter().map(Into::into).collect(),
-    })
+    let mut integrations = Vec::new();
+    for integration in app.store.integrations().await? {
+        integrations.push(integration_view(&app, integration).await?);
+    }
+    respond::json(&Integrations { integrations })
 }
 
 #[derive(Serialize)]

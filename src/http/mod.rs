@@ -78,6 +78,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Wakes the webhook worker after a commit that added events.
     pub webhooks: Arc<Wake>,
+    /// Sends webhook requests (`webhooks/test`; the worker has its own copy).
+    pub webhook_sender: crate::webhooks::Sender,
     /// The faults this node applies.
     pub faults: Arc<FaultBook>,
     /// The grants this node saw its access tokens admitted with.

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::StoreResult;
 use super::row::{Row, unknown};
-use crate::domain::fault::{Connection, Fault, Match, Stage, Target};
+use crate::domain::fault::{Connection, Fault, Match, Stage, Target, WebhookFault};
 
 #[async_trait]
 pub trait Faults: Send + Sync {
@@ -22,7 +22,7 @@ pub trait Faults: Send + Sync {
 /// The columns of a fault, in the order both backends read them.
 pub const COLUMNS: &str = "id, operation, integration_id, status, message, retry_after_seconds, \
                            delay_ms, probability, times, remaining, stage, created_ms, \
-                           connection, match_thread_id";
+                           connection, match_thread_id, webhook, delay_seconds";
 
 /// A row of [`COLUMNS`].
 pub fn fault(row: &impl Row) -> StoreResult<Fault> {
@@ -48,5 +48,10 @@ pub fn fault(row: &impl Row) -> StoreResult<Fault> {
         matches: row
             .uuid_or_null(13)?
             .map(|message_thread_id| Match { message_thread_id }),
+        webhook: match row.text_or_null(14)? {
+            None => None,
+            Some(w) => Some(WebhookFault::parse(w).ok_or_else(|| unknown("webhook fault", w))?),
+        },
+        delay_seconds: row.number_or_null(15)?,
     })
 }

@@ -41,6 +41,22 @@ pub trait Outbox: Send + Sync {
     /// ([`super::Missing::DeliveryCursor`] for a cursor of no delivery).
     async fn delivery_page(&self, query: DeliveryQuery) -> StoreResult<Vec<DeliveryView>>;
     async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog>;
+    /// Holds a delivery (a `Delay` webhook fault) until `until_ms`, without
+    /// counting an attempt; it is not held a second time.
+    async fn hold_delivery(&self, id: Uuid, until_ms: i64) -> StoreResult<()>;
+    /// Holds the deliveries of an integration (events are still stored), or
+    /// lets them go again ([`super::Missing::Integration`] if there is none).
+    async fn set_webhooks_paused(&self, integration: Uuid, paused: bool) -> StoreResult<()>;
+    /// Turns signing off, or makes `secret` the signing secret: the one it
+    /// replaces signs beside it until `previous_until_ms`.
+    async fn set_signing(
+        &self,
+        integration: Uuid,
+        secret: Option<Vec<u8>>,
+        previous_until_ms: i64,
+    ) -> StoreResult<()>;
+    /// Where an integration's webhooks go and how they are signed.
+    async fn webhook_target(&self, integration: Uuid) -> StoreResult<WebhookTarget>;
     /// Removes deliveries delivered before `before_ms`, with their events;
     /// returns how many. Failed and pending ones stay.
     async fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64>;
@@ -49,8 +65,13 @@ pub trait Outbox: Send + Sync {
 /// What the webhook worker asks for: due deliveries, within its limits.
 #[derive(Debug, Clone)]
 pub struct Claim {
+    /// On the clock of the data: what is due.
     pub now_ms: i64,
-    /// How long a claimed delivery stays reserved for this worker.
+    /// Real time: whose lease ran out. A lease guards against a worker that
+    /// died, which real time tells; a manual clock moved by hours must not
+    /// free a delivery that is on its way.
+    pub lease_now_ms: i64,
+    /// How long a claimed delivery stays reserved for this worker (real time).
     pub lease_ms: i64,
     /// Most events in one delivery.
     pub batch_size: usize,
@@ -73,7 +94,59 @@ pub struct ClaimedDelivery {
     pub attempts: u32,
     /// `(message id, milliseconds when it was written)`, oldest first.
     pub events: Vec<(Uuid, i64)>,
+    /// The secrets that sign its requests (see [`Signing::at`]).
+    pub signing: Signing,
+    /// Whether a `Delay` fault held it already.
+    pub held: bool,
 }
+
+/// An integration's webhook settings, as its deliveries are sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookTarget {
+    pub url: Option<String>,
+    pub paused: bool,
+    pub signing: Signing,
+}
+
+/// An integration's signing secrets, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Signing {
+    pub secret: Option<Vec<u8>>,
+    /// The secret before the last rotation, and until when it signs too.
+    pub previous: Option<(Vec<u8>, i64)>,
+}
+
+impl Signing {
+    /// The secrets that sign at `now_ms`, the newest first.
+    pub fn at(&self, now_ms: i64) -> Vec<Vec<u8>> {
+        let mut secrets = Vec::new();
+        if let Some(secret) = &self.secret {
+            secrets.push(secret.clone());
+            if let Some((previous, until_ms)) = &self.previous
+                && now_ms < *until_ms
+            {
+                secrets.push(previous.clone());
+            }
+        }
+        secrets
+    }
+
+    /// The signing columns of a row, from `column` on: `signing_secret`,
+    /// `previous_secret`, `previous_until_ms` ([`SIGNING_COLUMNS`]).
+    pub fn from_row(row: &impl Row, column: usize) -> StoreResult<Self> {
+        Ok(Self {
+            secret: row.bytes_or_null(column)?.map(<[u8]>::to_vec),
+            previous: match (row.bytes_or_null(column + 1)?, row.int_or_null(column + 2)?) {
+                (Some(secret), Some(until)) => Some((secret.to_vec(), until)),
+                _ => None,
+            },
+        })
+    }
+}
+
+/// The signing columns of an integration (`i`), as [`Signing::from_row`]
+/// reads them.
+pub const SIGNING_COLUMNS: &str = "i.signing_secret, i.previous_secret, i.previous_until_ms";
 
 /// What a claim reserved, and when the next delivery not reserved is due.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -140,6 +213,9 @@ pub struct Attempt {
     pub error: Option<String>,
     /// The first [`RESPONSE_KEPT`] bytes of the receiver's answer.
     pub response: Option<String>,
+    /// The body the attempt sent, exactly (`None` for attempts before it was
+    /// kept).
+    pub body: Option<String>,
 }
 
 /// How much of a receiver's answer is kept with its attempt.
@@ -242,14 +318,14 @@ pub fn delivery_view(row: &impl Row) -> StoreResult<DeliveryView> {
 
 /// Every column of a delivery, in the order export files hold them.
 pub const DELIVERY_COLUMNS: &str = "id, integration_id, enterprise_id, status, attempts, \
-     next_attempt_ms, leased_until_ms, last_error, created_ms, finished_ms";
+     next_attempt_ms, leased_until_ms, last_error, created_ms, finished_ms, held";
 
 /// Every column of an event, in the order export files hold them.
 pub const EVENT_COLUMNS: &str =
     "message_id, integration_id, enterprise_id, created_ms, delivery_id";
 
 /// The columns of an attempt, in the order [`attempt`] reads them.
-pub const ATTEMPT_COLUMNS: &str = "started_ms, duration_ms, status, error, response";
+pub const ATTEMPT_COLUMNS: &str = "started_ms, duration_ms, status, error, response, body";
 
 pub fn attempt(row: &impl Row) -> StoreResult<Attempt> {
     Ok(Attempt {
@@ -258,12 +334,14 @@ pub fn attempt(row: &impl Row) -> StoreResult<Attempt> {
         status: row.number_or_null(2)?,
         error: row.string_or_null(3)?,
         response: row.string_or_null(4)?,
+        body: row.string_or_null(5)?,
     })
 }
 
 /// The columns of a due delivery (`d` the delivery, `i` its integration), in
 /// the order [`due`] reads them.
-pub const DUE_COLUMNS: &str = "d.id, d.integration_id, d.enterprise_id, d.attempts, i.webhook_url";
+pub const DUE_COLUMNS: &str = "d.id, d.integration_id, d.enterprise_id, d.attempts, i.webhook_url, \
+     d.held, i.signing_secret, i.previous_secret, i.previous_until_ms";
 
 pub fn due(row: &impl Row) -> StoreResult<DueDelivery> {
     Ok(DueDelivery {
@@ -272,7 +350,30 @@ pub fn due(row: &impl Row) -> StoreResult<DueDelivery> {
         enterprise_id: row.uuid(2)?,
         attempts: row.number(3)?,
         url: row.string_or_null(4)?,
+        held: row.boolean(5)?,
+        signing: Signing::from_row(row, 6)?,
     })
+}
+
+/// The columns of an integration with events waiting (`e` an event, `i` its
+/// integration), in the order [`waiting`] reads them.
+pub const WAITING_COLUMNS: &str =
+    "i.id, i.webhook_url, i.signing_secret, i.previous_secret, i.previous_until_ms";
+
+pub fn waiting(row: &impl Row) -> StoreResult<Waiting> {
+    Ok(Waiting {
+        integration_id: row.uuid(0)?,
+        url: row.string_or_null(1)?,
+        signing: Signing::from_row(row, 2)?,
+    })
+}
+
+/// An integration with events in no delivery yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub integration_id: Uuid,
+    pub url: Option<String>,
+    pub signing: Signing,
 }
 
 /// The columns of an event of no delivery yet, in the order [`unplanned`]
@@ -296,6 +397,8 @@ pub struct DueDelivery {
     pub enterprise_id: Uuid,
     pub attempts: u32,
     pub url: Option<String>,
+    pub held: bool,
+    pub signing: Signing,
 }
 
 /// A delivery formed now, reserved from the start.
@@ -314,13 +417,20 @@ pub struct NewDelivery {
 /// claim. [`claim`] is the algorithm over them.
 #[allow(async_fn_in_trait)]
 pub trait OutboxTx {
-    /// Pending deliveries due at `now_ms` and not leased, the longest due first.
-    async fn due(&mut self, now_ms: i64, limit: usize) -> StoreResult<Vec<DueDelivery>>;
+    /// Pending deliveries due at `now_ms`, with no lease running at
+    /// `lease_now_ms` and not paused, the longest due first.
+    async fn due(
+        &mut self,
+        now_ms: i64,
+        lease_now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<DueDelivery>>;
     async fn lease(&mut self, delivery: Uuid, until_ms: i64) -> StoreResult<()>;
     /// The events of a delivery: `(message id, written ms)`, oldest first.
     async fn events_of(&mut self, delivery: Uuid) -> StoreResult<Vec<(Uuid, i64)>>;
-    /// Integrations that have events in no delivery, with their webhook URLs.
-    async fn waiting(&mut self) -> StoreResult<Vec<(Uuid, Option<String>)>>;
+    /// Integrations not paused that have events in no delivery, with their
+    /// webhook URLs and signing secrets.
+    async fn waiting(&mut self) -> StoreResult<Vec<Waiting>>;
     /// The oldest events of `integration` that belong to no delivery; on a
     /// database shared by nodes, only events no other claim holds.
     async fn unplanned(
@@ -330,18 +440,22 @@ pub trait OutboxTx {
     ) -> StoreResult<Vec<UnplannedEvent>>;
     /// Inserts a delivery and gives it its events.
     async fn create(&mut self, delivery: &NewDelivery) -> StoreResult<()>;
-    /// When the next pending delivery that nobody holds is due.
-    async fn next_due(&mut self, now_ms: i64) -> StoreResult<Option<i64>>;
+    /// When the next pending delivery that nobody holds (at `lease_now_ms`)
+    /// is due.
+    async fn next_due(&mut self, lease_now_ms: i64) -> StoreResult<Option<i64>>;
 }
 
 /// Reserves what is due: deliveries waiting for a retry, then new deliveries of
 /// unplanned events, within the worker's limits.
 pub async fn claim(tx: &mut impl OutboxTx, claim: &Claim) -> StoreResult<Claimed> {
     let mut busy = claim.in_flight.clone();
-    let lease_until = claim.now_ms + claim.lease_ms;
+    let lease_until = claim.lease_now_ms + claim.lease_ms;
     let mut claimed = Vec::new();
 
-    for due in tx.due(claim.now_ms, claim.max * 4).await? {
+    for due in tx
+        .due(claim.now_ms, claim.lease_now_ms, claim.max * 4)
+        .await?
+    {
         if claimed.len() >= claim.max
             || !take_room(&mut busy, due.integration_id, claim.per_receiver)
         {
@@ -355,10 +469,17 @@ pub async fn claim(tx: &mut impl OutboxTx, claim: &Claim) -> StoreResult<Claimed
             enterprise_id: due.enterprise_id,
             url: due.url,
             attempts: due.attempts,
+            signing: due.signing,
+            held: due.held,
         });
     }
 
-    for (integration_id, url) in tx.waiting().await? {
+    for Waiting {
+        integration_id,
+        url,
+        signing,
+    } in tx.waiting().await?
+    {
         let room = claim
             .per_receiver
             .saturating_sub(busy.get(&integration_id).copied().unwrap_or(0))
@@ -387,13 +508,15 @@ pub async fn claim(tx: &mut impl OutboxTx, claim: &Claim) -> StoreResult<Claimed
                 url: url.clone(),
                 attempts: 0,
                 events: events.iter().map(|e| (e.message, e.written_ms)).collect(),
+                signing: signing.clone(),
+                held: false,
             });
         }
     }
 
     Ok(Claimed {
         deliveries: claimed,
-        next_due_ms: tx.next_due(claim.now_ms).await?,
+        next_due_ms: tx.next_due(claim.lease_now_ms).await?,
     })
 }
 

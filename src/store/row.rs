@@ -20,6 +20,7 @@ pub trait Row {
     fn boolean(&self, column: usize) -> StoreResult<bool>;
     fn real(&self, column: usize) -> StoreResult<f64>;
     fn bytes(&self, column: usize) -> StoreResult<&[u8]>;
+    fn bytes_or_null(&self, column: usize) -> StoreResult<Option<&[u8]>>;
     /// A list of ids, as the backend keeps one in a column (an access token's
     /// enterprises).
     fn uuid_list(&self, column: usize) -> StoreResult<Vec<Uuid>>;

@@ -49,7 +49,7 @@ async fn client_loop(
             nodes[i % nodes.len()].clone()
         };
         let (path, fields) = match &mine {
-            Some(thread) if i % 3 != 0 => (
+            Some(thread) if !i.is_multiple_of(3) => (
                 MESSAGES_ADD,
                 json!({"Messages": [{"MessageThreadId": thread, "Text": format!("message {i}")}]}),
             ),

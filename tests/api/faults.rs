@@ -203,7 +203,7 @@ async fn faults_are_listed_checked_deleted_and_survive_a_reset() {
             "Id": second["Id"], "Operation": "*", "IntegrationId": null, "Status": null,
             "Connection": null, "Match": null,
             "Message": null, "RetryAfterSeconds": null, "DelayMs": 1, "Probability": 0.25,
-            "Times": 3, "Remaining": 3, "Stage": "After"
+            "Times": 3, "Remaining": 3, "Stage": "After", "Webhook": null, "DelaySeconds": null
         })
     );
     app.staff(crate::helpers::paths::RESET, json!({}))

@@ -33,4 +33,5 @@ mod store;
 mod threads_add;
 mod threads_get_all;
 mod unreadable;
+mod webhook_trust;
 mod webhooks;

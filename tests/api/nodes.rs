@@ -397,3 +397,73 @@ async fn reset_and_requests_delete_reach_every_node() {
         staff(1, paths::REQUESTS_DELETE, json!({})).await;
     }
 }
+
+/// A webhook fault's `Times` counts once per use across nodes: with two
+/// nodes sending, exactly that many deliveries go out twice.
+#[tokio::test]
+async fn a_webhook_faults_times_is_exact_across_nodes() {
+    let Some((_db, nodes)) = two_nodes(
+        "the webhook fault test of two nodes",
+        &[
+            "--operator-token",
+            OPERATOR_TOKEN,
+            "--rate-limit",
+            "100000/1s",
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let receiver = Receiver::start().await;
+    let client = http_client();
+    let staff = |node: usize, path: &'static str, body: Value| {
+        let request = client
+            .post(format!("{}{path}", nodes[node].base))
+            .bearer_auth(OPERATOR_TOKEN)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+        }
+    };
+    staff(
+        0,
+        paths::INTEGRATIONS_UPDATE,
+        json!({"IntegrationId": switchboard::demo::SAMPLE_CLIENT, "WebhookUrl": format!("{}/hook", receiver.base)}),
+    )
+    .await;
+    staff(
+        1,
+        paths::FAULTS_ADD,
+        json!({"Operation": "webhook", "Webhook": "Duplicate", "Times": 3}),
+    )
+    .await;
+    let body = with_creds(PORTFOLIO, json!({"OriginalSender": "G", "Subject": "S"}));
+    let (_, added) = post(&client, &nodes[0].base, ADD, &body).await.unwrap();
+    let thread = added["MessageThreads"][0]["Id"].clone();
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let message = with_creds(
+            PORTFOLIO,
+            json!({"Messages": [{"MessageThreadId": thread, "Text": format!("{i}")}]}),
+        );
+        let (status, added) = post(&client, &nodes[i % 2].base, MESSAGES_ADD, &message)
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        ids.extend(added_ids(&added));
+        // One delivery each: the next is written once this one went out.
+        let last = ids.last().unwrap().clone();
+        receiver.wait_for_events(&[last]).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for received in receiver.received() {
+        *seen
+            .entry(received.header("webhook-id").unwrap().to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(seen.len(), 12, "one delivery per message");
+    assert_eq!(seen.values().filter(|n| **n == 2).count(), 3, "{seen:?}");
+}

@@ -62,12 +62,14 @@ fn validate(doc: &Value, schema: &Value, value: &Value, path: &str) -> Result<()
             Some("uuid") if uuid::Uuid::try_parse(text).is_err() || text != text.to_lowercase() => {
                 return fail("not a lower-case UUID".into());
             }
+            // UTC, whole seconds as the vendor writes them; the emulator's
+            // logs to the millisecond.
             Some("date-time") => {
-                let ok = text.len() == 20
+                let ok = (text.len() == 20 || (text.len() == 24 && &text[19..20] == "."))
                     && text.ends_with('Z')
                     && chrono::DateTime::parse_from_rfc3339(text).is_ok();
                 if !ok {
-                    return fail("not YYYY-MM-DDThh:mm:ssZ".into());
+                    return fail("not YYYY-MM-DDThh:mm:ss[.sss]Z".into());
                 }
             }
             _ => {}

@@ -301,3 +301,17 @@ fn the_testing_page_shows_the_example_suites_as_they_are() {
     // The whole fixtures, not parts of them.
     assert!(page.contains(&files[0]) && page.contains(&files[2]));
 }
+
+/// docs/webhooks.md shows the receiver that CI runs, whole and as it is.
+#[test]
+fn the_webhooks_page_shows_the_receiver_as_it_is() {
+    let root = Path::new(ROOT);
+    let page = std::fs::read_to_string(root.join("docs/webhooks.md")).expect("docs/webhooks.md");
+    let receiver = std::fs::read_to_string(root.join("examples/webhooks/receiver.py")).unwrap();
+    let blocks: Vec<&str> = page
+        .split("```python\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap())
+        .collect();
+    assert_eq!(blocks, [receiver.as_str()]);
+}

@@ -22,9 +22,17 @@ pub struct Received {
     pub content_type: Option<String>,
     pub referer: Option<String>,
     pub body: Value,
+    /// The body exactly as it came (what a signature covers).
+    pub raw: Bytes,
+    pub headers: HeaderMap,
 }
 
 impl Received {
+    /// A header's value, if the request had it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
     pub fn event_ids(&self) -> Vec<String> {
         self.body["Events"]
             .as_array()
@@ -95,6 +103,8 @@ async fn record(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        raw: body,
+        headers,
     });
     inner.arrived.notify_waiters();
     let gate = inner.gate.lock().unwrap().clone();

@@ -422,12 +422,14 @@ fn attempt(ended_ms: i64, status: Option<u16>) -> Attempt {
         status,
         error: status.is_none().then(|| "Timeout".to_owned()),
         response: status.map(|s| format!("answer {s}")),
+        body: Some(format!("{{\"Ended\":{ended_ms}}}")),
     }
 }
 
 fn claim(now_ms: i64, in_flight: HashMap<Uuid, usize>) -> Claim {
     Claim {
         now_ms,
+        lease_now_ms: now_ms,
         lease_ms: 10_000,
         batch_size: 2,
         max: 64,

@@ -21,7 +21,9 @@ use super::error::ApiError;
 use super::{AppState, respond};
 pub use faults::{faults_add, faults_delete, faults_get_all};
 pub use requests::{empty_request_logs, requests_delete, requests_get_all};
-pub use webhooks::{webhooks_get_all, webhooks_retry};
+pub use webhooks::{
+    webhooks_get_all, webhooks_pause, webhooks_resume, webhooks_retry, webhooks_test,
+};
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]

@@ -1,5 +1,6 @@
 //! The webhook delivery log (SPEC §16.6): `webhooks/getAll` and
-//! `webhooks/retry`.
+//! `webhooks/retry`; and `webhooks/test`, `webhooks/pause` and
+//! `webhooks/resume` (SPEC §11).
 
 use axum::extract::State;
 use axum::response::Response;
@@ -7,12 +8,17 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use serde_json::value::RawValue;
+
+use crate::domain::admin::IntegrationRef;
 use crate::domain::emulator::{DeliveryFilter, ResendDeliveries};
-use crate::domain::webhook::DeliveryState;
+use crate::domain::webhook::{DeliveryState, Payload};
+use crate::http::admin::{OneIntegration, integration_view};
 use crate::http::auth::Staff;
 use crate::http::error::ApiError;
 use crate::http::{AppState, respond};
-use crate::store::{DeliveryQuery, DeliveryView};
+use crate::store::{Attempt, DeliveryQuery, DeliveryView};
+use crate::webhooks::{Outgoing, Sent};
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -22,6 +28,22 @@ struct AttemptView {
     status: Option<u16>,
     error: Option<String>,
     response: Option<String>,
+    /// The body the attempt sent, as JSON, exactly (null for attempts made
+    /// before bodies were kept).
+    request: Option<Box<RawValue>>,
+}
+
+impl From<Attempt> for AttemptView {
+    fn from(a: Attempt) -> Self {
+        Self {
+            started_utc: millis_utc(a.started_ms),
+            duration_ms: a.duration_ms,
+            status: a.status,
+            error: a.error,
+            response: a.response,
+            request: a.body.and_then(|body| RawValue::from_string(body).ok()),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -64,17 +86,7 @@ impl From<DeliveryView> for DeliveryLogView {
             created_utc: millis_utc(d.created_ms),
             next_attempt_utc: (state == DeliveryState::Pending)
                 .then(|| millis_utc(d.next_attempt_ms)),
-            attempts: d
-                .attempts
-                .into_iter()
-                .map(|a| AttemptView {
-                    started_utc: millis_utc(a.started_ms),
-                    duration_ms: a.duration_ms,
-                    status: a.status,
-                    error: a.error,
-                    response: a.response,
-                })
-                .collect(),
+            attempts: d.attempts.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -117,5 +129,102 @@ pub async fn webhooks_retry(
     app.webhooks.now();
     respond::json(&Resent {
         webhook_delivery_ids: ids,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Tested {
+    webhook_id: Uuid,
+    attempt: AttemptView,
+}
+
+/// Sends the integration's receiver one request of the usual shape, with
+/// no events, signed as its deliveries are, and answers how it went at once
+/// (without a webhook URL: an attempt that failed with `NoUrl`, as a
+/// delivery's would). Nothing is stored: it is no delivery.
+pub async fn webhooks_test(
+    State(app): State<AppState>,
+    Staff { request }: Staff<IntegrationRef>,
+) -> Result<Response, ApiError> {
+    let integration = request.integration_id;
+    let target = app.store.webhook_target(integration).await?;
+    // The home enterprise of its first active token, as a real delivery
+    // would name one of its enterprises.
+    let enterprise_id = crate::admin::access_tokens(app.store.as_ref(), Some(&[integration]))
+        .await?
+        .into_iter()
+        .find(|t| t.revoked.is_none())
+        .and_then(|t| t.enterprises.first().copied())
+        .unwrap_or_default();
+    let body = serde_json::to_vec(&Payload {
+        enterprise_id,
+        integration_id: integration,
+        events: Vec::new(),
+    })
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    let webhook_id = Uuid::new_v4();
+    let now_ms = app.clock.now_ms();
+    let started = app.real_clock.instant();
+    let secrets = target.signing.at(now_ms);
+    let sent = match &target.url {
+        Some(url) => {
+            app.webhook_sender
+                .send(&Outgoing {
+                    url,
+                    id: webhook_id.to_string(),
+                    body: body.clone(),
+                    secrets: &secrets,
+                })
+                .await
+        }
+        None => Sent::failed("NoUrl", String::new()),
+    };
+    let duration = app.real_clock.instant().saturating_duration_since(started);
+    let attempt = Attempt {
+        started_ms: now_ms,
+        duration_ms: i64::try_from(duration.as_millis()).unwrap_or(i64::MAX),
+        status: sent.status,
+        error: sent.failure.map(|(kind, _)| kind.to_owned()),
+        response: sent.response,
+        body: Some(String::from_utf8_lossy(&body).into_owned()),
+    };
+    respond::json(&Tested {
+        webhook_id,
+        attempt: attempt.into(),
+    })
+}
+
+/// Holds the integration's deliveries (its events are still stored).
+pub async fn webhooks_pause(
+    State(app): State<AppState>,
+    Staff { request }: Staff<IntegrationRef>,
+) -> Result<Response, ApiError> {
+    paused(app, request.integration_id, true).await
+}
+
+/// Lets the integration's held deliveries go, oldest first.
+pub async fn webhooks_resume(
+    State(app): State<AppState>,
+    Staff { request }: Staff<IntegrationRef>,
+) -> Result<Response, ApiError> {
+    paused(app, request.integration_id, false).await
+}
+
+async fn paused(app: AppState, integration: Uuid, paused: bool) -> Result<Response, ApiError> {
+    app.store.set_webhooks_paused(integration, paused).await?;
+    app.webhooks.now();
+    let integration = app
+        .store
+        .integrations()
+        .await?
+        .into_iter()
+        .find(|i| i.id == integration)
+        .ok_or(crate::store::StoreError::from(
+            crate::store::Missing::Integration(integration),
+        ))?;
+    respond::json(&OneIntegration {
+        integration: integration_view(&app, integration).await?,
+        webhook_secret: None,
     })
 }

@@ -219,6 +219,7 @@ fn meaning(name: &str, time: bool) -> Option<&'static str> {
         ("Enterprise", _) => "The enterprise.",
         ("Enterprises", _) => "The enterprises, oldest first.",
         ("Integration", _) => "The integration.",
+        ("Attempt", _) => "The request and how the receiver answered it.",
         ("Integrations", _) => "The integrations, oldest first.",
         ("Token", _) => "The access token, as listed (never the token itself).",
         ("AccessTokens", _) => "The access tokens, oldest first: ids, never tokens.",

@@ -37,12 +37,21 @@ fn admin_schemas() -> Value {
         }),
     );
     let integration = object(
-        &["Id", "Name", "CreatedUtc", "WebhookUrl"],
+        &[
+            "Id",
+            "Name",
+            "CreatedUtc",
+            "WebhookUrl",
+            "WebhookSigning",
+            "WebhooksPaused",
+        ],
         json!({
             "Id": uuid(),
             "Name": name(),
             "CreatedUtc": date_time(),
             "WebhookUrl": { "type": ["string", "null"], "description": "Where its MessageAdded webhooks go, without the query string, user or password (its secrets); null when none." },
+            "WebhookSigning": { "type": "string", "enum": ["On", "Off"], "description": "On: every webhook request carries webhook-signature (Standard Webhooks). The secret is shown only when it is made." },
+            "WebhooksPaused": { "type": "boolean", "description": "Whether webhooks/pause holds its deliveries." },
         }),
     );
     let token = object(
@@ -85,8 +94,19 @@ fn admin_schemas() -> Value {
             "IntegrationId": uuid(),
             "Name": { "type": ["string", "null"], "minLength": 1, "maxLength": 255, "description": "A new name; absent or null keeps it." },
             "WebhookUrl": { "type": ["string", "null"], "description": "A new webhook URL; null clears it (no more events are made); absent keeps it." },
+            "WebhookSigning": { "type": ["string", "null"], "enum": ["Off", "NewSecret", null], "description": "Off: webhooks go unsigned. NewSecret: a new secret signs from now on (answered once in WebhookSecret); the one it replaces signs beside it for 24 hours. Absent keeps it." },
         })),
-        "IntegrationResult": object(&["Integration"], json!({ "Integration": reference("Integration") })),
+        "IntegrationResult": object(&["Integration"], json!({
+            "Integration": reference("Integration"),
+            "WebhookSecret": { "type": "string", "pattern": "^whsec_", "description": "The new signing secret (WebhookSigning NewSecret), shown this once: whsec_ and the base64 of 32 random bytes." },
+        })),
+        "WebhookTestRequest": staff_request(&["IntegrationId"], json!({ "IntegrationId": uuid() })),
+        "WebhookPauseRequest": staff_request(&["IntegrationId"], json!({ "IntegrationId": uuid() })),
+        "WebhookResumeRequest": staff_request(&["IntegrationId"], json!({ "IntegrationId": uuid() })),
+        "WebhookTestResult": object(&["WebhookId", "Attempt"], json!({
+            "WebhookId": { "type": "string", "format": "uuid", "description": "The webhook-id the request carried (no delivery has it)." },
+            "Attempt": reference("WebhookAttempt"),
+        })),
         "AccessToken": token,
         "AccessTokenAddRequest": staff_request(&["IntegrationId", "EnterpriseIds"], json!({
             "IntegrationId": uuid(),
@@ -296,11 +316,13 @@ fn fault_schemas() -> Value {
             "Stage": { "anyOf": [fault_stage(), { "type": "null" }], "description": "Before (the default) or After." },
             "Connection": { "type": ["string", "null"], "enum": ["Reset", "Hang", null], "description": "Instead of a Status: Reset closes the connection without an answer (After: once the write committed); Hang keeps it open without answering until the client gives up (at most 5 minutes)." },
             "Match": { "anyOf": [reference("FaultMatch"), { "type": "null" }], "description": "Only requests that name this thread." },
+            "Webhook": { "type": ["string", "null"], "enum": ["Duplicate", "Delay", "Reorder", null], "description": "Operation webhook only: Duplicate sends a delivery twice (same webhook-id), Delay holds it DelaySeconds (on a manual clock, until the clock is advanced), Reorder sends the next two deliveries newest first." },
+            "DelaySeconds": { "type": ["integer", "null"], "minimum": 1, "maximum": 86400, "description": "How long a Delay webhook fault holds a delivery." },
         })),
         "FaultMatch": object(&["MessageThreadId"], json!({
             "MessageThreadId": { "type": "string", "format": "uuid", "description": "A thread the request names (in MessageThreadIds or a message's MessageThreadId)." },
         })),
-        "Fault": object(&["Id", "Operation", "IntegrationId", "Status", "Connection", "Match", "Message", "RetryAfterSeconds", "DelayMs", "Probability", "Times", "Remaining", "Stage"], json!({
+        "Fault": object(&["Id", "Operation", "IntegrationId", "Status", "Connection", "Match", "Message", "RetryAfterSeconds", "DelayMs", "Probability", "Times", "Remaining", "Stage", "Webhook", "DelaySeconds"], json!({
             "Id": uuid(),
             "Operation": fault_operation(),
             "IntegrationId": { "type": ["string", "null"], "format": "uuid", "description": "Only requests of this integration; null: any." },
@@ -314,6 +336,8 @@ fn fault_schemas() -> Value {
             "Stage": fault_stage(),
             "Connection": { "type": ["string", "null"], "enum": ["Reset", "Hang", null], "description": "What it does to the connection instead of answering; null: it answers." },
             "Match": { "anyOf": [reference("FaultMatch"), { "type": "null" }], "description": "Only requests that name this thread; null: any." },
+            "Webhook": { "type": ["string", "null"], "enum": ["Duplicate", "Delay", "Reorder", null], "description": "What a webhook fault does; null for a fault on requests." },
+            "DelaySeconds": { "type": ["integer", "null"], "description": "How long a Delay webhook fault holds a delivery; null otherwise." },
         })),
         "FaultList": object(&["Faults"], json!({
             "Faults": { "type": "array", "items": reference("Fault"), "description": "The faults, in the order they were added." },
@@ -324,12 +348,13 @@ fn fault_schemas() -> Value {
             "States": { "type": ["array", "null"], "items": { "type": "string", "enum": ["Pending", "Delivered", "Failed"] }, "minItems": 1, "maxItems": 3, "description": "Only deliveries in these states; absent or null: all." },
             "Limitation": reference("Limitation"),
         })),
-        "WebhookAttempt": object(&["StartedUtc", "DurationMs", "Status", "Error", "Response"], json!({
+        "WebhookAttempt": object(&["StartedUtc", "DurationMs", "Status", "Error", "Response", "Request"], json!({
             "StartedUtc": { "type": "string", "format": "date-time", "description": "When the request started: UTC, to the millisecond." },
             "DurationMs": { "type": "integer", "description": "How long it took, in milliseconds." },
             "Status": { "type": ["integer", "null"], "description": "The receiver's status; null when it gave none." },
             "Error": { "type": ["string", "null"], "enum": ["Timeout", "Connect", "Redirect", "Request", "AddressRefused", "NoUrl", "Encode", null], "description": "Why there was no status; null when there was one." },
             "Response": { "type": ["string", "null"], "description": "The first 1 KiB of the receiver's answer." },
+            "Request": { "type": ["object", "null"], "description": "The body the attempt sent, exactly: {EnterpriseId, IntegrationId, Events}." },
         })),
         "WebhookDelivery": object(&["Id", "IntegrationId", "EnterpriseId", "State", "MessageIds", "CreatedUtc", "NextAttemptUtc", "Attempts"], json!({
             "Id": uuid(),
@@ -404,7 +429,7 @@ fn connector_names() -> Vec<&'static str> {
 }
 
 fn fault_operation() -> Value {
-    json!({ "type": "string", "enum": Target::names(), "description": "The Connector API operation it acts on; *: any of them." })
+    json!({ "type": "string", "enum": Target::names(), "description": "The Connector API operation it acts on; *: any of them; webhook: the webhooks the server sends (with Webhook)." })
 }
 
 fn fault_stage() -> Value {

@@ -34,7 +34,7 @@ pub use records::*;
 /// The first line's `Format`.
 pub const FORMAT: &str = "switchboard-export";
 /// The version this build writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// The oldest version this build reads: a later version only adds fields,
 /// which an earlier file lacks and which read as absent.
 pub const OLDEST_READ: u32 = 1;

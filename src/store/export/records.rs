@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Record;
-use crate::domain::fault::{Connection, Fault, Match, Stage, Target};
+use crate::domain::fault::{Connection, Fault, Match, Stage, Target, WebhookFault};
 use crate::domain::message::Message;
 use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
@@ -44,6 +44,57 @@ pub struct IntegrationRecord {
     pub client_token_digest: Digest,
     pub created: i64,
     pub webhook_url: Option<String>,
+    /// Version 3: `webhooks/pause` holds its deliveries.
+    #[serde(default)]
+    pub webhooks_paused: bool,
+    /// Version 3: its signing secret, and the one before a rotation with
+    /// until when it signs too (base64, as secrets are kept in the file).
+    #[serde(default)]
+    pub signing_secret: Option<Secret>,
+    #[serde(default)]
+    pub previous_secret: Option<Secret>,
+    #[serde(default)]
+    pub previous_until_ms: Option<i64>,
+}
+
+/// A signing secret in the file: its bytes in base64.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secret(pub Vec<u8>);
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine;
+        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use base64::Engine;
+        let text = String::deserialize(deserializer)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map(Secret)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl IntegrationRecord {
+    /// Its webhook settings beyond the URL, as the store keeps them.
+    pub fn webhook_state(&self) -> crate::store::outbox::WebhookTarget {
+        crate::store::outbox::WebhookTarget {
+            url: self.webhook_url.clone(),
+            paused: self.webhooks_paused,
+            signing: crate::store::outbox::Signing {
+                secret: self.signing_secret.as_ref().map(|s| s.0.clone()),
+                previous: self
+                    .previous_secret
+                    .as_ref()
+                    .zip(self.previous_until_ms)
+                    .map(|(s, until)| (s.0.clone(), until)),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +130,11 @@ pub struct FaultRecord {
     pub connection: Option<Connection>,
     #[serde(default)]
     pub match_thread_id: Option<Uuid>,
+    /// Version 3.
+    #[serde(default)]
+    pub webhook: Option<WebhookFault>,
+    #[serde(default)]
+    pub delay_seconds: Option<u32>,
 }
 
 impl From<Fault> for FaultRecord {
@@ -98,6 +154,8 @@ impl From<Fault> for FaultRecord {
             created_ms: f.created_ms,
             connection: f.connection,
             match_thread_id: f.matches.map(|m| m.message_thread_id),
+            webhook: f.webhook,
+            delay_seconds: f.delay_seconds,
         }
     }
 }
@@ -123,6 +181,8 @@ impl FaultRecord {
             matches: f
                 .match_thread_id
                 .map(|message_thread_id| Match { message_thread_id }),
+            webhook: f.webhook,
+            delay_seconds: f.delay_seconds,
         }
     }
 }
@@ -187,6 +247,9 @@ pub struct DeliveryRecord {
     pub last_error: Option<String>,
     pub created_ms: i64,
     pub finished_ms: Option<i64>,
+    /// Version 3: a `Delay` fault held it already.
+    #[serde(default)]
+    pub held: bool,
 }
 
 /// One attempt of a delivery, in the order they were made.
@@ -199,6 +262,9 @@ pub struct AttemptRecord {
     pub status: Option<u16>,
     pub error: Option<String>,
     pub response: Option<String>,
+    /// Version 3: the body the attempt sent.
+    #[serde(default)]
+    pub body: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -283,7 +349,9 @@ pub fn queries() -> [String; 10] {
     [
         "SELECT now_ms FROM clock".to_owned(),
         format!("SELECT {ENTERPRISE_COLUMNS} FROM enterprises ORDER BY id"),
-        "SELECT id, name, created_utc, webhook_url, client_token_hash FROM integrations ORDER BY id"
+        "SELECT id, name, created_utc, webhook_url, client_token_hash, webhooks_paused, \
+                signing_secret, previous_secret, previous_until_ms \
+         FROM integrations ORDER BY id"
             .to_owned(),
         "SELECT t.id, t.integration_id, t.created_utc, t.revoked_utc, t.enterprise_ids, \
                 t.token_hash \
@@ -315,12 +383,21 @@ pub fn record(rank: usize, row: &impl Row) -> StoreResult<Record> {
         }
         2 => {
             let i = tenants::integration(row)?;
+            let signing = crate::store::outbox::Signing::from_row(row, 6)?;
+            let (previous_secret, previous_until_ms) = match signing.previous {
+                Some((secret, until)) => (Some(Secret(secret)), Some(until)),
+                None => (None, None),
+            };
             Record::Integration(IntegrationRecord {
                 id: i.id,
                 name: i.name,
                 client_token_digest: digest(4)?,
                 created: i.created.unix(),
                 webhook_url: i.webhook_url,
+                webhooks_paused: row.boolean(5)?,
+                signing_secret: signing.secret.map(Secret),
+                previous_secret,
+                previous_until_ms,
             })
         }
         3 => {
@@ -348,16 +425,18 @@ pub fn record(rank: usize, row: &impl Row) -> StoreResult<Record> {
             last_error: row.string_or_null(7)?,
             created_ms: row.int(8)?,
             finished_ms: row.int_or_null(9)?,
+            held: row.boolean(10)?,
         }),
         8 => {
             let a = outbox::attempt(row)?;
             Record::WebhookAttempt(AttemptRecord {
-                delivery_id: row.uuid(5)?,
+                delivery_id: row.uuid(6)?,
                 started_ms: a.started_ms,
                 duration_ms: a.duration_ms,
                 status: a.status,
                 error: a.error,
                 response: a.response,
+                body: a.body,
             })
         }
         _ => Record::WebhookEvent(EventRecord {
@@ -417,6 +496,7 @@ impl AttemptRecord {
             status: self.status,
             error: self.error.clone(),
             response: self.response.clone(),
+            body: self.body.clone(),
         }
     }
 }

@@ -11,7 +11,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use uuid::Uuid;
 
-use super::{PostgresStore, emulator, faults, internal, tenants};
+use super::{PostgresStore, emulator, faults, internal, outbox, tenants};
 use crate::store::content::{MESSAGE_COLUMNS, THREAD_COLUMNS};
 use crate::store::export::{
     ImportError, Incoming, Numbered, Outgoing, Record, queries, record, refusal,
@@ -111,7 +111,10 @@ async fn insert(tx: &mut Transaction<'_>, record: &Record) -> StoreResult<()> {
     match record {
         Record::Clock(c) => emulator::insert_clock(tx, c.now_ms).await.map(drop),
         Record::Enterprise(e) => tenants::add_enterprise(tx, &e.to_enterprise()).await,
-        Record::Integration(i) => tenants::add_integration(tx, &i.to_integration()).await,
+        Record::Integration(i) => {
+            tenants::add_integration(tx, &i.to_integration()).await?;
+            outbox::restore_webhook_state(tx, i.id, &i.webhook_state()).await
+        }
         Record::AccessToken(t) => tenants::add_access_token(tx, &t.to_token()).await,
         Record::Fault(f) => faults::insert(tx, &f.to_fault())
             .await
@@ -169,6 +172,7 @@ fn copy_of(record: &Record) -> Option<(&'static str, &'static [Type])> {
                 Type::TEXT,
                 Type::INT8,
                 Type::INT8,
+                Type::BOOL,
             ],
         )),
         Record::WebhookAttempt(_) => Some((
@@ -177,6 +181,7 @@ fn copy_of(record: &Record) -> Option<(&'static str, &'static [Type])> {
                 Type::INT8,
                 Type::INT8,
                 Type::INT4,
+                Type::TEXT,
                 Type::TEXT,
                 Type::TEXT,
                 Type::UUID,
@@ -226,7 +231,7 @@ async fn copy(tx: &Transaction<'_>, group: &mut Vec<Numbered>) -> Result<(), Imp
                 }
                 Record::WebhookDelivery(d) => {
                     let attempts = i32::try_from(d.attempts).unwrap_or(i32::MAX);
-                    let values: [&(dyn ToSql + Sync); 10] = [
+                    let values: [&(dyn ToSql + Sync); 11] = [
                         &d.id,
                         &d.integration_id,
                         &d.enterprise_id,
@@ -237,6 +242,7 @@ async fn copy(tx: &Transaction<'_>, group: &mut Vec<Numbered>) -> Result<(), Imp
                         &d.last_error,
                         &d.created_ms,
                         &d.finished_ms,
+                        &d.held,
                     ];
                     writer.as_mut().write(&values).await?
                 }
@@ -250,6 +256,7 @@ async fn copy(tx: &Transaction<'_>, group: &mut Vec<Numbered>) -> Result<(), Imp
                             &status,
                             &a.error,
                             &a.response,
+                            &a.body,
                             &a.delivery_id,
                         ])
                         .await?

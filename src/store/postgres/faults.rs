@@ -37,7 +37,7 @@ pub async fn insert(client: &impl GenericClient, f: &Fault) -> Result<u64, tokio
         .execute(
             &format!(
                 "INSERT INTO faults ({COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
             ),
             &[
                 &f.id,
@@ -54,6 +54,8 @@ pub async fn insert(client: &impl GenericClient, f: &Fault) -> Result<u64, tokio
                 &f.created_ms,
                 &f.connection.map(Connection::as_str),
                 &f.matches.map(|m| m.message_thread_id),
+                &f.webhook.map(crate::domain::fault::WebhookFault::as_str),
+                &signed(f.delay_seconds),
             ],
         )
         .await

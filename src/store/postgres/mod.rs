@@ -59,6 +59,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../../migrations/postgres/0008_rate_windows.sql"),
     ),
+    (
+        9,
+        include_str!("../../../migrations/postgres/0009_webhooks.sql"),
+    ),
 ];
 
 /// Connections per node.

@@ -8,8 +8,8 @@ use uuid::Uuid;
 use super::internal;
 use super::query::Query;
 use crate::store::outbox::{
-    self, DUE_COLUMNS, DueDelivery, INFO_COLUMNS, NewDelivery, OutboxTx, UNPLANNED_COLUMNS,
-    UnplannedEvent, VIEW_COLUMNS,
+    self, DUE_COLUMNS, DueDelivery, INFO_COLUMNS, NewDelivery, OutboxTx, SIGNING_COLUMNS, Signing,
+    UNPLANNED_COLUMNS, UnplannedEvent, VIEW_COLUMNS, WAITING_COLUMNS, Waiting, WebhookTarget,
 };
 use crate::store::row::Row;
 use crate::store::{
@@ -28,7 +28,12 @@ pub const CHANNEL: &str = "switchboard_webhooks";
 struct Tx<'t, 'c>(&'t Transaction<'c>);
 
 impl OutboxTx for Tx<'_, '_> {
-    async fn due(&mut self, now_ms: i64, limit: usize) -> StoreResult<Vec<DueDelivery>> {
+    async fn due(
+        &mut self,
+        now_ms: i64,
+        lease_now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<DueDelivery>> {
         let rows = self
             .0
             .query(
@@ -36,10 +41,11 @@ impl OutboxTx for Tx<'_, '_> {
                     "SELECT {DUE_COLUMNS} \
                      FROM webhook_deliveries d JOIN integrations i ON i.id = d.integration_id \
                      WHERE d.status = 'pending' AND d.next_attempt_ms <= $1 \
-                       AND (d.leased_until_ms IS NULL OR d.leased_until_ms <= $1) \
+                       AND (d.leased_until_ms IS NULL OR d.leased_until_ms <= $3) \
+                       AND NOT i.webhooks_paused \
                      ORDER BY d.next_attempt_ms LIMIT $2 FOR UPDATE OF d SKIP LOCKED"
                 ),
-                &[&now_ms, &(limit as i64)],
+                &[&now_ms, &(limit as i64), &lease_now_ms],
             )
             .await
             .map_err(internal)?;
@@ -71,20 +77,21 @@ impl OutboxTx for Tx<'_, '_> {
             .collect()
     }
 
-    async fn waiting(&mut self) -> StoreResult<Vec<(Uuid, Option<String>)>> {
+    async fn waiting(&mut self) -> StoreResult<Vec<Waiting>> {
         let rows = self
             .0
             .query(
-                "SELECT DISTINCT e.integration_id, i.webhook_url \
-                 FROM webhook_events e JOIN integrations i ON i.id = e.integration_id \
-                 WHERE e.delivery_id IS NULL",
+                &format!(
+                    "SELECT {WAITING_COLUMNS} FROM integrations i \
+                     WHERE NOT i.webhooks_paused AND EXISTS \
+                         (SELECT 1 FROM webhook_events e \
+                          WHERE e.delivery_id IS NULL AND e.integration_id = i.id)"
+                ),
                 &[],
             )
             .await
             .map_err(internal)?;
-        rows.iter()
-            .map(|row| Ok((row.uuid(0)?, row.string_or_null(1)?)))
-            .collect()
+        rows.iter().map(outbox::waiting).collect()
     }
 
     async fn unplanned(
@@ -133,13 +140,15 @@ impl OutboxTx for Tx<'_, '_> {
         Ok(())
     }
 
-    async fn next_due(&mut self, now_ms: i64) -> StoreResult<Option<i64>> {
+    async fn next_due(&mut self, lease_now_ms: i64) -> StoreResult<Option<i64>> {
         let row = self
             .0
             .query_one(
-                "SELECT min(next_attempt_ms) FROM webhook_deliveries \
-                 WHERE status = 'pending' AND (leased_until_ms IS NULL OR leased_until_ms <= $1)",
-                &[&now_ms],
+                "SELECT min(d.next_attempt_ms) \
+                 FROM webhook_deliveries d JOIN integrations i ON i.id = d.integration_id \
+                 WHERE d.status = 'pending' AND NOT i.webhooks_paused \
+                   AND (d.leased_until_ms IS NULL OR d.leased_until_ms <= $1)",
+                &[&lease_now_ms],
             )
             .await
             .map_err(internal)?;
@@ -169,8 +178,8 @@ pub async fn finish(
         .execute(
             "WITH attempt AS ( \
                  INSERT INTO webhook_attempts \
-                     (delivery_id, started_ms, duration_ms, status, error, response) \
-                 VALUES ($1, $6, $7, $8, $9, $10)) \
+                     (delivery_id, started_ms, duration_ms, status, error, response, body) \
+                 VALUES ($1, $6, $7, $8, $9, $10, $11)) \
              UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
                     next_attempt_ms = coalesce($3, next_attempt_ms), leased_until_ms = NULL, \
                     last_error = $4, finished_ms = $5 \
@@ -186,6 +195,7 @@ pub async fn finish(
                 &attempt.status.map(i32::from),
                 &attempt.error,
                 &attempt.response,
+                &attempt.body,
             ],
         )
         .await
@@ -235,7 +245,7 @@ pub async fn resend(client: &impl GenericClient, ids: &[Uuid]) -> StoreResult<Ve
     let rows = client
         .query(
             "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, \
-                    next_attempt_ms = created_ms, finished_ms = NULL \
+                    next_attempt_ms = created_ms, finished_ms = NULL, held = FALSE \
              WHERE id = ANY($1) RETURNING id",
             &[&ids],
         )
@@ -260,7 +270,8 @@ pub async fn page(
                 array(SELECT e.message_id FROM webhook_events e \
                       WHERE e.delivery_id = d.id ORDER BY e.seq), \
                 coalesce((SELECT json_agg(json_build_array(a.started_ms, a.duration_ms, a.status, \
-                                                           a.error, a.response) ORDER BY a.seq) \
+                                                           a.error, a.response, a.body) \
+                                          ORDER BY a.seq) \
                           FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]')::text \
          FROM webhook_deliveries d WHERE TRUE"
     ));
@@ -304,19 +315,28 @@ pub async fn page(
         .collect()
 }
 
-/// The attempts of a delivery, from `[[started_ms, duration_ms, status, error, response], ...]`.
+/// The attempts of a delivery, from `[[started_ms, duration_ms, status,
+/// error, response, body], ...]`.
 fn parse_attempts(json: &str) -> StoreResult<Vec<Attempt>> {
-    type Row = (i64, i64, Option<u16>, Option<String>, Option<String>);
+    type Row = (
+        i64,
+        i64,
+        Option<u16>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
     let rows: Vec<Row> = serde_json::from_str(json).map_err(|e| internal(e.to_string()))?;
     Ok(rows
         .into_iter()
         .map(
-            |(started_ms, duration_ms, status, error, response)| Attempt {
+            |(started_ms, duration_ms, status, error, response, body)| Attempt {
                 started_ms,
                 duration_ms,
                 status,
                 error,
                 response,
+                body,
             },
         )
         .collect())
@@ -355,6 +375,133 @@ pub async fn set_url(
         return Err(Missing::Integration(integration).into());
     }
     Ok(())
+}
+
+/// An imported integration's pause and secrets.
+pub async fn restore_webhook_state(
+    client: &impl GenericClient,
+    integration: Uuid,
+    state: &WebhookTarget,
+) -> StoreResult<()> {
+    if !state.paused && state.signing == Signing::default() {
+        return Ok(());
+    }
+    let (previous, until) = match &state.signing.previous {
+        Some((secret, until)) => (Some(secret.as_slice()), Some(*until)),
+        None => (None, None),
+    };
+    client
+        .execute(
+            "UPDATE integrations SET webhooks_paused = $2, signing_secret = $3, \
+                    previous_secret = $4, previous_until_ms = $5 \
+             WHERE id = $1",
+            &[
+                &integration,
+                &state.paused,
+                &state.signing.secret,
+                &previous,
+                &until,
+            ],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+pub async fn hold(client: &impl GenericClient, id: Uuid, until_ms: i64) -> StoreResult<()> {
+    client
+        .execute(
+            "UPDATE webhook_deliveries SET next_attempt_ms = $2, leased_until_ms = NULL, \
+                    held = TRUE \
+             WHERE id = $1",
+            &[&id, &until_ms],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// Pauses or resumes; a resume wakes every node's worker.
+pub async fn set_paused(
+    client: &impl GenericClient,
+    integration: Uuid,
+    paused: bool,
+) -> StoreResult<()> {
+    let changed = client
+        .execute(
+            "UPDATE integrations SET webhooks_paused = $2 WHERE id = $1",
+            &[&integration, &paused],
+        )
+        .await
+        .map_err(internal)?;
+    if changed == 0 {
+        return Err(Missing::Integration(integration).into());
+    }
+    if !paused {
+        client
+            .execute(&format!("NOTIFY {CHANNEL}"), &[])
+            .await
+            .map_err(internal)?;
+    }
+    Ok(())
+}
+
+/// A new secret moves the current one to `previous_secret`, which signs
+/// until `until_ms`; none turns signing off.
+pub async fn set_signing(
+    client: &impl GenericClient,
+    integration: Uuid,
+    secret: Option<&[u8]>,
+    until_ms: i64,
+) -> StoreResult<()> {
+    let changed = match secret {
+        Some(secret) => {
+            client
+                .execute(
+                    "UPDATE integrations SET previous_secret = signing_secret, \
+                            previous_until_ms = CASE WHEN signing_secret IS NULL THEN NULL \
+                                                     ELSE $3::bigint END, \
+                            signing_secret = $2 \
+                     WHERE id = $1",
+                    &[&integration, &secret, &until_ms],
+                )
+                .await
+        }
+        None => {
+            client
+                .execute(
+                    "UPDATE integrations SET signing_secret = NULL, previous_secret = NULL, \
+                            previous_until_ms = NULL \
+                     WHERE id = $1",
+                    &[&integration],
+                )
+                .await
+        }
+    }
+    .map_err(internal)?;
+    if changed == 0 {
+        return Err(Missing::Integration(integration).into());
+    }
+    Ok(())
+}
+
+pub async fn target(client: &impl GenericClient, integration: Uuid) -> StoreResult<WebhookTarget> {
+    let row = client
+        .query_opt(
+            &format!(
+                "SELECT i.webhook_url, i.webhooks_paused, {SIGNING_COLUMNS} FROM integrations i \
+                 WHERE i.id = $1"
+            ),
+            &[&integration],
+        )
+        .await
+        .map_err(internal)?
+        .ok_or(Missing::Integration(integration))?;
+    Ok(WebhookTarget {
+        url: row.string_or_null(0)?,
+        paused: row.boolean(1)?,
+        signing: Signing::from_row(&row, 2)?,
+    })
 }
 
 pub async fn prune(client: &impl GenericClient, before_ms: i64) -> StoreResult<u64> {
@@ -414,5 +561,32 @@ impl Outbox for PostgresStore {
 
     async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog> {
         backlog(&self.client().await?).await
+    }
+
+    async fn hold_delivery(&self, id: Uuid, until_ms: i64) -> StoreResult<()> {
+        hold(&self.client().await?, id, until_ms).await
+    }
+
+    async fn set_webhooks_paused(&self, integration: Uuid, paused: bool) -> StoreResult<()> {
+        set_paused(&self.client().await?, integration, paused).await
+    }
+
+    async fn set_signing(
+        &self,
+        integration: Uuid,
+        secret: Option<Vec<u8>>,
+        previous_until_ms: i64,
+    ) -> StoreResult<()> {
+        set_signing(
+            &self.client().await?,
+            integration,
+            secret.as_deref(),
+            previous_until_ms,
+        )
+        .await
+    }
+
+    async fn webhook_target(&self, integration: Uuid) -> StoreResult<WebhookTarget> {
+        target(&self.client().await?, integration).await
     }
 }

@@ -184,6 +184,10 @@ impl crate::store::row::Row for Row {
         self.try_get(column).map_err(internal)
     }
 
+    fn bytes_or_null(&self, column: usize) -> StoreResult<Option<&[u8]>> {
+        self.try_get(column).map_err(internal)
+    }
+
     fn uuid_list(&self, column: usize) -> StoreResult<Vec<Uuid>> {
         self.try_get(column).map_err(internal)
     }

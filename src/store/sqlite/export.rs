@@ -61,7 +61,10 @@ fn insert(conn: &Connection, record: &Record) -> StoreResult<()> {
     match record {
         Record::Clock(c) => emulator::insert_clock(conn, c.now_ms).map(drop),
         Record::Enterprise(e) => tenants::add_enterprise(conn, &e.to_enterprise()),
-        Record::Integration(i) => tenants::add_integration(conn, &i.to_integration()),
+        Record::Integration(i) => {
+            tenants::add_integration(conn, &i.to_integration())?;
+            outbox::restore_webhook_state(conn, i.id, &i.webhook_state())
+        }
         Record::AccessToken(t) => tenants::add_access_token(conn, &t.to_token()),
         Record::Fault(f) => faults::insert(conn, &f.to_fault())
             .map_err(internal)

@@ -21,7 +21,7 @@ pub fn add(conn: &Connection, f: &Fault) -> StoreResult<()> {
 pub fn insert(conn: &Connection, f: &Fault) -> rusqlite::Result<usize> {
     conn.prepare_cached(&format!(
         "INSERT INTO faults ({COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
     ))
     .and_then(|mut insert| {
         insert.execute(params![
@@ -39,6 +39,8 @@ pub fn insert(conn: &Connection, f: &Fault) -> rusqlite::Result<usize> {
             f.created_ms,
             f.connection.map(fault::Connection::as_str),
             f.matches.map(|m| m.message_thread_id),
+            f.webhook.map(fault::WebhookFault::as_str),
+            f.delay_seconds,
         ])
     })
 }

@@ -57,6 +57,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../../migrations/sqlite/0008_emulator_tools.sql"),
     ),
+    (
+        9,
+        include_str!("../../../migrations/sqlite/0009_webhooks.sql"),
+    ),
 ];
 
 /// Read connections kept open.

@@ -12,7 +12,8 @@ use super::query::{Args, id_array, query};
 use crate::store::export::{DeliveryRecord, EventRecord};
 use crate::store::outbox::{
     self, ATTEMPT_COLUMNS, DELIVERY_COLUMNS, DUE_COLUMNS, DueDelivery, EVENT_COLUMNS, INFO_COLUMNS,
-    NewDelivery, OutboxTx, UNPLANNED_COLUMNS, UnplannedEvent, VIEW_COLUMNS,
+    NewDelivery, OutboxTx, SIGNING_COLUMNS, Signing, UNPLANNED_COLUMNS, UnplannedEvent,
+    VIEW_COLUMNS, WAITING_COLUMNS, Waiting, WebhookTarget,
 };
 use crate::store::row::Row;
 use crate::store::{
@@ -29,16 +30,23 @@ use crate::store::Outbox;
 struct Tx<'c>(&'c Connection);
 
 impl OutboxTx for Tx<'_> {
-    async fn due(&mut self, now_ms: i64, limit: usize) -> StoreResult<Vec<DueDelivery>> {
+    async fn due(
+        &mut self,
+        now_ms: i64,
+        lease_now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<DueDelivery>> {
         let sql = format!(
             "SELECT {DUE_COLUMNS} \
              FROM webhook_deliveries d JOIN integrations i ON i.id = d.integration_id \
              WHERE d.status = 'pending' AND d.next_attempt_ms <= :now \
-               AND (d.leased_until_ms IS NULL OR d.leased_until_ms <= :now) \
+               AND (d.leased_until_ms IS NULL OR d.leased_until_ms <= :lease_now) \
+               AND NOT i.webhooks_paused \
              ORDER BY d.next_attempt_ms LIMIT +:limit"
         );
         let args: Args = vec![
             (":now", Box::new(now_ms)),
+            (":lease_now", Box::new(lease_now_ms)),
             (":limit", Box::new(limit as i64)),
         ];
         query(self.0, &sql, &args, |row| outbox::due(row))
@@ -63,15 +71,16 @@ impl OutboxTx for Tx<'_> {
         )
     }
 
-    async fn waiting(&mut self) -> StoreResult<Vec<(Uuid, Option<String>)>> {
-        query(
-            self.0,
-            "SELECT DISTINCT e.integration_id, i.webhook_url \
-             FROM webhook_events e JOIN integrations i ON i.id = e.integration_id \
-             WHERE e.delivery_id IS NULL",
-            &Args::new(),
-            |row| Ok((row.uuid(0)?, row.string_or_null(1)?)),
-        )
+    async fn waiting(&mut self) -> StoreResult<Vec<Waiting>> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {WAITING_COLUMNS} FROM integrations i \
+                 WHERE NOT i.webhooks_paused AND EXISTS \
+                     (SELECT 1 FROM webhook_events e \
+                      WHERE e.delivery_id IS NULL AND e.integration_id = i.id)"
+            )
+        });
+        query(self.0, &SQL, &Args::new(), |row| outbox::waiting(row))
     }
 
     async fn unplanned(
@@ -117,13 +126,15 @@ impl OutboxTx for Tx<'_> {
         Ok(())
     }
 
-    async fn next_due(&mut self, now_ms: i64) -> StoreResult<Option<i64>> {
+    async fn next_due(&mut self, lease_now_ms: i64) -> StoreResult<Option<i64>> {
         self.0
             .prepare_cached(
-                "SELECT min(next_attempt_ms) FROM webhook_deliveries \
-                 WHERE status = 'pending' AND (leased_until_ms IS NULL OR leased_until_ms <= ?1)",
+                "SELECT min(d.next_attempt_ms) \
+                 FROM webhook_deliveries d JOIN integrations i ON i.id = d.integration_id \
+                 WHERE d.status = 'pending' AND NOT i.webhooks_paused \
+                   AND (d.leased_until_ms IS NULL OR d.leased_until_ms <= ?1)",
             )
-            .and_then(|mut s| s.query_row([now_ms], |r| r.get(0)))
+            .and_then(|mut s| s.query_row([lease_now_ms], |r| r.get(0)))
             .map_err(internal)
     }
 }
@@ -143,7 +154,7 @@ pub fn insert_attempt(conn: &Connection, delivery: Uuid, attempt: &Attempt) -> S
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
             "INSERT INTO webhook_attempts ({ATTEMPT_COLUMNS}, delivery_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
         )
     });
     conn.prepare_cached(&SQL)
@@ -154,6 +165,7 @@ pub fn insert_attempt(conn: &Connection, delivery: Uuid, attempt: &Attempt) -> S
                 attempt.status,
                 attempt.error,
                 attempt.response,
+                attempt.body,
                 delivery,
             ])
         })
@@ -184,7 +196,7 @@ pub fn insert_event(conn: &Connection, e: &EventRecord) -> StoreResult<()> {
 pub fn insert_delivery(conn: &Connection, d: &DeliveryRecord) -> StoreResult<()> {
     let sql = format!(
         "INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     );
     conn.prepare_cached(&sql)
         .and_then(|mut s| {
@@ -198,7 +210,8 @@ pub fn insert_delivery(conn: &Connection, d: &DeliveryRecord) -> StoreResult<()>
                 d.leased_until_ms,
                 d.last_error,
                 d.created_ms,
-                d.finished_ms
+                d.finished_ms,
+                d.held
             ])
         })
         .map_err(internal)?;
@@ -269,7 +282,7 @@ pub fn resend(conn: &Connection, ids: &[Uuid]) -> StoreResult<Vec<Uuid>> {
     query(
         conn,
         "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, \
-                next_attempt_ms = created_ms, finished_ms = NULL \
+                next_attempt_ms = created_ms, finished_ms = NULL, held = 0 \
          WHERE id IN rarray(:ids) RETURNING id",
         &args,
         |row| row.uuid(0),
@@ -362,6 +375,105 @@ pub fn set_url(conn: &Connection, integration: Uuid, url: Option<&str>) -> Store
     Ok(())
 }
 
+/// An imported integration's pause and secrets.
+pub fn restore_webhook_state(
+    conn: &Connection,
+    integration: Uuid,
+    state: &WebhookTarget,
+) -> StoreResult<()> {
+    if !state.paused && state.signing == Signing::default() {
+        return Ok(());
+    }
+    let (previous, until) = match &state.signing.previous {
+        Some((secret, until)) => (Some(secret.as_slice()), Some(*until)),
+        None => (None, None),
+    };
+    conn.execute(
+        "UPDATE integrations SET webhooks_paused = ?2, signing_secret = ?3, \
+                previous_secret = ?4, previous_until_ms = ?5 \
+         WHERE id = ?1",
+        params![
+            integration,
+            state.paused,
+            state.signing.secret,
+            previous,
+            until
+        ],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+pub fn hold(conn: &Connection, id: Uuid, until_ms: i64) -> StoreResult<()> {
+    conn.prepare_cached(
+        "UPDATE webhook_deliveries SET next_attempt_ms = ?2, leased_until_ms = NULL, held = 1 \
+         WHERE id = ?1",
+    )
+    .and_then(|mut s| s.execute(params![id, until_ms]))
+    .map_err(internal)?;
+    Ok(())
+}
+
+pub fn set_paused(conn: &Connection, integration: Uuid, paused: bool) -> StoreResult<()> {
+    let changed = conn
+        .execute(
+            "UPDATE integrations SET webhooks_paused = ?2 WHERE id = ?1",
+            params![integration, paused],
+        )
+        .map_err(internal)?;
+    if changed == 0 {
+        return Err(Missing::Integration(integration).into());
+    }
+    Ok(())
+}
+
+/// A new secret moves the current one to `previous_secret`, which signs
+/// until `until_ms`; none turns signing off.
+pub fn set_signing(
+    conn: &Connection,
+    integration: Uuid,
+    secret: Option<&[u8]>,
+    until_ms: i64,
+) -> StoreResult<()> {
+    let changed = match secret {
+        Some(secret) => conn.execute(
+            "UPDATE integrations SET previous_secret = signing_secret, \
+                    previous_until_ms = CASE WHEN signing_secret IS NULL THEN NULL ELSE ?3 END, \
+                    signing_secret = ?2 \
+             WHERE id = ?1",
+            params![integration, secret, until_ms],
+        ),
+        None => conn.execute(
+            "UPDATE integrations SET signing_secret = NULL, previous_secret = NULL, \
+                    previous_until_ms = NULL \
+             WHERE id = ?1",
+            params![integration],
+        ),
+    }
+    .map_err(internal)?;
+    if changed == 0 {
+        return Err(Missing::Integration(integration).into());
+    }
+    Ok(())
+}
+
+pub fn target(conn: &Connection, integration: Uuid) -> StoreResult<WebhookTarget> {
+    let sql = format!(
+        "SELECT i.webhook_url, i.webhooks_paused, {SIGNING_COLUMNS} FROM integrations i \
+         WHERE i.id = :id"
+    );
+    let args: Args = vec![(":id", Box::new(integration))];
+    query(conn, &sql, &args, |row| {
+        Ok(WebhookTarget {
+            url: row.string_or_null(0)?,
+            paused: row.boolean(1)?,
+            signing: Signing::from_row(row, 2)?,
+        })
+    })?
+    .pop()
+    .ok_or_else(|| Missing::Integration(integration).into())
+}
+
 pub fn prune(conn: &Connection, before_ms: i64) -> StoreResult<u64> {
     conn.execute(
         "DELETE FROM webhook_attempts WHERE delivery_id IN \
@@ -429,5 +541,34 @@ impl Outbox for SqliteStore {
 
     async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog> {
         self.readers.read(backlog).await
+    }
+
+    async fn hold_delivery(&self, id: Uuid, until_ms: i64) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| hold(conn, id, until_ms))
+            .await
+    }
+
+    async fn set_webhooks_paused(&self, integration: Uuid, paused: bool) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| set_paused(conn, integration, paused))
+            .await
+    }
+
+    async fn set_signing(
+        &self,
+        integration: Uuid,
+        secret: Option<Vec<u8>>,
+        previous_until_ms: i64,
+    ) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| set_signing(conn, integration, secret.as_deref(), previous_until_ms))
+            .await
+    }
+
+    async fn webhook_target(&self, integration: Uuid) -> StoreResult<WebhookTarget> {
+        self.readers
+            .read(move |conn| target(conn, integration))
+            .await
     }
 }

@@ -181,6 +181,12 @@ impl crate::store::row::Row for Row<'_> {
             .map_err(internal)
     }
 
+    fn bytes_or_null(&self, column: usize) -> StoreResult<Option<&[u8]>> {
+        self.get_ref(column)
+            .and_then(|v| v.as_blob_or_null().map_err(Into::into))
+            .map_err(internal)
+    }
+
     /// The ids one after another, 16 bytes each (`access_tokens.enterprise_ids`).
     #[inline]
     fn uuid_list(&self, column: usize) -> StoreResult<Vec<Uuid>> {

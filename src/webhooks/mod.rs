@@ -10,8 +10,10 @@
 //! integration has at most `per_receiver` deliveries in flight, so a slow or dead
 //! receiver holds up only its own events.
 
+mod send;
+pub mod signing;
+
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,11 +21,12 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::clock::{self, Clock, RealClock};
-use crate::domain::text::utf8_prefix;
-use crate::domain::webhook::{Event, Payload, RetryPolicy, host_ip, is_public};
+use crate::domain::fault::WebhookFault;
+use crate::domain::webhook::{Event, Payload, RetryPolicy};
+use crate::faults::FaultBook;
 use crate::metrics::Metrics;
-use crate::store::outbox::RESPONSE_KEPT;
 use crate::store::{Attempt, Claim, ClaimedDelivery, DeliveryOutcome, Store, StoreError};
+pub use send::{Outgoing, Sender, Sent, USER_AGENT};
 
 /// How the worker delivers.
 #[derive(Debug, Clone, Copy)]
@@ -107,19 +110,30 @@ impl Drop for Running {
     }
 }
 
+/// The pieces the worker runs with.
+pub struct WorkerParts {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub real_clock: Arc<dyn RealClock>,
+    pub settings: WebhookSettings,
+    pub metrics: Arc<Metrics>,
+    pub wake: Arc<Wake>,
+    pub faults: Arc<FaultBook>,
+    pub sender: Sender,
+}
+
 /// Starts the worker on the current runtime.
-pub fn spawn(
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    real_clock: Arc<dyn RealClock>,
-    settings: WebhookSettings,
-    metrics: Arc<Metrics>,
-    wake: Arc<Wake>,
-) -> anyhow::Result<Running> {
-    // TLS in pure Rust (ring), so that https receivers need no system library.
-    // Installing twice (tests start many workers) is harmless.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = http_client(&settings)?;
+pub fn spawn(parts: WorkerParts) -> Running {
+    let WorkerParts {
+        store,
+        clock,
+        real_clock,
+        settings,
+        metrics,
+        wake,
+        faults,
+        sender,
+    } = parts;
     let worker = Worker {
         store,
         clock,
@@ -127,10 +141,12 @@ pub fn spawn(
         settings,
         metrics,
         wake,
-        client,
+        faults,
+        sender,
         in_flight: Arc::new(Mutex::new(HashMap::new())),
+        reordering: Arc::new(Mutex::new(HashMap::new())),
     };
-    Ok(Running(tokio::spawn(worker.run())))
+    Running(tokio::spawn(worker.run()))
 }
 
 #[derive(Clone)]
@@ -141,10 +157,19 @@ struct Worker {
     settings: WebhookSettings,
     metrics: Arc<Metrics>,
     wake: Arc<Wake>,
-    client: reqwest::Client,
+    faults: Arc<FaultBook>,
+    sender: Sender,
     /// Deliveries in flight per integration.
     in_flight: Arc<Mutex<HashMap<Uuid, usize>>>,
+    /// A delivery a `Reorder` fault holds, per integration, until the next
+    /// one of its integration has gone out.
+    reordering: Arc<Mutex<HashMap<Uuid, ClaimedDelivery>>>,
 }
+
+/// How long a `Reorder` fault holds a delivery for the next one, in real
+/// time; then it goes out alone. Within the delivery's lease, with the
+/// receiver's timeout after it.
+const REORDER_WAIT: Duration = Duration::from_secs(4);
 
 impl Worker {
     async fn run(self) {
@@ -195,6 +220,7 @@ impl Worker {
             .store
             .claim_deliveries(Claim {
                 now_ms: now,
+                lease_now_ms: self.real_clock.now_ms(),
                 // An attempt ends within the timeout (redirects included); the margin
                 // covers recording its outcome.
                 lease_ms: self.settings.timeout.as_millis() as i64 + 5_000,
@@ -205,12 +231,7 @@ impl Worker {
             })
             .await?;
         for delivery in claimed.deliveries {
-            *self
-                .in_flight
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(delivery.integration_id)
-                .or_default() += 1;
+            self.take(delivery.integration_id);
             tokio::spawn(self.clone().deliver(delivery));
         }
         let until_due = claimed.next_due_ms.map_or(self.settings.poll, |due| {
@@ -219,8 +240,88 @@ impl Worker {
         Ok(until_due.min(self.settings.poll))
     }
 
+    /// Sends a claimed delivery, as the webhook faults of its integration
+    /// say: held for a while (`Delay`), held for the next one (`Reorder`),
+    /// or sent twice (`Duplicate`).
     async fn deliver(self, delivery: ClaimedDelivery) {
-        let (outcome, attempt) = self.attempt(&delivery).await;
+        let integration = delivery.integration_id;
+        let waiting = self
+            .reordering
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&integration);
+        if let Some(older) = waiting {
+            // The newer first, then the one the fault held.
+            self.clone().finish(delivery, false).await;
+            self.take(integration);
+            self.finish(older, false).await;
+            return;
+        }
+        let fault = match self.faults.pick_webhook(integration, delivery.held).await {
+            Ok(fault) => fault,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the webhook faults");
+                None
+            }
+        };
+        match fault.and_then(|f| f.webhook.map(|kind| (kind, f.delay_seconds))) {
+            Some((WebhookFault::Delay, seconds)) => {
+                let until = self.clock.now_ms() + i64::from(seconds.unwrap_or(0)) * 1000;
+                if let Err(e) = self.store.hold_delivery(delivery.id, until).await {
+                    tracing::error!(delivery = %delivery.id, error = %e, "cannot hold a webhook delivery");
+                }
+                self.free(integration);
+            }
+            Some((WebhookFault::Reorder, _)) => {
+                self.reordering
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(integration, delivery.clone());
+                self.free(integration);
+                tokio::spawn(async move {
+                    tokio::time::sleep(REORDER_WAIT).await;
+                    let alone = self
+                        .reordering
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&integration);
+                    if let Some(alone) = alone {
+                        self.take(integration);
+                        self.finish(alone, false).await;
+                    }
+                });
+            }
+            Some((WebhookFault::Duplicate, _)) => self.finish(delivery, true).await,
+            None => self.finish(delivery, false).await,
+        }
+    }
+
+    /// A delivery in flight to `integration` more.
+    fn take(&self, integration: Uuid) {
+        *self
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(integration)
+            .or_default() += 1;
+    }
+
+    /// A delivery in flight to `integration` less: the receiver has room.
+    fn free(&self, integration: Uuid) {
+        if let Some(count) = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&integration)
+        {
+            *count = count.saturating_sub(1);
+        }
+        self.wake.now();
+    }
+
+    /// One attempt (sent twice when `twice`), and its outcome recorded.
+    async fn finish(self, delivery: ClaimedDelivery, twice: bool) {
+        let (outcome, attempt) = self.attempt(&delivery, twice).await;
         let finished = attempt.ended_ms();
         match &outcome {
             DeliveryOutcome::Delivered => {
@@ -243,15 +344,7 @@ impl Worker {
             .count_webhook_attempt(&outcome, delivery.attempts > 0);
         // The receiver has room again at once; the delivery stays leased until
         // its outcome is recorded, so nobody claims it meanwhile.
-        if let Some(count) = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(&delivery.integration_id)
-        {
-            *count = count.saturating_sub(1);
-        }
-        self.wake.now();
+        self.free(delivery.integration_id);
         if let Err(e) = self
             .store
             .finish_delivery(delivery.id, outcome, attempt)
@@ -264,12 +357,29 @@ impl Worker {
     }
 
     /// One attempt: how the delivery ends (or when it is tried again), and
-    /// what the delivery log keeps of it.
-    async fn attempt(&self, delivery: &ClaimedDelivery) -> (DeliveryOutcome, Attempt) {
+    /// what the delivery log keeps of it. With `twice`, the same request
+    /// goes out again right after (a `Duplicate` fault); the first answer
+    /// counts.
+    async fn attempt(&self, delivery: &ClaimedDelivery, twice: bool) -> (DeliveryOutcome, Attempt) {
         let started_ms = self.clock.now_ms();
         let started = self.real_clock.instant();
+        let body = payload(delivery);
+        // The secrets that sign now, as it goes out.
+        let secrets = delivery.signing.at(started_ms);
         let sent = match &delivery.url {
-            Some(url) => self.send(url, delivery).await,
+            Some(url) => {
+                let outgoing = Outgoing {
+                    url,
+                    id: delivery.id.to_string(),
+                    body: body.clone(),
+                    secrets: &secrets,
+                };
+                let sent = self.sender.send(&outgoing).await;
+                if twice {
+                    self.sender.send(&outgoing).await;
+                }
+                sent
+            }
             None => Sent::failed(
                 "NoUrl",
                 "the integration has no webhook URL any more".to_owned(),
@@ -287,6 +397,7 @@ impl Worker {
             status: sent.status,
             error: sent.failure.as_ref().map(|(kind, _)| (*kind).to_owned()),
             response: sent.response,
+            body: Some(String::from_utf8_lossy(&body).into_owned()),
         };
         let error = match (sent.failure, sent.status) {
             (Some((_, error)), _) => error,
@@ -316,191 +427,19 @@ impl Worker {
         };
         (outcome, attempt)
     }
-
-    /// One request to the receiver.
-    async fn send(&self, url: &str, delivery: &ClaimedDelivery) -> Sent {
-        // A name is checked by the resolver; an address written in the URL here.
-        if let Ok(parsed) = reqwest::Url::parse(url)
-            && let Some(refused) = refused_address(&parsed, self.settings.allow_private)
-        {
-            return Sent::failed("AddressRefused", refused.to_string());
-        }
-        let payload = Payload {
-            enterprise_id: delivery.enterprise_id,
-            integration_id: delivery.integration_id,
-            events: delivery
-                .events
-                .iter()
-                .map(|&(message, _)| Event::message_added(message))
-                .collect(),
-        };
-        let body = match serde_json::to_vec(&payload) {
-            Ok(body) => body,
-            Err(e) => return Sent::failed("Encode", format!("cannot encode the payload: {e}")),
-        };
-        let mut response = match self
-            .client
-            .post(url)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-        {
-            Ok(response) => response,
-            Err(e) => return Sent::failed(error_kind(&e), describe(&e)),
-        };
-        // The start of the answer, for the delivery log; the rest is not read.
-        let mut kept = Vec::new();
-        while kept.len() < RESPONSE_KEPT {
-            match response.chunk().await {
-                Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
-                Ok(None) | Err(_) => break,
-            }
-        }
-        kept.truncate(RESPONSE_KEPT);
-        Sent {
-            status: Some(response.status().as_u16()),
-            response: Some(utf8_prefix(&kept)),
-            failure: None,
-        }
-    }
 }
 
-/// What a request to a receiver gave back.
-struct Sent {
-    status: Option<u16>,
-    /// The first [`RESPONSE_KEPT`] bytes of the answer.
-    response: Option<String>,
-    /// When there was no answer: the kind of error and what happened, in words.
-    failure: Option<(&'static str, String)>,
-}
-
-impl Sent {
-    fn failed(kind: &'static str, error: String) -> Self {
-        Self {
-            status: None,
-            response: None,
-            failure: Some((kind, error)),
-        }
-    }
-}
-
-/// The kind of a request that got no answer, as the delivery log names it.
-fn error_kind(error: &reqwest::Error) -> &'static str {
-    if error.is_timeout() {
-        "Timeout"
-    } else if error.is_connect() {
-        "Connect"
-    } else if error.is_redirect() {
-        "Redirect"
-    } else {
-        "Request"
-    }
-}
-
-/// The client that speaks to receivers: the timeout, no `Referer` (it would
-/// carry the URL's secret to the next hop), only the redirects that keep the
-/// method and body and that `settings` allow, and, unless private addresses are
-/// allowed, a resolver that gives only public addresses, so every connection,
-/// redirects included, goes to the public internet.
-fn http_client(settings: &WebhookSettings) -> anyhow::Result<reqwest::Client> {
-    let (allow_private, redirects) = (settings.allow_private, settings.redirects);
-    let builder = reqwest::Client::builder()
-        .timeout(settings.timeout)
-        .referer(false)
-        .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-            let from = attempt.previous().last();
-            let same_origin = from.is_some_and(|from| from.origin() == attempt.url().origin());
-            let refused = refused_address(attempt.url(), allow_private);
-            if attempt.previous().len() >= 5 {
-                attempt.error("too many redirects")
-            } else if !matches!(attempt.status().as_u16(), 307 | 308) {
-                attempt.stop()
-            } else if redirects == Redirects::SameOrigin && !same_origin {
-                attempt.error(NOT_FOLLOWED)
-            } else if let Some(refused) = refused {
-                attempt.error(refused)
-            } else {
-                attempt.follow()
-            }
-        }));
-    let builder = if allow_private {
-        builder
-    } else {
-        builder.dns_resolver(Arc::new(PublicOnly))
+/// The body of a delivery's request: `{"EnterpriseId", "IntegrationId",
+/// "Events"}`.
+fn payload(delivery: &ClaimedDelivery) -> Vec<u8> {
+    let payload = Payload {
+        enterprise_id: delivery.enterprise_id,
+        integration_id: delivery.integration_id,
+        events: delivery
+            .events
+            .iter()
+            .map(|&(message, _)| Event::message_added(message))
+            .collect(),
     };
-    Ok(builder.build()?)
-}
-
-const NOT_FOLLOWED: &str = "the receiver redirected to another scheme, host or port, which is \
-                            not followed (serve --webhook-redirects any allows it)";
-
-/// The address a URL names directly, if it is not public and private ones are
-/// not allowed. Names are left to the resolver ([`PublicOnly`]).
-fn refused_address(url: &reqwest::Url, allow_private: bool) -> Option<PrivateAddress> {
-    host_ip(url)
-        .filter(|ip| !allow_private && !is_public(*ip))
-        .map(PrivateAddress)
-}
-
-/// A receiver address outside the public internet, refused.
-#[derive(Debug)]
-struct PrivateAddress(IpAddr);
-
-impl std::fmt::Display for PrivateAddress {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the receiver's address {} is not public (serve --allow-private-webhooks allows it)",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for PrivateAddress {}
-
-/// Resolves receiver names to their public addresses only.
-struct PublicOnly;
-
-impl reqwest::dns::Resolve for PublicOnly {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        Box::pin(async move {
-            let found: Vec<SocketAddr> =
-                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
-            let public: Vec<SocketAddr> = found
-                .iter()
-                .copied()
-                .filter(|a| is_public(a.ip()))
-                .collect();
-            match (public.is_empty(), found.first()) {
-                (false, _) => Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs),
-                (true, Some(address)) => Err(PrivateAddress(address.ip()).into()),
-                (true, None) => Err(format!("{} has no address", name.as_str()).into()),
-            }
-        })
-    }
-}
-
-/// A transport error in words, without the URL (its query may hold a secret).
-fn describe(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        return "no answer within the timeout".to_owned();
-    }
-    let mut text = if error.is_connect() {
-        "cannot connect".to_owned()
-    } else if error.is_redirect() {
-        "redirect failed".to_owned()
-    } else {
-        "request failed".to_owned()
-    };
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !cause_text.contains("://") {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    serde_json::to_vec(&payload).unwrap_or_default()
 }
