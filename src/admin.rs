@@ -6,9 +6,11 @@
 use uuid::Uuid;
 
 use crate::domain::admin::{SigningChange, TokenScope};
+use crate::domain::staff::{AddStaff, Scope, StaffChange, StaffMember};
 use crate::domain::text::ShortText;
 use crate::domain::time::Timestamp;
 use crate::domain::webhook::WebhookUrl;
+use crate::passwords;
 use crate::store::{
     AccessTokenInfo, Enterprise, Integration, IntegrationChange, NewAccessToken, NewIntegration,
     Store, StoreError, StoreResult, TokenRef,
@@ -147,5 +149,74 @@ pub async fn set_signing(
                 .await?;
             Ok(Some(shown))
         }
+    }
+}
+
+/// A new staff member with a one-time password (shown this once; the member
+/// sets their own at first login). Every enterprise of its scope must exist.
+pub async fn add_staff(
+    store: &dyn Store,
+    request: AddStaff,
+    now_ms: i64,
+) -> StoreResult<(StaffMember, Secret)> {
+    check_scope(store, &request.scope).await?;
+    let password = passwords::one_time().map_err(StoreError::Internal)?;
+    let hash = passwords::hash(password.clone())
+        .await
+        .map_err(StoreError::Internal)?;
+    let member = StaffMember {
+        id: Uuid::new_v4(),
+        name: kept(request.name),
+        login: request.login,
+        role: request.role,
+        scope: request.scope,
+        disabled: false,
+        must_change_password: true,
+        created_ms: now_ms,
+        sessions_from_ms: 0,
+    };
+    store.add_staff(member.clone(), hash).await?;
+    Ok((member, password))
+}
+
+/// Changes a member; disabling one ends its sessions at once, everywhere
+/// (every session issued until `now_ms`, that millisecond included).
+pub async fn update_staff(
+    store: &dyn Store,
+    login: String,
+    change: StaffChange,
+    now_ms: i64,
+) -> StoreResult<StaffMember> {
+    if let Some(scope) = &change.scope {
+        check_scope(store, scope).await?;
+    }
+    store.update_staff(login, change, now_ms + 1).await
+}
+
+/// Gives a member a new password (their own, or a one-time one an admin
+/// made): every session issued before `sessions_from_ms` ends.
+pub async fn set_password(
+    store: &dyn Store,
+    member: Uuid,
+    password: String,
+    one_time: bool,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let hash = passwords::hash(password)
+        .await
+        .map_err(StoreError::Internal)?;
+    store.set_password(member, hash, one_time, now_ms).await
+}
+
+async fn check_scope(store: &dyn Store, scope: &Scope) -> StoreResult<()> {
+    let known: Vec<Uuid> = store
+        .enterprises()
+        .await?
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    match scope.ids().iter().find(|id| !known.contains(id)) {
+        Some(id) => Err(crate::store::Missing::Enterprise(*id).into()),
+        None => Ok(()),
     }
 }

@@ -47,6 +47,7 @@ pub mod grants;
 pub mod http;
 pub mod metrics;
 pub mod operations;
+pub mod passwords;
 pub mod ratelimit;
 pub mod request_log;
 pub mod server;

@@ -26,6 +26,7 @@ use crate::domain::emulator::{
 use crate::domain::fault::{AddFault, DeleteFaults};
 use crate::domain::fields::{Input, Object, Shape};
 use crate::domain::message::{AddMessages, MessageFilter};
+use crate::domain::staff::{AddStaff, UpdateStaff};
 use crate::domain::thread::{AddThread, StaffThreadFilter, ThreadFilter, UpdateThread};
 use crate::http::error::ApiError;
 use crate::http::openapi::{EXAMPLE_ACCESS_TOKEN_ID, connector_example as with_credentials};
@@ -276,6 +277,18 @@ operations! {
         "Administration: the access tokens of some integrations (all when IntegrationIds is absent): ids, never tokens.",
         "AccessTokenGetAllRequest" -> "AccessTokenList", One,
         |thread| json!({ "IntegrationIds": [demo::SAMPLE_CLIENT] });
+    StaffAdd: Operator "staff/add", AddStaff => admin::staff_add;
+        "Administration: add a staff member of the inbox (Role Admin or Agent; EnterpriseIds absent or empty: every enterprise); a one-time password is in the answer, this once, and the member chooses their own at first login.",
+        "StaffAddRequest" -> "StaffAddResult", One,
+        |thread| json!({ "Name": "Anna Novak", "Login": "anna", "Role": "Agent", "EnterpriseIds": [demo::GROSS] });
+    StaffGetAll: Operator "staff/getAll", NoParameters => admin::staff_get_all;
+        "Administration: every staff member (never a password).",
+        "StaffGetAllRequest" -> "StaffList", One,
+        |thread| json!({});
+    StaffUpdate: Operator "staff/update", UpdateStaff => admin::staff_update;
+        "Administration: change a staff member's name, role or enterprises, or disable them (which ends their sessions at once, on every node).",
+        "StaffUpdateRequest" -> "StaffResult", One,
+        |thread| json!({ "Login": "anna", "Role": "Admin" });
     AccessTokensRevoke: Operator "accessTokens/revoke", RevokeAccessTokens => admin::access_tokens_revoke;
         "Administration: revoke active access tokens by their ids; one that is unknown or revoked already is a 400, and then none is revoked.",
         "AccessTokenRevokeRequest" -> "AccessTokenList", One,

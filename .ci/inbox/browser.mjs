@@ -54,10 +54,10 @@ await guestSays(thread, "Hi, the shower has no hot water.");
 await check("logs in with the operator token", async () => {
   await page.goto(`${base}/inbox`);
   await page.fill("#token", "wrong");
-  await page.click("button[type=submit]");
+  await page.click("form.setup button[type=submit]");
   assert.match(await page.textContent(".error"), /not the operator token/);
   await page.fill("#token", token);
-  await page.click("button[type=submit]");
+  await page.click("form.setup button[type=submit]");
   await page.waitForSelector(".threads");
 });
 
@@ -130,11 +130,69 @@ await check("is usable at 360 px", async () => {
   const phone = await browser.newPage({ viewport: { width: 360, height: 740 } });
   await phone.goto(`${base}/inbox`);
   await phone.fill("#token", token);
-  await phone.click("button[type=submit]");
+  await phone.click("form.setup button[type=submit]");
   await phone.waitForSelector(".threads");
   const width = await phone.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 360, `no sideways scrolling (${width} px)`);
   await phone.close();
+});
+
+// Staff accounts (SPEC 15.1): the operator, an admin, adds a receptionist of
+// one hotel on the Team page; she sets her password, sees only her hotel's
+// threads, and her reply carries her name.
+const GROSS = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+const NET = "4d0201db-36f5-428b-8d11-4f0a65e960cc";
+const grossThread = (await api("messageThreads/add", { OriginalSender: "Eva Gross", Subject: "Spa hours", EnterpriseId: GROSS })).MessageThreads[0].Id;
+const netThread = (await api("messageThreads/add", { OriginalSender: "Noah Net", Subject: "Late checkout", EnterpriseId: NET })).MessageThreads[0].Id;
+let oneTime;
+
+await check("an admin adds a member on the Team page", async () => {
+  await page.goto(`${base}/inbox/team`);
+  await page.fill("#name", "Anna Novak");
+  await page.fill("#new-login", "anna");
+  await page.selectOption("#role", "Agent");
+  await page.check(`form.add input[name=enterprise][value="${GROSS}"]`);
+  await page.click("form.add button[type=submit]");
+  oneTime = (await page.textContent("code.password")).trim();
+  assert.equal(oneTime.length, 20);
+  assert.match(await page.textContent("table.members"), /Anna Novak[\s\S]*anna[\s\S]*Agent[\s\S]*Invited/);
+});
+
+const anna = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+anna.on("pageerror", (error) => {
+  throw new Error(`a script error: ${error}`);
+});
+
+await check("the member logs in, chooses her password and sees only her hotel", async () => {
+  await anna.goto(`${base}/inbox`);
+  await anna.fill("#login", "Anna");
+  await anna.fill("#password", oneTime);
+  await anna.click("form:not(.setup) button[type=submit]");
+  await anna.waitForURL(`${base}/inbox/password`);
+  await anna.fill("#current", oneTime);
+  await anna.fill("#new", "correct horse battery staple");
+  await anna.fill("#again", "correct horse battery staple");
+  await anna.click("main form button[type=submit]");
+  await anna.waitForSelector(".threads");
+  assert.equal(await anna.locator(`.thread[data-id="${grossThread}"]`).count(), 1);
+  assert.equal(await anna.locator(`.thread[data-id="${netThread}"]`).count(), 0, "another hotel's thread");
+  assert.match(await anna.textContent("header .name"), /Anna Novak/);
+  assert.equal(await anna.locator("a[href='/inbox/team']").count(), 0, "no Team page for an agent");
+  const other = await anna.goto(`${base}/inbox/threads/${netThread}`);
+  assert.equal(other.status(), 404);
+});
+
+await check("her reply carries her name, and her resolve a line in the thread", async () => {
+  await anna.goto(`${base}/inbox/threads/${grossThread}`);
+  await anna.fill("#text", "The spa is open until 21:00.");
+  await anna.click("form.reply button[type=submit]");
+  await anna.waitForSelector("li.message.staff");
+  assert.match(await anna.textContent("li.message.staff .who"), /Anna Novak/);
+  await anna.click("form.resolve button");
+  await anna.waitForSelector("li.activity");
+  assert.match(await anna.textContent("li.activity"), /Anna Novak resolved this/);
+  const messages = await messagesOf(grossThread);
+  assert.equal(messages[0].Sender.Discriminator, "Enterprise", "the API says Enterprise, as the vendor does");
 });
 
 await browser.close();

@@ -1,5 +1,5 @@
-// Takes the README's screenshots of the staff inbox: a list and a thread, at
-// 1440 px and at 360 px wide. Needs a running switchboard (BASE, TOKEN) with
+// Takes the README's screenshots of the staff inbox: a list, a thread, the
+// Team page and a thread with its activity, at 1440 px and at 360 px wide. Needs a running switchboard (BASE, TOKEN) with
 // the demo tenant, Debian's chromium (CHROMIUM) and playwright-core.
 //
 //   node .ci/inbox/screenshots.mjs   (BASE=http://127.0.0.1:8080 TOKEN=staff-secret)
@@ -25,6 +25,9 @@ async function api(path, body, staff = false) {
   if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
   return response.json();
 }
+
+const guestSays = (id, text) =>
+  api("connector/v1/messages/add", { Messages: [{ MessageThreadId: id, Text: text }] });
 
 async function thread(sender, subject, messages) {
   const made = await api("connector/v1/messageThreads/add", { OriginalSender: sender, Subject: subject });
@@ -57,17 +60,49 @@ const main = await thread("Jonas <script>alert(1)</script> Berg", "Room 214: the
   ["guest", "Still cold.\nCould we move to another room tonight?"],
 ]);
 
+// The team: a receptionist of each hotel and a manager.
+const GROSS = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+const NET = "4d0201db-36f5-428b-8d11-4f0a65e960cc";
+const member = async (Name, Login, Role, EnterpriseIds) =>
+  (await api("operator/v1/staff/add", { Name, Login, Role, EnterpriseIds }, true)).Password;
+const annaOnce = await member("Anna Novak", "anna", "Agent", [GROSS]);
+await member("Jonas Weber", "jonas", "Agent", [NET]);
+await member("Petra Dvořák", "petra", "Admin", []);
+
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium" });
+// Anna answers a guest and resolves the thread; the operator reopens it.
+const anna = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+await anna.goto(`${base}/inbox`);
+await anna.fill("#login", "anna");
+await anna.fill("#password", annaOnce);
+await anna.click("form:not(.setup) button[type=submit]");
+await anna.fill("#current", annaOnce);
+await anna.fill("#new", "correct horse battery staple");
+await anna.fill("#again", "correct horse battery staple");
+await anna.click("main form button[type=submit]");
+await anna.waitForSelector(".threads");
+await anna.goto(`${base}/inbox/threads/${main}`);
+await anna.fill("#text", "I am so sorry, Jonas. Room 305 is ready for you; I will bring the new key myself.");
+await anna.click("form.reply button[type=submit]");
+await anna.waitForSelector("li.message.staff");
+await anna.click("form.resolve button");
+await anna.waitForSelector("li.activity");
+await anna.close();
+await guestSays(main, "Thank you, Anna!");
+
 for (const [width, height, suffix] of [[1440, 900, ""], [360, 740, "-360"]]) {
   const page = await browser.newPage({ viewport: { width, height } });
   await page.goto(`${base}/inbox`);
   await page.fill("#token", token);
-  await page.click("button[type=submit]");
+  await page.click("form.setup button[type=submit]");
   await page.waitForSelector(".threads");
   await page.screenshot({ path: `${out}/inbox-list${suffix}.png`, fullPage: true });
   await page.goto(`${base}/inbox/threads/${main}`);
   await page.waitForSelector(".messages");
   await page.screenshot({ path: `${out}/inbox-thread${suffix}.png`, fullPage: true });
+  await page.goto(`${base}/inbox/team`);
+  await page.waitForSelector("table.members");
+  await page.screenshot({ path: `${out}/inbox-team${suffix}.png`, fullPage: true });
   await page.close();
 }
 await browser.close();

@@ -2,6 +2,7 @@
 //! group of verbs.
 
 mod serve;
+mod staff;
 mod tenants;
 mod transfer;
 mod webhooks;
@@ -16,6 +17,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::webhook::WebhookUrl;
 use crate::store::{self, Store};
 pub use serve::{ClockMode, LogFormat, ServeArgs};
+use staff::StaffCommand;
 use tenants::{EnterpriseCommand, IntegrationCommand, TokenCommand};
 use webhooks::WebhooksCommand;
 
@@ -46,6 +48,9 @@ pub enum Command {
     /// Inspect and re-send webhook deliveries.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Manage the staff who log in to the inbox.
+    #[command(subcommand)]
+    Staff(StaffCommand),
     /// Write everything the database holds to a file, to move it to another
     /// backend or keep a snapshot (JSON Lines; token digests, never tokens).
     Export {
@@ -87,6 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Integration(c) => Some(c.database().url.clone()),
         Command::Token(c) => Some(c.database().url.clone()),
         Command::Webhooks(c) => Some(c.database().url.clone()),
+        Command::Staff(c) => Some(c.database().url.clone()),
         Command::Export { database, .. } | Command::Import { database, .. } => {
             Some(database.url.clone())
         }
@@ -97,6 +103,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Integration(command) => tenants::integration(command).await,
         Command::Token(command) => tenants::token(command).await,
         Command::Webhooks(command) => webhooks::run(command).await,
+        Command::Staff(command) => staff::run(command).await,
         Command::Export { output, database } => transfer::export(output, &database).await,
         Command::Import { input, database } => transfer::import(input, &database).await,
     };

@@ -1,5 +1,5 @@
 //! The administration of the operator API (SPEC §17): enterprises,
-//! integrations and access tokens over HTTP, through the same code as the
+//! integrations, access tokens and staff members over HTTP, through the same code as the
 //! command line ([`crate::admin`]).
 
 use axum::extract::State;
@@ -13,6 +13,7 @@ use crate::domain::admin::{
     UpdateIntegration,
 };
 use crate::domain::emulator::NoParameters;
+use crate::domain::staff::{AddStaff, StaffMember, UpdateStaff};
 use crate::domain::time::Timestamp;
 use crate::domain::webhook::WebhookUrl;
 use crate::store::outbox::WebhookTarget;
@@ -298,5 +299,100 @@ pub async fn access_tokens_revoke(
     }
     respond::json(&Tokens {
         access_tokens: named.into_iter().map(Into::into).collect(),
+    })
+}
+
+/// A staff member as the administration shows it (never a password or its
+/// hash).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct MemberView {
+    id: Uuid,
+    name: String,
+    login: String,
+    role: &'static str,
+    /// Empty: every enterprise.
+    enterprise_ids: Vec<Uuid>,
+    disabled: bool,
+    /// Whether the member still has to choose a password (a one-time one
+    /// was given).
+    must_change_password: bool,
+    created_utc: String,
+}
+
+impl From<StaffMember> for MemberView {
+    fn from(m: StaffMember) -> Self {
+        Self {
+            id: m.id,
+            name: m.name,
+            login: m.login,
+            role: m.role.as_str(),
+            enterprise_ids: m.scope.ids().to_vec(),
+            disabled: m.disabled,
+            must_change_password: m.must_change_password,
+            created_utc: chrono::DateTime::<chrono::Utc>::from_timestamp_millis(m.created_ms)
+                .unwrap_or_default()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AddedMember {
+    member: MemberView,
+    /// The one-time password, shown this once.
+    password: String,
+}
+
+pub async fn staff_add(
+    State(app): State<AppState>,
+    Staff { request }: Staff<AddStaff>,
+) -> Result<Response, ApiError> {
+    let (member, password) =
+        admin::add_staff(app.store.as_ref(), request, app.real_clock.now_ms()).await?;
+    respond::json(&AddedMember {
+        member: member.into(),
+        password,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Members {
+    members: Vec<MemberView>,
+}
+
+pub async fn staff_get_all(
+    State(app): State<AppState>,
+    Staff {
+        request: NoParameters,
+    }: Staff<NoParameters>,
+) -> Result<Response, ApiError> {
+    let members = app.store.staff().await?;
+    respond::json(&Members {
+        members: members.into_iter().map(Into::into).collect(),
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct OneMember {
+    member: MemberView,
+}
+
+pub async fn staff_update(
+    State(app): State<AppState>,
+    Staff { request }: Staff<UpdateStaff>,
+) -> Result<Response, ApiError> {
+    let member = admin::update_staff(
+        app.store.as_ref(),
+        request.login,
+        request.change,
+        app.real_clock.now_ms(),
+    )
+    .await?;
+    respond::json(&OneMember {
+        member: member.into(),
     })
 }

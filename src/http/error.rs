@@ -100,6 +100,7 @@ impl From<StoreError> for ApiError {
             Missing::DeliveryCursor => {
                 "Limitation.Cursor is not the id of a webhook delivery.".to_owned()
             }
+            Missing::StaffMember => "Login is not the login of a staff member.".to_owned(),
         })
     }
 }

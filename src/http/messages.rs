@@ -11,6 +11,7 @@ use crate::domain::message::{
     AddMessages, Message, MessageFilter, MessageView, NewMessage, Sender,
 };
 use crate::domain::scope::{AccessGrant, Visibility};
+use crate::domain::staff::Actor;
 use crate::domain::time::{TimeInterval, Timestamp};
 use crate::store::{MessageBatch, MessageQuery, StoreResult};
 
@@ -98,7 +99,7 @@ pub async fn add_messages(
     visibility: Visibility,
     sender: Sender,
 ) -> Result<Response, ApiError> {
-    let stored = store_messages(app, &items, visibility, sender).await?;
+    let stored = store_messages(app, &items, visibility, sender, None).await?;
     Ok(added_answer(&items, &stored))
 }
 
@@ -123,8 +124,12 @@ pub async fn store_messages(
     items: &[NewMessage],
     visibility: Visibility,
     sender: Sender,
+    author: Option<Actor>,
 ) -> StoreResult<Vec<Message>> {
-    let batch = message_batch(app, items, visibility, sender);
+    let batch = MessageBatch {
+        author,
+        ..message_batch(app, items, visibility, sender)
+    };
     let stored = app.store.add_messages(batch).await?;
     messages_added(app, &stored);
     Ok(stored)
@@ -152,6 +157,7 @@ fn message_batch(
         visibility,
         messages,
         at_ms: app.clock.now_ms(),
+        author: None,
     }
 }
 

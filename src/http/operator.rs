@@ -45,7 +45,12 @@ pub async fn threads_update(
     let now = Timestamp::truncate(app.clock.now());
     let thread = app
         .store
-        .set_resolved(update.thread_id, update.is_resolved, now)
+        .set_resolved(
+            update.thread_id,
+            update.is_resolved,
+            now,
+            crate::domain::staff::Actor::operator(),
+        )
         .await?;
     app.inbox.live.changed(&app.store, vec![thread.id]);
     Ok(one_thread(StaffThreadView::from(&thread)))

@@ -16,6 +16,7 @@ use crate::domain::json::WrittenPage;
 use crate::domain::message::{Message, MessageView, Sender};
 use crate::domain::paging::{Count, Position};
 use crate::domain::scope::Visibility;
+use crate::domain::staff::Actor;
 use crate::domain::thread::{Thread, ThreadView};
 use crate::domain::time::Timestamp;
 
@@ -37,12 +38,14 @@ pub trait Content: Send + Sync {
     /// The same page, written as `messages/getAll` answers it as its rows are
     /// read, the text read in place.
     async fn written_messages(&self, query: MessageQuery) -> StoreResult<WrittenPage>;
-    /// Sets `IsResolved`; `UpdatedUtc` moves only if it changes.
+    /// Sets `IsResolved`; `UpdatedUtc` moves, and the thread's activity
+    /// records `actor`, only if it changes.
     async fn set_resolved(
         &self,
         thread_id: Uuid,
         is_resolved: bool,
         at: Timestamp,
+        actor: Actor,
     ) -> StoreResult<Thread>;
 }
 
@@ -138,6 +141,8 @@ pub struct MessageBatch {
     pub messages: Vec<Message>,
     /// When the batch is written, in milliseconds, for webhook latency.
     pub at_ms: i64,
+    /// Who in the inbox wrote them (staff replies only), recorded with them.
+    pub author: Option<Actor>,
 }
 
 /// What a page cursor names.

@@ -21,8 +21,9 @@ pub trait Inbox: Send + Sync {
     /// One thread as the list shows it, with the names of its enterprise and
     /// integration ([`super::Missing::Thread`] when there is none).
     async fn inbox_thread(&self, id: Uuid) -> StoreResult<InboxRow>;
-    /// How many open threads wait for a reply (their last message is the guest's).
-    async fn awaiting_count(&self) -> StoreResult<u64>;
+    /// How many open threads wait for a reply (their last message is the
+    /// guest's), of these enterprises (all when `None`).
+    async fn awaiting_count(&self, scope: Option<Vec<Uuid>>) -> StoreResult<u64>;
     /// Ends an inbox session before it expires (at `expires_utc`); forgets the
     /// ended ones that have expired by `now_utc`.
     async fn end_session(&self, id: String, expires_utc: i64, now_utc: i64) -> StoreResult<()>;
@@ -48,6 +49,9 @@ pub struct InboxQuery {
     pub awaiting: bool,
     pub enterprise: Option<Uuid>,
     pub integration: Option<Uuid>,
+    /// The staff member's scope: only threads of these enterprises (all when
+    /// `None`).
+    pub scope: Option<Vec<Uuid>>,
     /// Text in the sender's name or the subject, ignoring the case of A to Z.
     pub search: Option<String>,
     /// The page starts after this thread.

@@ -35,6 +35,7 @@ pub mod outbox;
 pub mod postgres;
 pub mod row;
 pub mod sqlite;
+pub mod staff;
 pub mod tenants;
 
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub use outbox::{
     Attempt, Claim, Claimed, ClaimedDelivery, DeliveryInfo, DeliveryOutcome, DeliveryQuery,
     DeliveryView, Outbox, WebhookBacklog,
 };
+pub use staff::Staff;
 pub use tenants::{
     AccessTokenInfo, Enterprise, Integration, IntegrationChange, NewAccessToken, NewIntegration,
     Tenants, TokenRef,
@@ -95,6 +97,8 @@ pub enum Missing {
     AccessToken,
     #[error("the cursor names no webhook delivery")]
     DeliveryCursor,
+    #[error("there is no staff member with that login")]
+    StaffMember,
 }
 
 impl From<Missing> for StoreError {
@@ -127,7 +131,7 @@ pub struct WriteStats {
 /// Everything a running server keeps, and what it needs of its database.
 #[async_trait]
 pub trait Store:
-    Content + Outbox + Tenants + RateLimits + Admit + Emulator + Faults + Inbox + 'static
+    Content + Outbox + Tenants + RateLimits + Admit + Emulator + Faults + Inbox + Staff + 'static
 {
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;

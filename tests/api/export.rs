@@ -75,6 +75,7 @@ async fn add_message(store: &Arc<dyn Store>, thread: Uuid, sender: Sender, at: i
                 created: Timestamp::from_unix(at),
             }],
             at_ms: at * 1000,
+            author: None,
         })
         .await
         .unwrap();
@@ -195,6 +196,53 @@ async fn populated() -> TestDatabase {
         "Towels?",
     )
     .await;
+    // A staff member, a reply of theirs, and a resolve by them.
+    let anna = switchboard::domain::staff::StaffMember {
+        id: Uuid::from_u128(99),
+        name: "Anna Novak".to_owned(),
+        login: "anna".to_owned(),
+        role: switchboard::domain::staff::Role::Agent,
+        scope: switchboard::domain::staff::Scope::Enterprises(vec![demo::GROSS]),
+        disabled: false,
+        must_change_password: false,
+        created_ms: 1_769_904_000_003,
+        sessions_from_ms: 1_769_904_000_004,
+    };
+    store
+        .add_staff(
+            anna.clone(),
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".to_owned(),
+        )
+        .await
+        .unwrap();
+    let by_anna = switchboard::domain::staff::Actor {
+        member: Some(anna.id),
+        name: anna.name.clone(),
+    };
+    store
+        .add_messages(MessageBatch {
+            visibility: Visibility::staff(),
+            messages: vec![Message {
+                id: Uuid::from_u128(100),
+                thread_id: threads[1],
+                text: "On their way".to_owned(),
+                sender: Sender::Enterprise,
+                created: Timestamp::from_unix(1_769_904_104),
+            }],
+            at_ms: 1_769_904_104_000,
+            author: Some(by_anna.clone()),
+        })
+        .await
+        .unwrap();
+    store
+        .set_resolved(
+            threads[1],
+            true,
+            Timestamp::from_unix(1_769_904_105),
+            by_anna,
+        )
+        .await
+        .unwrap();
     let claim = |now_ms| Claim {
         now_ms,
         lease_now_ms: now_ms,
@@ -268,7 +316,7 @@ async fn a_database_moves_between_backends_and_exports_the_same_file() {
     let source = populated().await;
     let original = export_of(&source).await;
     let text = lines(&original);
-    assert_eq!(text[0], r#"{"Format":"switchboard-export","Version":3}"#);
+    assert_eq!(text[0], r#"{"Format":"switchboard-export","Version":4}"#);
     let kinds: Vec<&str> = text[1..]
         .iter()
         .map(|l| l.split('"').nth(1).unwrap())
@@ -428,9 +476,9 @@ async fn a_refused_file_names_its_line_and_writes_nothing() {
         ),
         (
             "unknown version",
-            with_line(&good, 1, r#"{"Format":"switchboard-export","Version":4}"#),
+            with_line(&good, 1, r#"{"Format":"switchboard-export","Version":5}"#),
             1,
-            "version 4",
+            "version 5",
         ),
         (
             "cut inside a line",
@@ -512,7 +560,7 @@ async fn a_refused_file_names_its_line_and_writes_nothing() {
             assert_eq!(
                 lines(&export_of(&target).await),
                 vec![
-                    r#"{"Format":"switchboard-export","Version":3}"#,
+                    r#"{"Format":"switchboard-export","Version":4}"#,
                     r#"{"End":{"Records":0}}"#
                 ],
                 "{case}: nothing was written"
@@ -991,7 +1039,7 @@ impl Shape {
                 }));
             }
         }
-        let mut file = String::from("{\"Format\":\"switchboard-export\",\"Version\":3}\n");
+        let mut file = String::from("{\"Format\":\"switchboard-export\",\"Version\":4}\n");
         let count = records.len() as u64;
         for record in records
             .iter()
@@ -1050,6 +1098,13 @@ fn as_of(version: u32, record: &mut serde_json::Value) -> bool {
     if version < 3 && record["Fault"]["Operation"] == "webhook" {
         return false;
     }
+    if version < 4
+        && ["StaffMember", "MessageAuthor", "ThreadActivity"]
+            .iter()
+            .any(|kind| record.get(*kind).is_some())
+    {
+        return false;
+    }
     for (added, kind, names) in since.iter().chain(&[(3, "WebhookAttempt", &["Body"][..])]) {
         if version < *added
             && let Some(fields) = record.get_mut(*kind).and_then(|r| r.as_object_mut())
@@ -1082,7 +1137,7 @@ fn records_as_of(version: u32, file: &[u8]) -> Vec<serde_json::Value> {
 async fn files_of_older_versions_still_import() {
     let source = populated().await;
     let good = export_of(&source).await;
-    for version in [1, 2] {
+    for version in [1, 2, 3] {
         let records = records_as_of(version, &good);
         let mut file = vec![json!({"Format": "switchboard-export", "Version": version})];
         file.extend(records.iter().cloned());

@@ -9,7 +9,7 @@ use crate::process::serve;
 
 /// A browser that keeps no cookies by itself and follows no redirects, so the
 /// tests see both.
-fn browser() -> reqwest::Client {
+pub fn browser() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -17,14 +17,14 @@ fn browser() -> reqwest::Client {
         .unwrap()
 }
 
-struct Page {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: String,
+pub struct Page {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
 }
 
 impl Page {
-    fn header(&self, name: &str) -> &str {
+    pub fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -32,7 +32,7 @@ impl Page {
     }
 
     /// The CSRF token of the page's forms.
-    fn csrf(&self) -> String {
+    pub fn csrf(&self) -> String {
         let start = self
             .body
             .find(r#"name="csrf" value=""#)
@@ -48,11 +48,16 @@ impl Page {
     }
 }
 
-async fn get(base: &str, path: &str, cookie: Option<&str>) -> Page {
+pub async fn get(base: &str, path: &str, cookie: Option<&str>) -> Page {
     send(browser().get(format!("{base}{path}")), cookie).await
 }
 
-async fn post_form(base: &str, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Page {
+pub async fn post_form(
+    base: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+) -> Page {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
@@ -76,7 +81,7 @@ async fn send(mut request: reqwest::RequestBuilder, cookie: Option<&str>) -> Pag
 }
 
 /// Logs in with `token`; the `name=value` of the session cookie.
-async fn log_in(base: &str, token: &str) -> String {
+pub async fn log_in(base: &str, token: &str) -> String {
     let page = post_form(base, "/inbox/login", None, &[("token", token)]).await;
     assert_eq!(page.status, 303, "{}", page.body);
     page.header("set-cookie")
@@ -516,7 +521,7 @@ async fn the_assets_are_our_own() {
 }
 
 /// Reads `events` until its text holds `needle`; what it read by then.
-async fn read_until(events: &mut reqwest::Response, needle: &str) -> String {
+pub async fn read_until(events: &mut reqwest::Response, needle: &str) -> String {
     let mut seen = String::new();
     let read = async {
         while !seen.contains(needle) {
@@ -533,7 +538,7 @@ async fn read_until(events: &mut reqwest::Response, needle: &str) -> String {
     seen
 }
 
-async fn open_events(base: &str, session: &str) -> reqwest::Response {
+pub async fn open_events(base: &str, session: &str) -> reqwest::Response {
     let events = browser()
         .get(format!("{base}/inbox/events"))
         .header("cookie", session)

@@ -11,6 +11,7 @@ use switchboard::domain::json::WrittenPage;
 use switchboard::domain::message::{Message, Sender};
 use switchboard::domain::paging::Count;
 use switchboard::domain::scope::{AccessGrant, Visibility};
+use switchboard::domain::staff::Actor;
 use switchboard::domain::thread::Thread;
 use switchboard::domain::time::Timestamp;
 use switchboard::ratelimit::{Decision, RateLimit};
@@ -256,6 +257,7 @@ async fn a_written_page_of_messages_shows_the_same_messages_as_the_api_does() {
             visibility: sample_client(),
             messages: vec![m],
             at_ms: 10_000,
+            author: None,
         };
         store.add_messages(batch).await.unwrap();
     }
@@ -263,6 +265,7 @@ async fn a_written_page_of_messages_shows_the_same_messages_as_the_api_does() {
         visibility: Visibility::staff(),
         messages: vec![message(theirs.id, Sender::Application, 11)],
         at_ms: 11_000,
+        author: None,
     };
     let their_message = store.add_messages(other).await.unwrap()[0].id;
     let messages_of = |cursor: Option<Uuid>, count: u32| MessageQuery {
@@ -344,6 +347,7 @@ async fn a_batch_with_a_thread_the_caller_cannot_see_writes_nothing() {
             message(theirs.id, Sender::Application, 2),
         ],
         at_ms: 2000,
+        author: None,
     };
     assert_eq!(
         missing(store.add_messages(batch).await),
@@ -368,14 +372,14 @@ async fn a_guest_message_reopens_and_a_staff_reply_does_not() {
         .await
         .unwrap();
     let resolved = store
-        .set_resolved(t.id, true, Timestamp::from_unix(2))
+        .set_resolved(t.id, true, Timestamp::from_unix(2), Actor::operator())
         .await
         .unwrap();
     assert!(resolved.is_resolved);
     assert_eq!(resolved.updated, Timestamp::from_unix(2));
     // The same value again changes nothing, not even UpdatedUtc.
     let again = store
-        .set_resolved(t.id, true, Timestamp::from_unix(3))
+        .set_resolved(t.id, true, Timestamp::from_unix(3), Actor::operator())
         .await
         .unwrap();
     assert_eq!(again.updated, Timestamp::from_unix(2));
@@ -384,6 +388,7 @@ async fn a_guest_message_reopens_and_a_staff_reply_does_not() {
         visibility: Visibility::staff(),
         messages: vec![message(t.id, sender, at)],
         at_ms: at * 1000,
+        author: None,
     };
     store
         .add_messages(reply(Sender::Enterprise, 4))
@@ -407,7 +412,7 @@ async fn a_guest_message_reopens_and_a_staff_reply_does_not() {
     assert_eq!(
         missing(
             store
-                .set_resolved(unknown, true, Timestamp::from_unix(6))
+                .set_resolved(unknown, true, Timestamp::from_unix(6), Actor::operator())
                 .await
         ),
         Missing::Thread(unknown)
@@ -458,6 +463,7 @@ async fn add_message(store: &Arc<dyn Store>, thread: Uuid, at_ms: i64) -> Uuid {
             visibility: Visibility::staff(),
             messages: vec![m],
             at_ms,
+            author: None,
         })
         .await
         .unwrap();
@@ -1090,6 +1096,7 @@ async fn messages_sent_with_their_admission_are_added_only_when_it_allows_them_a
             .map(|&t| message(t, Sender::Application, 2))
             .collect(),
         at_ms: 2000,
+        author: None,
     };
     let count = |store: Arc<dyn Store>| async move {
         let query = MessageQuery {

@@ -24,6 +24,10 @@ pub enum InboxError {
         title: &'static str,
         message: String,
     },
+    /// A member with a one-time password must choose their own first.
+    ChoosePassword,
+    /// An agent asked for a page of admins.
+    AdminsOnly,
     /// The database cannot be reached right now; the log says why.
     Unavailable(String),
     /// Something the inbox cannot tell the user about; the log says what.
@@ -67,6 +71,18 @@ impl IntoResponse for InboxError {
                 "There is no message thread at this address.".to_owned(),
             ),
             Self::BadRequest { title, message } => (StatusCode::BAD_REQUEST, title, message),
+            Self::ChoosePassword => {
+                return (
+                    StatusCode::SEE_OTHER,
+                    [(header::LOCATION, "/inbox/password")],
+                )
+                    .into_response();
+            }
+            Self::AdminsOnly => (
+                StatusCode::FORBIDDEN,
+                "Admins only",
+                "Only an admin of the team may do that.".to_owned(),
+            ),
             Self::Unavailable(cause) => {
                 tracing::warn!(cause = %cause, "inbox: database out of reach");
                 let mut response = page(

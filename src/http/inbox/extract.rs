@@ -9,13 +9,52 @@ use axum::http::request::Parts;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use uuid::Uuid;
+
 use super::InboxError;
-use super::session::{COOKIE, Session};
+use super::session::{COOKIE, Session, Who};
+use crate::domain::scope::Visibility;
+use crate::domain::staff::{Actor, Role, Scope};
 use crate::http::AppState;
 
-/// The session of a logged-in request: signed by this installation's key,
-/// not expired in real time, and not ended by logging out (on any node).
-pub struct LoggedIn(pub Session);
+/// Who is logged in: their session, what they act as, may do and see.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub session: Session,
+    pub actor: Actor,
+    pub role: Role,
+    pub scope: Scope,
+    /// A member's login (none for the operator).
+    pub login: Option<String>,
+    pub must_change_password: bool,
+}
+
+impl Viewer {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// What the viewer's queries of messages may see.
+    pub fn visibility(&self) -> Visibility {
+        Visibility {
+            integration: None,
+            enterprises: self.scope.filter().map(<[Uuid]>::to_vec),
+        }
+    }
+
+    /// The viewer's scope as a query filter.
+    pub fn scope_filter(&self) -> Option<Vec<Uuid>> {
+        self.scope.filter().map(<[Uuid]>::to_vec)
+    }
+}
+
+/// The viewer of a logged-in request: a session signed by this
+/// installation's key, not expired in real time, not ended by logging out
+/// (on any node), whose member exists, is not disabled and has not changed
+/// their password since (read from the database at every request, so that
+/// a change on any node holds at once). A member who must choose a password
+/// is sent to do that first.
+pub struct LoggedIn(pub Viewer);
 
 impl FromRequestParts<AppState> for LoggedIn {
     type Rejection = InboxError;
@@ -37,7 +76,40 @@ impl FromRequestParts<AppState> for LoggedIn {
         if app.store.session_ended(session.id.clone()).await? {
             return Err(InboxError::NotLoggedIn);
         }
-        Ok(Self(session))
+        let viewer = match session.who {
+            Who::Operator => Viewer {
+                session,
+                actor: Actor::operator(),
+                role: Role::Admin,
+                scope: Scope::All,
+                login: None,
+                must_change_password: false,
+            },
+            Who::Member(id) => {
+                let member = app
+                    .store
+                    .staff_member(id)
+                    .await?
+                    .filter(|m| !m.disabled && session.issued_ms >= m.sessions_from_ms)
+                    .ok_or(InboxError::NotLoggedIn)?;
+                Viewer {
+                    session,
+                    actor: Actor {
+                        member: Some(member.id),
+                        name: member.name,
+                    },
+                    role: member.role,
+                    scope: member.scope,
+                    login: Some(member.login),
+                    must_change_password: member.must_change_password,
+                }
+            }
+        };
+        let path = parts.uri.path();
+        if viewer.must_change_password && path != "/inbox/password" && path != "/inbox/logout" {
+            return Err(InboxError::ChoosePassword);
+        }
+        Ok(Self(viewer))
     }
 }
 
@@ -50,10 +122,28 @@ pub trait InboxForm: DeserializeOwned {
             message: "The form could not be read.".to_owned(),
         }
     }
+
+    /// The form from its `application/x-www-form-urlencoded` body.
+    fn read(body: &[u8]) -> Result<Self, InboxError> {
+        serde_urlencoded::from_bytes(body).map_err(|_| Self::unreadable())
+    }
 }
 
 impl InboxForm for super::NoFields {}
 impl InboxForm for super::ReplyForm {}
+impl InboxForm for super::PasswordForm {}
+
+impl InboxForm for super::TeamForm {
+    /// With its checked `enterprise` boxes, a field that repeats.
+    fn read(body: &[u8]) -> Result<Self, InboxError> {
+        let mut form: Self = serde_urlencoded::from_bytes(body).map_err(|_| Self::unreadable())?;
+        form.enterprises = url::form_urlencoded::parse(body)
+            .filter(|(name, _)| name == "enterprise")
+            .map(|(_, value)| Uuid::try_parse(&value).map_err(|_| Self::unreadable()))
+            .collect::<Result<_, _>>()?;
+        Ok(form)
+    }
+}
 
 impl InboxForm for super::ResolveForm {
     fn unreadable() -> InboxError {
@@ -64,10 +154,10 @@ impl InboxForm for super::ResolveForm {
     }
 }
 
-/// A change of a logged-in session: its session, once the form's CSRF token
+/// A change of a logged-in session: its viewer, once the form's CSRF token
 /// is the session's, and the form. Without a session or the right token:
 /// 403, and nothing changes.
-pub struct Posted<T>(pub Session, pub T);
+pub struct Posted<T>(pub Viewer, pub T);
 
 #[derive(Deserialize)]
 struct Csrf {
@@ -87,11 +177,11 @@ impl<T: InboxForm> FromRequest<AppState> for Posted<T> {
         let csrf = serde_urlencoded::from_bytes::<Csrf>(&body)
             .map(|c| c.csrf)
             .unwrap_or_default();
-        let LoggedIn(session) = session?;
-        if !app.inbox.sessions.csrf_matches(&session, &csrf) {
+        let LoggedIn(viewer) = session?;
+        if !app.inbox.sessions.csrf_matches(&viewer.session, &csrf) {
             return Err(InboxError::Csrf);
         }
-        let form = serde_urlencoded::from_bytes(&body).map_err(|_| T::unreadable())?;
-        Ok(Self(session, form))
+        let form = T::read(&body)?;
+        Ok(Self(viewer, form))
     }
 }

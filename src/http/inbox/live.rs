@@ -25,6 +25,29 @@ const BACKLOG: usize = 256;
 /// load, one `NOTIFY` per this, instead of one per write.
 const GATHER: Duration = Duration::from_millis(50);
 
+/// What a page's stream does with a change (of a thread; `None`: the page
+/// missed some and refreshes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Send,
+    /// A thread the viewer may not see.
+    Skip,
+    /// The session no longer holds.
+    End,
+}
+
+/// Decides what a stream does with each change.
+pub type Gate = Arc<
+    dyn Fn(Option<Uuid>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Verdict> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// A gate that sends every change: the viewer sees everything.
+pub fn open_gate() -> Gate {
+    Arc::new(|_| Box::pin(async { Verdict::Send }))
+}
+
 /// Streams one session may hold open at once (a few tabs).
 pub const STREAMS_PER_SESSION: usize = 10;
 
@@ -138,39 +161,53 @@ impl Live {
 
     /// The event stream of one page of `session`: a `change` event naming
     /// the thread, or `refresh` when the page missed some; refused beyond
-    /// the limits.
+    /// the limits. `gate` decides, before each event, whether the page may
+    /// hear of that thread (the viewer's scope), and whether the session
+    /// still holds (a disabled member's stream ends).
     pub fn stream(
         &self,
         session: &str,
+        gate: Gate,
     ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, Refused> {
         let slot = self.streams.take(session)?;
         let receiver = self.changes.subscribe();
         let closing = self.closing.subscribe();
         let stream = futures_util::stream::unfold(
-            (receiver, closing, true, slot),
-            |(mut receiver, mut closing, first, slot)| async move {
+            (receiver, closing, true, slot, gate),
+            |(mut receiver, mut closing, first, slot, gate)| async move {
                 if first {
                     // Reconnect a second after a lost connection.
                     let hello = Event::default()
                         .event("hello")
                         .data("")
                         .retry(Duration::from_secs(1));
-                    return Some((Ok(hello), (receiver, closing, false, slot)));
+                    return Some((Ok(hello), (receiver, closing, false, slot, gate)));
                 }
-                if *closing.borrow() {
-                    return None;
-                }
-                let event = tokio::select! {
-                    change = receiver.recv() => match change {
-                        Ok(thread) => Event::default().event("change").data(thread.to_string()),
-                        Err(broadcast::error::RecvError::Lagged(_)) => {
-                            Event::default().event("refresh").data("")
+                loop {
+                    if *closing.borrow() {
+                        return None;
+                    }
+                    let (thread, event) = tokio::select! {
+                        change = receiver.recv() => match change {
+                            Ok(thread) => (
+                                Some(thread),
+                                Event::default().event("change").data(thread.to_string()),
+                            ),
+                            Err(broadcast::error::RecvError::Lagged(_)) => {
+                                (None, Event::default().event("refresh").data(""))
+                            }
+                            Err(broadcast::error::RecvError::Closed) => return None,
+                        },
+                        _ = closing.changed() => return None,
+                    };
+                    match gate(thread).await {
+                        Verdict::Send => {
+                            return Some((Ok(event), (receiver, closing, false, slot, gate)));
                         }
-                        Err(broadcast::error::RecvError::Closed) => return None,
-                    },
-                    _ = closing.changed() => return None,
-                };
-                Some((Ok(event), (receiver, closing, false, slot)))
+                        Verdict::Skip => {}
+                        Verdict::End => return None,
+                    }
+                }
             },
         );
         Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
@@ -200,12 +237,16 @@ mod tests {
     #[tokio::test]
     async fn a_stream_gives_its_place_back_when_it_ends() {
         let live = Live::new(12);
-        let mut first: Vec<_> = (0..10).map(|_| live.stream("a").unwrap()).collect();
-        assert_eq!(live.stream("a").err(), Some(Refused::Session));
-        let second: Vec<_> = (0..2).map(|_| live.stream("b").unwrap()).collect();
-        assert_eq!(live.stream("c").err(), Some(Refused::Node));
+        let mut first: Vec<_> = (0..10)
+            .map(|_| live.stream("a", open_gate()).unwrap())
+            .collect();
+        assert_eq!(live.stream("a", open_gate()).err(), Some(Refused::Session));
+        let second: Vec<_> = (0..2)
+            .map(|_| live.stream("b", open_gate()).unwrap())
+            .collect();
+        assert_eq!(live.stream("c", open_gate()).err(), Some(Refused::Node));
         first.pop();
-        assert!(live.stream("c").is_ok(), "a place came free");
+        assert!(live.stream("c", open_gate()).is_ok(), "a place came free");
         drop(first);
         drop(second);
         assert!(live.streams.open.lock().unwrap().is_empty());

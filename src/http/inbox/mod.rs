@@ -29,27 +29,29 @@ use super::AppState;
 use super::messages::store_messages;
 use crate::domain::message::{MessageText, NewMessage, Sender};
 use crate::domain::paging::Count;
-use crate::domain::scope::Visibility;
+use crate::domain::staff::{Scope, StaffChange};
 use crate::domain::time::Timestamp;
 use crate::store::MessageQuery;
 use crate::store::inbox::InboxQuery;
 use crate::tokens::TokenHash;
 pub use error::InboxError;
-use extract::{LoggedIn, Posted};
+use extract::{LoggedIn, Posted, Viewer};
 use live::{Live, Refused};
 use pages::{Filters, ListPage, ThreadPage};
-use session::{COOKIE, LIFETIME, Sessions, Throttle};
+use session::{COOKIE, LIFETIME, Sessions, Throttle, Who};
 
 /// Threads on a page of the list.
 const PAGE: u32 = 50;
 /// The most messages a thread's page shows (its newest ones).
 const MOST_MESSAGES: Count = Count::new(1000);
 
-/// What the inbox keeps per node: its sessions' key, the login throttle, and
-/// whether cookies are sent over https only.
+/// What the inbox keeps per node: its sessions' key, the login throttles,
+/// and whether cookies are sent over https only.
 pub struct Inbox {
     sessions: Sessions,
-    throttle: Throttle,
+    /// Wrong logins per address, and per login.
+    throttle: Throttle<IpAddr>,
+    throttle_logins: Throttle<String>,
     secure: bool,
     /// Changes for the open pages.
     pub live: Live,
@@ -62,6 +64,7 @@ impl Inbox {
         Self {
             sessions: Sessions::new(operator_token),
             throttle: Throttle::default(),
+            throttle_logins: Throttle::default(),
             secure,
             live: Live::new(live_streams),
         }
@@ -73,6 +76,22 @@ impl Inbox {
             "{COOKIE}={value}; Path=/inbox; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
         )
     }
+
+    /// A new session for `who`, as a cookie that logs in.
+    fn log_in(&self, app: &AppState, who: Who) -> Result<Response, InboxError> {
+        self.log_in_at(app.real_clock.now_ms(), who)
+    }
+
+    /// A new session issued at `issued_ms` (real time): sessions last 12
+    /// hours of real time, whatever the manual clock says.
+    fn log_in_at(&self, issued_ms: i64, who: Who) -> Result<Response, InboxError> {
+        let value = self
+            .sessions
+            .issue(issued_ms, who)
+            .map_err(|e| InboxError::Internal(e.to_string()))?;
+        let cookie = self.cookie(&value, LIFETIME.as_secs());
+        Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/inbox")).into_response())
+    }
 }
 
 pub fn routes() -> Router<AppState> {
@@ -80,6 +99,9 @@ pub fn routes() -> Router<AppState> {
         .route("/inbox", get(list))
         .route("/inbox/login", post(login))
         .route("/inbox/logout", post(logout))
+        .route("/inbox/password", get(password_page).post(password))
+        .route("/inbox/team", get(team_page).post(team_add))
+        .route("/inbox/team/{login}", post(team_change))
         .route("/inbox/threads/{id}", get(thread))
         .route("/inbox/threads/{id}/reply", post(reply))
         .route("/inbox/threads/{id}/resolve", post(resolve))
@@ -89,23 +111,41 @@ pub fn routes() -> Router<AppState> {
         .layer(axum::middleware::from_fn(error::security_headers))
 }
 
-/// The names of the enterprises and integrations the list's filters offer.
-async fn names(app: &AppState) -> Result<(Vec<(Uuid, String)>, Vec<(Uuid, String)>), InboxError> {
+/// What a page's header needs of its viewer.
+fn who<'a>(viewer: &'a Viewer, csrf: &'a str) -> pages::Who<'a> {
+    pages::Who {
+        name: &viewer.actor.name,
+        admin: viewer.is_admin(),
+        member: viewer.actor.member.is_some(),
+        csrf,
+    }
+}
+
+/// The names of the enterprises (those the viewer sees) and integrations
+/// the list's filters offer.
+async fn names(
+    app: &AppState,
+    scope: &Scope,
+) -> Result<(Vec<(Uuid, String)>, Vec<(Uuid, String)>), InboxError> {
     let enterprises = app.store.enterprises().await?;
     let integrations = app.store.integrations().await?;
     Ok((
-        enterprises.into_iter().map(|e| (e.id, e.name)).collect(),
+        enterprises
+            .into_iter()
+            .filter(|e| scope.allows(e.id))
+            .map(|e| (e.id, e.name))
+            .collect(),
         integrations.into_iter().map(|i| (i.id, i.name)).collect(),
     ))
 }
 
 async fn list(
     State(app): State<AppState>,
-    session: Result<LoggedIn, InboxError>,
+    viewer: Result<LoggedIn, InboxError>,
     filters: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, InboxError> {
-    let LoggedIn(session) = match session {
-        Ok(session) => session,
+    let LoggedIn(viewer) = match viewer {
+        Ok(viewer) => viewer,
         Err(InboxError::NotLoggedIn) => return Ok(error::page(StatusCode::OK, pages::login(None))),
         Err(e) => return Err(e),
     };
@@ -118,6 +158,7 @@ async fn list(
         awaiting: filters.awaiting(),
         enterprise: filters.enterprise,
         integration: filters.integration,
+        scope: viewer.scope_filter(),
         search: filters.q.clone(),
         after: filters.after,
         count: Count::new(PAGE + 1),
@@ -130,11 +171,11 @@ async fn list(
         }
         Err(e) => return Err(e.into()),
     };
-    let awaiting_count = app.store.awaiting_count().await?;
-    let (enterprises, integrations) = names(&app).await?;
+    let awaiting_count = app.store.awaiting_count(viewer.scope_filter()).await?;
+    let (enterprises, integrations) = names(&app, &viewer.scope).await?;
     let more = rows.len() > PAGE as usize;
     let rows = &rows[..rows.len().min(PAGE as usize)];
-    let csrf = app.inbox.sessions.csrf(&session);
+    let csrf = app.inbox.sessions.csrf(&viewer.session);
     Ok(error::page(
         StatusCode::OK,
         pages::list(&ListPage {
@@ -144,7 +185,7 @@ async fn list(
             enterprises: &enterprises,
             integrations: &integrations,
             next: more.then(|| rows.last().map(|r| r.thread.id)).flatten(),
-            csrf: &csrf,
+            who: who(&viewer, &csrf),
         }),
     ))
 }
@@ -153,8 +194,15 @@ async fn list(
 struct LoginForm {
     #[serde(default)]
     token: String,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
 }
 
+/// Logs in with a login and password, or with the operator token (as the
+/// built-in admin, Operator). More than 10 wrong tries in a minute from one
+/// address, or for one login, are refused with 429.
 async fn login(
     State(app): State<AppState>,
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
@@ -162,32 +210,52 @@ async fn login(
 ) -> Result<Response, InboxError> {
     let address = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0.0.ip());
     let now = app.real_clock.instant();
-    if app.inbox.throttle.is_blocked(address, now) {
+    let form = serde_urlencoded::from_bytes::<LoginForm>(&body).unwrap_or(LoginForm {
+        token: String::new(),
+        login: String::new(),
+        password: String::new(),
+    });
+    let login = form.login.trim().to_lowercase();
+    let throttle = &app.inbox.throttle;
+    let logins = &app.inbox.throttle_logins;
+    if throttle.is_blocked(&address, now) || (!login.is_empty() && logins.is_blocked(&login, now)) {
         return Ok(error::page(
             StatusCode::TOO_MANY_REQUESTS,
-            pages::login(Some(
-                "Too many wrong tokens from this address: wait a minute, then try again.",
-            )),
+            pages::login(Some("Too many wrong tries: wait a minute, then try again.")),
         ));
     }
-    let token = serde_urlencoded::from_bytes::<LoginForm>(&body)
-        .map(|f| f.token)
-        .unwrap_or_default();
-    if !TokenHash::of(token.trim()).matches(&app.settings.operator_token.0) {
-        app.inbox.throttle.wrong_try(address, now);
+    if !form.token.trim().is_empty() {
+        if TokenHash::of(form.token.trim()).matches(&app.settings.operator_token.0) {
+            return app.inbox.log_in(&app, Who::Operator);
+        }
+        throttle.wrong_try(address, now);
         return Ok(error::page(
             StatusCode::UNAUTHORIZED,
             pages::login(Some("That is not the operator token.")),
         ));
     }
-    // Sessions last 12 hours of real time, whatever the manual clock says.
-    let value = app
-        .inbox
-        .sessions
-        .issue(app.real_clock.now_unix())
-        .map_err(|e| InboxError::Internal(e.to_string()))?;
-    let cookie = app.inbox.cookie(&value, LIFETIME.as_secs());
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/inbox")).into_response())
+    let found = match login.is_empty() {
+        true => None,
+        false => app.store.staff_login(login.clone()).await?,
+    };
+    let (member, hash) = match found {
+        Some((member, hash)) => (Some(member), Some(hash)),
+        None => (None, None),
+    };
+    let right = crate::passwords::verify(form.password, hash).await;
+    match member {
+        Some(member) if right && !member.disabled => app.inbox.log_in(&app, Who::Member(member.id)),
+        _ => {
+            throttle.wrong_try(address, now);
+            if !login.is_empty() {
+                logins.wrong_try(login, now);
+            }
+            Ok(error::page(
+                StatusCode::UNAUTHORIZED,
+                pages::login(Some("That login and password do not match.")),
+            ))
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -195,10 +263,11 @@ pub(super) struct NoFields {}
 
 async fn logout(
     State(app): State<AppState>,
-    Posted(session, NoFields {}): Posted<NoFields>,
+    Posted(viewer, NoFields {}): Posted<NoFields>,
 ) -> Result<Response, InboxError> {
     // Ended on every node, a copy of the cookie too.
     let now = app.real_clock.now_unix();
+    let session = viewer.session;
     app.store
         .end_session(session.id, session.expires_unix, now)
         .await?;
@@ -206,19 +275,33 @@ async fn logout(
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/inbox")).into_response())
 }
 
+/// A thread the viewer may see, or [`InboxError::NoThread`]: another
+/// enterprise's thread is as missing as one that does not exist.
+async fn visible_thread(
+    app: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+) -> Result<crate::store::inbox::InboxRow, InboxError> {
+    let row = app.store.inbox_thread(id).await?;
+    if !viewer.scope.allows(row.thread.enterprise_id) {
+        return Err(InboxError::NoThread);
+    }
+    Ok(row)
+}
+
 /// A thread's page: `refused` is a reply that was not sent, and why.
 async fn thread_page(
     app: &AppState,
-    session: &session::Session,
+    viewer: &Viewer,
     id: Uuid,
     refused: Option<(&str, &str)>,
     status: StatusCode,
 ) -> Result<Response, InboxError> {
-    let row = app.store.inbox_thread(id).await?;
+    let row = visible_thread(app, viewer, id).await?;
     let mut messages = app
         .store
         .messages(MessageQuery {
-            visibility: Visibility::staff(),
+            visibility: viewer.visibility(),
             thread_ids: vec![id],
             enterprises: None,
             created: None,
@@ -227,8 +310,9 @@ async fn thread_page(
         })
         .await?;
     messages.reverse();
-    let awaiting_count = app.store.awaiting_count().await?;
-    let csrf = app.inbox.sessions.csrf(session);
+    let history = app.store.thread_history(id).await?;
+    let awaiting_count = app.store.awaiting_count(viewer.scope_filter()).await?;
+    let csrf = app.inbox.sessions.csrf(&viewer.session);
     Ok(error::page(
         status,
         pages::thread(&ThreadPage {
@@ -236,8 +320,9 @@ async fn thread_page(
             enterprise_name: &row.enterprise_name,
             integration_name: &row.integration_name,
             messages: &messages,
+            history: &history,
             awaiting_count,
-            csrf: &csrf,
+            who: who(viewer, &csrf),
             refused,
         }),
     ))
@@ -250,15 +335,15 @@ fn thread_id(text: &str) -> Result<Uuid, InboxError> {
 
 async fn thread(
     State(app): State<AppState>,
-    session: Result<LoggedIn, InboxError>,
+    viewer: Result<LoggedIn, InboxError>,
     Path(id): Path<String>,
 ) -> Result<Response, InboxError> {
-    let LoggedIn(session) = match session {
-        Ok(session) => session,
+    let LoggedIn(viewer) = match viewer {
+        Ok(viewer) => viewer,
         Err(InboxError::NotLoggedIn) => return Ok(Redirect::to("/inbox").into_response()),
         Err(e) => return Err(e),
     };
-    thread_page(&app, &session, thread_id(&id)?, None, StatusCode::OK).await
+    thread_page(&app, &viewer, thread_id(&id)?, None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -267,10 +352,12 @@ pub(super) struct ReplyForm {
     text: String,
 }
 
+/// A reply: a staff message with every effect of the operator API's, its
+/// author recorded with it; to a thread the viewer sees only.
 async fn reply(
     State(app): State<AppState>,
     Path(id): Path<String>,
-    Posted(session, form): Posted<ReplyForm>,
+    Posted(viewer, form): Posted<ReplyForm>,
 ) -> Result<Response, InboxError> {
     let id = thread_id(&id)?;
     // The rule of the API's Text, by the API's own type.
@@ -278,7 +365,7 @@ async fn reply(
         Ok(text) => text,
         Err(refused) => {
             let refused = Some((refused.0.as_str(), form.text.as_str()));
-            return thread_page(&app, &session, id, refused, StatusCode::BAD_REQUEST).await;
+            return thread_page(&app, &viewer, id, refused, StatusCode::BAD_REQUEST).await;
         }
     };
     let item = NewMessage {
@@ -286,13 +373,19 @@ async fn reply(
         text,
         identifier: None,
     };
+    // The store refuses a thread outside the viewer's scope (as missing).
     store_messages(
         &app,
         std::slice::from_ref(&item),
-        Visibility::staff(),
+        viewer.visibility(),
         Sender::Enterprise,
+        Some(viewer.actor.clone()),
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        crate::store::StoreError::Missing(_) => InboxError::NoThread,
+        e => e.into(),
+    })?;
     Ok(Redirect::to(&format!("/inbox/threads/{id}#reply")).into_response())
 }
 
@@ -304,36 +397,294 @@ pub(super) struct ResolveForm {
 async fn resolve(
     State(app): State<AppState>,
     Path(id): Path<String>,
-    Posted(_, form): Posted<ResolveForm>,
+    Posted(viewer, form): Posted<ResolveForm>,
 ) -> Result<Response, InboxError> {
     let id = thread_id(&id)?;
+    visible_thread(&app, &viewer, id).await?;
     let now = Timestamp::truncate(app.clock.now());
-    app.store.set_resolved(id, form.resolved, now).await?;
+    app.store
+        .set_resolved(id, form.resolved, now, viewer.actor.clone())
+        .await?;
     app.inbox.live.changed(&app.store, vec![id]);
     Ok(Redirect::to(&format!("/inbox/threads/{id}")).into_response())
 }
 
-/// The live updates of a logged-in page.
-async fn events(State(app): State<AppState>, session: Result<LoggedIn, InboxError>) -> Response {
-    match session {
-        Ok(LoggedIn(session)) => match app.inbox.live.stream(&session.id) {
-            Ok(stream) => stream.into_response(),
-            Err(refused) => {
-                let message = match refused {
-                    Refused::Session => "This session has as many live pages open as it may.",
-                    Refused::Node => "This server has as many live pages open as it may.",
-                };
-                (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [(header::RETRY_AFTER, "30")],
-                    message,
-                )
-                    .into_response()
-            }
-        },
-        Err(InboxError::NotLoggedIn) => StatusCode::UNAUTHORIZED.into_response(),
-        Err(e) => e.into_response(),
+/// The live updates of a logged-in page: only of threads its viewer sees,
+/// and only while its session holds.
+async fn events(State(app): State<AppState>, viewer: Result<LoggedIn, InboxError>) -> Response {
+    let viewer = match viewer {
+        Ok(LoggedIn(viewer)) => viewer,
+        Err(InboxError::NotLoggedIn) => return StatusCode::UNAUTHORIZED.into_response(),
+        Err(e) => return e.into_response(),
+    };
+    match app
+        .inbox
+        .live
+        .stream(&viewer.session.id, gate(&app, &viewer))
+    {
+        Ok(stream) => stream.into_response(),
+        Err(refused) => {
+            let message = match refused {
+                Refused::Session => "This session has as many live pages open as it may.",
+                Refused::Node => "This server has as many live pages open as it may.",
+            };
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "30")],
+                message,
+            )
+                .into_response()
+        }
     }
+}
+
+/// What a viewer's stream lets through: for a member, only while the member
+/// is enabled and the session not older than their last password change,
+/// and only threads of their enterprises.
+fn gate(app: &AppState, viewer: &Viewer) -> live::Gate {
+    let Some(member) = viewer.actor.member else {
+        return live::open_gate();
+    };
+    let (store, issued_ms) = (app.store.clone(), viewer.session.issued_ms);
+    std::sync::Arc::new(move |thread| {
+        let store = store.clone();
+        Box::pin(async move {
+            let Ok(Some(now)) = store.staff_member(member).await else {
+                return live::Verdict::End;
+            };
+            if now.disabled || issued_ms < now.sessions_from_ms {
+                return live::Verdict::End;
+            }
+            match (thread, now.scope.filter()) {
+                (_, None) | (None, _) => live::Verdict::Send,
+                (Some(thread), Some(_)) => match store.inbox_thread(thread).await {
+                    Ok(row) if now.scope.allows(row.thread.enterprise_id) => live::Verdict::Send,
+                    _ => live::Verdict::Skip,
+                },
+            }
+        })
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    again: String,
+}
+
+async fn password_page(
+    State(app): State<AppState>,
+    LoggedIn(viewer): LoggedIn,
+) -> Result<Response, InboxError> {
+    if viewer.actor.member.is_none() {
+        return Err(InboxError::BadRequest {
+            title: "No password",
+            message:
+                "The operator logs in with the operator token, which has no password to change."
+                    .to_owned(),
+        });
+    }
+    let csrf = app.inbox.sessions.csrf(&viewer.session);
+    Ok(error::page(
+        StatusCode::OK,
+        pages::password(&who(&viewer, &csrf), viewer.must_change_password, None),
+    ))
+}
+
+/// A member's new password: the current one first. Every other session of
+/// the member ends; this one goes on with a new cookie.
+async fn password(
+    State(app): State<AppState>,
+    Posted(viewer, form): Posted<PasswordForm>,
+) -> Result<Response, InboxError> {
+    let (Some(member), Some(login)) = (viewer.actor.member, viewer.login.clone()) else {
+        return Err(InboxError::AdminsOnly);
+    };
+    let csrf = app.inbox.sessions.csrf(&viewer.session);
+    let refuse = |message: &str| {
+        Ok(error::page(
+            StatusCode::BAD_REQUEST,
+            pages::password(
+                &who(&viewer, &csrf),
+                viewer.must_change_password,
+                Some(message),
+            ),
+        ))
+    };
+    let hash = app.store.staff_login(login).await?.map(|(_, hash)| hash);
+    if !crate::passwords::verify(form.current.clone(), hash).await {
+        return refuse("That is not your current password.");
+    }
+    if form.new != form.again {
+        return refuse("The two new passwords differ.");
+    }
+    if let Err(e) = crate::domain::staff::check_password(&form.new) {
+        return refuse(&e.0);
+    }
+    if form.new == form.current {
+        return refuse("Choose a password other than the one you have.");
+    }
+    // Every session issued until now ends; this one goes on, issued after.
+    let after_ms = app.real_clock.now_ms() + 1;
+    crate::admin::set_password(app.store.as_ref(), member, form.new, false, after_ms).await?;
+    app.inbox.log_in_at(after_ms, Who::Member(member))
+}
+
+/// The team page's state after an action.
+async fn team_view(
+    app: &AppState,
+    viewer: &Viewer,
+    done: Option<(&str, String, Option<&str>)>,
+    refused: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, InboxError> {
+    let members = app.store.staff().await?;
+    let enterprises: Vec<(Uuid, String)> = app
+        .store
+        .enterprises()
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.name))
+        .collect();
+    let csrf = app.inbox.sessions.csrf(&viewer.session);
+    Ok(error::page(
+        status,
+        pages::team(&pages::TeamPage {
+            members: &members,
+            enterprises: &enterprises,
+            who: who(viewer, &csrf),
+            done,
+            refused,
+        }),
+    ))
+}
+
+async fn team_page(
+    State(app): State<AppState>,
+    LoggedIn(viewer): LoggedIn,
+) -> Result<Response, InboxError> {
+    if !viewer.is_admin() {
+        return Err(InboxError::AdminsOnly);
+    }
+    team_view(&app, &viewer, None, None, StatusCode::OK).await
+}
+
+/// A team form: a member's name, login, role and enterprises, or an action.
+#[derive(Deserialize)]
+pub(super) struct TeamForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    action: String,
+    /// The checked `enterprise` boxes (see `InboxForm::read`).
+    #[serde(skip)]
+    enterprises: Vec<Uuid>,
+}
+
+async fn team_add(
+    State(app): State<AppState>,
+    Posted(viewer, form): Posted<TeamForm>,
+) -> Result<Response, InboxError> {
+    if !viewer.is_admin() {
+        return Err(InboxError::AdminsOnly);
+    }
+    let body = serde_json::json!({
+        "Name": form.name,
+        "Login": form.login,
+        "Role": form.role,
+        "EnterpriseIds": form.enterprises,
+    });
+    let request = crate::domain::fields::Object::root(&body)
+        .and_then(|o| <crate::domain::staff::AddStaff as crate::domain::Request>::parse(&o));
+    let request = match request {
+        Ok(request) => request,
+        Err(e) => {
+            return team_view(&app, &viewer, None, Some(&e.0), StatusCode::BAD_REQUEST).await;
+        }
+    };
+    match crate::admin::add_staff(app.store.as_ref(), request, app.real_clock.now_ms()).await {
+        Ok((member, password)) => {
+            let message = format!("{} logs in as {}.", member.name, member.login);
+            team_view(
+                &app,
+                &viewer,
+                Some(("Member added", message, Some(&password))),
+                None,
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(crate::store::StoreError::Conflict(message)) => {
+            team_view(&app, &viewer, None, Some(&message), StatusCode::BAD_REQUEST).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn team_change(
+    State(app): State<AppState>,
+    Path(login): Path<String>,
+    Posted(viewer, form): Posted<TeamForm>,
+) -> Result<Response, InboxError> {
+    if !viewer.is_admin() {
+        return Err(InboxError::AdminsOnly);
+    }
+    let now_ms = app.real_clock.now_ms();
+    let store = app.store.as_ref();
+    let change = match form.action.as_str() {
+        "disable" => StaffChange {
+            disabled: Some(true),
+            ..StaffChange::default()
+        },
+        "enable" => StaffChange {
+            disabled: Some(false),
+            ..StaffChange::default()
+        },
+        "password" => {
+            let Some((member, _)) = store.staff_login(login.clone()).await? else {
+                return Err(InboxError::NoThread);
+            };
+            let password =
+                crate::passwords::one_time().map_err(|e| InboxError::Internal(e.to_string()))?;
+            crate::admin::set_password(store, member.id, password.clone(), true, now_ms + 1)
+                .await?;
+            let message = format!(
+                "{} chooses a new password at their next login.",
+                member.name
+            );
+            return team_view(
+                &app,
+                &viewer,
+                Some(("New one-time password", message, Some(&password))),
+                None,
+                StatusCode::OK,
+            )
+            .await;
+        }
+        _ => StaffChange {
+            role: crate::domain::staff::Role::parse(&form.role),
+            scope: Some(Scope::of(form.enterprises)),
+            ..StaffChange::default()
+        },
+    };
+    let member = crate::admin::update_staff(store, login, change, now_ms).await?;
+    let message = format!("{} is saved.", member.name);
+    team_view(
+        &app,
+        &viewer,
+        Some(("Saved", message, None)),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn stylesheet() -> Response {

@@ -6,9 +6,11 @@ use maud::{DOCTYPE, Markup, html};
 use uuid::Uuid;
 
 use crate::domain::message::{Message, Sender};
+use crate::domain::staff::StaffMember;
 use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
 use crate::store::inbox::InboxRow;
+use crate::store::staff::{Activity, ThreadHistory};
 
 /// Which threads the list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -125,17 +127,34 @@ pub fn login(message: Option<&str>) -> Markup {
         html! {
             main.login {
                 h1 { "switchboard inbox" }
+                @if let Some(message) = message {
+                    p.error role="alert" { (message) }
+                }
                 form method="post" action="/inbox/login" {
-                    label for="token" { "Operator token" }
-                    input #token type="password" name="token" required autofocus autocomplete="current-password";
-                    @if let Some(message) = message {
-                        p.error role="alert" { (message) }
-                    }
+                    label for="login" { "Login" }
+                    input #login type="text" name="login" autofocus autocomplete="username" autocapitalize="none";
+                    label for="password" { "Password" }
+                    input #password type="password" name="password" autocomplete="current-password";
                     button type="submit" { "Log in" }
+                }
+                form.setup method="post" action="/inbox/login" {
+                    p.hint { "Setting up? The operator token logs in as the built-in admin, Operator." }
+                    label for="token" { "Operator token" }
+                    input #token type="password" name="token" autocomplete="off";
+                    button type="submit" { "Log in with the token" }
                 }
             }
         },
     )
+}
+
+/// Who a page is for, as its header shows them.
+pub struct Who<'a> {
+    pub name: &'a str,
+    pub admin: bool,
+    /// A member (who has a password), not the operator.
+    pub member: bool,
+    pub csrf: &'a str,
 }
 
 /// What the list shows.
@@ -147,7 +166,7 @@ pub struct ListPage<'a> {
     pub integrations: &'a [(Uuid, String)],
     /// The last row's id, when there may be more.
     pub next: Option<Uuid>,
-    pub csrf: &'a str,
+    pub who: Who<'a>,
 }
 
 fn title(awaiting: u64, what: &str) -> String {
@@ -158,16 +177,21 @@ fn title(awaiting: u64, what: &str) -> String {
     }
 }
 
-fn header(csrf: &str, awaiting: u64) -> Markup {
+fn header(who: &Who<'_>, awaiting: u64) -> Markup {
     html! {
         header.top {
             a.home href="/inbox" { "Inbox" }
             span.count data-awaiting=(awaiting) {
                 @if awaiting > 0 { (awaiting) " awaiting reply" }
             }
-            form.logout method="post" action="/inbox/logout" {
-                input type="hidden" name="csrf" value=(csrf);
-                button type="submit" { "Log out" }
+            nav.me aria-label="You" {
+                @if who.admin { a href="/inbox/team" { "Team" } }
+                @if who.member { a href="/inbox/password" { "Password" } }
+                span.name { (who.name) }
+                form.logout method="post" action="/inbox/logout" {
+                    input type="hidden" name="csrf" value=(who.csrf);
+                    button type="submit" { "Log out" }
+                }
             }
         }
     }
@@ -178,7 +202,7 @@ pub fn list(view: &ListPage<'_>) -> Markup {
     layout(
         &title(view.awaiting_count, "Inbox"),
         html! {
-            (header(view.csrf, view.awaiting_count))
+            (header(&view.who, view.awaiting_count))
             main.list data-live="list" {
                 nav.tabs aria-label="Threads" {
                     @for state in [State::Open, State::Resolved, State::All] {
@@ -263,8 +287,10 @@ pub struct ThreadPage<'a> {
     pub integration_name: &'a str,
     /// Oldest first.
     pub messages: &'a [Message],
+    /// Who wrote which staff reply, and the thread's resolves and reopens.
+    pub history: &'a ThreadHistory,
     pub awaiting_count: u64,
-    pub csrf: &'a str,
+    pub who: Who<'a>,
     /// Why a reply was refused, and its text, to send again.
     pub refused: Option<(&'a str, &'a str)>,
 }
@@ -275,7 +301,7 @@ pub fn thread(view: &ThreadPage<'_>) -> Markup {
     layout(
         &title(view.awaiting_count, &format!("{} – Inbox", t.subject)),
         html! {
-            (header(view.csrf, view.awaiting_count))
+            (header(&view.who, view.awaiting_count))
             main.conversation data-live="thread" data-id=(t.id) {
                 a.back href="/inbox" { "← All threads" }
                 h1 { (t.subject) }
@@ -285,23 +311,37 @@ pub fn thread(view: &ThreadPage<'_>) -> Markup {
                     span.state { @if t.is_resolved { "Resolved" } @else { "Open" } }
                 }
                 form.resolve method="post" action=(format!("{base}/resolve")) {
-                    input type="hidden" name="csrf" value=(view.csrf);
+                    input type="hidden" name="csrf" value=(view.who.csrf);
                     input type="hidden" name="resolved" value=(if t.is_resolved { "false" } else { "true" });
                     button type="submit" data-key="e" { @if t.is_resolved { "Reopen" } @else { "Resolve" } }
                 }
                 ol.messages {
-                    @for m in view.messages {
-                        li.message.guest[m.sender == Sender::Application].staff[m.sender == Sender::Enterprise] data-id=(m.id) {
-                            p.who {
-                                @if m.sender == Sender::Application { (t.original_sender) } @else { "Staff" }
-                                " · " (time(m.created))
+                    @for entry in conversation(view.messages, &view.history.activity) {
+                        @match entry {
+                            Entry::Message(m) => {
+                                li.message.guest[m.sender == Sender::Application].staff[m.sender == Sender::Enterprise] data-id=(m.id) {
+                                    p.who {
+                                        @if m.sender == Sender::Application {
+                                            (t.original_sender)
+                                        } @else {
+                                            (author(view.history, m.id))
+                                        }
+                                        " · " (time(m.created))
+                                    }
+                                    p.text { (m.text) }
+                                }
                             }
-                            p.text { (m.text) }
+                            Entry::Activity(a) => {
+                                li.activity {
+                                    (a.name) @if a.resolved { " resolved this" } @else { " reopened this" }
+                                    " · " (time(Timestamp::from_unix(a.at_utc)))
+                                }
+                            }
                         }
                     }
                 }
                 form.reply #reply method="post" action=(format!("{base}/reply")) {
-                    input type="hidden" name="csrf" value=(view.csrf);
+                    input type="hidden" name="csrf" value=(view.who.csrf);
                     label for="text" { "Reply" }
                     @if let Some((message, _)) = view.refused {
                         p.error role="alert" { (message) }
@@ -310,6 +350,188 @@ pub fn thread(view: &ThreadPage<'_>) -> Markup {
                         @if let Some((_, text)) = view.refused { (text) }
                     }
                     button type="submit" { "Send" }
+                }
+            }
+        },
+    )
+}
+
+/// A line of a conversation: a message, or what someone did to the thread.
+enum Entry<'a> {
+    Message(&'a Message),
+    Activity(&'a Activity),
+}
+
+/// Messages and activity, oldest first (an action after the messages of
+/// its second).
+fn conversation<'a>(messages: &'a [Message], activity: &'a [Activity]) -> Vec<Entry<'a>> {
+    let mut entries = Vec::with_capacity(messages.len() + activity.len());
+    let mut actions = activity.iter().peekable();
+    for m in messages {
+        while let Some(a) = actions.next_if(|a| a.at_utc < m.created.unix()) {
+            entries.push(Entry::Activity(a));
+        }
+        entries.push(Entry::Message(m));
+    }
+    entries.extend(actions.map(Entry::Activity));
+    entries
+}
+
+/// The name a staff reply is shown with: its author's, or "Staff" for one
+/// of the operator API.
+fn author(history: &ThreadHistory, message: Uuid) -> &str {
+    history
+        .authors
+        .iter()
+        .find(|(id, _)| *id == message)
+        .map_or("Staff", |(_, name)| name.as_str())
+}
+
+/// The team, as an admin manages it.
+pub struct TeamPage<'a> {
+    pub members: &'a [StaffMember],
+    pub enterprises: &'a [(Uuid, String)],
+    pub who: Who<'a>,
+    /// What was just done: a title, a message, and a one-time password to
+    /// pass on (shown this once).
+    pub done: Option<(&'a str, String, Option<&'a str>)>,
+    /// Why a change was refused.
+    pub refused: Option<&'a str>,
+}
+
+fn scope_names(member: &StaffMember, enterprises: &[(Uuid, String)]) -> String {
+    match member.scope.filter() {
+        None => "Every enterprise".to_owned(),
+        Some(ids) => ids
+            .iter()
+            .map(|id| {
+                enterprises
+                    .iter()
+                    .find(|(e, _)| e == id)
+                    .map_or_else(|| id.to_string(), |(_, name)| name.clone())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+fn enterprise_choices(enterprises: &[(Uuid, String)], chosen: &[Uuid], prefix: &str) -> Markup {
+    html! {
+        fieldset.scope {
+            legend { "Enterprises (none checked: all of them)" }
+            @for (id, name) in enterprises {
+                label.check {
+                    input type="checkbox" name="enterprise" value=(id) id=(format!("{prefix}-{id}")) checked[chosen.contains(id)];
+                    " " (name)
+                }
+            }
+        }
+    }
+}
+
+pub fn team(view: &TeamPage<'_>) -> Markup {
+    layout(
+        "Team – Inbox",
+        html! {
+            (header(&view.who, 0))
+            main.team {
+                h1 { "Team" }
+                @if let Some((title, message, password)) = &view.done {
+                    section.done role="status" {
+                        h2 { (title) }
+                        p { (message) }
+                        @if let Some(password) = password {
+                            p { "One-time password, shown this once: " code.password { (password) } }
+                            p.hint { "They choose their own password when they first log in." }
+                        }
+                    }
+                }
+                @if let Some(refused) = view.refused {
+                    p.error role="alert" { (refused) }
+                }
+                table.members {
+                    thead { tr { th { "Name" } th { "Login" } th { "Role" } th { "Sees" } th { "State" } th {} } }
+                    tbody {
+                        @for m in view.members {
+                            tr.disabled[m.disabled] {
+                                td { (m.name) }
+                                td { (m.login) }
+                                td { (m.role.as_str()) }
+                                td { (scope_names(m, view.enterprises)) }
+                                td { @if m.disabled { "Disabled" } @else if m.must_change_password { "Invited" } @else { "Active" } }
+                                td.actions {
+                                    details {
+                                        summary { "Change" }
+                                        form method="post" action=(format!("/inbox/team/{}", m.login)) {
+                                            input type="hidden" name="csrf" value=(view.who.csrf);
+                                            label { "Role "
+                                                select name="role" {
+                                                    option value="Agent" selected[m.role == crate::domain::staff::Role::Agent] { "Agent" }
+                                                    option value="Admin" selected[m.role == crate::domain::staff::Role::Admin] { "Admin" }
+                                                }
+                                            }
+                                            (enterprise_choices(view.enterprises, m.scope.ids(), &m.login))
+                                            button type="submit" name="action" value="save" { "Save" }
+                                            button type="submit" name="action" value="password" { "New one-time password" }
+                                            @if m.disabled {
+                                                button type="submit" name="action" value="enable" { "Enable" }
+                                            } @else {
+                                                button.danger type="submit" name="action" value="disable" { "Disable" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if view.members.is_empty() {
+                    p.empty { "No members yet: the operator token is the only way in." }
+                }
+                form.add method="post" action="/inbox/team" {
+                    h2 { "Add a member" }
+                    input type="hidden" name="csrf" value=(view.who.csrf);
+                    label for="name" { "Name" }
+                    input #name type="text" name="name" required maxlength="255";
+                    label for="new-login" { "Login" }
+                    input #new-login type="text" name="login" required maxlength="100" autocapitalize="none";
+                    label for="role" { "Role" }
+                    select #role name="role" {
+                        option value="Agent" { "Agent: answers guests" }
+                        option value="Admin" { "Admin: also manages the team" }
+                    }
+                    (enterprise_choices(view.enterprises, &[], "new"))
+                    button type="submit" { "Add" }
+                }
+            }
+        },
+    )
+}
+
+/// A member choosing a new password (the first time: instead of the
+/// one-time one).
+pub fn password(who: &Who<'_>, first: bool, refused: Option<&str>) -> Markup {
+    layout(
+        "Password – Inbox",
+        html! {
+            (header(who, 0))
+            main.login {
+                h1 { @if first { "Choose your password" } @else { "Change your password" } }
+                @if first {
+                    p.hint { "You logged in with a one-time password: choose your own to go on." }
+                }
+                @if let Some(refused) = refused {
+                    p.error role="alert" { (refused) }
+                }
+                form method="post" action="/inbox/password" {
+                    input type="hidden" name="csrf" value=(who.csrf);
+                    label for="current" { @if first { "One-time password" } @else { "Current password" } }
+                    input #current type="password" name="current" required autocomplete="current-password";
+                    label for="new" { "New password (at least 12 characters)" }
+                    input #new type="password" name="new" required minlength="12" autocomplete="new-password";
+                    label for="again" { "New password, again" }
+                    input #again type="password" name="again" required minlength="12" autocomplete="new-password";
+                    button type="submit" { "Save" }
                 }
             }
         },

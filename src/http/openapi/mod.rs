@@ -220,6 +220,8 @@ fn meaning(name: &str, time: bool) -> Option<&'static str> {
         ("Enterprises", _) => "The enterprises, oldest first.",
         ("Integration", _) => "The integration.",
         ("Attempt", _) => "The request and how the receiver answered it.",
+        ("Member", _) => "The staff member.",
+        ("Members", _) => "The staff members, oldest first.",
         ("Integrations", _) => "The integrations, oldest first.",
         ("Token", _) => "The access token, as listed (never the token itself).",
         ("AccessTokens", _) => "The access tokens, oldest first: ids, never tokens.",

@@ -107,6 +107,36 @@ fn admin_schemas() -> Value {
             "WebhookId": { "type": "string", "format": "uuid", "description": "The webhook-id the request carried (no delivery has it)." },
             "Attempt": reference("WebhookAttempt"),
         })),
+        "StaffMember": object(&["Id", "Name", "Login", "Role", "EnterpriseIds", "Disabled", "MustChangePassword", "CreatedUtc"], json!({
+            "Id": uuid(),
+            "Name": name(),
+            "Login": { "type": "string", "description": "What the member logs in with: lower case, letters, digits and . _ - @." },
+            "Role": staff_role(),
+            "EnterpriseIds": { "type": "array", "items": uuid(), "description": "The enterprises the member sees; empty: every enterprise." },
+            "Disabled": { "type": "boolean", "description": "A disabled member cannot log in; their sessions ended when they were disabled." },
+            "MustChangePassword": { "type": "boolean", "description": "The member has a one-time password and chooses their own at the next login." },
+            "CreatedUtc": date_time(),
+        })),
+        "StaffAddRequest": staff_request(&["Name", "Login", "Role"], json!({
+            "Name": name(),
+            "Login": { "type": "string", "minLength": 1, "maxLength": 100, "description": "What the member logs in with, case-insensitive: letters, digits and . _ - @." },
+            "Role": staff_role(),
+            "EnterpriseIds": { "type": ["array", "null"], "items": uuid(), "maxItems": MAX_FILTER_IDS, "description": "The enterprises the member sees; absent, null or empty: every enterprise." },
+        })),
+        "StaffAddResult": object(&["Member", "Password"], json!({
+            "Member": reference("StaffMember"),
+            "Password": { "type": "string", "description": "The member's one-time password, shown this once: they choose their own at first login." },
+        })),
+        "StaffGetAllRequest": staff_request(&[], json!({})),
+        "StaffList": object(&["Members"], json!({ "Members": list_of("StaffMember") })),
+        "StaffUpdateRequest": staff_request(&["Login"], json!({
+            "Login": { "type": "string", "description": "The member's login." },
+            "Name": { "type": ["string", "null"], "minLength": 1, "maxLength": 255, "description": "A new name; absent or null keeps it." },
+            "Role": { "anyOf": [staff_role(), { "type": "null" }], "description": "A new role; absent or null keeps it." },
+            "EnterpriseIds": { "type": ["array", "null"], "items": uuid(), "maxItems": MAX_FILTER_IDS, "description": "The enterprises the member sees from now on; empty or null: every enterprise; absent keeps them." },
+            "Disabled": { "type": ["boolean", "null"], "description": "true disables the member and ends their sessions on every node at once; false enables them again." },
+        })),
+        "StaffResult": object(&["Member"], json!({ "Member": reference("StaffMember") })),
         "AccessToken": token,
         "AccessTokenAddRequest": staff_request(&["IntegrationId", "EnterpriseIds"], json!({
             "IntegrationId": uuid(),
@@ -434,4 +464,8 @@ fn fault_operation() -> Value {
 
 fn fault_stage() -> Value {
     json!({ "type": "string", "enum": ["Before", "After"], "description": "Before: instead of the operation, which does not run. After: once the operation has run and committed, in place of (or later than) its successful answer." })
+}
+
+fn staff_role() -> Value {
+    json!({ "type": "string", "enum": ["Admin", "Agent"], "description": "Agent: answers guests; Admin: also manages the team." })
 }

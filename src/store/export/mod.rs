@@ -34,7 +34,7 @@ pub use records::*;
 /// The first line's `Format`.
 pub const FORMAT: &str = "switchboard-export";
 /// The version this build writes.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 /// The oldest version this build reads: a later version only adds fields,
 /// which an earlier file lacks and which read as absent.
 pub const OLDEST_READ: u32 = 1;
@@ -56,9 +56,12 @@ pub enum Record {
     Enterprise(EnterpriseRecord),
     Integration(IntegrationRecord),
     AccessToken(AccessTokenRecord),
+    StaffMember(StaffMemberRecord),
     Fault(FaultRecord),
     Thread(ThreadRecord),
     Message(MessageRecord),
+    MessageAuthor(MessageAuthorRecord),
+    ThreadActivity(ThreadActivityRecord),
     WebhookDelivery(DeliveryRecord),
     WebhookAttempt(AttemptRecord),
     WebhookEvent(EventRecord),
@@ -74,13 +77,16 @@ impl Record {
             Self::Enterprise(_) => 1,
             Self::Integration(_) => 2,
             Self::AccessToken(_) => 3,
-            Self::Fault(_) => 4,
-            Self::Thread(_) => 5,
-            Self::Message(_) => 6,
-            Self::WebhookDelivery(_) => 7,
-            Self::WebhookAttempt(_) => 8,
-            Self::WebhookEvent(_) => 9,
-            Self::End(_) => 10,
+            Self::StaffMember(_) => 4,
+            Self::Fault(_) => 5,
+            Self::Thread(_) => 6,
+            Self::Message(_) => 7,
+            Self::MessageAuthor(_) => 8,
+            Self::ThreadActivity(_) => 9,
+            Self::WebhookDelivery(_) => 10,
+            Self::WebhookAttempt(_) => 11,
+            Self::WebhookEvent(_) => 12,
+            Self::End(_) => 13,
         }
     }
 
@@ -323,6 +329,28 @@ impl Check {
                     ),
                 ));
             }
+            Record::StaffMember(member)
+                if crate::domain::staff::Role::parse(&member.role).is_none() =>
+            {
+                return Err(ImportError::line(
+                    line,
+                    format!(
+                        "a staff member's Role is Admin or Agent (it is \"{}\")",
+                        member.role
+                    ),
+                ));
+            }
+            Record::ThreadActivity(activity)
+                if !matches!(activity.action.as_str(), "Resolved" | "Reopened") =>
+            {
+                return Err(ImportError::line(
+                    line,
+                    format!(
+                        "a thread activity's Action is Resolved or Reopened (it is \"{}\")",
+                        activity.action
+                    ),
+                ));
+            }
             Record::AccessToken(token) if token.enterprise_ids.is_empty() => {
                 return Err(ImportError::line(
                     line,
@@ -379,14 +407,17 @@ impl Check {
 }
 
 /// The kinds of record, in the order a file holds them ([`Record::rank`]).
-const KINDS: [&str; 11] = [
+const KINDS: [&str; 14] = [
     "Clock",
     "Enterprise",
     "Integration",
     "AccessToken",
+    "StaffMember",
     "Fault",
     "Thread",
     "Message",
+    "MessageAuthor",
+    "ThreadActivity",
     "WebhookDelivery",
     "WebhookAttempt",
     "WebhookEvent",

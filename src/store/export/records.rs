@@ -109,6 +109,66 @@ pub struct AccessTokenRecord {
     pub enterprise_ids: Vec<Uuid>,
 }
 
+/// A staff member of the inbox, with the hash of their password (never the
+/// password). Version 4.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct StaffMemberRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub login: String,
+    pub password_hash: String,
+    pub role: String,
+    /// Empty: every enterprise.
+    pub enterprise_ids: Vec<Uuid>,
+    pub disabled: bool,
+    pub must_change_password: bool,
+    pub created_ms: i64,
+    pub sessions_from_ms: i64,
+}
+
+impl StaffMemberRecord {
+    /// The member, once its role is known to be one (see the file's checks).
+    pub fn to_member(&self) -> (crate::domain::staff::StaffMember, String) {
+        use crate::domain::staff::{Role, Scope, StaffMember};
+        (
+            StaffMember {
+                id: self.id,
+                name: self.name.clone(),
+                login: self.login.clone(),
+                role: Role::parse(&self.role).unwrap_or(Role::Agent),
+                scope: Scope::of(self.enterprise_ids.clone()),
+                disabled: self.disabled,
+                must_change_password: self.must_change_password,
+                created_ms: self.created_ms,
+                sessions_from_ms: self.sessions_from_ms,
+            },
+            self.password_hash.clone(),
+        )
+    }
+}
+
+/// Who wrote a staff reply. Version 4.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct MessageAuthorRecord {
+    pub message_id: Uuid,
+    pub member_id: Option<Uuid>,
+    pub name: String,
+}
+
+/// A resolve or a reopen of a thread, by whom. Version 4.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ThreadActivityRecord {
+    pub thread_id: Uuid,
+    pub at: i64,
+    pub member_id: Option<Uuid>,
+    pub name: String,
+    /// `Resolved` or `Reopened`.
+    pub action: String,
+}
+
 /// A fault, with its uses left.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
@@ -345,7 +405,7 @@ impl MessageRecord {
 
 /// The query that reads each kind of record (by `Record::rank`, `End`
 /// aside), in the file's order: the same on both backends.
-pub fn queries() -> [String; 10] {
+pub fn queries() -> [String; 13] {
     [
         "SELECT now_ms FROM clock".to_owned(),
         format!("SELECT {ENTERPRISE_COLUMNS} FROM enterprises ORDER BY id"),
@@ -357,9 +417,18 @@ pub fn queries() -> [String; 10] {
                 t.token_hash \
          FROM access_tokens t ORDER BY t.id"
             .to_owned(),
+        format!(
+            "SELECT {}, password_hash FROM staff_members ORDER BY created_ms, id",
+            crate::store::staff::COLUMNS
+        ),
         format!("SELECT {} FROM faults ORDER BY seq", faults::COLUMNS),
         format!("SELECT {THREAD_COLUMNS} FROM threads ORDER BY seq"),
         format!("SELECT {MESSAGE_COLUMNS} FROM messages ORDER BY seq"),
+        "SELECT a.message_id, a.member_id, a.name FROM message_authors a \
+         JOIN messages m ON m.id = a.message_id ORDER BY m.seq"
+            .to_owned(),
+        "SELECT thread_id, at_utc, member_id, name, action FROM thread_activity ORDER BY seq"
+            .to_owned(),
         format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries ORDER BY id"),
         format!("SELECT {ATTEMPT_COLUMNS}, delivery_id FROM webhook_attempts ORDER BY seq"),
         format!("SELECT {EVENT_COLUMNS} FROM webhook_events ORDER BY seq"),
@@ -411,10 +480,37 @@ pub fn record(rank: usize, row: &impl Row) -> StoreResult<Record> {
                 enterprise_ids: t.enterprises,
             })
         }
-        4 => Record::Fault(faults::fault(row)?.into()),
-        5 => Record::Thread(content::thread(row)?.into()),
-        6 => Record::Message(content::message(row)?.into()),
-        7 => Record::WebhookDelivery(DeliveryRecord {
+        4 => {
+            let m = crate::store::staff::member(row)?;
+            Record::StaffMember(StaffMemberRecord {
+                id: m.id,
+                name: m.name,
+                login: m.login,
+                password_hash: row.string(9)?,
+                role: m.role.as_str().to_owned(),
+                enterprise_ids: m.scope.ids().to_vec(),
+                disabled: m.disabled,
+                must_change_password: m.must_change_password,
+                created_ms: m.created_ms,
+                sessions_from_ms: m.sessions_from_ms,
+            })
+        }
+        5 => Record::Fault(faults::fault(row)?.into()),
+        6 => Record::Thread(content::thread(row)?.into()),
+        7 => Record::Message(content::message(row)?.into()),
+        8 => Record::MessageAuthor(MessageAuthorRecord {
+            message_id: row.uuid(0)?,
+            member_id: row.uuid_or_null(1)?,
+            name: row.string(2)?,
+        }),
+        9 => Record::ThreadActivity(ThreadActivityRecord {
+            thread_id: row.uuid(0)?,
+            at: row.int(1)?,
+            member_id: row.uuid_or_null(2)?,
+            name: row.string(3)?,
+            action: row.string(4)?,
+        }),
+        10 => Record::WebhookDelivery(DeliveryRecord {
             id: row.uuid(0)?,
             integration_id: row.uuid(1)?,
             enterprise_id: row.uuid(2)?,
@@ -427,7 +523,7 @@ pub fn record(rank: usize, row: &impl Row) -> StoreResult<Record> {
             finished_ms: row.int_or_null(9)?,
             held: row.boolean(10)?,
         }),
-        8 => {
+        11 => {
             let a = outbox::attempt(row)?;
             Record::WebhookAttempt(AttemptRecord {
                 delivery_id: row.uuid(6)?,

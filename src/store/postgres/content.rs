@@ -14,6 +14,7 @@ use crate::domain::json::{PageWriter, WrittenPage};
 use crate::domain::message::{MESSAGES, Message, Sender};
 use crate::domain::paging::{Count, Position};
 use crate::domain::scope::Visibility;
+use crate::domain::staff::Actor;
 use crate::domain::thread::{THREADS, Thread};
 use crate::domain::time::Timestamp;
 use crate::store::content::{
@@ -76,11 +77,22 @@ pub async fn set_resolved(
     id: Uuid,
     is_resolved: bool,
     at: Timestamp,
+    actor: &Actor,
 ) -> StoreResult<Thread> {
+    // The change and its activity line in one statement.
     client
         .execute(
-            &prepared(client, "UPDATE threads SET is_resolved = $2, updated_utc = $3 WHERE id = $1 AND is_resolved <> $2").await?,
-            &[&id, &is_resolved, &at.unix()],
+            &prepared(
+                client,
+                "WITH changed AS ( \
+                     UPDATE threads SET is_resolved = $2, updated_utc = $3 \
+                     WHERE id = $1 AND is_resolved <> $2 RETURNING id) \
+                 INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action) \
+                 SELECT id, $3, $4, $5, CASE WHEN $2 THEN 'Resolved' ELSE 'Reopened' END \
+                 FROM changed",
+            )
+            .await?,
+            &[&id, &is_resolved, &at.unix(), &actor.member, &actor.name],
         )
         .await
         .map_err(internal)?;
@@ -282,6 +294,8 @@ pub async fn add_messages(
     );
     let application = q.arg(Sender::Application.as_str());
     let at_ms = q.arg(batch.at_ms);
+    let author_member = q.arg(batch.author.as_ref().and_then(|a| a.member));
+    let author_name = q.arg(batch.author.as_ref().map(|a| a.name.clone()));
     let admitted = match guard {
         Some(guard) => guarded(&q.arg(guard.key.clone())),
         None => "TRUE".to_owned(),
@@ -313,6 +327,10 @@ pub async fn add_messages(
                           bool_or(sender = {application}) AS reopens \
                    FROM input GROUP BY thread_id) u \
              WHERE t.id = u.thread_id AND EXISTS (SELECT FROM go)), \
+         authors AS ( \
+             INSERT INTO message_authors (message_id, member_id, name) \
+             SELECT m.id, {author_member}::uuid, {author_name}::text FROM input m \
+             WHERE {author_name}::text IS NOT NULL AND EXISTS (SELECT FROM go)), \
          events AS ( \
              INSERT INTO webhook_events (message_id, integration_id, enterprise_id, created_ms) \
              SELECT m.id, o.integration_id, o.enterprise_id, {at_ms} \
@@ -373,8 +391,9 @@ impl Content for PostgresStore {
         thread_id: Uuid,
         is_resolved: bool,
         at: Timestamp,
+        actor: Actor,
     ) -> StoreResult<Thread> {
-        set_resolved(&self.client().await?, thread_id, is_resolved, at).await
+        set_resolved(&self.client().await?, thread_id, is_resolved, at, &actor).await
     }
 }
 

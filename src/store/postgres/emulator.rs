@@ -201,6 +201,17 @@ pub async fn reset(
     )
     .await?;
     let deliveries = scoped("DELETE FROM webhook_deliveries WHERE TRUE", "").await?;
+    scoped(
+        "DELETE FROM message_authors WHERE message_id IN (SELECT m.id FROM messages m \
+             WHERE m.thread_id IN (SELECT id FROM threads WHERE TRUE",
+        "))",
+    )
+    .await?;
+    scoped(
+        "DELETE FROM thread_activity WHERE thread_id IN (SELECT id FROM threads WHERE TRUE",
+        ")",
+    )
+    .await?;
     let messages = scoped(
         "DELETE FROM messages WHERE thread_id IN (SELECT id FROM threads WHERE TRUE",
         ")",

@@ -11,7 +11,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use uuid::Uuid;
 
-use super::{PostgresStore, emulator, faults, internal, outbox, tenants};
+use super::{PostgresStore, emulator, faults, internal, outbox, staff, tenants};
 use crate::store::content::{MESSAGE_COLUMNS, THREAD_COLUMNS};
 use crate::store::export::{
     ImportError, Incoming, Numbered, Outgoing, Record, queries, record, refusal,
@@ -117,6 +117,27 @@ async fn insert(tx: &mut Transaction<'_>, record: &Record) -> StoreResult<()> {
         }
         Record::AccessToken(t) => tenants::add_access_token(tx, &t.to_token()).await,
         Record::Fault(f) => faults::insert(tx, &f.to_fault())
+            .await
+            .map(drop)
+            .map_err(internal),
+        Record::StaffMember(m) => {
+            let (member, hash) = m.to_member();
+            staff::insert(tx, &member, &hash).await
+        }
+        Record::MessageAuthor(a) => tx
+            .execute(
+                "INSERT INTO message_authors (message_id, member_id, name) VALUES ($1, $2, $3)",
+                &[&a.message_id, &a.member_id, &a.name],
+            )
+            .await
+            .map(drop)
+            .map_err(internal),
+        Record::ThreadActivity(a) => tx
+            .execute(
+                "INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&a.thread_id, &a.at, &a.member_id, &a.name, &a.action],
+            )
             .await
             .map(drop)
             .map_err(internal),

@@ -33,6 +33,10 @@ pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<Ve
         let p = page.arg(integration);
         page.push(&format!(" AND t.integration_id = {p}"));
     }
+    if let Some(scope) = &q.scope {
+        let p = page.arg(scope.clone());
+        page.push(&format!(" AND t.enterprise_id = ANY({p})"));
+    }
     if let Some(pattern) = q.pattern() {
         let p = page.arg(pattern);
         page.push(&format!(
@@ -90,11 +94,17 @@ pub async fn one(client: &impl GenericClient, id: Uuid) -> StoreResult<InboxRow>
     }
 }
 
-pub async fn awaiting_count(client: &impl GenericClient) -> StoreResult<u64> {
+pub async fn awaiting_count(
+    client: &impl GenericClient,
+    scope: Option<&[Uuid]>,
+) -> StoreResult<u64> {
     let row = client
         .query_one(
-            &format!("SELECT count(*) {FROM} WHERE NOT t.is_resolved AND l.sender = 'Application'"),
-            &[],
+            &format!(
+                "SELECT count(*) {FROM} WHERE NOT t.is_resolved AND l.sender = 'Application' \
+                 AND ($1::uuid[] IS NULL OR t.enterprise_id = ANY($1))"
+            ),
+            &[&scope],
         )
         .await
         .map_err(internal)?;
@@ -137,8 +147,8 @@ impl Inbox for PostgresStore {
         one(&self.client().await?, id).await
     }
 
-    async fn awaiting_count(&self) -> StoreResult<u64> {
-        awaiting_count(&self.client().await?).await
+    async fn awaiting_count(&self, scope: Option<Vec<Uuid>>) -> StoreResult<u64> {
+        awaiting_count(&self.client().await?, scope.as_deref()).await
     }
 
     fn announces_inbox(&self) -> bool {

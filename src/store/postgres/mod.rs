@@ -15,6 +15,7 @@ mod outbox;
 mod query;
 mod rate_limits;
 mod server;
+mod staff;
 mod tenants;
 
 use std::time::Duration;
@@ -62,6 +63,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         9,
         include_str!("../../../migrations/postgres/0009_webhooks.sql"),
+    ),
+    (
+        10,
+        include_str!("../../../migrations/postgres/0010_staff.sql"),
     ),
 ];
 

@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use super::PostgresStore;
 use crate::store::Tenants;
 
-fn unique(e: tokio_postgres::Error, conflict: impl FnOnce() -> String) -> StoreError {
+pub(super) fn unique(e: tokio_postgres::Error, conflict: impl FnOnce() -> String) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
         StoreError::Conflict(conflict())
     } else {

@@ -13,6 +13,7 @@ use crate::domain::json::{PageWriter, WrittenPage};
 use crate::domain::message::{MESSAGES, Message, Sender};
 use crate::domain::paging::Position;
 use crate::domain::scope::Visibility;
+use crate::domain::staff::Actor;
 use crate::domain::thread::{THREADS, Thread};
 use crate::domain::time::Timestamp;
 use crate::store::content::{
@@ -72,12 +73,30 @@ pub fn set_resolved(
     id: Uuid,
     is_resolved: bool,
     at: Timestamp,
+    actor: &Actor,
 ) -> StoreResult<Thread> {
-    conn.prepare_cached(
-        "UPDATE threads SET is_resolved = ?2, updated_utc = ?3 WHERE id = ?1 AND is_resolved <> ?2",
-    )
-    .and_then(|mut s| s.execute(params![id, is_resolved, at.unix()]))
-    .map_err(internal)?;
+    let changed = conn
+        .prepare_cached(
+            "UPDATE threads SET is_resolved = ?2, updated_utc = ?3 WHERE id = ?1 AND is_resolved <> ?2",
+        )
+        .and_then(|mut s| s.execute(params![id, is_resolved, at.unix()]))
+        .map_err(internal)?;
+    if changed == 1 {
+        conn.prepare_cached(
+            "INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                id,
+                at.unix(),
+                actor.member,
+                actor.name,
+                if is_resolved { "Resolved" } else { "Reopened" }
+            ])
+        })
+        .map_err(internal)?;
+    }
     let sql = format!("SELECT {THREAD_COLUMNS} FROM threads WHERE id = :id");
     let args: Args = vec![(":id", Box::new(id))];
     let found = query(conn, &sql, &args, |row| thread(row))?;
@@ -258,8 +277,18 @@ pub fn add_messages(conn: &Connection, batch: MessageBatch) -> StoreResult<Vec<M
         )
         .map_err(internal)?;
     let mut touched = HashSet::new();
+    let mut author = conn
+        .prepare_cached(
+            "INSERT INTO message_authors (message_id, member_id, name) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(internal)?;
     for m in &batch.messages {
         insert_message(conn, m)?;
+        if let Some(actor) = &batch.author {
+            author
+                .execute(params![m.id, actor.member, actor.name])
+                .map_err(internal)?;
+        }
         // The MessageAdded event goes in the same transaction as its message.
         if let Some(&(integration_id, enterprise_id, true)) = owners.get(&m.thread_id) {
             let event = EventRecord {
@@ -327,9 +356,10 @@ impl Content for SqliteStore {
         thread_id: Uuid,
         is_resolved: bool,
         at: Timestamp,
+        actor: Actor,
     ) -> StoreResult<Thread> {
         self.writer
-            .write(move |conn| set_resolved(conn, thread_id, is_resolved, at))
+            .write(move |conn| set_resolved(conn, thread_id, is_resolved, at, &actor))
             .await
     }
 }

@@ -141,6 +141,13 @@ pub fn reset(conn: &Connection, scope: &ResetScope) -> StoreResult<(ResetCounts,
              (SELECT id FROM webhook_deliveries WHERE {within})"
     ))?;
     let deliveries = run(format!("DELETE FROM webhook_deliveries WHERE {within}"))?;
+    run(format!(
+        "DELETE FROM message_authors WHERE message_id IN (SELECT m.id FROM messages m \
+             WHERE m.thread_id IN (SELECT id FROM threads WHERE {within}))"
+    ))?;
+    run(format!(
+        "DELETE FROM thread_activity WHERE thread_id IN (SELECT id FROM threads WHERE {within})"
+    ))?;
     let messages = run(format!(
         "DELETE FROM messages WHERE thread_id IN (SELECT id FROM threads WHERE {within})"
     ))?;

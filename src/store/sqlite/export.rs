@@ -6,7 +6,7 @@
 use rusqlite::Connection;
 
 use super::query::{Args, for_each_row};
-use super::{SqliteStore, content, emulator, faults, internal, outbox, tenants};
+use super::{SqliteStore, content, emulator, faults, internal, outbox, staff, tenants};
 use crate::store::export::{
     ImportError, Incoming, Numbered, Outgoing, Record, queries, record, refusal,
 };
@@ -69,8 +69,27 @@ fn insert(conn: &Connection, record: &Record) -> StoreResult<()> {
         Record::Fault(f) => faults::insert(conn, &f.to_fault())
             .map_err(internal)
             .map(drop),
+        Record::StaffMember(m) => {
+            let (member, hash) = m.to_member();
+            staff::insert(conn, &member, &hash)
+        }
         Record::Thread(t) => content::insert_thread(conn, &t.to_thread()),
         Record::Message(m) => content::insert_message(conn, &m.to_message()),
+        Record::MessageAuthor(a) => conn
+            .execute(
+                "INSERT INTO message_authors (message_id, member_id, name) VALUES (?1, ?2, ?3)",
+                rusqlite::params![a.message_id, a.member_id, a.name],
+            )
+            .map(drop)
+            .map_err(internal),
+        Record::ThreadActivity(a) => conn
+            .execute(
+                "INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![a.thread_id, a.at, a.member_id, a.name, a.action],
+            )
+            .map(drop)
+            .map_err(internal),
         Record::WebhookDelivery(d) => outbox::insert_delivery(conn, d),
         Record::WebhookAttempt(a) => outbox::insert_attempt(conn, a.delivery_id, &a.to_attempt()),
         Record::WebhookEvent(e) => outbox::insert_event(conn, e),

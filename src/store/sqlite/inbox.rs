@@ -3,8 +3,9 @@
 use rusqlite::{Connection, OptionalExtension};
 
 use super::internal;
-use super::query::{Args, query};
+use super::query::{Args, id_array, query};
 use crate::store::inbox::{COLUMNS, FROM, InboxQuery, InboxRow, row};
+use crate::store::row::Row;
 use crate::store::{Inbox, Missing, StoreResult};
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -28,6 +29,10 @@ pub fn page(conn: &Connection, q: &InboxQuery) -> StoreResult<Vec<InboxRow>> {
     if let Some(integration) = q.integration {
         sql.push_str(" AND t.integration_id = +:integration");
         args.push((":integration", Box::new(integration)));
+    }
+    if let Some(scope) = &q.scope {
+        sql.push_str(" AND t.enterprise_id IN rarray(:scope)");
+        args.push((":scope", Box::new(id_array(scope))));
     }
     if let Some(pattern) = q.pattern() {
         // SQLite's lower() changes A-Z only, like the pattern.
@@ -68,14 +73,16 @@ pub fn one(conn: &Connection, id: Uuid) -> StoreResult<InboxRow> {
         .ok_or_else(|| Missing::Thread(id).into())
 }
 
-pub fn awaiting_count(conn: &Connection) -> StoreResult<u64> {
-    conn.query_row(
-        &format!("SELECT count(*) {FROM} WHERE t.is_resolved = 0 AND l.sender = 'Application'"),
-        [],
-        |r| r.get::<_, i64>(0),
-    )
-    .map(|n| n as u64)
-    .map_err(internal)
+pub fn awaiting_count(conn: &Connection, scope: Option<&[Uuid]>) -> StoreResult<u64> {
+    let mut sql =
+        format!("SELECT count(*) {FROM} WHERE t.is_resolved = 0 AND l.sender = 'Application'");
+    let mut args = Args::new();
+    if let Some(scope) = scope {
+        sql.push_str(" AND t.enterprise_id IN rarray(:scope)");
+        args.push((":scope", Box::new(id_array(scope))));
+    }
+    let counted = query(conn, &sql, &args, |r| r.int(0))?;
+    Ok(counted.first().copied().unwrap_or(0) as u64)
 }
 
 pub fn end_session(conn: &Connection, id: &str, expires_utc: i64, now_utc: i64) -> StoreResult<()> {
@@ -110,8 +117,10 @@ impl Inbox for SqliteStore {
         self.readers.read(move |conn| one(conn, id)).await
     }
 
-    async fn awaiting_count(&self) -> StoreResult<u64> {
-        self.readers.read(awaiting_count).await
+    async fn awaiting_count(&self, scope: Option<Vec<Uuid>>) -> StoreResult<u64> {
+        self.readers
+            .read(move |conn| awaiting_count(conn, scope.as_deref()))
+            .await
     }
 
     async fn end_session(&self, id: String, expires_utc: i64, now_utc: i64) -> StoreResult<()> {

@@ -14,6 +14,7 @@ mod query;
 mod rate_limits;
 mod readers;
 mod server;
+mod staff;
 mod tenants;
 mod writer;
 
@@ -60,6 +61,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         9,
         include_str!("../../../migrations/sqlite/0009_webhooks.sql"),
+    ),
+    (
+        10,
+        include_str!("../../../migrations/sqlite/0010_staff.sql"),
     ),
 ];
 

@@ -285,6 +285,7 @@ mod tests {
                 created: Timestamp::from_unix(1_700_000_100),
             }],
             at_ms: 1_700_000_100_000,
+            author: None,
         };
         let mut messages = Vec::new();
         for (i, &thread) in threads.iter().enumerate() {
@@ -343,6 +344,7 @@ mod tests {
                     awaiting: run == 1,
                     enterprise: None,
                     integration: None,
+                    scope: None,
                     search: None,
                     after: Some(threads[run]),
                     count: Count::new(2 + run as u32),

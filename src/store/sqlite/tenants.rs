@@ -24,7 +24,7 @@ use super::SqliteStore;
 use crate::store::Tenants;
 
 /// Turns a uniqueness violation into a client-facing conflict.
-fn unique(e: rusqlite::Error, conflict: impl FnOnce() -> String) -> StoreError {
+pub(super) fn unique(e: rusqlite::Error, conflict: impl FnOnce() -> String) -> StoreError {
     match e.sqlite_error_code() {
         Some(ErrorCode::ConstraintViolation) => StoreError::Conflict(conflict()),
         _ => internal(e),

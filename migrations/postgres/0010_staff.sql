@@ -1,0 +1,41 @@
+-- Staff accounts (SPEC 15.1): members who log in to the inbox with a login
+-- and a password (an Argon2id hash), their role and enterprise scope; who
+-- wrote each staff reply; who resolved or reopened a thread.
+
+CREATE TABLE staff_members (
+    id                   UUID PRIMARY KEY,
+    name                 TEXT NOT NULL,
+    -- Lower case: logins are case-insensitive.
+    login                TEXT NOT NULL UNIQUE,
+    password_hash        TEXT NOT NULL,
+    role                 TEXT NOT NULL CHECK (role IN ('Admin', 'Agent')),
+    -- The enterprises the member sees; empty: all of them.
+    enterprise_ids       UUID[] NOT NULL,
+    disabled             BOOLEAN NOT NULL DEFAULT FALSE,
+    -- The password was made by someone else: the member sets their own
+    -- before anything else.
+    must_change_password BOOLEAN NOT NULL,
+    created_ms           BIGINT NOT NULL,
+    -- Sessions issued before this (real time, ms) are over: a password
+    -- change or a disable ends them.
+    sessions_from_ms     BIGINT NOT NULL
+);
+
+-- The member who wrote a staff reply (none: the operator API).
+CREATE TABLE message_authors (
+    message_id UUID PRIMARY KEY REFERENCES messages (id),
+    member_id  UUID,
+    name       TEXT NOT NULL
+);
+
+-- Resolves and reopens, by whom.
+CREATE TABLE thread_activity (
+    seq       BIGSERIAL PRIMARY KEY,
+    thread_id UUID NOT NULL REFERENCES threads (id),
+    at_utc    BIGINT NOT NULL,
+    member_id UUID,
+    name      TEXT NOT NULL,
+    action    TEXT NOT NULL CHECK (action IN ('Resolved', 'Reopened'))
+);
+
+CREATE INDEX thread_activity_of ON thread_activity (thread_id, seq);

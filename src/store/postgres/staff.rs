@@ -1,0 +1,170 @@
+//! Staff accounts in PostgreSQL.
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use uuid::Uuid;
+
+use super::tenants::unique;
+use super::{PostgresStore, internal};
+use crate::domain::staff::{StaffChange, StaffMember};
+use crate::store::row::Row;
+use crate::store::staff::{self, COLUMNS, ThreadHistory, member};
+use crate::store::{Missing, Staff, StoreResult};
+
+pub async fn insert(client: &impl GenericClient, m: &StaffMember, hash: &str) -> StoreResult<()> {
+    client
+        .execute(
+            &format!(
+                "INSERT INTO staff_members ({COLUMNS}, password_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ),
+            &[
+                &m.id,
+                &m.name,
+                &m.login,
+                &m.role.as_str(),
+                &m.scope.ids(),
+                &m.disabled,
+                &m.must_change_password,
+                &m.created_ms,
+                &m.sessions_from_ms,
+                &hash,
+            ],
+        )
+        .await
+        .map_err(|e| unique(e, || "Login is taken already.".to_owned()))?;
+    Ok(())
+}
+
+async fn one(
+    client: &impl GenericClient,
+    condition: &str,
+    key: &(dyn tokio_postgres::types::ToSql + Sync),
+) -> StoreResult<Option<(StaffMember, String)>> {
+    let row = client
+        .query_opt(
+            &format!("SELECT {COLUMNS}, password_hash FROM staff_members WHERE {condition}"),
+            &[key],
+        )
+        .await
+        .map_err(internal)?;
+    row.map(|row| Ok((member(&row)?, row.string(9)?)))
+        .transpose()
+}
+
+pub async fn history(client: &impl GenericClient, thread: Uuid) -> StoreResult<ThreadHistory> {
+    let authors = client
+        .query(
+            "SELECT a.message_id, a.name FROM message_authors a \
+             JOIN messages m ON m.id = a.message_id WHERE m.thread_id = $1",
+            &[&thread],
+        )
+        .await
+        .map_err(internal)?
+        .iter()
+        .map(|row| Ok((row.uuid(0)?, row.string(1)?)))
+        .collect::<StoreResult<_>>()?;
+    let activity = client
+        .query(
+            "SELECT at_utc, name, action FROM thread_activity WHERE thread_id = $1 ORDER BY seq",
+            &[&thread],
+        )
+        .await
+        .map_err(internal)?
+        .iter()
+        .map(staff::activity)
+        .collect::<StoreResult<_>>()?;
+    Ok(ThreadHistory { authors, activity })
+}
+
+#[async_trait]
+impl Staff for PostgresStore {
+    async fn add_staff(&self, member: StaffMember, password_hash: String) -> StoreResult<()> {
+        insert(&self.client().await?, &member, &password_hash).await
+    }
+
+    async fn staff(&self) -> StoreResult<Vec<StaffMember>> {
+        self.client()
+            .await?
+            .query(
+                &format!("SELECT {COLUMNS} FROM staff_members ORDER BY created_ms, id"),
+                &[],
+            )
+            .await
+            .map_err(internal)?
+            .iter()
+            .map(member)
+            .collect()
+    }
+
+    async fn staff_member(&self, id: Uuid) -> StoreResult<Option<StaffMember>> {
+        Ok(one(&self.client().await?, "id = $1", &id)
+            .await?
+            .map(|(m, _)| m))
+    }
+
+    async fn staff_login(&self, login: String) -> StoreResult<Option<(StaffMember, String)>> {
+        one(&self.client().await?, "login = $1", &login).await
+    }
+
+    async fn update_staff(
+        &self,
+        login: String,
+        change: StaffChange,
+        now_ms: i64,
+    ) -> StoreResult<StaffMember> {
+        let scope: Option<Vec<Uuid>> = change.scope.as_ref().map(|s| s.ids().to_vec());
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                &format!(
+                    "UPDATE staff_members SET name = coalesce($2, name), role = coalesce($3, role), \
+                            enterprise_ids = coalesce($4, enterprise_ids), \
+                            disabled = coalesce($5, disabled), \
+                            sessions_from_ms = CASE WHEN $5 THEN $6 ELSE sessions_from_ms END \
+                     WHERE login = $1 RETURNING {COLUMNS}"
+                ),
+                &[
+                    &login,
+                    &change.name,
+                    &change.role.map(|r| r.as_str()),
+                    &scope,
+                    &change.disabled,
+                    &now_ms,
+                ],
+            )
+            .await
+            .map_err(internal)?;
+        row.map(|row| member(&row))
+            .transpose()?
+            .ok_or_else(|| Missing::StaffMember.into())
+    }
+
+    async fn set_password(
+        &self,
+        id: Uuid,
+        password_hash: String,
+        must_change: bool,
+        sessions_from_ms: i64,
+    ) -> StoreResult<()> {
+        let changed = self
+            .client()
+            .await?
+            .execute(
+                "UPDATE staff_members SET password_hash = $2, must_change_password = $3, \
+                        sessions_from_ms = $4 WHERE id = $1",
+                &[&id, &password_hash, &must_change, &sessions_from_ms],
+            )
+            .await
+            .map_err(internal)?;
+        if changed == 0 {
+            return Err(Missing::StaffMember.into());
+        }
+        Ok(())
+    }
+
+    async fn thread_history(&self, thread: Uuid) -> StoreResult<ThreadHistory> {
+        history(&self.client().await?, thread).await
+    }
+}

@@ -1,0 +1,170 @@
+//! Staff accounts in SQLite.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, params};
+use uuid::Uuid;
+
+use super::internal;
+use super::query::{Args, query};
+use super::{SqliteStore, tenants::unique};
+use crate::domain::staff::{StaffChange, StaffMember};
+use crate::store::row::Row;
+use crate::store::staff::{self, COLUMNS, ThreadHistory, member};
+use crate::store::{Missing, Staff, StoreResult};
+
+/// A list of ids as SQLite keeps one: 16 bytes each.
+fn blob(ids: &[Uuid]) -> Vec<u8> {
+    ids.iter().flat_map(|id| *id.as_bytes()).collect()
+}
+
+pub fn insert(conn: &Connection, m: &StaffMember, hash: &str) -> StoreResult<()> {
+    conn.execute(
+        &format!("INSERT INTO staff_members ({COLUMNS}, password_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+        params![
+            m.id,
+            m.name,
+            m.login,
+            m.role.as_str(),
+            blob(m.scope.ids()),
+            m.disabled,
+            m.must_change_password,
+            m.created_ms,
+            m.sessions_from_ms,
+            hash
+        ],
+    )
+    .map_err(|e| unique(e, || "Login is taken already.".to_owned()))?;
+    Ok(())
+}
+
+fn one(
+    conn: &Connection,
+    condition: &str,
+    key: Box<dyn rusqlite::ToSql>,
+) -> StoreResult<Option<(StaffMember, String)>> {
+    let sql = format!("SELECT {COLUMNS}, password_hash FROM staff_members WHERE {condition}");
+    let args: Args = vec![(":key", key)];
+    Ok(
+        query(conn, &sql, &args, |row| Ok((member(row)?, row.string(9)?)))?
+            .into_iter()
+            .next(),
+    )
+}
+
+pub fn update(
+    conn: &Connection,
+    login: &str,
+    change: &StaffChange,
+    now_ms: i64,
+) -> StoreResult<StaffMember> {
+    let sql = format!(
+        "UPDATE staff_members SET name = coalesce(:name, name), role = coalesce(:role, role), \
+                enterprise_ids = coalesce(:scope, enterprise_ids), \
+                disabled = coalesce(:disabled, disabled), \
+                sessions_from_ms = CASE WHEN :disabled THEN :now ELSE sessions_from_ms END \
+         WHERE login = :login RETURNING {COLUMNS}"
+    );
+    let args: Args = vec![
+        (":name", Box::new(change.name.clone())),
+        (":role", Box::new(change.role.map(|r| r.as_str()))),
+        (
+            ":scope",
+            Box::new(change.scope.as_ref().map(|s| blob(s.ids()))),
+        ),
+        (":disabled", Box::new(change.disabled)),
+        (":now", Box::new(now_ms)),
+        (":login", Box::new(login.to_owned())),
+    ];
+    query(conn, &sql, &args, |row| member(row))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Missing::StaffMember.into())
+}
+
+pub fn history(conn: &Connection, thread: Uuid) -> StoreResult<ThreadHistory> {
+    let args: Args = vec![(":thread", Box::new(thread))];
+    Ok(ThreadHistory {
+        authors: query(
+            conn,
+            "SELECT a.message_id, a.name FROM message_authors a \
+             JOIN messages m ON m.id = a.message_id WHERE m.thread_id = :thread",
+            &args,
+            |row| Ok((row.uuid(0)?, row.string(1)?)),
+        )?,
+        activity: query(
+            conn,
+            "SELECT at_utc, name, action FROM thread_activity WHERE thread_id = :thread ORDER BY seq",
+            &args,
+            |row| staff::activity(row),
+        )?,
+    })
+}
+
+#[async_trait]
+impl Staff for SqliteStore {
+    async fn add_staff(&self, member: StaffMember, password_hash: String) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| insert(conn, &member, &password_hash))
+            .await
+    }
+
+    async fn staff(&self) -> StoreResult<Vec<StaffMember>> {
+        self.readers
+            .read(|conn| {
+                let sql = format!("SELECT {COLUMNS} FROM staff_members ORDER BY created_ms, id");
+                query(conn, &sql, &Args::new(), |row| member(row))
+            })
+            .await
+    }
+
+    async fn staff_member(&self, id: Uuid) -> StoreResult<Option<StaffMember>> {
+        self.readers
+            .read(move |conn| Ok(one(conn, "id = :key", Box::new(id))?.map(|(m, _)| m)))
+            .await
+    }
+
+    async fn staff_login(&self, login: String) -> StoreResult<Option<(StaffMember, String)>> {
+        self.readers
+            .read(move |conn| one(conn, "login = :key", Box::new(login)))
+            .await
+    }
+
+    async fn update_staff(
+        &self,
+        login: String,
+        change: StaffChange,
+        now_ms: i64,
+    ) -> StoreResult<StaffMember> {
+        self.writer
+            .write(move |conn| update(conn, &login, &change, now_ms))
+            .await
+    }
+
+    async fn set_password(
+        &self,
+        id: Uuid,
+        password_hash: String,
+        must_change: bool,
+        sessions_from_ms: i64,
+    ) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| {
+                let changed = conn
+                    .execute(
+                        "UPDATE staff_members SET password_hash = ?2, must_change_password = ?3, \
+                                sessions_from_ms = ?4 WHERE id = ?1",
+                        params![id, password_hash, must_change, sessions_from_ms],
+                    )
+                    .map_err(internal)?;
+                if changed == 0 {
+                    return Err(Missing::StaffMember.into());
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn thread_history(&self, thread: Uuid) -> StoreResult<ThreadHistory> {
+        self.readers.read(move |conn| history(conn, thread)).await
+    }
+}
