@@ -35,7 +35,10 @@ CREATE TABLE thread_activity (
     at_utc    INTEGER NOT NULL,
     member_id BLOB,
     name      TEXT NOT NULL,
-    action    TEXT NOT NULL CHECK (action IN ('Resolved', 'Reopened'))
+    action    TEXT NOT NULL CHECK (action IN ('Resolved', 'Reopened')),
+    -- The thread's last message when it happened: the line goes after it
+    -- (times are whole seconds, too coarse to order by).
+    after_message_id BLOB
 );
 
 CREATE INDEX thread_activity_of ON thread_activity (thread_id, seq);

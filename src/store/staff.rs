@@ -54,6 +54,8 @@ pub struct Activity {
     pub at_utc: i64,
     pub name: String,
     pub resolved: bool,
+    /// The thread's last message when it happened (none: before any).
+    pub after_message: Option<Uuid>,
 }
 
 /// The columns of a member, in the order [`member`] reads them.
@@ -75,12 +77,13 @@ pub fn member(row: &impl Row) -> StoreResult<StaffMember> {
     })
 }
 
-/// A row of `(at_utc, name, action)`.
+/// A row of `(at_utc, name, action, after_message_id)`.
 pub fn activity(row: &impl Row) -> StoreResult<Activity> {
     let action = row.text(2)?;
     Ok(Activity {
         at_utc: row.int(0)?,
         name: row.string(1)?,
+        after_message: row.uuid_or_null(3)?,
         resolved: match action {
             "Resolved" => true,
             "Reopened" => false,

@@ -362,18 +362,28 @@ enum Entry<'a> {
     Activity(&'a Activity),
 }
 
-/// Messages and activity, oldest first (an action after the messages of
-/// its second).
+/// Messages and activity, oldest first: each action right after the
+/// message that was the thread's last when it happened (those before any
+/// message shown, first).
 fn conversation<'a>(messages: &'a [Message], activity: &'a [Activity]) -> Vec<Entry<'a>> {
-    let mut entries = Vec::with_capacity(messages.len() + activity.len());
-    let mut actions = activity.iter().peekable();
+    let shown = |a: &Activity| {
+        a.after_message
+            .is_some_and(|id| messages.iter().any(|m| m.id == id))
+    };
+    let mut entries: Vec<Entry<'a>> = activity
+        .iter()
+        .filter(|a| !shown(a))
+        .map(Entry::Activity)
+        .collect();
     for m in messages {
-        while let Some(a) = actions.next_if(|a| a.at_utc < m.created.unix()) {
-            entries.push(Entry::Activity(a));
-        }
         entries.push(Entry::Message(m));
+        entries.extend(
+            activity
+                .iter()
+                .filter(|a| a.after_message == Some(m.id))
+                .map(Entry::Activity),
+        );
     }
-    entries.extend(actions.map(Entry::Activity));
     entries
 }
 

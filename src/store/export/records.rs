@@ -167,6 +167,8 @@ pub struct ThreadActivityRecord {
     pub name: String,
     /// `Resolved` or `Reopened`.
     pub action: String,
+    /// The thread's last message when it happened.
+    pub after_message_id: Option<Uuid>,
 }
 
 /// A fault, with its uses left.
@@ -427,7 +429,8 @@ pub fn queries() -> [String; 13] {
         "SELECT a.message_id, a.member_id, a.name FROM message_authors a \
          JOIN messages m ON m.id = a.message_id ORDER BY m.seq"
             .to_owned(),
-        "SELECT thread_id, at_utc, member_id, name, action FROM thread_activity ORDER BY seq"
+        "SELECT thread_id, at_utc, member_id, name, action, after_message_id \
+         FROM thread_activity ORDER BY seq"
             .to_owned(),
         format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries ORDER BY id"),
         format!("SELECT {ATTEMPT_COLUMNS}, delivery_id FROM webhook_attempts ORDER BY seq"),
@@ -509,6 +512,7 @@ pub fn record(rank: usize, row: &impl Row) -> StoreResult<Record> {
             member_id: row.uuid_or_null(2)?,
             name: row.string(3)?,
             action: row.string(4)?,
+            after_message_id: row.uuid_or_null(5)?,
         }),
         10 => Record::WebhookDelivery(DeliveryRecord {
             id: row.uuid(0)?,

@@ -87,8 +87,11 @@ pub async fn set_resolved(
                 "WITH changed AS ( \
                      UPDATE threads SET is_resolved = $2, updated_utc = $3 \
                      WHERE id = $1 AND is_resolved <> $2 RETURNING id) \
-                 INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action) \
-                 SELECT id, $3, $4, $5, CASE WHEN $2 THEN 'Resolved' ELSE 'Reopened' END \
+                 INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action, \
+                                              after_message_id) \
+                 SELECT id, $3, $4, $5, CASE WHEN $2 THEN 'Resolved' ELSE 'Reopened' END, \
+                        (SELECT m.id FROM messages m WHERE m.thread_id = $1 \
+                         ORDER BY m.seq DESC LIMIT 1) \
                  FROM changed",
             )
             .await?,

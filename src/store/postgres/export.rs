@@ -134,9 +134,17 @@ async fn insert(tx: &mut Transaction<'_>, record: &Record) -> StoreResult<()> {
             .map_err(internal),
         Record::ThreadActivity(a) => tx
             .execute(
-                "INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action) \
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[&a.thread_id, &a.at, &a.member_id, &a.name, &a.action],
+                "INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action, \
+                                              after_message_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &a.thread_id,
+                    &a.at,
+                    &a.member_id,
+                    &a.name,
+                    &a.action,
+                    &a.after_message_id,
+                ],
             )
             .await
             .map(drop)

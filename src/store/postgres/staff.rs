@@ -66,7 +66,8 @@ pub async fn history(client: &impl GenericClient, thread: Uuid) -> StoreResult<T
         .collect::<StoreResult<_>>()?;
     let activity = client
         .query(
-            "SELECT at_utc, name, action FROM thread_activity WHERE thread_id = $1 ORDER BY seq",
+            "SELECT at_utc, name, action, after_message_id FROM thread_activity \
+             WHERE thread_id = $1 ORDER BY seq",
             &[&thread],
         )
         .await

@@ -83,8 +83,10 @@ pub fn set_resolved(
         .map_err(internal)?;
     if changed == 1 {
         conn.prepare_cached(
-            "INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action, \
+                                          after_message_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, (SELECT id FROM messages WHERE thread_id = ?1 \
+                                          ORDER BY seq DESC LIMIT 1))",
         )
         .and_then(|mut s| {
             s.execute(params![

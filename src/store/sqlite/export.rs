@@ -84,9 +84,17 @@ fn insert(conn: &Connection, record: &Record) -> StoreResult<()> {
             .map_err(internal),
         Record::ThreadActivity(a) => conn
             .execute(
-                "INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                rusqlite::params![a.thread_id, a.at, a.member_id, a.name, a.action],
+                "INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action, \
+                                              after_message_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![
+                    a.thread_id,
+                    a.at,
+                    a.member_id,
+                    a.name,
+                    a.action,
+                    a.after_message_id
+                ],
             )
             .map(drop)
             .map_err(internal),

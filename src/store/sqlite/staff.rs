@@ -93,7 +93,8 @@ pub fn history(conn: &Connection, thread: Uuid) -> StoreResult<ThreadHistory> {
         )?,
         activity: query(
             conn,
-            "SELECT at_utc, name, action FROM thread_activity WHERE thread_id = :thread ORDER BY seq",
+            "SELECT at_utc, name, action, after_message_id FROM thread_activity \
+             WHERE thread_id = :thread ORDER BY seq",
             &args,
             |row| staff::activity(row),
         )?,
