@@ -43,6 +43,7 @@ pub mod clock;
 pub mod demo;
 pub mod domain;
 pub mod faults;
+pub mod fidelity;
 pub mod grants;
 pub mod http;
 pub mod metrics;

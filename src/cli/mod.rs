@@ -1,6 +1,7 @@
 //! The command line: the product's verbs as clap subcommands, one module per
 //! group of verbs.
 
+mod fidelity;
 mod serve;
 mod staff;
 mod tenants;
@@ -51,6 +52,12 @@ pub enum Command {
     /// Manage the staff who log in to the inbox.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// Record the Connector API exchanges of an integration with an upstream
+    /// (the vendor's demo environment, say), as a proxy.
+    Record(fidelity::RecordArgs),
+    /// Replay a recording against switchboard (or --target) and report every
+    /// difference; exits 1 when there is one.
+    Verify(fidelity::VerifyArgs),
     /// Write everything the database holds to a file, to move it to another
     /// backend or keep a snapshot (JSON Lines; token digests, never tokens).
     Export {
@@ -87,7 +94,7 @@ pub struct DatabaseArg {
 /// Runs a parsed command line. What goes wrong with a database names it.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let database = match &cli.command {
-        Command::Serve(_) => None,
+        Command::Serve(_) | Command::Record(_) | Command::Verify(_) => None,
         Command::Enterprise(c) => Some(c.database().url.clone()),
         Command::Integration(c) => Some(c.database().url.clone()),
         Command::Token(c) => Some(c.database().url.clone()),
@@ -104,6 +111,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(command) => tenants::token(command).await,
         Command::Webhooks(command) => webhooks::run(command).await,
         Command::Staff(command) => staff::run(command).await,
+        Command::Record(args) => fidelity::record(args).await,
+        Command::Verify(args) => fidelity::verify(args).await,
         Command::Export { output, database } => transfer::export(output, &database).await,
         Command::Import { input, database } => transfer::import(input, &database).await,
     };

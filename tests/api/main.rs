@@ -11,6 +11,7 @@ mod conversation;
 mod emulator;
 mod export;
 mod faults;
+mod fidelity;
 mod fuzz_corpus;
 pub mod inbox;
 mod intervals;
