@@ -11,6 +11,7 @@ pub mod json;
 pub mod message;
 pub mod paging;
 pub mod scope;
+pub mod search;
 pub mod staff;
 pub mod text;
 pub mod thread;

@@ -49,6 +49,13 @@ pub trait Content: Send + Sync {
     ) -> StoreResult<Thread>;
 }
 
+/// Sets every thread's `last_sender` (what the inbox's "awaiting a reply"
+/// reads) from its messages: after an import, which writes messages as they
+/// were, not as they are added.
+pub const DERIVE_LAST_SENDER: &str = "UPDATE threads SET last_sender = (\
+     SELECT m.sender FROM messages m WHERE m.thread_id = threads.id \
+     ORDER BY m.created_utc DESC, m.seq DESC LIMIT 1)";
+
 /// The columns of a thread, in the order [`thread`] reads them.
 pub const THREAD_COLUMNS: &str = "id, integration_id, enterprise_id, original_sender, subject, \
                                   created_utc, updated_utc, is_resolved";

@@ -52,30 +52,53 @@ pub struct InboxQuery {
     /// The staff member's scope: only threads of these enterprises (all when
     /// `None`).
     pub scope: Option<Vec<Uuid>>,
-    /// Text in the sender's name or the subject, ignoring the case of A to Z.
+    /// Text in the sender's name, the subject or a message, ignoring case
+    /// and accents: at least [`MIN_SEARCH`] characters (a shorter one
+    /// finds nothing).
     pub search: Option<String>,
     /// The page starts after this thread.
     pub after: Option<Uuid>,
     pub count: Count,
 }
 
+/// A search has at least this many characters: both backends search by
+/// trigrams.
+pub const MIN_SEARCH: usize = 3;
+
 impl InboxQuery {
-    /// The search as a `LIKE` pattern over text lowered from A-Z to a-z, with
-    /// `%`, `_` and `\` taken literally.
-    pub fn pattern(&self) -> Option<String> {
-        let search = self.search.as_deref()?.trim();
-        if search.is_empty() {
-            return None;
-        }
-        let mut pattern = String::from("%");
-        for c in search.chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                pattern.push('\\');
+    /// The search, trimmed, if it is one.
+    pub fn search(&self) -> Option<&str> {
+        self.search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| s.chars().count() >= MIN_SEARCH)
+    }
+
+    /// The search as an FTS5 phrase over folded texts: itself folded, in
+    /// double quotes (doubled inside), which the trigram tokenizer finds
+    /// anywhere in a text.
+    pub fn phrase(&self) -> Option<String> {
+        self.search().map(|s| {
+            format!(
+                "\"{}\"",
+                crate::domain::search::fold(s).replace('"', "\"\"")
+            )
+        })
+    }
+
+    /// The search for a `LIKE ... ESCAPE '\\'`: `%`, `_` and `\\` taken
+    /// literally (the database folds it, and adds the `%`s).
+    pub fn like(&self) -> Option<String> {
+        self.search().map(|s| {
+            let mut escaped = String::with_capacity(s.len());
+            for c in s.chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    escaped.push('\\');
+                }
+                escaped.push(c);
             }
-            pattern.push(c.to_ascii_lowercase());
-        }
-        pattern.push('%');
-        Some(pattern)
+            escaped
+        })
     }
 }
 

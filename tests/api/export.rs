@@ -363,6 +363,19 @@ async fn a_database_moves_between_backends_and_exports_the_same_file() {
         );
         file = export_of(&target).await;
         path.push(target.url.clone());
+        // What the inbox derives from the messages comes back with them.
+        let count = |db: &TestDatabase| {
+            let url = db.url.clone();
+            async move {
+                let store = switchboard::store::open(&url).await.unwrap();
+                store.awaiting_count(None).await.unwrap()
+            }
+        };
+        assert_eq!(
+            count(&target).await,
+            count(&source).await,
+            "awaiting a reply"
+        );
         assert!(
             file == original,
             "export after {} differs:\n{}\n---\n{}",

@@ -747,3 +747,58 @@ async fn an_open_page_does_not_hold_up_shutdown() {
         "the server exited cleanly"
     );
 }
+
+/// SPEC §15.2: a search ignores case and accents in any script, looks at
+/// the guest's name, the subject and every message, finds open and resolved
+/// threads at once, and marks what it matched.
+#[tokio::test]
+async fn search_folds_case_and_accents_across_states_and_message_texts() {
+    let app = spawn_app().await;
+    let bjorn = app.add_thread(PORTFOLIO, "Björn Ångström", "Sauna").await;
+    let dana = app.add_thread(PORTFOLIO, "Dana Scully", "Parking").await;
+    app.staff(
+        STAFF_THREADS_UPDATE,
+        json!({"MessageThreadId": dana["Id"], "IsResolved": true}),
+    )
+    .await
+    .ok();
+    let greek = app.add_thread(PORTFOLIO, "Νίκος", "Ερώτηση").await;
+    app.add_message(PORTFOLIO, &greek, "Ο Σίσυφος έφτασε").await;
+    let other = app.add_thread(PORTFOLIO, "Someone else", "Towels").await;
+    app.add_message(PORTFOLIO, &other, "Is the late check-in possible?")
+        .await;
+    let session = log_in(&app.base, OPERATOR_TOKEN).await;
+    let found = |q: &str| {
+        let path = format!(
+            "/inbox?q={}",
+            url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+        );
+        let session = session.clone();
+        let base = app.base.clone();
+        async move { get(&base, &path, Some(&session)).await }
+    };
+    let id = |t: &serde_json::Value| t["Id"].as_str().unwrap().to_owned();
+
+    let page = found("ångstr").await;
+    assert!(
+        page.body.contains(&id(&bjorn)),
+        "accents and case: {}",
+        page.body
+    );
+    assert!(page.body.contains("<mark>Ångstr</mark>"), "marked");
+    let page = found("ANGSTROM").await;
+    assert!(page.body.contains(&id(&bjorn)));
+    // A resolved thread, from the Open tab.
+    let page = found("dana").await;
+    assert!(page.body.contains(&id(&dana)) && page.body.contains("Resolved"));
+    // Any script; a message's text.
+    assert!(found("ΣΙΣΥΦΟΣ").await.body.contains(&id(&greek)));
+    let page = found("LATE CHECK").await;
+    assert!(page.body.contains(&id(&other)));
+    assert!(!page.body.contains(&id(&bjorn)) && !page.body.contains(&id(&dana)));
+    // Too short to be a search: said so, and the list as it is.
+    let page = found("bj").await;
+    assert!(page.body.contains("Type at least 3 characters to search."));
+    // `%` and `_` are themselves.
+    assert!(!found("%%%").await.body.contains(&id(&bjorn)));
+}

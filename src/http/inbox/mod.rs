@@ -32,7 +32,7 @@ use crate::domain::paging::Count;
 use crate::domain::staff::{Scope, StaffChange};
 use crate::domain::time::Timestamp;
 use crate::store::MessageQuery;
-use crate::store::inbox::InboxQuery;
+use crate::store::inbox::{InboxQuery, MIN_SEARCH};
 use crate::tokens::TokenHash;
 pub use error::InboxError;
 use extract::{LoggedIn, Posted, Viewer};
@@ -153,8 +153,19 @@ async fn list(
         title: "Not a filter",
         message: "The address holds a filter the inbox does not know.".to_owned(),
     })?;
+    let search = filters
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty());
+    let searching = search.is_some_and(|q| q.chars().count() >= MIN_SEARCH);
     let query = InboxQuery {
-        resolved: filters.state.resolved(),
+        // A search looks at open and resolved threads at once.
+        resolved: if searching {
+            None
+        } else {
+            filters.state.resolved()
+        },
         awaiting: filters.awaiting(),
         enterprise: filters.enterprise,
         integration: filters.integration,
@@ -186,6 +197,7 @@ async fn list(
             integrations: &integrations,
             next: more.then(|| rows.last().map(|r| r.thread.id)).flatten(),
             who: who(&viewer, &csrf),
+            search: search.map(|q| (q, searching)),
         }),
     ))
 }

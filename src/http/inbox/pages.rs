@@ -167,6 +167,8 @@ pub struct ListPage<'a> {
     /// The last row's id, when there may be more.
     pub next: Option<Uuid>,
     pub who: Who<'a>,
+    /// The search, and whether it is long enough to be one.
+    pub search: Option<(&'a str, bool)>,
 }
 
 fn title(awaiting: u64, what: &str) -> String {
@@ -232,12 +234,21 @@ pub fn list(view: &ListPage<'_>) -> Markup {
                     }
                     button type="submit" { "Filter" }
                 }
+                @match view.search {
+                    Some((_, false)) => {
+                        p.hint role="status" { "Type at least 3 characters to search." }
+                    }
+                    Some((q, true)) => {
+                        p.hint role="status" { "Open and resolved threads with “" (q) "” in the guest's name, the subject or a message." }
+                    }
+                    None => {}
+                }
                 @if view.rows.is_empty() {
                     p.empty { "No threads." }
                 }
                 ol.threads {
                     @for row in view.rows {
-                        (thread_row(row))
+                        (thread_row(row, view.search.filter(|(_, on)| *on).map(|(q, _)| q)))
                     }
                 }
                 @if let Some(after) = view.next {
@@ -248,7 +259,27 @@ pub fn list(view: &ListPage<'_>) -> Markup {
     )
 }
 
-fn thread_row(row: &InboxRow) -> Markup {
+/// `text` with every match of `search` (ignoring case and accents) marked.
+fn marked(text: &str, search: Option<&str>) -> Markup {
+    let Some(search) = search else {
+        return html! { (text) };
+    };
+    let ranges = crate::domain::search::matches(text, search);
+    if ranges.is_empty() {
+        return html! { (text) };
+    }
+    let mut at = 0;
+    html! {
+        @for (start, end) in ranges {
+            (&text[at..start])
+            mark { (&text[start..end]) }
+            ({ at = end; "" })
+        }
+        (&text[at..])
+    }
+}
+
+fn thread_row(row: &InboxRow, search: Option<&str>) -> Markup {
     let t = &row.thread;
     let first_line = row.last.as_ref().map(|m| {
         m.text
@@ -262,11 +293,11 @@ fn thread_row(row: &InboxRow) -> Markup {
     html! {
         li.thread.awaiting[row.awaiting()].resolved[t.is_resolved] data-id=(t.id) {
             a href=(format!("/inbox/threads/{}", t.id)) {
-                span.sender { (t.original_sender) }
-                span.subject { (t.subject) }
+                span.sender { (marked(&t.original_sender, search)) }
+                span.subject { (marked(&t.subject, search)) }
                 span.where { (row.enterprise_name) " · " (row.integration_name) }
                 @if let Some(line) = first_line {
-                    span.last { (line) }
+                    span.last { (marked(&line, search)) }
                 }
                 span.when {
                     @if let Some(last) = &row.last { (time(last.created)) } @else { (time(t.created)) }

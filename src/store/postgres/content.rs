@@ -324,10 +324,11 @@ pub async fn add_messages(
              SELECT m.id, m.thread_id, m.text, m.sender, m.created_utc FROM input m \
              WHERE EXISTS (SELECT FROM go) ORDER BY m.n), \
          touched AS ( \
-             UPDATE threads t SET updated_utc = u.created_utc, \
+             UPDATE threads t SET updated_utc = u.created_utc, last_sender = u.sender, \
                                   is_resolved = t.is_resolved AND NOT u.reopens \
              FROM (SELECT thread_id, max(created_utc) AS created_utc, \
-                          bool_or(sender = {application}) AS reopens \
+                          bool_or(sender = {application}) AS reopens, \
+                          (array_agg(sender ORDER BY n DESC))[1] AS sender \
                    FROM input GROUP BY thread_id) u \
              WHERE t.id = u.thread_id AND EXISTS (SELECT FROM go)), \
          authors AS ( \

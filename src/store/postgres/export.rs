@@ -87,6 +87,9 @@ pub async fn import(
         }
         match numbered.record {
             Record::End(_) => {
+                tx.batch_execute(crate::store::content::DERIVE_LAST_SENDER)
+                    .await
+                    .map_err(internal)?;
                 tx.commit().await.map_err(internal)?;
                 // Fresh statistics, or the first pages plan as if the tables
                 // were empty (see BENCHMARKS.md, PostgreSQL).

@@ -11,11 +11,6 @@ use uuid::Uuid;
 
 use super::PostgresStore;
 
-/// `column` with A-Z lowered and nothing else, as SQLite's lower() does.
-fn lowered(column: &str) -> String {
-    format!("translate({column}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')")
-}
-
 pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<Vec<InboxRow>> {
     let mut page = Query::new(&format!("SELECT {COLUMNS} {FROM} WHERE TRUE"));
     if let Some(resolved) = q.resolved {
@@ -23,7 +18,7 @@ pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<Ve
         page.push(&format!(" AND t.is_resolved = {p}"));
     }
     if q.awaiting {
-        page.push(" AND l.sender = 'Application'");
+        page.push(" AND t.last_sender = 'Application'");
     }
     if let Some(enterprise) = q.enterprise {
         let p = page.arg(enterprise);
@@ -37,12 +32,18 @@ pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<Ve
         let p = page.arg(scope.clone());
         page.push(&format!(" AND t.enterprise_id = ANY({p})"));
     }
-    if let Some(pattern) = q.pattern() {
-        let p = page.arg(pattern);
+    if let Some(like) = q.like() {
+        // The trigram indexes of senders and subjects and of message texts,
+        // folded (lower case, no accents).
+        let p = page.arg(like);
         page.push(&format!(
-            " AND ({} LIKE {p} ESCAPE '\\' OR {} LIKE {p} ESCAPE '\\')",
-            lowered("t.original_sender"),
-            lowered("t.subject")
+            " AND t.id IN ( \
+                 SELECT s.id FROM threads s \
+                 WHERE switchboard_fold(s.original_sender || ' ' || s.subject) \
+                       LIKE '%' || switchboard_fold({p}) || '%' ESCAPE '\\' \
+                 UNION \
+                 SELECT m.thread_id FROM messages m \
+                 WHERE switchboard_fold(m.text) LIKE '%' || switchboard_fold({p}) || '%' ESCAPE '\\')"
         ));
     }
     if let Some(after) = q.after {
@@ -100,10 +101,9 @@ pub async fn awaiting_count(
 ) -> StoreResult<u64> {
     let row = client
         .query_one(
-            &format!(
-                "SELECT count(*) {FROM} WHERE NOT t.is_resolved AND l.sender = 'Application' \
-                 AND ($1::uuid[] IS NULL OR t.enterprise_id = ANY($1))"
-            ),
+            "SELECT count(*) FROM threads t \
+             WHERE NOT t.is_resolved AND t.last_sender = 'Application' \
+               AND ($1::uuid[] IS NULL OR t.enterprise_id = ANY($1))",
             &[&scope],
         )
         .await

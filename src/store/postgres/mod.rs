@@ -68,6 +68,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../../../migrations/postgres/0010_staff.sql"),
     ),
+    (
+        11,
+        include_str!("../../../migrations/postgres/0011_inbox.sql"),
+    ),
 ];
 
 /// Connections per node.

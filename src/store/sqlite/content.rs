@@ -273,7 +273,7 @@ pub fn add_messages(conn: &Connection, batch: MessageBatch) -> StoreResult<Vec<M
     // An application message reopens its thread; a staff reply leaves it as it is.
     let mut touch = conn
         .prepare_cached(
-            "UPDATE threads SET updated_utc = ?2, \
+            "UPDATE threads SET updated_utc = ?2, last_sender = ?4, \
                     is_resolved = CASE WHEN ?3 THEN 0 ELSE is_resolved END \
              WHERE id = ?1",
         )
@@ -307,7 +307,8 @@ pub fn add_messages(conn: &Connection, batch: MessageBatch) -> StoreResult<Vec<M
                 .execute(params![
                     m.thread_id,
                     m.created.unix(),
-                    m.sender == Sender::Application
+                    m.sender == Sender::Application,
+                    m.sender.as_str()
                 ])
                 .map_err(internal)?;
         }

@@ -46,6 +46,8 @@ pub fn import(conn: &Connection, mut incoming: Incoming) -> Result<u64, ImportEr
     while let Some(next) = incoming.blocking_recv() {
         let Numbered { line, record } = next?;
         if let Record::End(_) = record {
+            conn.execute(crate::store::content::DERIVE_LAST_SENDER, [])
+                .map_err(internal)?;
             return Ok(count);
         }
         insert(conn, &record).map_err(|e| ImportError::line(line, refusal(&record, &e)))?;

@@ -20,7 +20,7 @@ pub fn page(conn: &Connection, q: &InboxQuery) -> StoreResult<Vec<InboxRow>> {
         args.push((":resolved", Box::new(resolved)));
     }
     if q.awaiting {
-        sql.push_str(" AND l.sender = 'Application'");
+        sql.push_str(" AND t.last_sender = 'Application'");
     }
     if let Some(enterprise) = q.enterprise {
         sql.push_str(" AND t.enterprise_id = +:enterprise");
@@ -34,13 +34,13 @@ pub fn page(conn: &Connection, q: &InboxQuery) -> StoreResult<Vec<InboxRow>> {
         sql.push_str(" AND t.enterprise_id IN rarray(:scope)");
         args.push((":scope", Box::new(id_array(scope))));
     }
-    if let Some(pattern) = q.pattern() {
-        // SQLite's lower() changes A-Z only, like the pattern.
+    if let Some(phrase) = q.phrase() {
+        // The full-text index (trigrams, case and diacritics folded) of
+        // senders, subjects and message texts.
         sql.push_str(
-            " AND (lower(t.original_sender) LIKE :pattern ESCAPE '\\' \
-                   OR lower(t.subject) LIKE :pattern ESCAPE '\\')",
+            " AND t.id IN (SELECT thread_id FROM inbox_search WHERE inbox_search MATCH :phrase)",
         );
-        args.push((":pattern", Box::new(pattern)));
+        args.push((":phrase", Box::new(phrase)));
     }
     if let Some(after) = q.after {
         let (updated, seq): (i64, i64) = conn
@@ -74,8 +74,9 @@ pub fn one(conn: &Connection, id: Uuid) -> StoreResult<InboxRow> {
 }
 
 pub fn awaiting_count(conn: &Connection, scope: Option<&[Uuid]>) -> StoreResult<u64> {
-    let mut sql =
-        format!("SELECT count(*) {FROM} WHERE t.is_resolved = 0 AND l.sender = 'Application'");
+    let mut sql = "SELECT count(*) FROM threads t \
+                   WHERE t.is_resolved = 0 AND t.last_sender = 'Application'"
+        .to_owned();
     let mut args = Args::new();
     if let Some(scope) = scope {
         sql.push_str(" AND t.enterprise_id IN rarray(:scope)");

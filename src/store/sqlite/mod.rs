@@ -66,6 +66,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../../../migrations/sqlite/0010_staff.sql"),
     ),
+    (
+        11,
+        include_str!("../../../migrations/sqlite/0011_inbox.sql"),
+    ),
 ];
 
 /// Read connections kept open.
@@ -176,6 +180,18 @@ fn connect(path: &Path, read_only: bool) -> StoreResult<Connection> {
             .map_err(internal)?;
     }
     rusqlite::vtab::array::load_module(&conn).map_err(internal)?;
+    // What the inbox's search index holds of a text (migration 11).
+    conn.create_scalar_function(
+        "switchboard_fold",
+        1,
+        rusqlite::functions::FunctionFlags::SQLITE_UTF8
+            | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
+        |context| {
+            let text: Option<String> = context.get(0)?;
+            Ok(text.map(|t| crate::domain::search::fold(&t)))
+        },
+    )
+    .map_err(internal)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
