@@ -8,15 +8,32 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use switchboard::clock::Clock;
 use switchboard::demo;
 
 use crate::helpers::paths::*;
 use crate::helpers::*;
 use crate::receiver::{Received, Receiver};
+use crate::webhooks::{deliveries, retry_wait};
 
 const WEBHOOKS_TEST: &str = "/api/operator/v1/webhooks/test";
 const WEBHOOKS_PAUSE: &str = "/api/operator/v1/webhooks/pause";
 const WEBHOOKS_RESUME: &str = "/api/operator/v1/webhooks/resume";
+
+/// Waits until the only delivery, not yet attempted, is held for a while;
+/// returns how long, in milliseconds.
+async fn held_for(app: &TestApp) -> i64 {
+    for _ in 0..400 {
+        if let [only] = deliveries(app).await.as_slice()
+            && only.attempts == 0
+            && only.next_attempt_ms > app.clock.now_ms()
+        {
+            return only.next_attempt_ms - app.clock.now_ms();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no delivery was held: {:?}", deliveries(app).await);
+}
 
 async fn hooked(app: &TestApp) -> Receiver {
     let receiver = Receiver::start().await;
@@ -67,10 +84,12 @@ async fn every_request_says_who_sent_it_and_which_delivery_it_is() {
     let first = receiver
         .wait_until("the first attempt", |r| !r.is_empty())
         .await;
-    let delivery = app.store.deliveries(false).await.unwrap()[0].clone();
-    // The retry, once its wait is over (moving the clock while the first
-    // attempt is on its way frees nothing: leases run on real time).
-    app.clock.advance(chrono::Duration::seconds(3600));
+    // The retry, once its wait is over. The clock moves only once the first
+    // attempt's outcome is recorded: moved earlier, the retry's wait would
+    // be counted from the moved clock.
+    let wait = retry_wait(&app, 1).await;
+    let delivery = deliveries(&app).await[0].clone();
+    app.clock.advance(chrono::Duration::milliseconds(wait));
     app.wake.now();
     let both = receiver.wait_until("the retry", |r| r.len() >= 2).await;
     for received in &both {
@@ -327,7 +346,9 @@ async fn a_delay_fault_holds_a_delivery_until_the_clock_passes_it() {
     assert_eq!(fault["DelaySeconds"], 120);
     let thread = app.add_thread(PORTFOLIO, "Guest", "Room").await;
     let held = app.add_message(PORTFOLIO, &thread, "Later").await;
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Held from the moment the worker picked it up.
+    let wait = held_for(&app).await;
+    assert_eq!(wait, 120_000);
     assert!(receiver.received().is_empty(), "held");
     app.clock.advance(chrono::Duration::seconds(119));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;

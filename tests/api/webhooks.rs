@@ -24,7 +24,7 @@ fn id(value: &Value) -> String {
     value["Id"].as_str().unwrap().to_owned()
 }
 
-async fn deliveries(app: &TestApp) -> Vec<DeliveryInfo> {
+pub(crate) async fn deliveries(app: &TestApp) -> Vec<DeliveryInfo> {
     app.store.deliveries(false).await.unwrap()
 }
 
@@ -212,7 +212,7 @@ fn move_to_next_attempt(app: &TestApp, delivery: &DeliveryInfo) -> Option<i64> {
 
 /// Waits until the only delivery has failed `attempts` times and waits for a
 /// retry; returns how long that wait is, in milliseconds.
-async fn retry_wait(app: &TestApp, attempts: u32) -> i64 {
+pub(crate) async fn retry_wait(app: &TestApp, attempts: u32) -> i64 {
     for _ in 0..400 {
         if let [only] = deliveries(app).await.as_slice()
             && only.state.column() == "pending"
