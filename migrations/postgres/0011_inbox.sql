@@ -19,6 +19,9 @@ CREATE INDEX inbox_awaiting_enterprise ON threads (enterprise_id)
     WHERE NOT is_resolved AND last_sender = 'Application';
 CREATE INDEX inbox_enterprise ON threads (enterprise_id, is_resolved, updated_utc DESC, seq DESC);
 CREATE INDEX inbox_integration ON threads (integration_id, is_resolved, updated_utc DESC, seq DESC);
+-- All of one enterprise's or integration's threads, open and resolved.
+CREATE INDEX inbox_enterprise_all ON threads (enterprise_id, updated_utc DESC, seq DESC);
+CREATE INDEX inbox_integration_all ON threads (integration_id, updated_utc DESC, seq DESC);
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE EXTENSION IF NOT EXISTS unaccent;

@@ -802,3 +802,47 @@ async fn search_folds_case_and_accents_across_states_and_message_texts() {
     // `%` and `_` are themselves.
     assert!(!found("%%%").await.body.contains(&id(&bjorn)));
 }
+
+/// SPEC §15.3: a word in very many messages costs what a rare one does. The
+/// search looks at the threads of the most recent matches only (a window of
+/// `SEARCH_WINDOW`) and says so; below that, every match is found.
+#[tokio::test]
+async fn a_search_found_everywhere_looks_at_the_most_recent_matches_and_says_so() {
+    use switchboard::store::inbox::SEARCH_WINDOW;
+    let app = spawn_app().await;
+    let old = app.add_thread(PORTFOLIO, "Early Guest", "Pool").await;
+    app.add_message(PORTFOLIO, &old, "Where is my umbrella?")
+        .await;
+    let busy = app.add_thread(PORTFOLIO, "Busy Guest", "Rain").await;
+    let session = log_in(&app.base, OPERATOR_TOKEN).await;
+    let id = |t: &serde_json::Value| t["Id"].as_str().unwrap().to_owned();
+
+    // Below the window: both, and no word of narrowing.
+    let page = get(&app.base, "/inbox?q=umbrella", Some(&session)).await;
+    assert!(page.body.contains(&id(&old)));
+    assert!(!page.body.contains("most recent"), "{}", page.body);
+
+    let window = usize::try_from(SEARCH_WINDOW).unwrap();
+    let batch: Vec<serde_json::Value> = (0..window)
+        .map(|i| json!({"MessageThreadId": busy["Id"], "Text": format!("Umbrella number {i}")}))
+        .collect();
+    app.call(MESSAGES_ADD, PORTFOLIO, json!({"Messages": batch}))
+        .await
+        .ok();
+    let page = get(&app.base, "/inbox?q=umbrella", Some(&session)).await;
+    assert!(page.body.contains(&id(&busy)));
+    assert!(
+        !page.body.contains(&id(&old)),
+        "the older match is outside the window"
+    );
+    assert!(
+        page.body
+            .contains(&format!("among the {SEARCH_WINDOW} most recent")),
+        "{}",
+        page.body
+    );
+    // A search that the window does not fill still finds the old thread.
+    let page = get(&app.base, "/inbox?q=my+umbrella", Some(&session)).await;
+    assert!(page.body.contains(&id(&old)));
+    assert!(!page.body.contains("most recent"));
+}

@@ -81,8 +81,9 @@ pub struct Dataset {
     pub generate_seconds: f64,
 }
 
-pub async fn generate(database: &str, threads: usize) -> anyhow::Result<Dataset> {
-    let started = Instant::now();
+/// Adds the enterprises and integrations (with their tokens) of a benchmark
+/// database.
+pub async fn tenants(database: &str) -> anyhow::Result<()> {
     let backend = store::Backend::open(database).await?;
     let store = backend.store();
     let now = Timestamp::truncate(clock::system().now());
@@ -130,6 +131,14 @@ pub async fn generate(database: &str, threads: usize) -> anyhow::Result<Dataset>
         }
     }
 
+    Ok(())
+}
+
+pub async fn generate(database: &str, threads: usize) -> anyhow::Result<Dataset> {
+    let started = Instant::now();
+    tenants(database).await?;
+    let backend = store::Backend::open(database).await?;
+    let now = Timestamp::truncate(clock::system().now());
     let first = now.unix() - SPAN_DAYS * 86_400;
     let step = (SPAN_DAYS * 86_400) as f64 / threads.max(1) as f64;
     let mut of_integration0 = Vec::new();
@@ -179,7 +188,7 @@ pub async fn generate(database: &str, threads: usize) -> anyhow::Result<Dataset>
         thread1: thread1.ok_or_else(|| anyhow::anyhow!("too few threads for integration 1"))?,
         generate_seconds: started.elapsed().as_secs_f64(),
     };
-    drop(store);
+    drop(backend);
     // Let the writer thread finish before the server opens the file.
     tokio::time::sleep(Duration::from_millis(200)).await;
     Ok(dataset)

@@ -6,6 +6,7 @@
 mod data_floor;
 mod dataset;
 mod floor;
+mod inbox;
 mod instructions;
 mod load;
 mod measure;
@@ -91,6 +92,11 @@ struct Args {
     /// window of fixed size keeps at that of 64 tokens.
     #[arg(long, default_value = "1000000000/1s")]
     rate_limit: String,
+    /// Time the staff inbox's pages (SPEC 15.3) on a database of --threads
+    /// threads with three messages each (a SQLite file in --dir, or the empty
+    /// PostgreSQL database of --database), instead of the load scenarios.
+    #[arg(long, conflicts_with_all = ["profile", "transfer", "instructions"])]
+    inbox: bool,
     /// A tiny, fast run that only checks the harness works.
     #[arg(long)]
     smoke: bool,
@@ -147,7 +153,9 @@ async fn main() -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.dir)?;
     println!("{}", machine());
-    let results = if args.transfer {
+    let results = if args.inbox {
+        inbox::run(&args).await?
+    } else if args.transfer {
         let (url, _) = prepare(&args).await?;
         transfer::run(&args.dir, &url, args.import_into.as_deref(), args.threads).await?
     } else {

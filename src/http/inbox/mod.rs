@@ -32,7 +32,7 @@ use crate::domain::paging::Count;
 use crate::domain::staff::{Scope, StaffChange};
 use crate::domain::time::Timestamp;
 use crate::store::MessageQuery;
-use crate::store::inbox::{InboxQuery, MIN_SEARCH};
+use crate::store::inbox::{InboxPage, InboxQuery, MIN_SEARCH};
 use crate::tokens::TokenHash;
 pub use error::InboxError;
 use extract::{LoggedIn, Posted, Viewer};
@@ -174,8 +174,8 @@ async fn list(
         after: filters.after,
         count: Count::new(PAGE + 1),
     };
-    let rows = match app.store.inbox_page(query).await {
-        Ok(rows) => rows,
+    let InboxPage { rows, narrowed } = match app.store.inbox_page(query).await {
+        Ok(page) => page,
         // A cursor of a thread that is gone: start again at the top.
         Err(crate::store::StoreError::Missing(_)) => {
             return Ok(Redirect::to("/inbox").into_response());
@@ -198,6 +198,7 @@ async fn list(
             next: more.then(|| rows.last().map(|r| r.thread.id)).flatten(),
             who: who(&viewer, &csrf),
             search: search.map(|q| (q, searching)),
+            narrowed,
         }),
     ))
 }

@@ -9,7 +9,7 @@ use crate::domain::message::{Message, Sender};
 use crate::domain::staff::StaffMember;
 use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
-use crate::store::inbox::InboxRow;
+use crate::store::inbox::{InboxRow, SEARCH_WINDOW};
 use crate::store::staff::{Activity, ThreadHistory};
 
 /// Which threads the list shows.
@@ -169,6 +169,9 @@ pub struct ListPage<'a> {
     pub who: Who<'a>,
     /// The search, and whether it is long enough to be one.
     pub search: Option<(&'a str, bool)>,
+    /// The search found so much that it looked only at the most recent
+    /// matches.
+    pub narrowed: bool,
 }
 
 fn title(awaiting: u64, what: &str) -> String {
@@ -215,7 +218,7 @@ pub fn list(view: &ListPage<'_>) -> Markup {
                 }
                 form.filters method="get" action="/inbox" role="search" {
                     input type="hidden" name="state" value=(f.state.name());
-                    input #search type="search" name="q" value=[f.q.as_deref()] placeholder="Search sender or subject" aria-label="Search sender or subject";
+                    input #search type="search" name="q" value=[f.q.as_deref()] placeholder="Search names, subjects, messages" aria-label="Search names, subjects and messages";
                     select name="enterprise" aria-label="Enterprise" {
                         option value="" { "Every enterprise" }
                         @for (id, name) in view.enterprises {
@@ -239,7 +242,13 @@ pub fn list(view: &ListPage<'_>) -> Markup {
                         p.hint role="status" { "Type at least 3 characters to search." }
                     }
                     Some((q, true)) => {
-                        p.hint role="status" { "Open and resolved threads with “" (q) "” in the guest's name, the subject or a message." }
+                        p.hint role="status" {
+                            "Open and resolved threads with “" (q) "” in the guest's name, the subject or a message."
+                            @if view.narrowed {
+                                " It is in so many that these are among the "
+                                (SEARCH_WINDOW) " most recent: add a word to narrow it."
+                            }
+                        }
                     }
                     None => {}
                 }

@@ -416,4 +416,44 @@ impl PostgresStore {
             .map_err(internal)?;
         Ok(())
     }
+
+    /// Writes many messages, 10,000 a statement, their threads left as they
+    /// are until [`Self::derive_last_senders`] (the benchmark's generator).
+    pub async fn import_messages(&self, messages: Vec<Message>) -> StoreResult<()> {
+        let client = self.client().await?;
+        let insert = client
+            .prepare(&format!(
+                "INSERT INTO messages ({MESSAGE_COLUMNS}) \
+                 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[])"
+            ))
+            .await
+            .map_err(internal)?;
+        for chunk in messages.chunks(10_000) {
+            client
+                .execute(
+                    &insert,
+                    &[
+                        &chunk.iter().map(|m| m.id).collect::<Vec<_>>(),
+                        &chunk.iter().map(|m| m.thread_id).collect::<Vec<_>>(),
+                        &chunk.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+                        &chunk.iter().map(|m| m.sender.as_str()).collect::<Vec<_>>(),
+                        &chunk.iter().map(|m| m.created.unix()).collect::<Vec<_>>(),
+                    ],
+                )
+                .await
+                .map_err(internal)?;
+        }
+        Ok(())
+    }
+
+    /// Sets every thread's last sender from its messages, as an import
+    /// does, and refreshes the planner's statistics.
+    pub async fn derive_last_senders(&self) -> StoreResult<()> {
+        let client = self.client().await?;
+        client
+            .batch_execute(crate::store::content::DERIVE_LAST_SENDER)
+            .await
+            .map_err(internal)?;
+        client.batch_execute("ANALYZE").await.map_err(internal)
+    }
 }

@@ -3,16 +3,18 @@
 use deadpool_postgres::GenericClient;
 
 use super::internal;
-use super::query::Query;
-use crate::store::inbox::{COLUMNS, FROM, InboxQuery, InboxRow, row};
+use super::query::{Query, prepared};
+use crate::store::inbox::{
+    COLUMNS, InboxPage, InboxQuery, InboxRow, JOINS, SEARCH_WINDOW, page_rows, row, search_window,
+};
 use crate::store::{Inbox, Missing, StoreResult};
 use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::PostgresStore;
 
-pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<Vec<InboxRow>> {
-    let mut page = Query::new(&format!("SELECT {COLUMNS} {FROM} WHERE TRUE"));
+pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<InboxPage> {
+    let mut page = Query::new(&format!("SELECT t.* FROM threads t WHERE TRUE"));
     if let Some(resolved) = q.resolved {
         let p = page.arg(resolved);
         page.push(&format!(" AND t.is_resolved = {p}"));
@@ -32,19 +34,12 @@ pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<Ve
         let p = page.arg(scope.clone());
         page.push(&format!(" AND t.enterprise_id = ANY({p})"));
     }
+    let mut narrowed = false;
     if let Some(like) = q.like() {
-        // The trigram indexes of senders and subjects and of message texts,
-        // folded (lower case, no accents).
-        let p = page.arg(like);
-        page.push(&format!(
-            " AND t.id IN ( \
-                 SELECT s.id FROM threads s \
-                 WHERE switchboard_fold(s.original_sender || ' ' || s.subject) \
-                       LIKE '%' || switchboard_fold({p}) || '%' ESCAPE '\\' \
-                 UNION \
-                 SELECT m.thread_id FROM messages m \
-                 WHERE switchboard_fold(m.text) LIKE '%' || switchboard_fold({p}) || '%' ESCAPE '\\')"
-        ));
+        let (among, full) = search(client, &like).await?;
+        narrowed = full;
+        let p = page.arg(among);
+        page.push(&format!(" AND t.id = ANY({p})"));
     }
     if let Some(after) = q.after {
         let position = client
@@ -64,10 +59,40 @@ pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<Ve
         " ORDER BY t.updated_utc DESC, t.seq DESC LIMIT {n}"
     ));
     let rows = client
-        .query(&page.text, &page.params())
+        .query(&page_rows(&page.text), &page.params())
         .await
         .map_err(internal)?;
-    rows.iter().map(row).collect()
+    Ok(InboxPage {
+        rows: rows.iter().map(row).collect::<StoreResult<_>>()?,
+        narrowed,
+    })
+}
+
+/// The threads of a search's window ([`search_window`]), from the trigram
+/// indexes (pg_trgm) of message texts and of senders and subjects, folded
+/// (lower case, no accents).
+async fn search(client: &impl GenericClient, like: &str) -> StoreResult<(Vec<Uuid>, bool)> {
+    let window = |sql: &'static str| async move {
+        let rows = client
+            .query(&prepared(client, sql).await?, &[&like, &SEARCH_WINDOW])
+            .await
+            .map_err(internal)?;
+        StoreResult::Ok(rows.iter().map(|r| r.get::<_, Uuid>(0)).collect::<Vec<_>>())
+    };
+    let messages = window(
+        "SELECT m.thread_id FROM messages m \
+         WHERE switchboard_fold(m.text) LIKE '%' || switchboard_fold($1) || '%' ESCAPE '\\' \
+         ORDER BY m.seq DESC LIMIT $2",
+    )
+    .await?;
+    let threads = window(
+        "SELECT s.id FROM threads s \
+         WHERE switchboard_fold(s.original_sender || ' ' || s.subject) \
+               LIKE '%' || switchboard_fold($1) || '%' ESCAPE '\\' \
+         ORDER BY s.seq DESC LIMIT $2",
+    )
+    .await?;
+    Ok(search_window(messages, threads))
 }
 
 pub const CHANNEL: &str = "switchboard_inbox";
@@ -86,7 +111,9 @@ pub async fn announce(client: &impl GenericClient, threads: &[uuid::Uuid]) -> St
 }
 
 pub async fn one(client: &impl GenericClient, id: Uuid) -> StoreResult<InboxRow> {
-    let mut q = Query::new(&format!("SELECT {COLUMNS} {FROM} WHERE t.id = "));
+    let mut q = Query::new(&format!(
+        "SELECT {COLUMNS} FROM threads t {JOINS} WHERE t.id = "
+    ));
     let p = q.arg(id);
     q.push(&p);
     match q.row(client).await? {
@@ -139,7 +166,7 @@ pub async fn session_ended(client: &impl GenericClient, id: &str) -> StoreResult
 
 #[async_trait]
 impl Inbox for PostgresStore {
-    async fn inbox_page(&self, query: InboxQuery) -> StoreResult<Vec<InboxRow>> {
+    async fn inbox_page(&self, query: InboxQuery) -> StoreResult<InboxPage> {
         page(&self.client().await?, &query).await
     }
 

@@ -374,4 +374,23 @@ impl SqliteStore {
             .write(move |conn| threads.iter().try_for_each(|t| insert_thread(conn, t)))
             .await
     }
+
+    /// Writes many messages in one transaction, their threads left as they
+    /// are until [`Self::derive_last_senders`] (the benchmark's generator).
+    pub async fn import_messages(&self, messages: Vec<Message>) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| messages.iter().try_for_each(|m| insert_message(conn, m)))
+            .await
+    }
+
+    /// Sets every thread's last sender from its messages, as an import does.
+    pub async fn derive_last_senders(&self) -> StoreResult<()> {
+        self.writer
+            .write(|conn| {
+                conn.execute(crate::store::content::DERIVE_LAST_SENDER, [])
+                    .map(drop)
+                    .map_err(internal)
+            })
+            .await
+    }
 }

@@ -4,7 +4,9 @@ use rusqlite::{Connection, OptionalExtension};
 
 use super::internal;
 use super::query::{Args, id_array, query};
-use crate::store::inbox::{COLUMNS, FROM, InboxQuery, InboxRow, row};
+use crate::store::inbox::{
+    COLUMNS, InboxPage, InboxQuery, InboxRow, JOINS, SEARCH_WINDOW, page_rows, row, search_window,
+};
 use crate::store::row::Row;
 use crate::store::{Inbox, Missing, StoreResult};
 use async_trait::async_trait;
@@ -12,9 +14,9 @@ use uuid::Uuid;
 
 use super::SqliteStore;
 
-pub fn page(conn: &Connection, q: &InboxQuery) -> StoreResult<Vec<InboxRow>> {
+pub fn page(conn: &Connection, q: &InboxQuery) -> StoreResult<InboxPage> {
     let mut args = Args::new();
-    let mut sql = format!("SELECT {COLUMNS} {FROM} WHERE 1 = 1");
+    let mut sql = format!("SELECT t.* FROM threads t WHERE 1 = 1");
     if let Some(resolved) = q.resolved {
         sql.push_str(" AND t.is_resolved = +:resolved");
         args.push((":resolved", Box::new(resolved)));
@@ -34,13 +36,12 @@ pub fn page(conn: &Connection, q: &InboxQuery) -> StoreResult<Vec<InboxRow>> {
         sql.push_str(" AND t.enterprise_id IN rarray(:scope)");
         args.push((":scope", Box::new(id_array(scope))));
     }
+    let mut narrowed = false;
     if let Some(phrase) = q.phrase() {
-        // The full-text index (trigrams, case and diacritics folded) of
-        // senders, subjects and message texts.
-        sql.push_str(
-            " AND t.id IN (SELECT thread_id FROM inbox_search WHERE inbox_search MATCH :phrase)",
-        );
-        args.push((":phrase", Box::new(phrase)));
+        let (among, full) = search(conn, &phrase)?;
+        narrowed = full;
+        sql.push_str(" AND t.id IN rarray(:among)");
+        args.push((":among", Box::new(id_array(&among))));
     }
     if let Some(after) = q.after {
         let (updated, seq): (i64, i64) = conn
@@ -60,11 +61,38 @@ pub fn page(conn: &Connection, q: &InboxQuery) -> StoreResult<Vec<InboxRow>> {
     }
     sql.push_str(" ORDER BY t.updated_utc DESC, t.seq DESC LIMIT +:count");
     args.push((":count", Box::new(q.count.i64())));
-    query(conn, &sql, &args, |r| row(r))
+    let rows = query(conn, &page_rows(&sql), &args, |r| row(r))?;
+    Ok(InboxPage { rows, narrowed })
+}
+
+/// The threads of a search's window ([`search_window`]), from the
+/// full-text index (trigrams, case and diacritics folded) of message texts
+/// (positive rowids: the message's seq, so the newest first when
+/// descending) and of senders and subjects (negative: minus the thread's
+/// seq, so the newest first when ascending). FTS5 reads its index in rowid
+/// order and stops at the limit.
+fn search(conn: &Connection, phrase: &str) -> StoreResult<(Vec<Uuid>, bool)> {
+    let window = |sql: &str| -> StoreResult<Vec<Uuid>> {
+        let mut statement = conn.prepare_cached(sql).map_err(internal)?;
+        let ids = statement
+            .query_map(rusqlite::params![phrase, SEARCH_WINDOW], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(internal)?;
+        Ok(ids)
+    };
+    let messages = window(
+        "SELECT thread_id FROM inbox_search WHERE inbox_search MATCH ?1 AND rowid > 0 \
+         ORDER BY rowid DESC LIMIT ?2",
+    )?;
+    let threads = window(
+        "SELECT thread_id FROM inbox_search WHERE inbox_search MATCH ?1 AND rowid < 0 \
+         ORDER BY rowid LIMIT ?2",
+    )?;
+    Ok(search_window(messages, threads))
 }
 
 pub fn one(conn: &Connection, id: Uuid) -> StoreResult<InboxRow> {
-    let sql = format!("SELECT {COLUMNS} {FROM} WHERE t.id = :id");
+    let sql = format!("SELECT {COLUMNS} FROM threads t {JOINS} WHERE t.id = :id");
     let args: Args = vec![(":id", Box::new(id))];
     let found = query(conn, &sql, &args, |r| row(r))?;
     found
@@ -108,7 +136,7 @@ pub fn session_ended(conn: &Connection, id: &str) -> StoreResult<bool> {
 
 #[async_trait]
 impl Inbox for SqliteStore {
-    async fn inbox_page(&self, query: InboxQuery) -> StoreResult<Vec<InboxRow>> {
+    async fn inbox_page(&self, query: InboxQuery) -> StoreResult<InboxPage> {
         self.readers
             .read_short(move |conn| page(conn, &query))
             .await
