@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::PostgresStore;
 
 pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<InboxPage> {
-    let mut page = Query::new(&format!("SELECT t.* FROM threads t WHERE TRUE"));
+    let mut page = Query::new("SELECT t.* FROM threads t WHERE TRUE");
     if let Some(resolved) = q.resolved {
         let p = page.arg(resolved);
         page.push(&format!(" AND t.is_resolved = {p}"));

@@ -16,7 +16,7 @@ use super::SqliteStore;
 
 pub fn page(conn: &Connection, q: &InboxQuery) -> StoreResult<InboxPage> {
     let mut args = Args::new();
-    let mut sql = format!("SELECT t.* FROM threads t WHERE 1 = 1");
+    let mut sql = "SELECT t.* FROM threads t WHERE 1 = 1".to_owned();
     if let Some(resolved) = q.resolved {
         sql.push_str(" AND t.is_resolved = +:resolved");
         args.push((":resolved", Box::new(resolved)));
