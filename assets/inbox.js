@@ -88,10 +88,11 @@
   const help = [
     ["j / k", "next / previous thread"],
     ["Enter", "open the thread"],
-    ["r", "reply"],
-    ["e", "resolve or reopen"],
+    ["r", "reply (in the list: to the selected thread)"],
+    ["e", "resolve or reopen (in the list: the selected thread)"],
     ["/", "search"],
-    ["Ctrl+Enter", "send the reply"],
+    ["Ctrl+Enter or ⌘+Enter", "send the reply"],
+    ["Esc", "close this panel, leave a field"],
     ["?", "show or hide these keys"],
   ];
   const list = document.createElement("dl");
@@ -105,10 +106,45 @@
   keys.append(list);
   document.body.append(keys);
 
+  // The selected row of the list, if any.
+  function chosen() {
+    const all = rows();
+    return selected >= 0 && selected < all.length ? all[selected] : null;
+  }
+
+  // Resolves or reopens a thread of the list, as its page's button would.
+  async function toggle(row) {
+    const csrf = document.querySelector("input[name=csrf]");
+    if (!csrf) return;
+    const form = new URLSearchParams();
+    form.set("csrf", csrf.value);
+    form.set("resolved", row.classList.contains("resolved") ? "false" : "true");
+    await fetch(`/inbox/threads/${row.dataset.id}/resolve`, {
+      method: "POST",
+      credentials: "same-origin",
+      body: form,
+    });
+    refresh();
+  }
+
+  // A reply opened from the list: its box has the focus, once the browser
+  // has moved to the fragment (which would take the focus back).
+  if (location.hash === "#text") {
+    window.addEventListener("load", () => setTimeout(() => {
+      const text = document.getElementById("text");
+      if (text) text.focus();
+    }));
+  }
+
   document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !keys.hidden) {
+      keys.hidden = true;
+      event.preventDefault();
+      return;
+    }
     const typing = event.target.closest("input, textarea, select");
     if (typing) {
-      if (event.key === "Enter" && event.ctrlKey && event.target.form) {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.form) {
         event.preventDefault();
         event.target.form.requestSubmit();
       } else if (event.key === "Escape") {
@@ -130,16 +166,23 @@
         break;
       case "r": {
         const text = document.getElementById("text");
-        if (!text) return;
-        text.focus();
+        const row = chosen();
+        if (text) text.focus();
+        else if (row) location.assign(`/inbox/threads/${row.dataset.id}#text`);
+        else return;
         break;
       }
       case "e": {
         const button = document.querySelector("form.resolve button");
-        if (!button) return;
-        button.click();
+        const row = chosen();
+        if (button) button.click();
+        else if (row) toggle(row);
+        else return;
         break;
       }
+      case "Escape":
+        for (const open of document.querySelectorAll("details[open]")) open.open = false;
+        break;
       case "/": {
         const search = document.getElementById("search");
         if (!search) return;

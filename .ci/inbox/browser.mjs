@@ -126,6 +126,73 @@ await check("lists the keys with ?", async () => {
   assert.equal(await page.isVisible(".keys"), false);
 });
 
+await check("Esc closes the keys panel", async () => {
+  await page.keyboard.press("?");
+  assert.equal(await page.isVisible(".keys"), true);
+  await page.keyboard.press("Escape");
+  assert.equal(await page.isVisible(".keys"), false);
+});
+
+await check("e and r act on the selected row of the list", async () => {
+  const listed = await newThread("Lea Weiss", "Extra pillow");
+  await page.goto(`${base}/inbox`);
+  await page.waitForSelector(`.thread[data-id="${listed}"]`);
+  await page.keyboard.press("j");
+  assert.equal(await page.locator(".thread.selected").getAttribute("data-id"), listed);
+  await page.keyboard.press("e");
+  // Resolved: it leaves the Open tab.
+  await page.waitForSelector(`.thread[data-id="${listed}"]`, { state: "detached" });
+  assert.equal(await isResolved(listed), true);
+  await page.goto(`${base}/inbox?state=resolved`);
+  await page.keyboard.press("j");
+  await page.keyboard.press("r");
+  await page.waitForURL(`${base}/inbox/threads/${listed}#text`);
+  await page.waitForFunction(() => document.activeElement?.id === "text");
+});
+
+await check("sends with ⌘+Enter too", async () => {
+  await page.keyboard.type("Your pillow is on its way.");
+  await page.keyboard.press("Meta+Enter");
+  await page.waitForSelector("li.message.staff p.text:text('Your pillow is on its way.')");
+});
+
+await check("a link in a message opens in a new tab and tells the site nothing", async () => {
+  const linked = await newThread("Ola Nordmann", "Directions");
+  await guestSays(linked, "Is it this place? https://example.com/map?x=1.");
+  await page.goto(`${base}/inbox/threads/${linked}`);
+  const link = page.locator("li.message p.text a");
+  assert.equal(await link.getAttribute("href"), "https://example.com/map?x=1");
+  assert.equal(await link.getAttribute("target"), "_blank");
+  assert.equal(await link.getAttribute("rel"), "noopener noreferrer");
+});
+
+await check("search finds an accented name from plain letters and a word in a message", async () => {
+  const bjorn = await newThread("Björn Ångström", "Sauna");
+  const quiet = await newThread("Someone Else", "Question");
+  await guestSays(quiet, "Can we borrow a Sisyphean umbrella?");
+  await page.goto(`${base}/inbox`);
+  await page.keyboard.press("/");
+  await page.keyboard.type("angstrom");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(`.thread[data-id="${bjorn}"]`);
+  assert.equal(await page.textContent(`.thread[data-id="${bjorn}"] mark`), "Ångström");
+  await page.fill("#search", "SISYPHEAN");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(`.thread[data-id="${quiet}"]`);
+  assert.equal(await page.locator(`.thread[data-id="${bjorn}"]`).count(), 0);
+  assert.equal(await page.textContent(`.thread[data-id="${quiet}"] mark`), "Sisyphean");
+});
+
+await check("a deep link opened while logged out lands on its thread after login", async () => {
+  const fresh = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  await fresh.goto(`${base}/inbox/threads/${thread}`);
+  await fresh.fill("#token", token);
+  await fresh.click("form.setup button[type=submit]");
+  await fresh.waitForURL(`${base}/inbox/threads/${thread}`);
+  assert.equal(await fresh.textContent("h1"), "<script>alert(2)</script> Room 214");
+  await fresh.close();
+});
+
 await check("is usable at 360 px", async () => {
   const phone = await browser.newPage({ viewport: { width: 360, height: 740 } });
   await phone.goto(`${base}/inbox`);

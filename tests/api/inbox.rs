@@ -343,10 +343,12 @@ async fn staff_reply_and_resolve_from_a_thread_with_every_effect() {
         .await;
     let id = thread["Id"].as_str().unwrap();
     let path = format!("/inbox/threads/{id}");
-    assert_eq!(
-        get(&app.base, &path, None).await.status,
-        303,
-        "log in first"
+    let login = get(&app.base, &path, None).await;
+    assert_eq!(login.status, 200);
+    assert!(
+        login.body.contains("Log in"),
+        "log in first: {}",
+        login.body
     );
     let session = log_in(&app.base, OPERATOR_TOKEN).await;
     let page = get(&app.base, &path, Some(&session)).await;
@@ -845,4 +847,81 @@ async fn a_search_found_everywhere_looks_at_the_most_recent_matches_and_says_so(
     let page = get(&app.base, "/inbox?q=my+umbrella", Some(&session)).await;
     assert!(page.body.contains(&id(&old)));
     assert!(!page.body.contains("most recent"));
+}
+
+/// SPEC §15.2: a deep link opened while logged out opens after the login;
+/// a `next` that leaves the inbox (another site, another path) goes to the
+/// list instead.
+#[tokio::test]
+async fn a_deep_link_opens_after_the_login_and_only_inside_the_inbox() {
+    let app = spawn_app().await;
+    let thread = app.add_thread(PORTFOLIO, "Guest", "Room 12").await;
+    let path = format!("/inbox/threads/{}", thread["Id"].as_str().unwrap());
+    let form = get(&app.base, &path, None).await;
+    assert_eq!(form.status, 200);
+    assert_eq!(
+        form.body
+            .matches(&format!(r#"name="next" value="{path}""#))
+            .count(),
+        2,
+        "both forms carry it: {}",
+        form.body
+    );
+    let to = |next: &str, token: &str| {
+        let (base, next, token) = (app.base.clone(), next.to_owned(), token.to_owned());
+        async move {
+            let page = post_form(
+                &base,
+                "/inbox/login",
+                None,
+                &[("token", &token), ("next", &next)],
+            )
+            .await;
+            (
+                page.status,
+                page.headers
+                    .get("location")
+                    .map(|l| l.to_str().unwrap().to_owned()),
+            )
+        }
+    };
+    assert_eq!(to(&path, OPERATOR_TOKEN).await, (303, Some(path.clone())));
+    let list = "/inbox?state=all&q=Guest";
+    assert_eq!(to(list, OPERATOR_TOKEN).await, (303, Some(list.to_owned())));
+    for elsewhere in [
+        "https://evil.example/inbox",
+        "//evil.example/inbox",
+        "/inbox//evil.example",
+        "/\\evil.example",
+        "/api/operator/v1/faults/getAll",
+        "/inboxes",
+        "javascript:alert(1)",
+    ] {
+        assert_eq!(
+            to(elsewhere, OPERATOR_TOKEN).await,
+            (303, Some("/inbox".to_owned())),
+            "{elsewhere}"
+        );
+    }
+    // A wrong token keeps the deep link for the next try.
+    let (status, _) = to(&path, "wrong").await;
+    assert_eq!(status, 401);
+    let again = post_form(
+        &app.base,
+        "/inbox/login",
+        None,
+        &[("token", "wrong"), ("next", &path)],
+    )
+    .await;
+    assert!(
+        again
+            .body
+            .contains(&format!(r#"name="next" value="{path}""#))
+    );
+    // A filtered list opened while logged out keeps its filters.
+    let form = get(&app.base, "/inbox?state=resolved", None).await;
+    assert!(
+        form.body
+            .contains(r#"name="next" value="/inbox?state=resolved""#)
+    );
 }

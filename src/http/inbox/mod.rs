@@ -19,7 +19,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -78,8 +78,13 @@ impl Inbox {
     }
 
     /// A new session for `who`, as a cookie that logs in.
-    fn log_in(&self, app: &AppState, who: Who) -> Result<Response, InboxError> {
-        self.log_in_at(app.real_clock.now_ms(), who)
+    /// `to`: where the browser goes next (a deep link it was opening).
+    fn log_in(&self, app: &AppState, who: Who, to: &str) -> Result<Response, InboxError> {
+        let mut response = self.log_in_at(app.real_clock.now_ms(), who)?;
+        if let Ok(location) = HeaderValue::from_str(to) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        Ok(response)
     }
 
     /// A new session issued at `issued_ms` (real time): sessions last 12
@@ -141,12 +146,20 @@ async fn names(
 
 async fn list(
     State(app): State<AppState>,
+    uri: Uri,
     viewer: Result<LoggedIn, InboxError>,
     filters: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, InboxError> {
     let LoggedIn(viewer) = match viewer {
         Ok(viewer) => viewer,
-        Err(InboxError::NotLoggedIn) => return Ok(error::page(StatusCode::OK, pages::login(None))),
+        Err(InboxError::NotLoggedIn) => {
+            // A filtered list opened while logged out opens after the login.
+            let next = uri.query().map(|_| uri.to_string());
+            return Ok(error::page(
+                StatusCode::OK,
+                pages::login(None, next.as_deref()),
+            ));
+        }
         Err(e) => return Err(e),
     };
     let Query(filters) = filters.map_err(|_| InboxError::BadRequest {
@@ -211,6 +224,21 @@ struct LoginForm {
     login: String,
     #[serde(default)]
     password: String,
+    /// The inbox page to open once logged in.
+    #[serde(default)]
+    next: String,
+}
+
+/// Where a login goes next: `next` when it is a page of the inbox (a path
+/// of this origin, never another site's address), the list otherwise.
+fn next_page(next: &str) -> &str {
+    let inbox = next == "/inbox" || next.starts_with("/inbox/") || next.starts_with("/inbox?");
+    let plain = next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') && !next.contains("//");
+    if inbox && plain && next.parse::<Uri>().is_ok() {
+        next
+    } else {
+        "/inbox"
+    }
 }
 
 /// Logs in with a login and password, or with the operator token (as the
@@ -227,24 +255,27 @@ async fn login(
         token: String::new(),
         login: String::new(),
         password: String::new(),
+        next: String::new(),
     });
+    let to = next_page(&form.next);
+    let again = |message| pages::login(Some(message), (to != "/inbox").then_some(to));
     let login = form.login.trim().to_lowercase();
     let throttle = &app.inbox.throttle;
     let logins = &app.inbox.throttle_logins;
     if throttle.is_blocked(&address, now) || (!login.is_empty() && logins.is_blocked(&login, now)) {
         return Ok(error::page(
             StatusCode::TOO_MANY_REQUESTS,
-            pages::login(Some("Too many wrong tries: wait a minute, then try again.")),
+            again("Too many wrong tries: wait a minute, then try again."),
         ));
     }
     if !form.token.trim().is_empty() {
         if TokenHash::of(form.token.trim()).matches(&app.settings.operator_token.0) {
-            return app.inbox.log_in(&app, Who::Operator);
+            return app.inbox.log_in(&app, Who::Operator, to);
         }
         throttle.wrong_try(address, now);
         return Ok(error::page(
             StatusCode::UNAUTHORIZED,
-            pages::login(Some("That is not the operator token.")),
+            again("That is not the operator token."),
         ));
     }
     let found = match login.is_empty() {
@@ -257,7 +288,9 @@ async fn login(
     };
     let right = crate::passwords::verify(form.password, hash).await;
     match member {
-        Some(member) if right && !member.disabled => app.inbox.log_in(&app, Who::Member(member.id)),
+        Some(member) if right && !member.disabled => {
+            app.inbox.log_in(&app, Who::Member(member.id), to)
+        }
         _ => {
             throttle.wrong_try(address, now);
             if !login.is_empty() {
@@ -265,7 +298,7 @@ async fn login(
             }
             Ok(error::page(
                 StatusCode::UNAUTHORIZED,
-                pages::login(Some("That login and password do not match.")),
+                again("That login and password do not match."),
             ))
         }
     }
@@ -348,12 +381,17 @@ fn thread_id(text: &str) -> Result<Uuid, InboxError> {
 
 async fn thread(
     State(app): State<AppState>,
+    uri: Uri,
     viewer: Result<LoggedIn, InboxError>,
     Path(id): Path<String>,
 ) -> Result<Response, InboxError> {
     let LoggedIn(viewer) = match viewer {
         Ok(viewer) => viewer,
-        Err(InboxError::NotLoggedIn) => return Ok(Redirect::to("/inbox").into_response()),
+        // The login form, which opens this thread once logged in.
+        Err(InboxError::NotLoggedIn) => {
+            let next = uri.to_string();
+            return Ok(error::page(StatusCode::OK, pages::login(None, Some(&next))));
+        }
         Err(e) => return Err(e),
     };
     thread_page(&app, &viewer, thread_id(&id)?, None, StatusCode::OK).await

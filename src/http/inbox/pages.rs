@@ -121,7 +121,8 @@ fn time(at: Timestamp) -> Markup {
     html! { time datetime=(iso) title=(utc) { (utc) } }
 }
 
-pub fn login(message: Option<&str>) -> Markup {
+/// The login form; `next`: the inbox page it opens once logged in.
+pub fn login(message: Option<&str>, next: Option<&str>) -> Markup {
     layout(
         "Inbox: log in",
         html! {
@@ -132,6 +133,9 @@ pub fn login(message: Option<&str>) -> Markup {
                 }
                 form method="post" action="/inbox/login" {
                     label for="login" { "Login" }
+                    @if let Some(next) = next {
+                        input type="hidden" name="next" value=(next);
+                    }
                     input #login type="text" name="login" autofocus autocomplete="username" autocapitalize="none";
                     label for="password" { "Password" }
                     input #password type="password" name="password" autocomplete="current-password";
@@ -140,6 +144,9 @@ pub fn login(message: Option<&str>) -> Markup {
                 form.setup method="post" action="/inbox/login" {
                     p.hint { "Setting up? The operator token logs in as the built-in admin, Operator." }
                     label for="token" { "Operator token" }
+                    @if let Some(next) = next {
+                        input type="hidden" name="next" value=(next);
+                    }
                     input #token type="password" name="token" autocomplete="off";
                     button type="submit" { "Log in with the token" }
                 }
@@ -268,6 +275,52 @@ pub fn list(view: &ListPage<'_>) -> Markup {
     )
 }
 
+/// `text` with its web addresses (`http://` and `https://`) as links that
+/// open in a new tab and tell the other site nothing of the inbox.
+fn linked(text: &str) -> Markup {
+    html! {
+        @for (part, link) in links(text) {
+            @if link {
+                a href=(part) target="_blank" rel="noopener noreferrer" { (part) }
+            } @else {
+                (part)
+            }
+        }
+    }
+}
+
+/// `text` in parts, each a web address (`true`) or not. An address runs to
+/// the next space, less the punctuation that ends a sentence or closes a
+/// bracket around it.
+fn links(text: &str) -> Vec<(&str, bool)> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(start) = ["https://", "http://"]
+        .iter()
+        .filter_map(|scheme| rest.find(scheme))
+        .min()
+    {
+        let tail = &rest[start..];
+        let end = tail.find(char::is_whitespace).unwrap_or(tail.len());
+        let address =
+            tail[..end].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '\'', '"']);
+        if address.len() <= "https://".len() {
+            parts.push((&rest[..start + end], false));
+            rest = &rest[start + end..];
+            continue;
+        }
+        if start > 0 {
+            parts.push((&rest[..start], false));
+        }
+        parts.push((address, true));
+        rest = &rest[start + address.len()..];
+    }
+    if !rest.is_empty() {
+        parts.push((rest, false));
+    }
+    parts
+}
+
 /// `text` with every match of `search` (ignoring case and accents) marked.
 fn marked(text: &str, search: Option<&str>) -> Markup {
     let Some(search) = search else {
@@ -368,7 +421,7 @@ pub fn thread(view: &ThreadPage<'_>) -> Markup {
                                         }
                                         " · " (time(m.created))
                                     }
-                                    p.text { (m.text) }
+                                    p.text { (linked(&m.text)) }
                                 }
                             }
                             Entry::Activity(a) => {
@@ -600,4 +653,36 @@ pub fn notice(title: &str, message: &str) -> Markup {
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::links;
+
+    #[test]
+    fn addresses_become_links_without_the_punctuation_around_them() {
+        assert_eq!(
+            links("See https://example.com/a?b=1. Or (http://x.org), ok"),
+            vec![
+                ("See ", false),
+                ("https://example.com/a?b=1", true),
+                (". Or (", false),
+                ("http://x.org", true),
+                ("), ok", false),
+            ]
+        );
+        assert_eq!(links("no links here"), vec![("no links here", false)]);
+        assert_eq!(
+            links("just https:// alone"),
+            vec![("just https://", false), (" alone", false)]
+        );
+        assert_eq!(
+            links("javascript:alert(1) ftp://x"),
+            vec![("javascript:alert(1) ftp://x", false)]
+        );
+        assert_eq!(
+            links("émoji 🎉 http://é.fr"),
+            vec![("émoji 🎉 ", false), ("http://é.fr", true)]
+        );
+    }
 }

@@ -102,9 +102,17 @@ pub fn one(conn: &Connection, id: Uuid) -> StoreResult<InboxRow> {
 }
 
 pub fn awaiting_count(conn: &Connection, scope: Option<&[Uuid]>) -> StoreResult<u64> {
-    let mut sql = "SELECT count(*) FROM threads t \
-                   WHERE t.is_resolved = 0 AND t.last_sender = 'Application'"
-        .to_owned();
+    // The partial indexes of awaiting threads hold only those: the count
+    // reads them alone. Named, for without statistics the planner would
+    // rather take every open thread from `inbox_state` and read its row.
+    let index = match scope {
+        Some(_) => "inbox_awaiting_enterprise",
+        None => "inbox_awaiting",
+    };
+    let mut sql = format!(
+        "SELECT count(*) FROM threads t INDEXED BY {index} \
+         WHERE t.is_resolved = 0 AND t.last_sender = 'Application'"
+    );
     let mut args = Args::new();
     if let Some(scope) = scope {
         sql.push_str(" AND t.enterprise_id IN rarray(:scope)");
