@@ -34,7 +34,7 @@
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
     const parts = main.dataset.live === "list"
       ? ["main[data-live]"]
-      : [".meta", "form.resolve", "ol.messages"];
+      : [".meta", ".actions", "ol.messages"];
     for (const selector of [".top .count", ...parts]) {
       const now = document.querySelector(selector);
       const next = fresh.querySelector(selector);
@@ -90,6 +90,7 @@
     ["Enter", "open the thread"],
     ["r", "reply (in the list: to the selected thread)"],
     ["e", "resolve or reopen (in the list: the selected thread)"],
+    ["a", "assign to yourself (in the list: the selected thread)"],
     ["/", "search"],
     ["Ctrl+Enter or ⌘+Enter", "send the reply"],
     ["Esc", "close this panel, leave a field"],
@@ -112,14 +113,13 @@
     return selected >= 0 && selected < all.length ? all[selected] : null;
   }
 
-  // Resolves or reopens a thread of the list, as its page's button would.
-  async function toggle(row) {
+  // Posts a form about a thread of the list, as its page's button would.
+  async function post(row, action, fields) {
     const csrf = document.querySelector("input[name=csrf]");
     if (!csrf) return;
-    const form = new URLSearchParams();
+    const form = new URLSearchParams(fields);
     form.set("csrf", csrf.value);
-    form.set("resolved", row.classList.contains("resolved") ? "false" : "true");
-    await fetch(`/inbox/threads/${row.dataset.id}/resolve`, {
+    await fetch(`/inbox/threads/${row.dataset.id}/${action}`, {
       method: "POST",
       credentials: "same-origin",
       body: form,
@@ -176,7 +176,15 @@
         const button = document.querySelector("form.resolve button");
         const row = chosen();
         if (button) button.click();
-        else if (row) toggle(row);
+        else if (row) post(row, "resolve", { resolved: !row.classList.contains("resolved") });
+        else return;
+        break;
+      }
+      case "a": {
+        const button = document.querySelector("form.assign-me button");
+        const row = chosen();
+        if (button) button.click();
+        else if (row) post(row, "assign", { to: "me" });
         else return;
         break;
       }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::StoreResult;
 use super::content::thread;
 use super::row::{Row, unknown};
+use super::staff::OPERATOR_ID;
 use crate::domain::message::Sender;
 use crate::domain::paging::Count;
 use crate::domain::thread::Thread;
@@ -49,6 +50,8 @@ pub struct InboxQuery {
     pub awaiting: bool,
     pub enterprise: Option<Uuid>,
     pub integration: Option<Uuid>,
+    /// Only threads assigned to this member, or to nobody.
+    pub assigned: Option<Assigned>,
     /// The staff member's scope: only threads of these enterprises (all when
     /// `None`).
     pub scope: Option<Vec<Uuid>>,
@@ -59,6 +62,15 @@ pub struct InboxQuery {
     /// The page starts after this thread.
     pub after: Option<Uuid>,
     pub count: Count,
+}
+
+/// Whose threads a page holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assigned {
+    /// Those assigned to this member ([`OPERATOR_ID`]: the Operator).
+    To(Uuid),
+    /// Those assigned to nobody.
+    Nobody,
 }
 
 /// A search has at least this many characters: both backends search by
@@ -136,6 +148,10 @@ pub struct InboxRow {
     pub enterprise_name: String,
     pub integration_name: String,
     pub last: Option<LastMessage>,
+    /// Who the thread is assigned to: id and name.
+    pub assignee: Option<(Uuid, String)>,
+    /// The seq of the guest's newest message, for unread marks.
+    pub last_guest_seq: Option<i64>,
 }
 
 /// The latest message of a thread.
@@ -159,12 +175,15 @@ impl InboxRow {
 /// thread, `e` its enterprise, `i` its integration, `l` its last message.
 pub const COLUMNS: &str = "t.id, t.integration_id, t.enterprise_id, t.original_sender, t.subject, \
                            t.created_utc, t.updated_utc, t.is_resolved, e.name, i.name, \
-                           l.text, l.sender, l.created_utc";
+                           l.text, l.sender, l.created_utc, t.assignee_id, s.name, \
+                           (SELECT max(g.seq) FROM messages g \
+                            WHERE g.thread_id = t.id AND g.sender = 'Application')";
 
 /// The joins of a row to threads named `t`. The last message is found
 /// through the messages index.
 pub const JOINS: &str = "JOIN enterprises e ON e.id = t.enterprise_id \
     JOIN integrations i ON i.id = t.integration_id \
+    LEFT JOIN staff_members s ON s.id = t.assignee_id \
     LEFT JOIN messages l ON l.seq = (SELECT m.seq FROM messages m WHERE m.thread_id = t.id \
                                      ORDER BY m.created_utc DESC, m.seq DESC LIMIT 1)";
 
@@ -186,10 +205,17 @@ pub fn row(row: &impl Row) -> StoreResult<InboxRow> {
             created: Timestamp::from_unix(row.int(12)?),
         }),
     };
+    let assignee = match row.uuid_or_null(13)? {
+        None => None,
+        Some(OPERATOR_ID) => Some((OPERATOR_ID, crate::domain::staff::OPERATOR_NAME.to_owned())),
+        Some(id) => Some((id, row.string_or_null(14)?.unwrap_or_default())),
+    };
     Ok(InboxRow {
         thread: thread(row)?,
         enterprise_name: row.string(8)?,
         integration_name: row.string(9)?,
         last,
+        assignee,
+        last_guest_seq: row.int_or_null(15)?,
     })
 }

@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use super::StoreResult;
 use super::row::{Row, unknown};
-use crate::domain::staff::{Role, Scope, StaffChange, StaffMember};
+use crate::domain::staff::{Actor, Role, Scope, StaffChange, StaffMember};
+use crate::domain::time::Timestamp;
 
 #[async_trait]
 pub trait Staff: Send + Sync {
@@ -38,6 +39,29 @@ pub trait Staff: Send + Sync {
     /// Who wrote the staff replies of a thread (by message id), and its
     /// activity, oldest first.
     async fn thread_history(&self, thread: Uuid) -> StoreResult<ThreadHistory>;
+    /// Assigns a thread (or unassigns it: `None`), with a line in its
+    /// history, when that changes it; [`super::Missing::Thread`] if there
+    /// is none.
+    async fn assign(
+        &self,
+        thread: Uuid,
+        assignee: Assignee,
+        at: Timestamp,
+        actor: Actor,
+    ) -> StoreResult<()>;
+    /// Adds an internal note to a thread's history.
+    async fn add_note(
+        &self,
+        thread: Uuid,
+        text: String,
+        at: Timestamp,
+        actor: Actor,
+    ) -> StoreResult<()>;
+    /// Notes that `reader` has seen the thread up to its newest message.
+    async fn mark_read(&self, reader: Uuid, thread: Uuid) -> StoreResult<()>;
+    /// How far `reader` has seen each of these threads (the seq of the
+    /// newest message seen), for those they have opened.
+    async fn seen(&self, reader: Uuid, threads: Vec<Uuid>) -> StoreResult<Vec<(Uuid, i64)>>;
 }
 
 /// What the inbox shows of a thread beside its messages.
@@ -48,15 +72,77 @@ pub struct ThreadHistory {
     pub activity: Vec<Activity>,
 }
 
-/// A resolve or a reopen, by whom and when.
+/// A line of a thread's history: by whom, when, what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Activity {
     pub at_utc: i64,
     pub name: String,
-    pub resolved: bool,
+    pub action: Action,
     /// The thread's last message when it happened (none: before any).
     pub after_message: Option<Uuid>,
 }
+
+/// What a line of a thread's history says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Resolved,
+    Reopened,
+    /// Assigned to this member (by name).
+    Assigned(String),
+    Unassigned,
+    /// An internal note: staff only.
+    Noted(String),
+}
+
+impl Action {
+    /// The action's name, as the database and export files keep it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Resolved => "Resolved",
+            Self::Reopened => "Reopened",
+            Self::Assigned(_) => "Assigned",
+            Self::Unassigned => "Unassigned",
+            Self::Noted(_) => "Noted",
+        }
+    }
+
+    /// The assignee's name or the note's text.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Self::Assigned(text) | Self::Noted(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// From its name and detail; `None` when they do not make one.
+    pub fn parse(action: &str, detail: Option<String>) -> Option<Self> {
+        Some(match (action, detail) {
+            ("Resolved", None) => Self::Resolved,
+            ("Reopened", None) => Self::Reopened,
+            ("Assigned", Some(name)) => Self::Assigned(name),
+            ("Unassigned", None) => Self::Unassigned,
+            ("Noted", Some(text)) => Self::Noted(text),
+            _ => return None,
+        })
+    }
+}
+
+/// The id an assignment to the built-in Operator (who has no member id)
+/// keeps.
+pub const OPERATOR_ID: Uuid = Uuid::nil();
+
+/// A thread's new assignee: its id ([`OPERATOR_ID`] for the Operator) and
+/// name; `None` to unassign.
+pub type Assignee = Option<(Uuid, String)>;
+
+/// Sets every thread's assignee from its history's last assignment, as an
+/// import does.
+pub const DERIVE_ASSIGNEE: &str = "UPDATE threads SET assignee_id = (\
+     SELECT a.target_id FROM thread_activity a WHERE a.thread_id = threads.id \
+       AND a.action IN ('Assigned', 'Unassigned') ORDER BY a.seq DESC LIMIT 1)";
+
+/// The columns of a history line, in the order [`activity`] reads them.
+pub const ACTIVITY_COLUMNS: &str = "at_utc, name, action, after_message_id, detail";
 
 /// The columns of a member, in the order [`member`] reads them.
 pub const COLUMNS: &str = "id, name, login, role, enterprise_ids, disabled, must_change_password, \
@@ -77,17 +163,14 @@ pub fn member(row: &impl Row) -> StoreResult<StaffMember> {
     })
 }
 
-/// A row of `(at_utc, name, action, after_message_id)`.
+/// A row of [`ACTIVITY_COLUMNS`].
 pub fn activity(row: &impl Row) -> StoreResult<Activity> {
     let action = row.text(2)?;
     Ok(Activity {
         at_utc: row.int(0)?,
         name: row.string(1)?,
         after_message: row.uuid_or_null(3)?,
-        resolved: match action {
-            "Resolved" => true,
-            "Reopened" => false,
-            other => return Err(unknown("thread activity", other)),
-        },
+        action: Action::parse(action, row.string_or_null(4)?)
+            .ok_or_else(|| unknown("thread activity", action))?,
     })
 }

@@ -239,6 +239,44 @@ async fn populated() -> TestDatabase {
             threads[1],
             true,
             Timestamp::from_unix(1_769_904_105),
+            by_anna.clone(),
+        )
+        .await
+        .unwrap();
+    // An assignment to her, one to nobody after one to the Operator, and an
+    // internal note (SPEC 15.2): the assignees come back from the history.
+    store
+        .assign(
+            threads[1],
+            Some((anna.id, anna.name.clone())),
+            Timestamp::from_unix(1_769_904_106),
+            by_anna.clone(),
+        )
+        .await
+        .unwrap();
+    store
+        .assign(
+            threads[0],
+            Some((Uuid::nil(), "Operator".to_owned())),
+            Timestamp::from_unix(1_769_904_106),
+            switchboard::domain::staff::Actor::operator(),
+        )
+        .await
+        .unwrap();
+    store
+        .assign(
+            threads[0],
+            None,
+            Timestamp::from_unix(1_769_904_107),
+            switchboard::domain::staff::Actor::operator(),
+        )
+        .await
+        .unwrap();
+    store
+        .add_note(
+            threads[1],
+            "VIP: \"quoted\" — call before noon".to_owned(),
+            Timestamp::from_unix(1_769_904_108),
             by_anna,
         )
         .await
@@ -316,7 +354,7 @@ async fn a_database_moves_between_backends_and_exports_the_same_file() {
     let source = populated().await;
     let original = export_of(&source).await;
     let text = lines(&original);
-    assert_eq!(text[0], r#"{"Format":"switchboard-export","Version":4}"#);
+    assert_eq!(text[0], r#"{"Format":"switchboard-export","Version":5}"#);
     let kinds: Vec<&str> = text[1..]
         .iter()
         .map(|l| l.split('"').nth(1).unwrap())
@@ -489,9 +527,9 @@ async fn a_refused_file_names_its_line_and_writes_nothing() {
         ),
         (
             "unknown version",
-            with_line(&good, 1, r#"{"Format":"switchboard-export","Version":5}"#),
+            with_line(&good, 1, r#"{"Format":"switchboard-export","Version":6}"#),
             1,
-            "version 5",
+            "version 6",
         ),
         (
             "cut inside a line",
@@ -573,7 +611,7 @@ async fn a_refused_file_names_its_line_and_writes_nothing() {
             assert_eq!(
                 lines(&export_of(&target).await),
                 vec![
-                    r#"{"Format":"switchboard-export","Version":4}"#,
+                    r#"{"Format":"switchboard-export","Version":5}"#,
                     r#"{"End":{"Records":0}}"#
                 ],
                 "{case}: nothing was written"
@@ -1052,7 +1090,10 @@ impl Shape {
                 }));
             }
         }
-        let mut file = String::from("{\"Format\":\"switchboard-export\",\"Version\":4}\n");
+        let mut file = format!(
+            "{{\"Format\":\"switchboard-export\",\"Version\":{}}}\n",
+            switchboard::store::export::VERSION
+        );
         let count = records.len() as u64;
         for record in records
             .iter()
@@ -1111,6 +1152,14 @@ fn as_of(version: u32, record: &mut serde_json::Value) -> bool {
     if version < 3 && record["Fault"]["Operation"] == "webhook" {
         return false;
     }
+    // Version 5 added assignments and notes to threads' histories.
+    if version < 5
+        && ["Assigned", "Unassigned", "Noted"]
+            .iter()
+            .any(|action| record["ThreadActivity"]["Action"] == *action)
+    {
+        return false;
+    }
     if version < 4
         && ["StaffMember", "MessageAuthor", "ThreadActivity"]
             .iter()
@@ -1143,14 +1192,15 @@ fn records_as_of(version: u32, file: &[u8]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// Files of the first and second versions (before connection faults and
-/// `Match`; before signing, pauses and webhook faults) still import; what
+/// Files of earlier versions (before connection faults and `Match`; before
+/// signing, pauses and webhook faults; before staff; before assignments
+/// and notes) still import; what
 /// they hold comes back as it was.
 #[tokio::test]
 async fn files_of_older_versions_still_import() {
     let source = populated().await;
     let good = export_of(&source).await;
-    for version in [1, 2, 3] {
+    for version in [1, 2, 3, 4] {
         let records = records_as_of(version, &good);
         let mut file = vec![json!({"Format": "switchboard-export", "Version": version})];
         file.extend(records.iter().cloned());

@@ -50,7 +50,7 @@ async fn member_login(app: &TestApp, login: &str, password: &str) -> Result<Stri
 }
 
 /// A member with a password of their own, logged in: their session's cookie.
-async fn member(app: &TestApp, name: &str, login: &str, role: &str, scope: Value) -> String {
+pub async fn member(app: &TestApp, name: &str, login: &str, role: &str, scope: Value) -> String {
     let once = add_member(app, name, login, role, scope).await;
     let cookie = member_login(app, login, &once).await.unwrap();
     let page = get(&app.base, "/inbox/password", Some(&cookie)).await;
@@ -635,12 +635,13 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
 
     /// For random members, scopes and threads: no page shows, and no
-    /// reply or resolve changes, a thread outside the member's scope.
+    /// reply, resolve, assignment or note changes, a thread outside the
+    /// member's scope.
     #[test]
     fn no_member_reaches_a_thread_outside_their_scope(
         scopes in proptest::collection::vec(0u8..3, 1..4),
         threads in proptest::collection::vec(any::<bool>(), 1..6),
-        attempts in proptest::collection::vec((0usize..4, 0usize..6, any::<bool>()), 1..8),
+        attempts in proptest::collection::vec((0usize..4, 0usize..6, 0u8..4), 1..8),
     ) {
         tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
             let app = spawn_app().await;
@@ -659,7 +660,7 @@ proptest! {
             let allows = |scope: &Value, enterprise: uuid::Uuid| {
                 scope.as_array().unwrap().is_empty() || scope.as_array().unwrap().contains(&json!(enterprise))
             };
-            for (who, which, resolve) in attempts {
+            for (who, which, act) in attempts {
                 let (cookie, scope) = &members[who % members.len()];
                 let (thread, enterprise) = &made[which % made.len()];
                 let id = thread["Id"].as_str().unwrap();
@@ -675,11 +676,17 @@ proptest! {
                 let before = app.messages_of(PORTFOLIO, thread).await.as_array().unwrap().len();
                 let state = |listed: Value| listed["MessageThreads"][0]["IsResolved"].clone();
                 let resolved_before = state(app.get_threads(PORTFOLIO, json!({"MessageThreadIds": [id]})).await.ok());
-                let action = if resolve {
-                    post_form(&app.base, &format!("/inbox/threads/{id}/resolve"), Some(cookie), &[("csrf", &csrf), ("resolved", "true")]).await
-                } else {
-                    post_form(&app.base, &format!("/inbox/threads/{id}/reply"), Some(cookie), &[("csrf", &csrf), ("text", "A reply")]).await
+                let thread_id = uuid::Uuid::parse_str(id).unwrap();
+                let history_before = app.store.thread_history(thread_id).await.unwrap();
+                let (path, form): (&str, &[(&str, &str)]) = match act {
+                    0 => ("resolve", &[("resolved", "true")]),
+                    1 => ("reply", &[("text", "A reply")]),
+                    2 => ("assign", &[("to", "me")]),
+                    _ => ("note", &[("note", "Staff only")]),
                 };
+                let mut fields = vec![("csrf", csrf.as_str())];
+                fields.extend_from_slice(form);
+                let action = post_form(&app.base, &format!("/inbox/threads/{id}/{path}"), Some(cookie), &fields).await;
                 if allows(scope, *enterprise) {
                     assert_eq!(action.status, 303);
                 } else {
@@ -688,6 +695,8 @@ proptest! {
                     assert_eq!(after, before, "no reply written");
                     let resolved_after = state(app.get_threads(PORTFOLIO, json!({"MessageThreadIds": [id]})).await.ok());
                     prop_assert_eq!(resolved_after, resolved_before, "not resolved");
+                    let history_after = app.store.thread_history(thread_id).await.unwrap();
+                    prop_assert_eq!(history_after, history_before, "not assigned, no note");
                 }
             }
             Ok(())

@@ -34,6 +34,14 @@ impl Viewer {
         self.role == Role::Admin
     }
 
+    /// The viewer's id for what the inbox keeps per member (assignments,
+    /// unread marks): the member's, or the Operator's.
+    pub fn reader(&self) -> Uuid {
+        self.actor
+            .member
+            .unwrap_or(crate::store::staff::OPERATOR_ID)
+    }
+
     /// What the viewer's queries of messages may see.
     pub fn visibility(&self) -> Visibility {
         Visibility {
@@ -131,6 +139,8 @@ pub trait InboxForm: DeserializeOwned {
 
 impl InboxForm for super::NoFields {}
 impl InboxForm for super::ReplyForm {}
+impl InboxForm for super::AssignForm {}
+impl InboxForm for super::NoteForm {}
 impl InboxForm for super::PasswordForm {}
 
 impl InboxForm for super::TeamForm {

@@ -110,6 +110,8 @@ pub fn routes() -> Router<AppState> {
         .route("/inbox/threads/{id}", get(thread))
         .route("/inbox/threads/{id}/reply", post(reply))
         .route("/inbox/threads/{id}/resolve", post(resolve))
+        .route("/inbox/threads/{id}/assign", post(assign))
+        .route("/inbox/threads/{id}/note", post(note))
         .route("/inbox/events", get(events))
         .route("/inbox/assets/inbox.css", get(stylesheet))
         .route("/inbox/assets/inbox.js", get(script))
@@ -182,6 +184,7 @@ async fn list(
         awaiting: filters.awaiting(),
         enterprise: filters.enterprise,
         integration: filters.integration,
+        assigned: filters.assigned(viewer.reader()),
         scope: viewer.scope_filter(),
         search: filters.q.clone(),
         after: filters.after,
@@ -197,6 +200,19 @@ async fn list(
     };
     let awaiting_count = app.store.awaiting_count(viewer.scope_filter()).await?;
     let (enterprises, integrations) = names(&app, &viewer.scope).await?;
+    let seen = app
+        .store
+        .seen(viewer.reader(), rows.iter().map(|r| r.thread.id).collect())
+        .await?;
+    let unread: Vec<Uuid> = rows
+        .iter()
+        .filter(|r| {
+            let seen = seen.iter().find(|(id, _)| *id == r.thread.id).map(|s| s.1);
+            r.last_guest_seq
+                .is_some_and(|guest| seen.is_none_or(|seen| seen < guest))
+        })
+        .map(|r| r.thread.id)
+        .collect();
     let more = rows.len() > PAGE as usize;
     let rows = &rows[..rows.len().min(PAGE as usize)];
     let csrf = app.inbox.sessions.csrf(&viewer.session);
@@ -212,6 +228,7 @@ async fn list(
             who: who(&viewer, &csrf),
             search: search.map(|q| (q, searching)),
             narrowed,
+            unread: &unread,
         }),
     ))
 }
@@ -358,6 +375,8 @@ async fn thread_page(
     messages.reverse();
     let history = app.store.thread_history(id).await?;
     let awaiting_count = app.store.awaiting_count(viewer.scope_filter()).await?;
+    app.store.mark_read(viewer.reader(), id).await?;
+    let assignable = assignable(app, row.thread.enterprise_id).await?;
     let csrf = app.inbox.sessions.csrf(&viewer.session);
     Ok(error::page(
         status,
@@ -370,6 +389,8 @@ async fn thread_page(
             awaiting_count,
             who: who(viewer, &csrf),
             refused,
+            assignee: row.assignee.as_ref(),
+            assignable: &assignable,
         }),
     ))
 }
@@ -458,6 +479,101 @@ async fn resolve(
         .await?;
     app.inbox.live.changed(&app.store, vec![id]);
     Ok(Redirect::to(&format!("/inbox/threads/{id}")).into_response())
+}
+
+/// Who a thread of this enterprise may be assigned to: the enabled members
+/// who see it, by name.
+async fn assignable(app: &AppState, enterprise: Uuid) -> Result<Vec<(Uuid, String)>, InboxError> {
+    let mut members: Vec<(Uuid, String)> = app
+        .store
+        .staff()
+        .await?
+        .into_iter()
+        .filter(|m| !m.disabled && m.scope.allows(enterprise))
+        .map(|m| (m.id, m.name))
+        .collect();
+    members.sort_by_key(|m| m.1.to_lowercase());
+    Ok(members)
+}
+
+#[derive(Deserialize)]
+pub(super) struct AssignForm {
+    /// `me`, a member's id, or empty: nobody.
+    #[serde(default)]
+    to: String,
+}
+
+/// Assigns a thread the viewer sees to themselves, to a member who sees it,
+/// or to nobody.
+async fn assign(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Posted(viewer, form): Posted<AssignForm>,
+) -> Result<Response, InboxError> {
+    let id = thread_id(&id)?;
+    let row = visible_thread(&app, &viewer, id).await?;
+    let assignee = match form.to.trim() {
+        "" => None,
+        "me" => Some((viewer.reader(), viewer.actor.name.clone())),
+        other => {
+            let member = Uuid::try_parse(other).ok();
+            let found = assignable(&app, row.thread.enterprise_id)
+                .await?
+                .into_iter()
+                .find(|(id, _)| Some(*id) == member);
+            match found {
+                Some(found) => Some(found),
+                None => {
+                    return Err(InboxError::BadRequest {
+                        title: "No such member",
+                        message: "A thread can be assigned to an enabled member who sees its \
+                                  enterprise. Nothing was changed."
+                            .to_owned(),
+                    });
+                }
+            }
+        }
+    };
+    let now = Timestamp::truncate(app.clock.now());
+    app.store
+        .assign(id, assignee, now, viewer.actor.clone())
+        .await?;
+    app.inbox.live.changed(&app.store, vec![id]);
+    Ok(Redirect::to(&format!("/inbox/threads/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct NoteForm {
+    #[serde(default)]
+    note: String,
+}
+
+/// An internal note: staff only, kept in the thread's history, never a
+/// message (so never in the Connector API, the operator's message list or
+/// webhooks).
+async fn note(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Posted(viewer, form): Posted<NoteForm>,
+) -> Result<Response, InboxError> {
+    let id = thread_id(&id)?;
+    visible_thread(&app, &viewer, id).await?;
+    // The same rule as a reply's text.
+    let text = match MessageText::checked(&form.note, "A note") {
+        Ok(text) => text,
+        Err(refused) => {
+            return Err(InboxError::BadRequest {
+                title: "Not a note",
+                message: format!("{} Nothing was changed.", refused.0),
+            });
+        }
+    };
+    let now = Timestamp::truncate(app.clock.now());
+    app.store
+        .add_note(id, text.as_str().to_owned(), now, viewer.actor.clone())
+        .await?;
+    app.inbox.live.changed(&app.store, vec![id]);
+    Ok(Redirect::to(&format!("/inbox/threads/{id}#notes")).into_response())
 }
 
 /// The live updates of a logged-in page: only of threads its viewer sees,

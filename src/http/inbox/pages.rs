@@ -9,8 +9,9 @@ use crate::domain::message::{Message, Sender};
 use crate::domain::staff::StaffMember;
 use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
+use crate::store::inbox::Assigned;
 use crate::store::inbox::{InboxRow, SEARCH_WINDOW};
-use crate::store::staff::{Activity, ThreadHistory};
+use crate::store::staff::{Action, Activity, ThreadHistory};
 
 /// Which threads the list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -56,6 +57,40 @@ pub struct Filters {
     pub q: Option<String>,
     #[serde(default, deserialize_with = "empty_is_none")]
     pub after: Option<Uuid>,
+    /// `me`: assigned to the viewer; `none`: to nobody; empty: anyone's.
+    #[serde(default, deserialize_with = "assigned_filter")]
+    pub assigned: Option<AssignedFilter>,
+}
+
+/// The list's assignment filters: Mine and Unassigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignedFilter {
+    Me,
+    Nobody,
+}
+
+impl AssignedFilter {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Me => "me",
+            Self::Nobody => "none",
+        }
+    }
+}
+
+/// `me`, `none` or empty (anyone's); anything else is not a filter.
+fn assigned_filter<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<AssignedFilter>, D::Error> {
+    let text = <Option<String> as serde::Deserialize>::deserialize(d)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("me") => Ok(Some(AssignedFilter::Me)),
+        Some("none") => Ok(Some(AssignedFilter::Nobody)),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "assigned is me or none, not {other}"
+        ))),
+    }
 }
 
 /// A form's empty select ("any") reads as no filter.
@@ -74,6 +109,14 @@ impl Filters {
         self.awaiting.as_deref().is_some_and(|a| !a.is_empty())
     }
 
+    /// The store's assignment filter for a viewer whose id is `me`.
+    pub fn assigned(&self, me: Uuid) -> Option<Assigned> {
+        self.assigned.map(|a| match a {
+            AssignedFilter::Me => Assigned::To(me),
+            AssignedFilter::Nobody => Assigned::Nobody,
+        })
+    }
+
     /// The query string of these filters with another state and page.
     fn link(&self, state: State, after: Option<Uuid>) -> String {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -86,6 +129,9 @@ impl Filters {
         }
         if let Some(i) = self.integration {
             query.append_pair("integration", &i.to_string());
+        }
+        if let Some(a) = self.assigned {
+            query.append_pair("assigned", a.name());
         }
         if let Some(q) = self.q.as_deref().filter(|q| !q.trim().is_empty()) {
             query.append_pair("q", q);
@@ -179,6 +225,8 @@ pub struct ListPage<'a> {
     /// The search found so much that it looked only at the most recent
     /// matches.
     pub narrowed: bool,
+    /// The rows' threads with guest messages the viewer has not seen.
+    pub unread: &'a [Uuid],
 }
 
 fn title(awaiting: u64, what: &str) -> String {
@@ -238,6 +286,11 @@ pub fn list(view: &ListPage<'_>) -> Markup {
                             option value=(id) selected[f.integration == Some(*id)] { (name) }
                         }
                     }
+                    select name="assigned" aria-label="Assigned" {
+                        option value="" { "Anyone's" }
+                        option value="me" selected[f.assigned == Some(AssignedFilter::Me)] { "Mine" }
+                        option value="none" selected[f.assigned == Some(AssignedFilter::Nobody)] { "Unassigned" }
+                    }
                     label.check {
                         input type="checkbox" name="awaiting" value="1" checked[f.awaiting()];
                         " Awaiting reply"
@@ -264,7 +317,7 @@ pub fn list(view: &ListPage<'_>) -> Markup {
                 }
                 ol.threads {
                     @for row in view.rows {
-                        (thread_row(row, view.search.filter(|(_, on)| *on).map(|(q, _)| q)))
+                        (thread_row(row, view.search.filter(|(_, on)| *on).map(|(q, _)| q), view.unread.contains(&row.thread.id)))
                     }
                 }
                 @if let Some(after) = view.next {
@@ -341,7 +394,7 @@ fn marked(text: &str, search: Option<&str>) -> Markup {
     }
 }
 
-fn thread_row(row: &InboxRow, search: Option<&str>) -> Markup {
+fn thread_row(row: &InboxRow, search: Option<&str>, unread: bool) -> Markup {
     let t = &row.thread;
     let first_line = row.last.as_ref().map(|m| {
         m.text
@@ -353,7 +406,7 @@ fn thread_row(row: &InboxRow, search: Option<&str>) -> Markup {
             .collect::<String>()
     });
     html! {
-        li.thread.awaiting[row.awaiting()].resolved[t.is_resolved] data-id=(t.id) {
+        li.thread.awaiting[row.awaiting()].resolved[t.is_resolved].unread[unread] data-id=(t.id) {
             a href=(format!("/inbox/threads/{}", t.id)) {
                 span.sender { (marked(&t.original_sender, search)) }
                 span.subject { (marked(&t.subject, search)) }
@@ -365,7 +418,9 @@ fn thread_row(row: &InboxRow, search: Option<&str>) -> Markup {
                     @if let Some(last) = &row.last { (time(last.created)) } @else { (time(t.created)) }
                 }
                 span.state {
+                    @if unread { span.mark.new { "Unread" } " " }
                     @if row.awaiting() { span.mark { "Awaiting reply" } " " }
+                    @if let Some((_, name)) = &row.assignee { span.assignee { "→ " (name) } " " }
                     @if t.is_resolved { "Resolved" } @else { "Open" }
                 }
             }
@@ -386,6 +441,9 @@ pub struct ThreadPage<'a> {
     pub who: Who<'a>,
     /// Why a reply was refused, and its text, to send again.
     pub refused: Option<(&'a str, &'a str)>,
+    /// Who the thread is assigned to, and who it may be assigned to.
+    pub assignee: Option<&'a (Uuid, String)>,
+    pub assignable: &'a [(Uuid, String)],
 }
 
 pub fn thread(view: &ThreadPage<'_>) -> Markup {
@@ -403,10 +461,31 @@ pub fn thread(view: &ThreadPage<'_>) -> Markup {
                     " · " (view.enterprise_name) " · " (view.integration_name) " · "
                     span.state { @if t.is_resolved { "Resolved" } @else { "Open" } }
                 }
-                form.resolve method="post" action=(format!("{base}/resolve")) {
-                    input type="hidden" name="csrf" value=(view.who.csrf);
-                    input type="hidden" name="resolved" value=(if t.is_resolved { "false" } else { "true" });
-                    button type="submit" data-key="e" { @if t.is_resolved { "Reopen" } @else { "Resolve" } }
+                div.actions {
+                    form.resolve method="post" action=(format!("{base}/resolve")) {
+                        input type="hidden" name="csrf" value=(view.who.csrf);
+                        input type="hidden" name="resolved" value=(if t.is_resolved { "false" } else { "true" });
+                        button type="submit" data-key="e" { @if t.is_resolved { "Reopen" } @else { "Resolve" } }
+                    }
+                    form.assign-me method="post" action=(format!("{base}/assign")) {
+                        input type="hidden" name="csrf" value=(view.who.csrf);
+                        input type="hidden" name="to" value="me";
+                        button type="submit" data-key="a" { "Assign to me" }
+                    }
+                    form.assign method="post" action=(format!("{base}/assign")) {
+                        input type="hidden" name="csrf" value=(view.who.csrf);
+                        label for="to" { "Assigned to" }
+                        select #to name="to" {
+                            option value="" selected[view.assignee.is_none()] { "Nobody" }
+                            @if let Some((id, name)) = view.assignee.filter(|(id, _)| !view.assignable.iter().any(|(m, _)| m == id)) {
+                                option value=(id) selected { (name) }
+                            }
+                            @for (id, name) in view.assignable {
+                                option value=(id) selected[view.assignee.is_some_and(|(a, _)| a == id)] { (name) }
+                            }
+                        }
+                        button type="submit" { "Assign" }
+                    }
                 }
                 ol.messages {
                     @for entry in conversation(view.messages, &view.history.activity) {
@@ -425,9 +504,23 @@ pub fn thread(view: &ThreadPage<'_>) -> Markup {
                                 }
                             }
                             Entry::Activity(a) => {
-                                li.activity {
-                                    (a.name) @if a.resolved { " resolved this" } @else { " reopened this" }
-                                    " · " (time(Timestamp::from_unix(a.at_utc)))
+                                @if let Action::Noted(text) = &a.action {
+                                    li.note {
+                                        p.who { "Internal note · " (a.name) " · " (time(Timestamp::from_unix(a.at_utc))) }
+                                        p.text { (linked(text)) }
+                                    }
+                                } @else {
+                                    li.activity {
+                                        (a.name)
+                                        @match &a.action {
+                                            Action::Resolved => " resolved this",
+                                            Action::Reopened => " reopened this",
+                                            Action::Assigned(to) => { " assigned this to " (to) }
+                                            Action::Unassigned => " unassigned this",
+                                            Action::Noted(_) => "",
+                                        }
+                                        " · " (time(Timestamp::from_unix(a.at_utc)))
+                                    }
                                 }
                             }
                         }
@@ -443,6 +536,12 @@ pub fn thread(view: &ThreadPage<'_>) -> Markup {
                         @if let Some((_, text)) = view.refused { (text) }
                     }
                     button type="submit" { "Send" }
+                }
+                form.note #notes method="post" action=(format!("{base}/note")) {
+                    input type="hidden" name="csrf" value=(view.who.csrf);
+                    label for="note" { "Internal note " span.hint { "(staff only: never sent to the guest)" } }
+                    textarea #note name="note" rows="2" required maxlength="10000" {}
+                    button type="submit" { "Add note" }
                 }
             }
         },

@@ -34,7 +34,7 @@ pub use records::*;
 /// The first line's `Format`.
 pub const FORMAT: &str = "switchboard-export";
 /// The version this build writes.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 /// The oldest version this build reads: a later version only adds fields,
 /// which an earlier file lacks and which read as absent.
 pub const OLDEST_READ: u32 = 1;
@@ -341,14 +341,32 @@ impl Check {
                 ));
             }
             Record::ThreadActivity(activity)
-                if !matches!(activity.action.as_str(), "Resolved" | "Reopened") =>
+                if crate::store::staff::Action::parse(
+                    &activity.action,
+                    activity.detail.clone(),
+                )
+                .is_none() =>
             {
                 return Err(ImportError::line(
                     line,
                     format!(
-                        "a thread activity's Action is Resolved or Reopened (it is \"{}\")",
-                        activity.action
+                        "a thread activity's Action is Resolved, Reopened or Unassigned without \
+                         a Detail, or Assigned or Noted with one (it is \"{}\", {})",
+                        activity.action,
+                        if activity.detail.is_some() {
+                            "with a Detail"
+                        } else {
+                            "without"
+                        }
                     ),
+                ));
+            }
+            Record::ThreadActivity(activity)
+                if (activity.action == "Assigned") != activity.target_id.is_some() =>
+            {
+                return Err(ImportError::line(
+                    line,
+                    "an Assigned thread activity has a TargetId, and no other has one",
                 ));
             }
             Record::AccessToken(token) if token.enterprise_ids.is_empty() => {

@@ -157,7 +157,8 @@ pub struct MessageAuthorRecord {
     pub name: String,
 }
 
-/// A resolve or a reopen of a thread, by whom. Version 4.
+/// A line of a thread's history, by whom: a resolve or a reopen (version
+/// 4), an assignment or an internal note (version 5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct ThreadActivityRecord {
@@ -169,6 +170,13 @@ pub struct ThreadActivityRecord {
     pub action: String,
     /// The thread's last message when it happened.
     pub after_message_id: Option<Uuid>,
+    /// `Assigned`: the assignee's member id (the nil id: the Operator).
+    /// Version 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_id: Option<Uuid>,
+    /// `Assigned`: the assignee's name; `Noted`: the note. Version 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// A fault, with its uses left.
@@ -429,7 +437,7 @@ pub fn queries() -> [String; 13] {
         "SELECT a.message_id, a.member_id, a.name FROM message_authors a \
          JOIN messages m ON m.id = a.message_id ORDER BY m.seq"
             .to_owned(),
-        "SELECT thread_id, at_utc, member_id, name, action, after_message_id \
+        "SELECT thread_id, at_utc, member_id, name, action, after_message_id, target_id, detail \
          FROM thread_activity ORDER BY seq"
             .to_owned(),
         format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries ORDER BY id"),
@@ -513,6 +521,8 @@ pub fn record(rank: usize, row: &impl Row) -> StoreResult<Record> {
             name: row.string(3)?,
             action: row.string(4)?,
             after_message_id: row.uuid_or_null(5)?,
+            target_id: row.uuid_or_null(6)?,
+            detail: row.string_or_null(7)?,
         }),
         10 => Record::WebhookDelivery(DeliveryRecord {
             id: row.uuid(0)?,

@@ -212,6 +212,11 @@ pub async fn reset(
         ")",
     )
     .await?;
+    scoped(
+        "DELETE FROM thread_reads WHERE thread_id IN (SELECT id FROM threads WHERE TRUE",
+        ")",
+    )
+    .await?;
     let messages = scoped(
         "DELETE FROM messages WHERE thread_id IN (SELECT id FROM threads WHERE TRUE",
         ")",

@@ -90,6 +90,9 @@ pub async fn import(
                 tx.batch_execute(crate::store::content::DERIVE_LAST_SENDER)
                     .await
                     .map_err(internal)?;
+                tx.batch_execute(crate::store::staff::DERIVE_ASSIGNEE)
+                    .await
+                    .map_err(internal)?;
                 tx.commit().await.map_err(internal)?;
                 // Fresh statistics, or the first pages plan as if the tables
                 // were empty (see BENCHMARKS.md, PostgreSQL).
@@ -138,8 +141,8 @@ async fn insert(tx: &mut Transaction<'_>, record: &Record) -> StoreResult<()> {
         Record::ThreadActivity(a) => tx
             .execute(
                 "INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action, \
-                                              after_message_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                                              after_message_id, target_id, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 &[
                     &a.thread_id,
                     &a.at,
@@ -147,6 +150,8 @@ async fn insert(tx: &mut Transaction<'_>, record: &Record) -> StoreResult<()> {
                     &a.name,
                     &a.action,
                     &a.after_message_id,
+                    &a.target_id,
+                    &a.detail,
                 ],
             )
             .await

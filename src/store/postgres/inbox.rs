@@ -5,7 +5,8 @@ use deadpool_postgres::GenericClient;
 use super::internal;
 use super::query::{Query, prepared};
 use crate::store::inbox::{
-    COLUMNS, InboxPage, InboxQuery, InboxRow, JOINS, SEARCH_WINDOW, page_rows, row, search_window,
+    Assigned, COLUMNS, InboxPage, InboxQuery, InboxRow, JOINS, SEARCH_WINDOW, page_rows, row,
+    search_window,
 };
 use crate::store::{Inbox, Missing, StoreResult};
 use async_trait::async_trait;
@@ -29,6 +30,14 @@ pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<In
     if let Some(integration) = q.integration {
         let p = page.arg(integration);
         page.push(&format!(" AND t.integration_id = {p}"));
+    }
+    match q.assigned {
+        Some(Assigned::To(member)) => {
+            let p = page.arg(member);
+            page.push(&format!(" AND t.assignee_id = {p}"));
+        }
+        Some(Assigned::Nobody) => page.push(" AND t.assignee_id IS NULL"),
+        None => {}
     }
     if let Some(scope) = &q.scope {
         let p = page.arg(scope.clone());

@@ -72,6 +72,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../../migrations/postgres/0011_inbox.sql"),
     ),
+    (
+        12,
+        include_str!("../../../migrations/postgres/0012_team.sql"),
+    ),
 ];
 
 /// Connections per node.

@@ -6,9 +6,13 @@ use uuid::Uuid;
 
 use super::tenants::unique;
 use super::{PostgresStore, internal};
+use crate::domain::staff::Actor;
 use crate::domain::staff::{StaffChange, StaffMember};
+use crate::domain::time::Timestamp;
 use crate::store::row::Row;
-use crate::store::staff::{self, COLUMNS, ThreadHistory, member};
+use crate::store::staff::{
+    self, ACTIVITY_COLUMNS, Action, Assignee, COLUMNS, ThreadHistory, member,
+};
 use crate::store::{Missing, Staff, StoreResult};
 
 pub async fn insert(client: &impl GenericClient, m: &StaffMember, hash: &str) -> StoreResult<()> {
@@ -66,8 +70,10 @@ pub async fn history(client: &impl GenericClient, thread: Uuid) -> StoreResult<T
         .collect::<StoreResult<_>>()?;
     let activity = client
         .query(
-            "SELECT at_utc, name, action, after_message_id FROM thread_activity \
-             WHERE thread_id = $1 ORDER BY seq",
+            &format!(
+                "SELECT {ACTIVITY_COLUMNS} FROM thread_activity \
+                 WHERE thread_id = $1 ORDER BY seq"
+            ),
             &[&thread],
         )
         .await
@@ -167,5 +173,109 @@ impl Staff for PostgresStore {
 
     async fn thread_history(&self, thread: Uuid) -> StoreResult<ThreadHistory> {
         history(&self.client().await?, thread).await
+    }
+
+    async fn assign(
+        &self,
+        thread: Uuid,
+        assignee: Assignee,
+        at: Timestamp,
+        actor: Actor,
+    ) -> StoreResult<()> {
+        let target = assignee.as_ref().map(|(id, _)| *id);
+        let action = match &assignee {
+            Some((_, name)) => Action::Assigned(name.clone()),
+            None => Action::Unassigned,
+        };
+        // The change and its line in one statement, the line only if the
+        // assignee changed; the thread's row tells whether it exists.
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "WITH thread AS (SELECT id, assignee_id FROM threads WHERE id = $1::uuid FOR UPDATE), \
+                 changed AS ( \
+                     UPDATE threads t SET assignee_id = $2::uuid FROM thread \
+                     WHERE t.id = thread.id AND thread.assignee_id IS DISTINCT FROM $2::uuid \
+                     RETURNING t.id), \
+                 line AS ( \
+                     INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action, \
+                                                  after_message_id, target_id, detail) \
+                     SELECT id, $3::bigint, $4::uuid, $5::text, $6::text, \
+                            (SELECT m.id FROM messages m WHERE m.thread_id = $1 \
+                             ORDER BY m.seq DESC LIMIT 1), $2::uuid, $7::text \
+                     FROM changed) \
+                 SELECT 1 FROM thread",
+                &[
+                    &thread,
+                    &target,
+                    &at.unix(),
+                    &actor.member,
+                    &actor.name,
+                    &action.as_str(),
+                    &action.detail(),
+                ],
+            )
+            .await
+            .map_err(internal)?;
+        row.map(drop).ok_or_else(|| Missing::Thread(thread).into())
+    }
+
+    async fn add_note(
+        &self,
+        thread: Uuid,
+        text: String,
+        at: Timestamp,
+        actor: Actor,
+    ) -> StoreResult<()> {
+        let added = self
+            .client()
+            .await?
+            .execute(
+                "INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action, \
+                                              after_message_id, detail) \
+                 SELECT t.id, $2::bigint, $3::uuid, $4::text, 'Noted', \
+                        (SELECT m.id FROM messages m WHERE m.thread_id = t.id \
+                         ORDER BY m.seq DESC LIMIT 1), $5::text \
+                 FROM threads t WHERE t.id = $1",
+                &[&thread, &at.unix(), &actor.member, &actor.name, &text],
+            )
+            .await
+            .map_err(internal)?;
+        if added == 0 {
+            return Err(Missing::Thread(thread).into());
+        }
+        Ok(())
+    }
+
+    async fn seen(&self, reader: Uuid, threads: Vec<Uuid>) -> StoreResult<Vec<(Uuid, i64)>> {
+        self.client()
+            .await?
+            .query(
+                "SELECT thread_id, seen_seq FROM thread_reads \
+                 WHERE member_id = $1 AND thread_id = ANY($2)",
+                &[&reader, &threads],
+            )
+            .await
+            .map_err(internal)?
+            .iter()
+            .map(|row| Ok((row.uuid(0)?, row.int(1)?)))
+            .collect()
+    }
+
+    async fn mark_read(&self, reader: Uuid, thread: Uuid) -> StoreResult<()> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO thread_reads (member_id, thread_id, seen_seq) \
+                 SELECT $1::uuid, $2::uuid, max(seq) FROM messages WHERE thread_id = $2 \
+                 HAVING max(seq) IS NOT NULL \
+                 ON CONFLICT (member_id, thread_id) \
+                 DO UPDATE SET seen_seq = GREATEST(thread_reads.seen_seq, excluded.seen_seq)",
+                &[&reader, &thread],
+            )
+            .await
+            .map_err(internal)?;
+        Ok(())
     }
 }

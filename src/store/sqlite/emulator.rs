@@ -148,6 +148,9 @@ pub fn reset(conn: &Connection, scope: &ResetScope) -> StoreResult<(ResetCounts,
     run(format!(
         "DELETE FROM thread_activity WHERE thread_id IN (SELECT id FROM threads WHERE {within})"
     ))?;
+    run(format!(
+        "DELETE FROM thread_reads WHERE thread_id IN (SELECT id FROM threads WHERE {within})"
+    ))?;
     let messages = run(format!(
         "DELETE FROM messages WHERE thread_id IN (SELECT id FROM threads WHERE {within})"
     ))?;

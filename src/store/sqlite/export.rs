@@ -48,6 +48,8 @@ pub fn import(conn: &Connection, mut incoming: Incoming) -> Result<u64, ImportEr
         if let Record::End(_) = record {
             conn.execute(crate::store::content::DERIVE_LAST_SENDER, [])
                 .map_err(internal)?;
+            conn.execute(crate::store::staff::DERIVE_ASSIGNEE, [])
+                .map_err(internal)?;
             return Ok(count);
         }
         insert(conn, &record).map_err(|e| ImportError::line(line, refusal(&record, &e)))?;
@@ -87,15 +89,17 @@ fn insert(conn: &Connection, record: &Record) -> StoreResult<()> {
         Record::ThreadActivity(a) => conn
             .execute(
                 "INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action, \
-                                              after_message_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                              after_message_id, target_id, detail) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 rusqlite::params![
                     a.thread_id,
                     a.at,
                     a.member_id,
                     a.name,
                     a.action,
-                    a.after_message_id
+                    a.after_message_id,
+                    a.target_id,
+                    a.detail
                 ],
             )
             .map(drop)

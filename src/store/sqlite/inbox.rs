@@ -5,7 +5,8 @@ use rusqlite::{Connection, OptionalExtension};
 use super::internal;
 use super::query::{Args, id_array, query};
 use crate::store::inbox::{
-    COLUMNS, InboxPage, InboxQuery, InboxRow, JOINS, SEARCH_WINDOW, page_rows, row, search_window,
+    Assigned, COLUMNS, InboxPage, InboxQuery, InboxRow, JOINS, SEARCH_WINDOW, page_rows, row,
+    search_window,
 };
 use crate::store::row::Row;
 use crate::store::{Inbox, Missing, StoreResult};
@@ -31,6 +32,14 @@ pub fn page(conn: &Connection, q: &InboxQuery) -> StoreResult<InboxPage> {
     if let Some(integration) = q.integration {
         sql.push_str(" AND t.integration_id = +:integration");
         args.push((":integration", Box::new(integration)));
+    }
+    match q.assigned {
+        Some(Assigned::To(member)) => {
+            sql.push_str(" AND t.assignee_id = :assignee");
+            args.push((":assignee", Box::new(member)));
+        }
+        Some(Assigned::Nobody) => sql.push_str(" AND t.assignee_id IS NULL"),
+        None => {}
     }
     if let Some(scope) = &q.scope {
         sql.push_str(" AND t.enterprise_id IN rarray(:scope)");

@@ -70,6 +70,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../../migrations/sqlite/0011_inbox.sql"),
     ),
+    (12, include_str!("../../../migrations/sqlite/0012_team.sql")),
 ];
 
 /// Read connections kept open.

@@ -344,6 +344,7 @@ mod tests {
                     awaiting: run == 1,
                     enterprise: None,
                     integration: None,
+                    assigned: None,
                     scope: None,
                     search: None,
                     after: Some(threads[run]),

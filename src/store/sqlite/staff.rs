@@ -7,9 +7,13 @@ use uuid::Uuid;
 use super::internal;
 use super::query::{Args, query};
 use super::{SqliteStore, tenants::unique};
+use crate::domain::staff::Actor;
 use crate::domain::staff::{StaffChange, StaffMember};
+use crate::domain::time::Timestamp;
 use crate::store::row::Row;
-use crate::store::staff::{self, COLUMNS, ThreadHistory, member};
+use crate::store::staff::{
+    self, ACTIVITY_COLUMNS, Action, Assignee, COLUMNS, ThreadHistory, member,
+};
 use crate::store::{Missing, Staff, StoreResult};
 
 /// A list of ids as SQLite keeps one: 16 bytes each.
@@ -93,12 +97,106 @@ pub fn history(conn: &Connection, thread: Uuid) -> StoreResult<ThreadHistory> {
         )?,
         activity: query(
             conn,
-            "SELECT at_utc, name, action, after_message_id FROM thread_activity \
-             WHERE thread_id = :thread ORDER BY seq",
+            &format!(
+                "SELECT {ACTIVITY_COLUMNS} FROM thread_activity \
+                 WHERE thread_id = :thread ORDER BY seq"
+            ),
             &args,
             |row| staff::activity(row),
         )?,
     })
+}
+
+/// Adds a line to a thread's history, after its newest message.
+fn add_line(
+    conn: &Connection,
+    thread: Uuid,
+    at: Timestamp,
+    actor: &Actor,
+    action: &Action,
+    target: Option<Uuid>,
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action, \
+                                      after_message_id, target_id, detail) \
+         VALUES (?1, ?2, ?3, ?4, ?5, (SELECT id FROM messages WHERE thread_id = ?1 \
+                                      ORDER BY seq DESC LIMIT 1), ?6, ?7)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            thread,
+            at.unix(),
+            actor.member,
+            actor.name,
+            action.as_str(),
+            target,
+            action.detail()
+        ])
+    })
+    .map_err(internal)?;
+    Ok(())
+}
+
+pub fn assign(
+    conn: &Connection,
+    thread: Uuid,
+    assignee: &Assignee,
+    at: Timestamp,
+    actor: &Actor,
+) -> StoreResult<()> {
+    let target = assignee.as_ref().map(|(id, _)| *id);
+    let current: Option<Option<Uuid>> = conn
+        .prepare_cached("SELECT assignee_id FROM threads WHERE id = ?1")
+        .and_then(|mut s| s.query_row([thread], |r| r.get(0)))
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(internal)?;
+    match current {
+        None => Err(Missing::Thread(thread).into()),
+        Some(current) if current == target => Ok(()),
+        Some(_) => {
+            conn.prepare_cached("UPDATE threads SET assignee_id = ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![thread, target]))
+                .map_err(internal)?;
+            let action = match assignee {
+                Some((_, name)) => Action::Assigned(name.clone()),
+                None => Action::Unassigned,
+            };
+            add_line(conn, thread, at, actor, &action, target)
+        }
+    }
+}
+
+pub fn add_note(
+    conn: &Connection,
+    thread: Uuid,
+    text: String,
+    at: Timestamp,
+    actor: &Actor,
+) -> StoreResult<()> {
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM threads WHERE id = ?1")
+        .and_then(|mut s| s.exists([thread]))
+        .map_err(internal)?;
+    if !exists {
+        return Err(Missing::Thread(thread).into());
+    }
+    add_line(conn, thread, at, actor, &Action::Noted(text), None)
+}
+
+pub fn mark_read(conn: &Connection, reader: Uuid, thread: Uuid) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO thread_reads (member_id, thread_id, seen_seq) \
+         SELECT ?1, ?2, max(seq) FROM messages WHERE thread_id = ?2 HAVING max(seq) IS NOT NULL \
+         ON CONFLICT (member_id, thread_id) \
+         DO UPDATE SET seen_seq = max(seen_seq, excluded.seen_seq)",
+    )
+    .and_then(|mut s| s.execute(params![reader, thread]))
+    .map_err(internal)?;
+    Ok(())
 }
 
 #[async_trait]
@@ -167,5 +265,53 @@ impl Staff for SqliteStore {
 
     async fn thread_history(&self, thread: Uuid) -> StoreResult<ThreadHistory> {
         self.readers.read(move |conn| history(conn, thread)).await
+    }
+
+    async fn assign(
+        &self,
+        thread: Uuid,
+        assignee: Assignee,
+        at: Timestamp,
+        actor: Actor,
+    ) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| assign(conn, thread, &assignee, at, &actor))
+            .await
+    }
+
+    async fn add_note(
+        &self,
+        thread: Uuid,
+        text: String,
+        at: Timestamp,
+        actor: Actor,
+    ) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| add_note(conn, thread, text, at, &actor))
+            .await
+    }
+
+    async fn seen(&self, reader: Uuid, threads: Vec<Uuid>) -> StoreResult<Vec<(Uuid, i64)>> {
+        self.readers
+            .read(move |conn| {
+                let args: Args = vec![
+                    (":reader", Box::new(reader)),
+                    (":threads", Box::new(super::query::id_array(&threads))),
+                ];
+                query(
+                    conn,
+                    "SELECT thread_id, seen_seq FROM thread_reads \
+                     WHERE member_id = :reader AND thread_id IN rarray(:threads)",
+                    &args,
+                    |row| Ok((row.uuid(0)?, row.int(1)?)),
+                )
+            })
+            .await
+    }
+
+    async fn mark_read(&self, reader: Uuid, thread: Uuid) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| mark_read(conn, reader, thread))
+            .await
     }
 }
