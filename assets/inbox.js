@@ -93,6 +93,7 @@
     ["a", "assign to yourself (in the list: the selected thread)"],
     ["/", "search"],
     ["Ctrl+Enter or ⌘+Enter", "send the reply"],
+    ["/name, then Tab", "in the reply: a canned reply"],
     ["Esc", "close this panel, leave a field"],
     ["?", "show or hide these keys"],
   ];
@@ -136,6 +137,35 @@
     }));
   }
 
+  // Canned replies: picked from the list, or typed as / and a name then
+  // Tab; the text goes in where the cursor is.
+  const canned = () => Array.from(document.querySelectorAll("details.canned a[data-text]"));
+  function insert(text, from, to) {
+    const box = document.getElementById("text");
+    box.setRangeText(text, from, to, "end");
+    box.focus();
+  }
+  document.addEventListener("click", (event) => {
+    const pick = event.target.closest("details.canned a[data-text]");
+    if (!pick) return;
+    event.preventDefault();
+    const box = document.getElementById("text");
+    insert(pick.dataset.text, box.selectionStart, box.selectionEnd);
+    pick.closest("details").open = false;
+  });
+  function complete(box) {
+    const before = box.value.slice(0, box.selectionStart);
+    const typed = /(?:^|\s)\/(\S+)$/.exec(before);
+    if (!typed) return false;
+    const name = typed[1].toLowerCase();
+    const all = canned();
+    const exact = all.filter((a) => a.dataset.name.toLowerCase() === name);
+    const found = exact.length ? exact : all.filter((a) => a.dataset.name.toLowerCase().startsWith(name));
+    if (found.length !== 1) return false;
+    insert(found[0].dataset.text, box.selectionStart - typed[1].length - 1, box.selectionStart);
+    return true;
+  }
+
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !keys.hidden) {
       keys.hidden = true;
@@ -144,7 +174,9 @@
     }
     const typing = event.target.closest("input, textarea, select");
     if (typing) {
-      if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.form) {
+      if (event.key === "Tab" && event.target.id === "text" && complete(event.target)) {
+        event.preventDefault();
+      } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.form) {
         event.preventDefault();
         event.target.form.requestSubmit();
       } else if (event.key === "Escape") {

@@ -23,3 +23,18 @@ CREATE TABLE thread_reads (
     seen_seq  BIGINT NOT NULL,
     PRIMARY KEY (member_id, thread_id)
 );
+
+-- Canned replies: named snippets an admin keeps, for one enterprise or for
+-- all (enterprise_id none), with {guest}, {hotel} and {agent} filled in
+-- when one is inserted.
+CREATE TABLE canned_replies (
+    id            UUID PRIMARY KEY,
+    name          TEXT NOT NULL,
+    -- The name in lower case (any script): names differ by more than case.
+    name_key      TEXT NOT NULL,
+    enterprise_id UUID REFERENCES enterprises (id),
+    text          TEXT NOT NULL,
+    created_ms    BIGINT NOT NULL
+);
+-- A name once for the same enterprise (or for all), whatever its case.
+CREATE UNIQUE INDEX canned_replies_name ON canned_replies (name_key, coalesce(enterprise_id, '00000000-0000-0000-0000-000000000000'::uuid));

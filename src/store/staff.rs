@@ -59,6 +59,13 @@ pub trait Staff: Send + Sync {
     ) -> StoreResult<()>;
     /// Notes that `reader` has seen the thread up to its newest message.
     async fn mark_read(&self, reader: Uuid, thread: Uuid) -> StoreResult<()>;
+    /// Every canned reply, by name.
+    async fn canned_replies(&self) -> StoreResult<Vec<CannedReply>>;
+    /// Adds a canned reply; a name taken already for the same enterprise
+    /// (or for all) is a [`super::StoreError::Conflict`].
+    async fn add_canned_reply(&self, reply: CannedReply) -> StoreResult<()>;
+    /// Deletes a canned reply; whether there was one.
+    async fn delete_canned_reply(&self, id: Uuid) -> StoreResult<bool>;
     /// How far `reader` has seen each of these threads (the seq of the
     /// newest message seen), for those they have opened.
     async fn seen(&self, reader: Uuid, threads: Vec<Uuid>) -> StoreResult<Vec<(Uuid, i64)>>;
@@ -125,6 +132,46 @@ impl Action {
             _ => return None,
         })
     }
+}
+
+/// A named snippet of a reply that admins keep (SPEC 15.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CannedReply {
+    pub id: Uuid,
+    pub name: String,
+    /// For this enterprise's threads only; `None`: for all.
+    pub enterprise_id: Option<Uuid>,
+    /// With `{guest}`, `{hotel}` and `{agent}` to fill in.
+    pub text: String,
+    pub created_ms: i64,
+}
+
+impl CannedReply {
+    /// The name as names are told apart: case does not count, in any script.
+    pub fn name_key(&self) -> String {
+        self.name.to_lowercase()
+    }
+
+    /// The text for a guest of a hotel, written by an agent.
+    pub fn filled(&self, guest: &str, hotel: &str, agent: &str) -> String {
+        self.text
+            .replace("{guest}", guest)
+            .replace("{hotel}", hotel)
+            .replace("{agent}", agent)
+    }
+}
+
+/// The columns of a canned reply, in the order [`canned_reply`] reads them.
+pub const CANNED_COLUMNS: &str = "id, name, enterprise_id, text, created_ms";
+
+pub fn canned_reply(row: &impl Row) -> StoreResult<CannedReply> {
+    Ok(CannedReply {
+        id: row.uuid(0)?,
+        name: row.string(1)?,
+        enterprise_id: row.uuid_or_null(2)?,
+        text: row.string(3)?,
+        created_ms: row.int(4)?,
+    })
 }
 
 /// The id an assignment to the built-in Operator (who has no member id)

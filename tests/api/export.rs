@@ -272,6 +272,18 @@ async fn populated() -> TestDatabase {
         )
         .await
         .unwrap();
+    for (id, name, enterprise) in [(1, "towels", None), (2, "Spa", Some(demo::GROSS))] {
+        store
+            .add_canned_reply(switchboard::store::staff::CannedReply {
+                id: Uuid::from_u128(200 + id),
+                name: name.to_owned(),
+                enterprise_id: enterprise,
+                text: "Dear {guest}, {hotel} — \"{agent}\"".to_owned(),
+                created_ms: 1_769_904_000_010 + id as i64,
+            })
+            .await
+            .unwrap();
+    }
     store
         .add_note(
             threads[1],
@@ -370,6 +382,10 @@ async fn a_database_moves_between_backends_and_exports_the_same_file() {
         "WebhookDelivery",
         "WebhookAttempt",
         "WebhookEvent",
+        "StaffMember",
+        "MessageAuthor",
+        "ThreadActivity",
+        "CannedReply",
         "End",
     ] {
         assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
@@ -1152,11 +1168,13 @@ fn as_of(version: u32, record: &mut serde_json::Value) -> bool {
     if version < 3 && record["Fault"]["Operation"] == "webhook" {
         return false;
     }
-    // Version 5 added assignments and notes to threads' histories.
+    // Version 5 added assignments and notes to threads' histories, and
+    // canned replies.
     if version < 5
-        && ["Assigned", "Unassigned", "Noted"]
+        && (["Assigned", "Unassigned", "Noted"]
             .iter()
             .any(|action| record["ThreadActivity"]["Action"] == *action)
+            || record.get("CannedReply").is_some())
     {
         return false;
     }

@@ -273,3 +273,120 @@ async fn unread_is_kept_for_each_member() {
     app.add_message(PORTFOLIO, &thread, "Thanks!").await;
     assert!(unread(&row_of(&ada).await));
 }
+
+#[tokio::test]
+async fn admins_keep_canned_replies_that_fill_in_the_guest_the_hotel_and_the_agent() {
+    let app = spawn_app().await;
+    let operator = log_in(&app.base, OPERATOR_TOKEN).await;
+    let ada = member(&app, "Ada Lovelace", "ada", "Agent", json!([])).await;
+    let team = get(&app.base, "/inbox/team", Some(&operator)).await;
+    let add = |name: &str, enterprise: &str, text: &str| {
+        let (base, csrf, cookie) = (app.base.clone(), team.csrf(), operator.clone());
+        let fields = [
+            ("csrf", csrf),
+            ("name", name.to_owned()),
+            ("enterprise", enterprise.to_owned()),
+            ("text", text.to_owned()),
+        ];
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post_form(&base, "/inbox/team/canned", Some(&cookie), &fields).await
+        }
+    };
+    let text = "Dear {guest}, welcome to {hotel}! <b>{agent}</b>";
+    assert_eq!(add("welcome", "", text).await.status, 303);
+    let gross = demo::GROSS.to_string();
+    assert_eq!(
+        add("spa", &gross, "The spa of {hotel} opens at 9.")
+            .await
+            .status,
+        303
+    );
+    // Refused, nothing kept: a taken name (any case), two words, no text,
+    // an enterprise that is not one.
+    for (name, enterprise, text, status) in [
+        ("WELCOME", "", "again", 409),
+        ("two words", "", "x", 400),
+        ("empty", "", "", 400),
+        (
+            "elsewhere",
+            "00000000-0000-0000-0000-00000000abcd",
+            "x",
+            400,
+        ),
+    ] {
+        assert_eq!(add(name, enterprise, text).await.status, status, "{name}");
+    }
+    assert_eq!(app.store.canned_replies().await.unwrap().len(), 2);
+    // An agent may use them, not keep them.
+    let csrf = get(&app.base, "/inbox", Some(&ada)).await.csrf();
+    let refused = post_form(
+        &app.base,
+        "/inbox/team/canned",
+        Some(&ada),
+        &[
+            ("csrf", &csrf),
+            ("name", "mine"),
+            ("enterprise", ""),
+            ("text", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, 403);
+
+    // In a thread of Net: the one for all, filled in for this guest, hotel
+    // and agent (escaped), not Gross's.
+    let thread = app
+        .add_thread_in(PORTFOLIO, demo::NET, "Jonas Berg", "Room")
+        .await;
+    let path = format!("/inbox/threads/{}", id(&thread));
+    let page = get(&app.base, &path, Some(&ada)).await;
+    assert!(
+        page.body.contains(r#"data-name="welcome""#),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains(r#"data-name="spa""#));
+    let net = app.staff(ENTERPRISES_GET_ALL, json!({})).await.ok()["Enterprises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["Id"] == demo::NET.to_string())
+        .unwrap()["Name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let filled = format!("Dear Jonas Berg, welcome to {net}! &lt;b&gt;Ada Lovelace&lt;/b&gt;");
+    assert!(page.body.contains(&filled), "{}", page.body);
+    // Without JavaScript, the picker's link starts the reply box with it.
+    let prefilled = get(&app.base, &format!("{path}?canned=Welcome"), Some(&ada)).await;
+    let box_start = prefilled.body.find(r#"<textarea id="text""#).unwrap();
+    assert!(prefilled.body[box_start..].starts_with(&format!(
+        r#"<textarea id="text" name="text" rows="4" required maxlength="10000">{filled}</textarea>"#
+    )), "{}", &prefilled.body[box_start..]);
+
+    // Deleted by an admin: gone from the thread.
+    let team = get(&app.base, "/inbox/team", Some(&operator)).await;
+    let welcome = app
+        .store
+        .canned_replies()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "welcome")
+        .unwrap();
+    let deleted = post_form(
+        &app.base,
+        &format!("/inbox/team/canned/{}/delete", welcome.id),
+        Some(&operator),
+        &[("csrf", &team.csrf())],
+    )
+    .await;
+    assert_eq!(deleted.status, 303);
+    assert!(
+        !get(&app.base, &path, Some(&ada))
+            .await
+            .body
+            .contains(r#"data-name="welcome""#)
+    );
+}

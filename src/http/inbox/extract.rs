@@ -141,6 +141,7 @@ impl InboxForm for super::NoFields {}
 impl InboxForm for super::ReplyForm {}
 impl InboxForm for super::AssignForm {}
 impl InboxForm for super::NoteForm {}
+impl InboxForm for super::CannedForm {}
 impl InboxForm for super::PasswordForm {}
 
 impl InboxForm for super::TeamForm {

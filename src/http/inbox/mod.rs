@@ -33,6 +33,7 @@ use crate::domain::staff::{Scope, StaffChange};
 use crate::domain::time::Timestamp;
 use crate::store::MessageQuery;
 use crate::store::inbox::{InboxPage, InboxQuery, MIN_SEARCH};
+use crate::store::staff::CannedReply;
 use crate::tokens::TokenHash;
 pub use error::InboxError;
 use extract::{LoggedIn, Posted, Viewer};
@@ -106,6 +107,8 @@ pub fn routes() -> Router<AppState> {
         .route("/inbox/logout", post(logout))
         .route("/inbox/password", get(password_page).post(password))
         .route("/inbox/team", get(team_page).post(team_add))
+        .route("/inbox/team/canned", post(canned_add))
+        .route("/inbox/team/canned/{id}/delete", post(canned_delete))
         .route("/inbox/team/{login}", post(team_change))
         .route("/inbox/threads/{id}", get(thread))
         .route("/inbox/threads/{id}/reply", post(reply))
@@ -358,6 +361,7 @@ async fn thread_page(
     viewer: &Viewer,
     id: Uuid,
     refused: Option<(&str, &str)>,
+    prefill: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, InboxError> {
     let row = visible_thread(app, viewer, id).await?;
@@ -377,6 +381,30 @@ async fn thread_page(
     let awaiting_count = app.store.awaiting_count(viewer.scope_filter()).await?;
     app.store.mark_read(viewer.reader(), id).await?;
     let assignable = assignable(app, row.thread.enterprise_id).await?;
+    let canned: Vec<(String, String)> = app
+        .store
+        .canned_replies()
+        .await?
+        .into_iter()
+        .filter(|c| {
+            c.enterprise_id
+                .is_none_or(|e| e == row.thread.enterprise_id)
+        })
+        .map(|c| {
+            let text = c.filled(
+                &row.thread.original_sender,
+                &row.enterprise_name,
+                &viewer.actor.name,
+            );
+            (c.name, text)
+        })
+        .collect();
+    let prefill = prefill.and_then(|name| {
+        canned
+            .iter()
+            .find(|(n, _)| n.to_lowercase() == name.to_lowercase())
+            .map(|(_, text)| text.as_str())
+    });
     let csrf = app.inbox.sessions.csrf(&viewer.session);
     Ok(error::page(
         status,
@@ -391,6 +419,8 @@ async fn thread_page(
             refused,
             assignee: row.assignee.as_ref(),
             assignable: &assignable,
+            canned: &canned,
+            prefill,
         }),
     ))
 }
@@ -405,7 +435,9 @@ async fn thread(
     uri: Uri,
     viewer: Result<LoggedIn, InboxError>,
     Path(id): Path<String>,
+    shown: Result<Query<Shown>, QueryRejection>,
 ) -> Result<Response, InboxError> {
+    let shown = shown.map(|Query(shown)| shown).unwrap_or_default();
     let LoggedIn(viewer) = match viewer {
         Ok(viewer) => viewer,
         // The login form, which opens this thread once logged in.
@@ -415,7 +447,15 @@ async fn thread(
         }
         Err(e) => return Err(e),
     };
-    thread_page(&app, &viewer, thread_id(&id)?, None, StatusCode::OK).await
+    let canned = shown.canned.as_deref();
+    thread_page(&app, &viewer, thread_id(&id)?, None, canned, StatusCode::OK).await
+}
+
+/// A thread page's query: the canned reply its reply box starts with.
+#[derive(Deserialize, Default)]
+struct Shown {
+    #[serde(default)]
+    canned: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -437,7 +477,7 @@ async fn reply(
         Ok(text) => text,
         Err(refused) => {
             let refused = Some((refused.0.as_str(), form.text.as_str()));
-            return thread_page(&app, &viewer, id, refused, StatusCode::BAD_REQUEST).await;
+            return thread_page(&app, &viewer, id, refused, None, StatusCode::BAD_REQUEST).await;
         }
     };
     let item = NewMessage {
@@ -479,6 +519,86 @@ async fn resolve(
         .await?;
     app.inbox.live.changed(&app.store, vec![id]);
     Ok(Redirect::to(&format!("/inbox/threads/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct CannedForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    enterprise: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// Adds a canned reply (admins only): a name of one word, an enterprise or
+/// all, a text of 1 to 10,000 characters.
+async fn canned_add(
+    State(app): State<AppState>,
+    Posted(viewer, form): Posted<CannedForm>,
+) -> Result<Response, InboxError> {
+    if !viewer.is_admin() {
+        return Err(InboxError::AdminsOnly);
+    }
+    let name = form.name.trim().trim_start_matches('/');
+    let refused = if name.is_empty()
+        || name.chars().count() > 50
+        || name.contains(char::is_whitespace)
+        || name.contains('/')
+    {
+        Some("A canned reply's name is one word of 1 to 50 characters, without a /.")
+    } else if MessageText::checked(&form.text, "A canned reply").is_err() {
+        Some("A canned reply's text is 1 to 10,000 characters.")
+    } else {
+        None
+    };
+    let enterprise = match form.enterprise.trim() {
+        "" => None,
+        id => match Uuid::try_parse(id) {
+            Ok(id) if app.store.enterprises().await?.iter().any(|e| e.id == id) => Some(id),
+            _ => {
+                return team_view(
+                    &app,
+                    &viewer,
+                    None,
+                    Some("There is no such enterprise."),
+                    StatusCode::BAD_REQUEST,
+                )
+                .await;
+            }
+        },
+    };
+    if let Some(refused) = refused {
+        return team_view(&app, &viewer, None, Some(refused), StatusCode::BAD_REQUEST).await;
+    }
+    let reply = CannedReply {
+        id: Uuid::new_v4(),
+        name: name.to_owned(),
+        enterprise_id: enterprise,
+        text: form.text.clone(),
+        created_ms: app.real_clock.now_ms(),
+    };
+    match app.store.add_canned_reply(reply).await {
+        Ok(()) => Ok(Redirect::to("/inbox/team").into_response()),
+        Err(crate::store::StoreError::Conflict(message)) => {
+            team_view(&app, &viewer, None, Some(&message), StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn canned_delete(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Posted(viewer, NoFields {}): Posted<NoFields>,
+) -> Result<Response, InboxError> {
+    if !viewer.is_admin() {
+        return Err(InboxError::AdminsOnly);
+    }
+    if let Ok(id) = Uuid::try_parse(&id) {
+        app.store.delete_canned_reply(id).await?;
+    }
+    Ok(Redirect::to("/inbox/team").into_response())
 }
 
 /// Who a thread of this enterprise may be assigned to: the enabled members
@@ -710,6 +830,7 @@ async fn team_view(
     status: StatusCode,
 ) -> Result<Response, InboxError> {
     let members = app.store.staff().await?;
+    let canned = app.store.canned_replies().await?;
     let enterprises: Vec<(Uuid, String)> = app
         .store
         .enterprises()
@@ -722,6 +843,7 @@ async fn team_view(
         status,
         pages::team(&pages::TeamPage {
             members: &members,
+            canned: &canned,
             enterprises: &enterprises,
             who: who(viewer, &csrf),
             done,

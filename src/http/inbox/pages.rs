@@ -11,7 +11,7 @@ use crate::domain::thread::Thread;
 use crate::domain::time::Timestamp;
 use crate::store::inbox::Assigned;
 use crate::store::inbox::{InboxRow, SEARCH_WINDOW};
-use crate::store::staff::{Action, Activity, ThreadHistory};
+use crate::store::staff::{Action, Activity, CannedReply, ThreadHistory};
 
 /// Which threads the list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -328,6 +328,11 @@ pub fn list(view: &ListPage<'_>) -> Markup {
     )
 }
 
+/// `text` as a query string's value.
+fn urlencoding(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
 /// `text` with its web addresses (`http://` and `https://`) as links that
 /// open in a new tab and tell the other site nothing of the inbox.
 fn linked(text: &str) -> Markup {
@@ -444,6 +449,10 @@ pub struct ThreadPage<'a> {
     /// Who the thread is assigned to, and who it may be assigned to.
     pub assignee: Option<&'a (Uuid, String)>,
     pub assignable: &'a [(Uuid, String)],
+    /// The canned replies for this thread: name and text, filled in.
+    pub canned: &'a [(String, String)],
+    /// A canned reply's text the reply box starts with (without JavaScript).
+    pub prefill: Option<&'a str>,
 }
 
 pub fn thread(view: &ThreadPage<'_>) -> Markup {
@@ -534,8 +543,25 @@ pub fn thread(view: &ThreadPage<'_>) -> Markup {
                     }
                     textarea #text name="text" rows="4" required maxlength="10000" {
                         @if let Some((_, text)) = view.refused { (text) }
+                        @else if let Some(text) = view.prefill { (text) }
                     }
-                    button type="submit" { "Send" }
+                    div.send {
+                        @if !view.canned.is_empty() {
+                            details.canned {
+                                summary { "Canned replies" }
+                                ul {
+                                    @for (name, text) in view.canned {
+                                        li {
+                                            a href=(format!("?canned={}#text", urlencoding(name))) data-name=(name) data-text=(text) {
+                                                strong { "/" (name) } " " span.hint { (text.chars().take(60).collect::<String>()) }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        button type="submit" { "Send" }
+                    }
                 }
                 form.note #notes method="post" action=(format!("{base}/note")) {
                     input type="hidden" name="csrf" value=(view.who.csrf);
@@ -592,6 +618,7 @@ fn author(history: &ThreadHistory, message: Uuid) -> &str {
 /// The team, as an admin manages it.
 pub struct TeamPage<'a> {
     pub members: &'a [StaffMember],
+    pub canned: &'a [CannedReply],
     pub enterprises: &'a [(Uuid, String)],
     pub who: Who<'a>,
     /// What was just done: a title, a message, and a one-time password to
@@ -704,6 +731,50 @@ pub fn team(view: &TeamPage<'_>) -> Markup {
                     }
                     (enterprise_choices(view.enterprises, &[], "new"))
                     button type="submit" { "Add" }
+                }
+                section.canned-replies {
+                    h2 { "Canned replies" }
+                    p.hint { "Snippets for the reply box: type / and a name, then Tab, or pick one. "
+                        code { "{guest}" } ", " code { "{hotel}" } " and " code { "{agent}" }
+                        " become the guest's name, the hotel's and yours." }
+                    @if view.canned.is_empty() {
+                        p.empty { "None yet." }
+                    }
+                    ul.canned-list {
+                        @for reply in view.canned {
+                            li {
+                                strong { "/" (reply.name) }
+                                " · "
+                                span.hint {
+                                    @match reply.enterprise_id.and_then(|id| view.enterprises.iter().find(|(e, _)| *e == id)) {
+                                        Some((_, name)) => (name),
+                                        None => "Every enterprise",
+                                    }
+                                }
+                                p.text { (reply.text) }
+                                form method="post" action=(format!("/inbox/team/canned/{}/delete", reply.id)) {
+                                    input type="hidden" name="csrf" value=(view.who.csrf);
+                                    button.danger type="submit" { "Delete" }
+                                }
+                            }
+                        }
+                    }
+                    form.add.canned method="post" action="/inbox/team/canned" {
+                        h2 { "Add a canned reply" }
+                        input type="hidden" name="csrf" value=(view.who.csrf);
+                        label for="canned-name" { "Name (one word)" }
+                        input #canned-name type="text" name="name" required maxlength="50" pattern="[^\\s/]+" autocapitalize="none";
+                        label for="canned-enterprise" { "For" }
+                        select #canned-enterprise name="enterprise" {
+                            option value="" { "Every enterprise" }
+                            @for (id, name) in view.enterprises {
+                                option value=(id) { (name) }
+                            }
+                        }
+                        label for="canned-text" { "Text" }
+                        textarea #canned-text name="text" rows="3" required maxlength="10000" {}
+                        button type="submit" { "Add" }
+                    }
                 }
             }
         },

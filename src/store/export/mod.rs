@@ -65,6 +65,7 @@ pub enum Record {
     WebhookDelivery(DeliveryRecord),
     WebhookAttempt(AttemptRecord),
     WebhookEvent(EventRecord),
+    CannedReply(CannedReplyRecord),
     /// The last line: how many records came before it (the header not counted).
     End(EndRecord),
 }
@@ -86,7 +87,8 @@ impl Record {
             Self::WebhookDelivery(_) => 10,
             Self::WebhookAttempt(_) => 11,
             Self::WebhookEvent(_) => 12,
-            Self::End(_) => 13,
+            Self::CannedReply(_) => 13,
+            Self::End(_) => 14,
         }
     }
 
@@ -425,7 +427,7 @@ impl Check {
 }
 
 /// The kinds of record, in the order a file holds them ([`Record::rank`]).
-const KINDS: [&str; 14] = [
+const KINDS: [&str; 15] = [
     "Clock",
     "Enterprise",
     "Integration",
@@ -439,5 +441,6 @@ const KINDS: [&str; 14] = [
     "WebhookDelivery",
     "WebhookAttempt",
     "WebhookEvent",
+    "CannedReply",
     "End",
 ];

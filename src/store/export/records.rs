@@ -157,6 +157,29 @@ pub struct MessageAuthorRecord {
     pub name: String,
 }
 
+/// A canned reply of the inbox. Version 5.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CannedReplyRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub enterprise_id: Option<Uuid>,
+    pub text: String,
+    pub created_ms: i64,
+}
+
+impl CannedReplyRecord {
+    pub fn to_canned(&self) -> crate::store::staff::CannedReply {
+        crate::store::staff::CannedReply {
+            id: self.id,
+            name: self.name.clone(),
+            enterprise_id: self.enterprise_id,
+            text: self.text.clone(),
+            created_ms: self.created_ms,
+        }
+    }
+}
+
 /// A line of a thread's history, by whom: a resolve or a reopen (version
 /// 4), an assignment or an internal note (version 5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -415,7 +438,7 @@ impl MessageRecord {
 
 /// The query that reads each kind of record (by `Record::rank`, `End`
 /// aside), in the file's order: the same on both backends.
-pub fn queries() -> [String; 13] {
+pub fn queries() -> [String; 14] {
     [
         "SELECT now_ms FROM clock".to_owned(),
         format!("SELECT {ENTERPRISE_COLUMNS} FROM enterprises ORDER BY id"),
@@ -443,6 +466,10 @@ pub fn queries() -> [String; 13] {
         format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries ORDER BY id"),
         format!("SELECT {ATTEMPT_COLUMNS}, delivery_id FROM webhook_attempts ORDER BY seq"),
         format!("SELECT {EVENT_COLUMNS} FROM webhook_events ORDER BY seq"),
+        format!(
+            "SELECT {} FROM canned_replies ORDER BY created_ms, id",
+            crate::store::staff::CANNED_COLUMNS
+        ),
     ]
 }
 
@@ -549,13 +576,23 @@ pub fn record(rank: usize, row: &impl Row) -> StoreResult<Record> {
                 body: a.body,
             })
         }
-        _ => Record::WebhookEvent(EventRecord {
+        12 => Record::WebhookEvent(EventRecord {
             message_id: row.uuid(0)?,
             integration_id: row.uuid(1)?,
             enterprise_id: row.uuid(2)?,
             created_ms: row.int(3)?,
             delivery_id: row.uuid_or_null(4)?,
         }),
+        _ => {
+            let c = crate::store::staff::canned_reply(row)?;
+            Record::CannedReply(CannedReplyRecord {
+                id: c.id,
+                name: c.name,
+                enterprise_id: c.enterprise_id,
+                text: c.text,
+                created_ms: c.created_ms,
+            })
+        }
     })
 }
 

@@ -157,6 +157,7 @@ async fn insert(tx: &mut Transaction<'_>, record: &Record) -> StoreResult<()> {
             .await
             .map(drop)
             .map_err(internal),
+        Record::CannedReply(c) => super::staff::insert_canned(tx, &c.to_canned()).await,
         // The grouped kinds go through `copy`.
         _ => Ok(()),
     }

@@ -11,7 +11,8 @@ use crate::domain::staff::{StaffChange, StaffMember};
 use crate::domain::time::Timestamp;
 use crate::store::row::Row;
 use crate::store::staff::{
-    self, ACTIVITY_COLUMNS, Action, Assignee, COLUMNS, ThreadHistory, member,
+    self, ACTIVITY_COLUMNS, Action, Assignee, CANNED_COLUMNS, COLUMNS, CannedReply, ThreadHistory,
+    member,
 };
 use crate::store::{Missing, Staff, StoreResult};
 
@@ -82,6 +83,27 @@ pub async fn history(client: &impl GenericClient, thread: Uuid) -> StoreResult<T
         .map(staff::activity)
         .collect::<StoreResult<_>>()?;
     Ok(ThreadHistory { authors, activity })
+}
+
+pub async fn insert_canned(client: &impl GenericClient, r: &CannedReply) -> StoreResult<()> {
+    client
+        .execute(
+            &format!(
+                "INSERT INTO canned_replies ({CANNED_COLUMNS}, name_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6)"
+            ),
+            &[
+                &r.id,
+                &r.name,
+                &r.enterprise_id,
+                &r.text,
+                &r.created_ms,
+                &r.name_key(),
+            ],
+        )
+        .await
+        .map_err(|e| unique(e, || format!("A canned reply is named {} already.", r.name)))?;
+    Ok(())
 }
 
 #[async_trait]
@@ -246,6 +268,34 @@ impl Staff for PostgresStore {
             return Err(Missing::Thread(thread).into());
         }
         Ok(())
+    }
+
+    async fn canned_replies(&self) -> StoreResult<Vec<CannedReply>> {
+        self.client()
+            .await?
+            .query(
+                &format!("SELECT {CANNED_COLUMNS} FROM canned_replies ORDER BY name_key, id"),
+                &[],
+            )
+            .await
+            .map_err(internal)?
+            .iter()
+            .map(staff::canned_reply)
+            .collect()
+    }
+
+    async fn add_canned_reply(&self, reply: CannedReply) -> StoreResult<()> {
+        insert_canned(&self.client().await?, &reply).await
+    }
+
+    async fn delete_canned_reply(&self, id: Uuid) -> StoreResult<bool> {
+        let deleted = self
+            .client()
+            .await?
+            .execute("DELETE FROM canned_replies WHERE id = $1", &[&id])
+            .await
+            .map_err(internal)?;
+        Ok(deleted > 0)
     }
 
     async fn seen(&self, reader: Uuid, threads: Vec<Uuid>) -> StoreResult<Vec<(Uuid, i64)>> {

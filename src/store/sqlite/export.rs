@@ -107,6 +107,7 @@ fn insert(conn: &Connection, record: &Record) -> StoreResult<()> {
         Record::WebhookDelivery(d) => outbox::insert_delivery(conn, d),
         Record::WebhookAttempt(a) => outbox::insert_attempt(conn, a.delivery_id, &a.to_attempt()),
         Record::WebhookEvent(e) => outbox::insert_event(conn, e),
+        Record::CannedReply(c) => super::staff::insert_canned(conn, &c.to_canned()),
         Record::End(_) => Ok(()),
     }
 }

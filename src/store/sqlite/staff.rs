@@ -12,7 +12,8 @@ use crate::domain::staff::{StaffChange, StaffMember};
 use crate::domain::time::Timestamp;
 use crate::store::row::Row;
 use crate::store::staff::{
-    self, ACTIVITY_COLUMNS, Action, Assignee, COLUMNS, ThreadHistory, member,
+    self, ACTIVITY_COLUMNS, Action, Assignee, CANNED_COLUMNS, COLUMNS, CannedReply, ThreadHistory,
+    member,
 };
 use crate::store::{Missing, Staff, StoreResult};
 
@@ -187,6 +188,15 @@ pub fn add_note(
     add_line(conn, thread, at, actor, &Action::Noted(text), None)
 }
 
+pub fn insert_canned(conn: &Connection, r: &CannedReply) -> StoreResult<()> {
+    conn.execute(
+        &format!("INSERT INTO canned_replies ({CANNED_COLUMNS}, name_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+        params![r.id, r.name, r.enterprise_id, r.text, r.created_ms, r.name_key()],
+    )
+    .map_err(|e| unique(e, || format!("A canned reply is named {} already.", r.name)))?;
+    Ok(())
+}
+
 pub fn mark_read(conn: &Connection, reader: Uuid, thread: Uuid) -> StoreResult<()> {
     conn.prepare_cached(
         "INSERT INTO thread_reads (member_id, thread_id, seen_seq) \
@@ -288,6 +298,32 @@ impl Staff for SqliteStore {
     ) -> StoreResult<()> {
         self.writer
             .write(move |conn| add_note(conn, thread, text, at, &actor))
+            .await
+    }
+
+    async fn canned_replies(&self) -> StoreResult<Vec<CannedReply>> {
+        self.readers
+            .read(|conn| {
+                let sql =
+                    format!("SELECT {CANNED_COLUMNS} FROM canned_replies ORDER BY name_key, id");
+                query(conn, &sql, &Args::new(), |row| staff::canned_reply(row))
+            })
+            .await
+    }
+
+    async fn add_canned_reply(&self, reply: CannedReply) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| insert_canned(conn, &reply))
+            .await
+    }
+
+    async fn delete_canned_reply(&self, id: Uuid) -> StoreResult<bool> {
+        self.writer
+            .write(move |conn| {
+                conn.execute("DELETE FROM canned_replies WHERE id = ?1", [id])
+                    .map(|n| n > 0)
+                    .map_err(internal)
+            })
             .await
     }
 
