@@ -49,11 +49,75 @@
   function soon() {
     if (pending === null) pending = setTimeout(refresh, 100);
   }
+  // Notifications, opted into on this browser: a new guest message in a
+  // thread the member sees (the stream names only those) is announced,
+  // unless its own page is open and in front.
+  const NOTIFY = "switchboard-notify";
+  const notifying = () =>
+    "Notification" in window && Notification.permission === "granted" &&
+    localStorage.getItem(NOTIFY) === "on";
+  const me = document.querySelector("header.top nav.me");
+  if (live && me && "Notification" in window) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.id = "notify";
+    button.className = "notify";
+    const label = () => {
+      button.textContent = notifying() ? "Notifications on" : "Notify me";
+      button.setAttribute("aria-pressed", String(notifying()));
+    };
+    button.addEventListener("click", async () => {
+      if (notifying()) {
+        localStorage.removeItem(NOTIFY);
+      } else if ((await Notification.requestPermission()) === "granted") {
+        localStorage.setItem(NOTIFY, "on");
+        start();
+      }
+      label();
+    });
+    label();
+    me.prepend(button);
+    start();
+  }
+  // Guest messages are numbered in the order they were stored: those
+  // numbered above the newest one seen when notifications started are new.
+  let newest = null;
+  async function latest() {
+    const response = await fetch("/inbox?state=all", { credentials: "same-origin" });
+    if (!response.ok || response.redirected) return null;
+    return new DOMParser().parseFromString(await response.text(), "text/html");
+  }
+  const guestOf = (row) => Number(row.dataset.guest ?? 0);
+  async function start() {
+    const page = notifying() ? await latest() : null;
+    if (page) newest = Math.max(0, ...Array.from(page.querySelectorAll(".thread")).map(guestOf));
+  }
+  async function announce(thread) {
+    if (!notifying() || newest === null) return;
+    const page = await latest();
+    const row = page?.querySelector(`.thread[data-id="${thread}"]`);
+    if (!row || guestOf(row) <= newest) return;
+    newest = guestOf(row);
+    const here = document.querySelector("main[data-live='thread']");
+    if (here && here.dataset.id === thread && document.hasFocus()) return;
+    const sender = row.querySelector(".sender")?.textContent ?? "A guest";
+    const subject = row.querySelector(".subject")?.textContent ?? "";
+    const note = new Notification(`${sender}: ${subject}`, {
+      body: row.querySelector(".last")?.textContent ?? "",
+      tag: thread,
+    });
+    note.onclick = () => {
+      window.focus();
+      location.assign(`/inbox/threads/${thread}`);
+    };
+  }
+
   if (live && "EventSource" in window) {
     let lost = false;
     const listen = () => {
       const events = new EventSource("/inbox/events");
       events.addEventListener("change", soon);
+      events.addEventListener("change", (event) => announce(event.data));
       events.addEventListener("refresh", soon);
       // After a restart the stream comes back by itself: catch up at once.
       events.addEventListener("hello", () => {

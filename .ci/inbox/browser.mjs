@@ -262,4 +262,100 @@ await check("her reply carries her name, and her resolve a line in the thread", 
   assert.equal(messages[0].Sender.Discriminator, "Enterprise", "the API says Enterprise, as the vendor does");
 });
 
+// Working as a team (SPEC 15.2).
+await check("a assigns the selected row to yourself, and Mine lists it", async () => {
+  const mine = await newThread("Pia Holm", "Late arrival");
+  await page.goto(`${base}/inbox`);
+  await page.waitForSelector(`.thread[data-id="${mine}"]`);
+  await page.keyboard.press("j");
+  assert.equal(await page.locator(".thread.selected").getAttribute("data-id"), mine);
+  await page.keyboard.press("a");
+  await page.waitForSelector(`.thread[data-id="${mine}"] .assignee`);
+  assert.match(await page.textContent(`.thread[data-id="${mine}"] .assignee`), /Operator/);
+  await page.selectOption("select[name=assigned]", "me");
+  await page.click("form.filters button[type=submit]");
+  await page.waitForURL(/assigned=me/);
+  assert.equal(await page.locator(".thread").count(), 1);
+  await page.selectOption("select[name=assigned]", "none");
+  await page.click("form.filters button[type=submit]");
+  await page.waitForURL(/assigned=none/);
+  assert.equal(await page.locator(`.thread[data-id="${mine}"]`).count(), 0);
+});
+
+await check("an internal note shows apart and never reaches the API", async () => {
+  await page.goto(`${base}/inbox/threads/${grossThread}`);
+  await page.fill("#note", "Regular guest: offer the usual room.");
+  await page.click("form.note button[type=submit]");
+  await page.waitForSelector("li.note");
+  assert.match(await page.textContent("li.note"), /Internal note · Operator[\s\S]*offer the usual room/);
+  const texts = (await messagesOf(grossThread)).map((m) => m.Text);
+  assert.ok(!texts.some((t) => t.includes("usual room")), JSON.stringify(texts));
+});
+
+await check("a canned reply goes in with / and its name, then Tab, filled in", async () => {
+  await page.goto(`${base}/inbox/team`);
+  await page.fill("#canned-name", "thanks");
+  await page.fill("#canned-text", "Thank you, {guest}! Kind regards, {agent}");
+  await page.click("form.canned button[type=submit]");
+  await page.waitForSelector("ul.canned-list li");
+  await page.goto(`${base}/inbox/threads/${grossThread}`);
+  await page.click("#text");
+  await page.keyboard.type("Hello. /than");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.inputValue("#text"), "Hello. Thank you, Eva Gross! Kind regards, Operator");
+  await page.fill("#text", "");
+  await page.click("details.canned summary");
+  await page.click("details.canned a[data-name=thanks]");
+  assert.equal(await page.inputValue("#text"), "Thank you, Eva Gross! Kind regards, Operator");
+});
+
+await check("a guest's new message is unread for a member until she opens it", async () => {
+  await guestSays(grossThread, "One more question about the spa.");
+  await anna.goto(`${base}/inbox?state=all`);
+  const row = anna.locator(`.thread[data-id="${grossThread}"]`);
+  assert.match(await row.getAttribute("class"), /unread/);
+  assert.match(await row.textContent(), /Unread/);
+  await anna.goto(`${base}/inbox/threads/${grossThread}`);
+  await anna.goto(`${base}/inbox?state=all`);
+  assert.doesNotMatch(await anna.locator(`.thread[data-id="${grossThread}"]`).getAttribute("class"), /unread/);
+});
+
+await check("notifications, once asked for, announce guest messages in the member's scope only", async () => {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  await context.addInitScript(() => {
+    window.__notified = [];
+    window.Notification = class {
+      static permission = "default";
+      static async requestPermission() {
+        window.Notification.permission = "granted";
+        return "granted";
+      }
+      constructor(title, options) {
+        window.__notified.push({ title, body: options?.body });
+      }
+    };
+  });
+  const agent = await context.newPage();
+  agent.on("pageerror", (error) => {
+    throw new Error(`a script error: ${error}`);
+  });
+  await agent.goto(`${base}/inbox`);
+  await agent.fill("#login", "anna");
+  await agent.fill("#password", "correct horse battery staple");
+  await agent.click("form:not(.setup) button[type=submit]");
+  await agent.waitForSelector(".threads");
+  await agent.click("#notify");
+  await agent.waitForSelector("#notify[aria-pressed=true]");
+  await agent.waitForTimeout(300);
+  await guestSays(netThread, "Not for Anna: another hotel.");
+  await guestSays(grossThread, "Is the sauna included?");
+  await agent.waitForFunction(() => window.__notified.length > 0, null, { timeout: 5000 });
+  await agent.waitForTimeout(500);
+  const notified = await agent.evaluate(() => window.__notified);
+  assert.equal(notified.length, 1, JSON.stringify(notified));
+  assert.equal(notified[0].title, "Eva Gross: Spa hours");
+  assert.equal(notified[0].body, "Is the sauna included?");
+  await context.close();
+});
+
 await browser.close();

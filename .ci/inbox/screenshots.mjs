@@ -1,5 +1,6 @@
-// Takes the README's screenshots of the staff inbox: a list, a thread, the
-// Team page and a thread with its activity, at 1440 px and at 360 px wide. Needs a running switchboard (BASE, TOKEN) with
+// Takes the README's screenshots of the staff inbox: a list, a thread (with
+// its activity, assignment and a note), its canned replies and the Team
+// page, at 1440 px and at 360 px wide. Needs a running switchboard (BASE, TOKEN) with
 // the demo tenant, Debian's chromium (CHROMIUM) and playwright-core.
 //
 //   node .ci/inbox/screenshots.mjs   (BASE=http://127.0.0.1:8080 TOKEN=staff-secret)
@@ -87,6 +88,11 @@ await anna.click("form.reply button[type=submit]");
 await anna.waitForSelector("li.message.staff");
 await anna.click("form.resolve button");
 await anna.waitForSelector("li.activity");
+await anna.click("form.assign-me button");
+await anna.waitForSelector("li.activity >> text=Anna Novak took this");
+await anna.fill("#note", "Moved to 305 for tonight. Ask maintenance about 214 before the next guest.");
+await anna.click("form.note button[type=submit]");
+await anna.waitForSelector("li.note");
 await anna.close();
 await guestSays(main, "Thank you, Anna!");
 
@@ -100,6 +106,17 @@ for (const [width, height, suffix] of [[1440, 900, ""], [360, 740, "-360"]]) {
   await page.goto(`${base}/inbox/threads/${main}`);
   await page.waitForSelector(".messages");
   await page.screenshot({ path: `${out}/inbox-thread${suffix}.png`, fullPage: true });
+  if (!suffix) {
+    // A canned reply, kept on the Team page.
+    await page.goto(`${base}/inbox/team`);
+    await page.fill("#canned-name", "sorry");
+    await page.fill("#canned-text", "Dear {guest}, we are very sorry about this. {hotel} will make it right. – {agent}");
+    await page.click("form.canned button[type=submit]");
+    await page.waitForSelector("ul.canned-list li");
+  }
+  await page.goto(`${base}/inbox/threads/${main}`);
+  await page.click("details.canned summary");
+  await page.screenshot({ path: `${out}/inbox-canned${suffix}.png`, fullPage: true });
   await page.goto(`${base}/inbox/team`);
   await page.waitForSelector("table.members");
   await page.screenshot({ path: `${out}/inbox-team${suffix}.png`, fullPage: true });

@@ -411,7 +411,7 @@ fn thread_row(row: &InboxRow, search: Option<&str>, unread: bool) -> Markup {
             .collect::<String>()
     });
     html! {
-        li.thread.awaiting[row.awaiting()].resolved[t.is_resolved].unread[unread] data-id=(t.id) {
+        li.thread.awaiting[row.awaiting()].resolved[t.is_resolved].unread[unread] data-id=(t.id) data-guest=[row.last_guest_seq] {
             a href=(format!("/inbox/threads/{}", t.id)) {
                 span.sender { (marked(&t.original_sender, search)) }
                 span.subject { (marked(&t.subject, search)) }
@@ -524,6 +524,7 @@ pub fn thread(view: &ThreadPage<'_>) -> Markup {
                                         @match &a.action {
                                             Action::Resolved => " resolved this",
                                             Action::Reopened => " reopened this",
+                                            Action::Assigned(to) if *to == a.name => " took this",
                                             Action::Assigned(to) => { " assigned this to " (to) }
                                             Action::Unassigned => " unassigned this",
                                             Action::Noted(_) => "",
