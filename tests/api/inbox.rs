@@ -801,8 +801,18 @@ async fn search_folds_case_and_accents_across_states_and_message_texts() {
     // Too short to be a search: said so, and the list as it is.
     let page = found("bj").await;
     assert!(page.body.contains("Type at least 3 characters to search."));
-    // `%` and `_` are themselves.
+    // `%` and `_` are themselves; quotes and backslashes too.
     assert!(!found("%%%").await.body.contains(&id(&bjorn)));
+    let irish = app.add_thread(PORTFOLIO, "Seán O'Brien \\ Co", "Bar").await;
+    assert!(found("o'brien").await.body.contains(&id(&irish)));
+    assert!(found("'brien \\ c").await.body.contains(&id(&irish)));
+    let page = found("'; DELETE FROM threads; --").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains(&id(&irish)));
+    assert!(
+        found("seán").await.body.contains(&id(&irish)),
+        "all still there"
+    );
 }
 
 /// SPEC §15.3: a word in very many messages costs what a rare one does. The

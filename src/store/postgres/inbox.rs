@@ -3,7 +3,7 @@
 use deadpool_postgres::GenericClient;
 
 use super::internal;
-use super::query::{Query, prepared};
+use super::query::Query;
 use crate::store::inbox::{
     Assigned, COLUMNS, InboxPage, InboxQuery, InboxRow, JOINS, SEARCH_WINDOW, page_rows, row,
     search_window,
@@ -63,9 +63,10 @@ pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<In
         let (u, s) = (page.arg(updated), page.arg(seq));
         page.push(&format!(" AND (t.updated_utc, t.seq) < ({u}, {s})"));
     }
-    let n = page.arg(q.count.i64());
+    // The count written in, for the generic plan must know a page is small.
     page.push(&format!(
-        " ORDER BY t.updated_utc DESC, t.seq DESC LIMIT {n}"
+        " ORDER BY t.updated_utc DESC, t.seq DESC LIMIT {}",
+        q.count.i64()
     ));
     let rows = client
         .query(&page_rows(&page.text), &page.params())
@@ -79,29 +80,49 @@ pub async fn page(client: &impl GenericClient, q: &InboxQuery) -> StoreResult<In
 
 /// The threads of a search's window ([`search_window`]), from the trigram
 /// indexes (pg_trgm) of message texts and of senders and subjects, folded
-/// (lower case, no accents).
+/// (lower case, no accents) and kept folded.
+///
+/// The search is written into the statement as a literal, not passed as a
+/// parameter: this store's statements run on generic plans, and only with
+/// the text in hand can PostgreSQL choose between reading the newest rows
+/// until the window is full (a word in many messages) and the trigram index
+/// (a rare one).
 async fn search(client: &impl GenericClient, like: &str) -> StoreResult<(Vec<Uuid>, bool)> {
-    let window = |sql: &'static str| async move {
-        let rows = client
-            .query(&prepared(client, sql).await?, &[&like, &SEARCH_WINDOW])
-            .await
-            .map_err(internal)?;
+    let pattern = literal(like);
+    let window = |sql: String| async move {
+        let rows = client.query(&sql, &[]).await.map_err(internal)?;
         StoreResult::Ok(rows.iter().map(|r| r.get::<_, Uuid>(0)).collect::<Vec<_>>())
     };
-    let messages = window(
+    let messages = window(format!(
         "SELECT m.thread_id FROM messages m \
-         WHERE switchboard_fold(m.text) LIKE '%' || switchboard_fold($1) || '%' ESCAPE '\\' \
-         ORDER BY m.seq DESC LIMIT $2",
-    )
+         WHERE m.folded LIKE '%' || switchboard_fold({pattern}) || '%' ESCAPE '\\' \
+         ORDER BY m.seq DESC LIMIT {SEARCH_WINDOW}"
+    ))
     .await?;
-    let threads = window(
+    let threads = window(format!(
         "SELECT s.id FROM threads s \
-         WHERE switchboard_fold(s.original_sender || ' ' || s.subject) \
-               LIKE '%' || switchboard_fold($1) || '%' ESCAPE '\\' \
-         ORDER BY s.seq DESC LIMIT $2",
-    )
+         WHERE s.folded LIKE '%' || switchboard_fold({pattern}) || '%' ESCAPE '\\' \
+         ORDER BY s.seq DESC LIMIT {SEARCH_WINDOW}"
+    ))
     .await?;
     Ok(search_window(messages, threads))
+}
+
+/// `text` as an SQL string literal: in single quotes, each one doubled
+/// (backslashes are themselves: the connection keeps
+/// `standard_conforming_strings`, PostgreSQL's default, which
+/// [`super::PostgresStore::open`] sets), without NUL, which no text holds.
+fn literal(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('\'');
+    for c in text.chars().filter(|c| *c != '\0') {
+        if c == '\'' {
+            quoted.push('\'');
+        }
+        quoted.push(c);
+    }
+    quoted.push('\'');
+    quoted
 }
 
 pub const CHANNEL: &str = "switchboard_inbox";
@@ -201,5 +222,20 @@ impl Inbox for PostgresStore {
 
     async fn announce_inbox(&self, threads: &[Uuid]) -> StoreResult<()> {
         announce(&self.client().await?, threads).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::literal;
+
+    #[test]
+    fn a_literal_doubles_its_quotes_and_keeps_the_rest() {
+        assert_eq!(literal("plain"), "'plain'");
+        assert_eq!(literal("O'Brien"), "'O''Brien'");
+        assert_eq!(literal("'; DROP TABLE x; --"), "'''; DROP TABLE x; --'");
+        assert_eq!(literal("a\\b"), "'a\\b'");
+        assert_eq!(literal("nul\0byte"), "'nulbyte'");
+        assert_eq!(literal("Ελένη"), "'Ελένη'");
     }
 }

@@ -197,9 +197,12 @@ impl PostgresStore {
         // `query::prepared`) and written for the indexes they use; planning
         // them again at every run with their values (PostgreSQL's choice while
         // it guesses the generic plan dearer) cost a tenth of its CPU.
+        // Strings as the SQL standard has them (PostgreSQL's default, made
+        // sure of): the inbox search writes its text in as a literal.
+        let ours = "-c plan_cache_mode=force_generic_plan -c standard_conforming_strings=on";
         let options = match config.get_options() {
-            Some(theirs) => format!("{theirs} -c plan_cache_mode=force_generic_plan"),
-            None => "-c plan_cache_mode=force_generic_plan".to_owned(),
+            Some(theirs) => format!("{theirs} {ours}"),
+            None => ours.to_owned(),
         };
         config.options(&options);
         let manager = Manager::from_config(
