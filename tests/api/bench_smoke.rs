@@ -69,3 +69,34 @@ async fn the_benchmark_harness_times_export_and_import() {
         assert!(stdout.contains(line), "no {line} in\n{stdout}");
     }
 }
+
+#[tokio::test]
+async fn the_benchmark_harness_times_the_inbox_pages() {
+    let stdout = smoke(&["--inbox"]).await;
+    let rows = |page: &str| -> u32 {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(page))
+            .unwrap_or_else(|| panic!("no {page} in\n{stdout}"));
+        line.split_whitespace().last().unwrap().parse().unwrap()
+    };
+    // A smoke run's 3,000 threads hold fewer than a page of these.
+    for page in ["Awaiting a reply", "One enterprise, open"] {
+        assert!(rows(page) > 0, "{page}\n{stdout}");
+    }
+    for page in [
+        "Open (the first page)",
+        "Resolved",
+        "All, next page",
+        "One enterprise, resolved",
+        "One integration, all",
+        "Search: a common name",
+        "Search: a word in many messages",
+        "Search: Greek, no accents",
+    ] {
+        assert_eq!(rows(page), 50, "{page}: a full page\n{stdout}");
+    }
+    for page in ["Search: a rare name", "Search: a rare phrase"] {
+        assert_eq!(rows(page), 1, "{page}: the one thread\n{stdout}");
+    }
+}
