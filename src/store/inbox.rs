@@ -81,7 +81,7 @@ pub const MIN_SEARCH: usize = 3;
 /// matching messages, and of this many of the most recent threads whose
 /// sender or subject match: what a word found in every tenth message of a
 /// year costs stays that of a rare one (SPEC 15.3).
-pub const SEARCH_WINDOW: i64 = 1000;
+pub const SEARCH_WINDOW: i64 = 500;
 
 /// A page of the list.
 #[derive(Debug, Clone, Default)]
