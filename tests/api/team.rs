@@ -127,6 +127,40 @@ async fn a_thread_is_assigned_to_one_member_and_the_list_filters_mine_and_unassi
         );
     }
 
+    // The form as a thread of the Operator's shows it sends the Operator's
+    // id back: the same assignment, nothing new.
+    let taken = act(&app, &operator, &gross, "assign", &[("to", "me")]).await;
+    assert_eq!(taken.status, 303);
+    let page = get(
+        &app.base,
+        &format!("/inbox/threads/{}", id(&gross)),
+        Some(&operator),
+    )
+    .await;
+    assert!(
+        page.body.contains(
+            r#"<option value="00000000-0000-0000-0000-000000000000" selected>Operator</option>"#
+        ),
+        "{}",
+        page.body
+    );
+    let again = act(
+        &app,
+        &operator,
+        &gross,
+        "assign",
+        &[("to", "00000000-0000-0000-0000-000000000000")],
+    )
+    .await;
+    assert_eq!(again.status, 303);
+    let page = get(
+        &app.base,
+        &format!("/inbox/threads/{}", id(&gross)),
+        Some(&operator),
+    )
+    .await;
+    assert_eq!(page.body.matches("Operator took this").count(), 1);
+
     // Unassigned again: back under Unassigned, with a line.
     assert_eq!(
         act(&app, &ada, &net, "assign", &[("to", "")]).await.status,

@@ -33,7 +33,7 @@ use crate::domain::staff::{Scope, StaffChange};
 use crate::domain::time::Timestamp;
 use crate::store::MessageQuery;
 use crate::store::inbox::{InboxPage, InboxQuery, MIN_SEARCH};
-use crate::store::staff::CannedReply;
+use crate::store::staff::{CannedReply, OPERATOR_ID};
 use crate::tokens::TokenHash;
 pub use error::InboxError;
 use extract::{LoggedIn, Posted, Viewer};
@@ -635,6 +635,11 @@ async fn assign(
     let assignee = match form.to.trim() {
         "" => None,
         "me" => Some((viewer.reader(), viewer.actor.name.clone())),
+        // The Operator (who sees every thread), as the form names them when
+        // a thread is theirs.
+        other if Uuid::try_parse(other) == Ok(OPERATOR_ID) => {
+            Some((OPERATOR_ID, crate::domain::staff::OPERATOR_NAME.to_owned()))
+        }
         other => {
             let member = Uuid::try_parse(other).ok();
             let found = assignable(&app, row.thread.enterprise_id)
