@@ -13,6 +13,7 @@ use switchboard::demo;
 
 use crate::helpers::paths::*;
 use crate::helpers::*;
+use crate::process::cli_at;
 use crate::receiver::{Received, Receiver};
 use crate::webhooks::{deliveries, retry_wait};
 
@@ -427,20 +428,6 @@ async fn a_reorder_fault_sends_the_next_two_deliveries_newest_first() {
     assert_eq!(order, [message_id(&newer), message_id(&older)]);
 }
 
-async fn cli(app: &TestApp, args: &[&str]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(args)
-        .env("SWITCHBOARD_DATABASE_URL", &app.database)
-        .output()
-        .await
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 /// The command line does what the API does: signing with a secret printed
 /// once, the delivery log filtered, any delivery sent again.
 #[tokio::test]
@@ -448,8 +435,8 @@ async fn the_command_line_signs_lists_and_resends_like_the_api() {
     let app = spawn_app().await;
     let receiver = hooked(&app).await;
     let integration = demo::SAMPLE_CLIENT.to_string();
-    let (ok, out, err) = cli(
-        &app,
+    let (ok, out, err) = cli_at(
+        &app.database,
         &[
             "integration",
             "signing",
@@ -471,8 +458,8 @@ async fn the_command_line_signs_lists_and_resends_like_the_api() {
         .await;
     let got = receiver.wait_for_events(&[message_id(&message)]).await;
     assert_eq!(verified_by(&got[0], &[&secret]), [true]);
-    let (ok, _, err) = cli(
-        &app,
+    let (ok, _, err) = cli_at(
+        &app.database,
         &["integration", "signing", "--integration", &integration],
     )
     .await;
@@ -500,12 +487,12 @@ async fn the_command_line_signs_lists_and_resends_like_the_api() {
     ] {
         let mut all = vec!["webhooks", "list"];
         all.extend(args.iter().copied());
-        let (ok, out, err) = cli(&app, &all).await;
+        let (ok, out, err) = cli_at(&app.database, &all).await;
         assert!(ok, "{err}");
         assert_eq!(out.contains(&delivered), listed, "{args:?}: {out}");
     }
     // A delivered delivery goes out again, as webhooks/retry does it.
-    let (ok, out, err) = cli(&app, &["webhooks", "retry", &delivered]).await;
+    let (ok, out, err) = cli_at(&app.database, &["webhooks", "retry", &delivered]).await;
     assert!(ok, "{err}");
     assert_eq!(
         out.trim(),
@@ -515,8 +502,8 @@ async fn the_command_line_signs_lists_and_resends_like_the_api() {
     receiver
         .wait_until("the delivery again", |r| r.len() == 2)
         .await;
-    let (ok, _, err) = cli(
-        &app,
+    let (ok, _, err) = cli_at(
+        &app.database,
         &["webhooks", "retry", &uuid::Uuid::new_v4().to_string()],
     )
     .await;

@@ -10,6 +10,7 @@ use switchboard::store::DeliveryInfo;
 use switchboard::webhooks::WebhookSettings;
 
 use crate::helpers::*;
+use crate::process::cli_at;
 use crate::receiver::Receiver;
 
 /// Points Sample Client's webhooks at `url`.
@@ -387,8 +388,8 @@ async fn a_slow_receiver_never_delays_another_integrations_events() {
 async fn set_webhook_refuses_urls_that_are_not_http() {
     let app = spawn_app().await;
     let integration = demo::SAMPLE_CLIENT.to_string();
-    let (ok, _, err) = cli_status(
-        &app,
+    let (ok, _, err) = cli_at(
+        &app.database,
         &[
             "integration",
             "set-webhook",
@@ -403,8 +404,8 @@ async fn set_webhook_refuses_urls_that_are_not_http() {
         !ok && err.contains("a webhook URL must be http or https, not ftp"),
         "{err}"
     );
-    let (ok, _, err) = cli_status(
-        &app,
+    let (ok, _, err) = cli_at(
+        &app.database,
         &[
             "integration",
             "set-webhook",
@@ -416,8 +417,8 @@ async fn set_webhook_refuses_urls_that_are_not_http() {
     )
     .await;
     assert!(!ok && err.contains("is not a URL"), "{err}");
-    let (ok, _, err) = cli_status(
-        &app,
+    let (ok, _, err) = cli_at(
+        &app.database,
         &[
             "integration",
             "add",
@@ -481,8 +482,8 @@ async fn set_webhook_refuses_urls_that_are_not_http() {
         None
     );
     let unknown = uuid::Uuid::new_v4().to_string();
-    let (ok, _, err) = cli_status(
-        &app,
+    let (ok, _, err) = cli_at(
+        &app.database,
         &[
             "integration",
             "set-webhook",
@@ -495,22 +496,8 @@ async fn set_webhook_refuses_urls_that_are_not_http() {
     assert!(!ok && err.contains("there is no integration"), "{err}");
 }
 
-async fn cli_status(app: &TestApp, args: &[&str]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(args)
-        .env("SWITCHBOARD_DATABASE_URL", &app.database)
-        .output()
-        .await
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 async fn switchboard_cli(app: &TestApp, args: &[&str]) -> String {
-    let (ok, out, err) = cli_status(app, args).await;
+    let (ok, out, err) = cli_at(&app.database, args).await;
     assert!(ok, "switchboard {args:?}: {err}");
     out
 }
