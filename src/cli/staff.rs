@@ -82,6 +82,28 @@ fn login(text: &str) -> anyhow::Result<String> {
     staff::login(text, "--login").map_err(|e| anyhow::anyhow!(e.0))
 }
 
+/// Disables or enables the member `given`, as `staff/update` does.
+async fn set_disabled(
+    given: &str,
+    database: &DatabaseArg,
+    disabled: bool,
+    now_ms: i64,
+) -> anyhow::Result<staff::StaffMember> {
+    let change = StaffChange {
+        disabled: Some(disabled),
+        ..StaffChange::default()
+    };
+    let store = open(database).await?;
+    admin::update_staff(store.as_ref(), login(given)?, change, now_ms)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Missing(_) => {
+                anyhow::anyhow!("there is no staff member {given}")
+            }
+            e => e.into(),
+        })
+}
+
 pub async fn run(command: StaffCommand) -> anyhow::Result<()> {
     let now_ms = crate::clock::real().now_ms();
     match command {
@@ -143,38 +165,14 @@ pub async fn run(command: StaffCommand) -> anyhow::Result<()> {
             login: given,
             database,
         } => {
-            let change = StaffChange {
-                disabled: Some(true),
-                ..StaffChange::default()
-            };
-            let store = open(&database).await?;
-            let member = admin::update_staff(store.as_ref(), login(&given)?, change, now_ms)
-                .await
-                .map_err(|e| match e {
-                    crate::store::StoreError::Missing(_) => {
-                        anyhow::anyhow!("there is no staff member {given}")
-                    }
-                    e => e.into(),
-                })?;
+            let member = set_disabled(&given, &database, true, now_ms).await?;
             println!("{} is disabled; their sessions have ended.", member.login);
         }
         StaffCommand::Enable {
             login: given,
             database,
         } => {
-            let change = StaffChange {
-                disabled: Some(false),
-                ..StaffChange::default()
-            };
-            let store = open(&database).await?;
-            let member = admin::update_staff(store.as_ref(), login(&given)?, change, now_ms)
-                .await
-                .map_err(|e| match e {
-                    crate::store::StoreError::Missing(_) => {
-                        anyhow::anyhow!("there is no staff member {given}")
-                    }
-                    e => e.into(),
-                })?;
+            let member = set_disabled(&given, &database, false, now_ms).await?;
             println!("{} may log in again.", member.login);
         }
     }
