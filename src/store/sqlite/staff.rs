@@ -1,7 +1,7 @@
 //! Staff accounts in SQLite.
 
 use async_trait::async_trait;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::internal;
@@ -148,12 +148,7 @@ pub fn assign(
     let target = assignee.as_ref().map(|(id, _)| *id);
     let current: Option<Option<Uuid>> = conn
         .prepare_cached("SELECT assignee_id FROM threads WHERE id = ?1")
-        .and_then(|mut s| s.query_row([thread], |r| r.get(0)))
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })
+        .and_then(|mut s| s.query_row([thread], |r| r.get(0)).optional())
         .map_err(internal)?;
     match current {
         None => Err(Missing::Thread(thread).into()),
