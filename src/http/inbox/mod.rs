@@ -19,7 +19,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -81,22 +81,19 @@ impl Inbox {
     /// A new session for `who`, as a cookie that logs in.
     /// `to`: where the browser goes next (a deep link it was opening).
     fn log_in(&self, app: &AppState, who: Who, to: &str) -> Result<Response, InboxError> {
-        let mut response = self.log_in_at(app.real_clock.now_ms(), who)?;
-        if let Ok(location) = HeaderValue::from_str(to) {
-            response.headers_mut().insert(header::LOCATION, location);
-        }
-        Ok(response)
+        self.log_in_at(app.real_clock.now_ms(), who, to)
     }
 
     /// A new session issued at `issued_ms` (real time): sessions last 12
-    /// hours of real time, whatever the manual clock says.
-    fn log_in_at(&self, issued_ms: i64, who: Who) -> Result<Response, InboxError> {
+    /// hours of real time, whatever the manual clock says. `to` is a page of
+    /// the inbox ([`next_page`]), which is always a valid header value.
+    fn log_in_at(&self, issued_ms: i64, who: Who, to: &str) -> Result<Response, InboxError> {
         let value = self
             .sessions
             .issue(issued_ms, who)
             .map_err(|e| InboxError::Internal(e.to_string()))?;
         let cookie = self.cookie(&value, LIFETIME.as_secs());
-        Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/inbox")).into_response())
+        Ok(([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response())
     }
 }
 
@@ -823,7 +820,7 @@ async fn password(
     // Every session issued until now ends; this one goes on, issued after.
     let after_ms = app.real_clock.now_ms() + 1;
     crate::admin::set_password(app.store.as_ref(), member, form.new, false, after_ms).await?;
-    app.inbox.log_in_at(after_ms, Who::Member(member))
+    app.inbox.log_in_at(after_ms, Who::Member(member), "/inbox")
 }
 
 /// The team page's state after an action.
