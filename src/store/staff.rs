@@ -121,6 +121,14 @@ impl Action {
         }
     }
 
+    /// The line an assignment to `assignee` writes.
+    pub fn assignment(assignee: &Assignee) -> Self {
+        match assignee {
+            Some((_, name)) => Self::Assigned(name.clone()),
+            None => Self::Unassigned,
+        }
+    }
+
     /// From its name and detail; `None` when they do not make one.
     pub fn parse(action: &str, detail: Option<String>) -> Option<Self> {
         Some(match (action, detail) {

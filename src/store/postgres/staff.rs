@@ -205,10 +205,7 @@ impl Staff for PostgresStore {
         actor: Actor,
     ) -> StoreResult<()> {
         let target = assignee.as_ref().map(|(id, _)| *id);
-        let action = match &assignee {
-            Some((_, name)) => Action::Assigned(name.clone()),
-            None => Action::Unassigned,
-        };
+        let action = Action::assignment(&assignee);
         // The change and its line in one statement, the line only if the
         // assignee changed; the thread's row tells whether it exists.
         let row = self

@@ -22,6 +22,7 @@ use crate::store::content::{
 };
 use crate::store::export::EventRecord;
 use crate::store::row::Row as _;
+use crate::store::staff::Action;
 use crate::store::{MessageBatch, MessageQuery, Missing, StoreResult, ThreadQuery};
 use async_trait::async_trait;
 
@@ -82,22 +83,12 @@ pub fn set_resolved(
         .and_then(|mut s| s.execute(params![id, is_resolved, at.unix()]))
         .map_err(internal)?;
     if changed == 1 {
-        conn.prepare_cached(
-            "INSERT INTO thread_activity (thread_id, at_utc, member_id, name, action, \
-                                          after_message_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, (SELECT id FROM messages WHERE thread_id = ?1 \
-                                          ORDER BY seq DESC LIMIT 1))",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                id,
-                at.unix(),
-                actor.member,
-                actor.name,
-                if is_resolved { "Resolved" } else { "Reopened" }
-            ])
-        })
-        .map_err(internal)?;
+        let action = if is_resolved {
+            Action::Resolved
+        } else {
+            Action::Reopened
+        };
+        super::staff::add_line(conn, id, at, actor, &action, None)?;
     }
     let sql = format!("SELECT {THREAD_COLUMNS} FROM threads WHERE id = :id");
     let args: Args = vec![(":id", Box::new(id))];

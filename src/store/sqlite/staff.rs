@@ -109,7 +109,7 @@ pub fn history(conn: &Connection, thread: Uuid) -> StoreResult<ThreadHistory> {
 }
 
 /// Adds a line to a thread's history, after its newest message.
-fn add_line(
+pub fn add_line(
     conn: &Connection,
     thread: Uuid,
     at: Timestamp,
@@ -157,11 +157,14 @@ pub fn assign(
             conn.prepare_cached("UPDATE threads SET assignee_id = ?2 WHERE id = ?1")
                 .and_then(|mut s| s.execute(params![thread, target]))
                 .map_err(internal)?;
-            let action = match assignee {
-                Some((_, name)) => Action::Assigned(name.clone()),
-                None => Action::Unassigned,
-            };
-            add_line(conn, thread, at, actor, &action, target)
+            add_line(
+                conn,
+                thread,
+                at,
+                actor,
+                &Action::assignment(assignee),
+                target,
+            )
         }
     }
 }
