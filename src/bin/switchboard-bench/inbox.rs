@@ -20,7 +20,7 @@ use tokio::process::Command;
 use uuid::Uuid;
 
 use crate::dataset::{self, ENTERPRISES, INTEGRATIONS};
-use crate::{Args, load, serve_args, sibling, start};
+use crate::{Args, kept_database, load, serve_args, sibling, start};
 
 /// Threads are spread over a year before the generation.
 const SPAN_DAYS: i64 = 365;
@@ -261,36 +261,8 @@ async fn import(
 
 /// The inbox database of the run (generated the first time) and its data.
 async fn prepare(args: &Args) -> anyhow::Result<(String, InboxDataset)> {
-    let (url, sidecar) = match &args.database {
-        Some(url) => (
-            url.clone(),
-            args.dir
-                .join(format!("bench-inbox-postgres-{}.json", args.threads)),
-        ),
-        None => {
-            let db = args.dir.join(format!("bench-inbox-{}.db", args.threads));
-            (
-                format!("sqlite://{}", db.display()),
-                db.with_extension("json"),
-            )
-        }
-    };
-    if let Ok(bytes) = std::fs::read(&sidecar) {
-        return Ok((url, serde_json::from_slice(&bytes)?));
-    }
-    if args.database.is_none() {
-        let db = sidecar.with_extension("db");
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-        }
-    }
-    println!(
-        "generating {} threads with their messages ...",
-        args.threads
-    );
-    let dataset = generate(&url, args.threads).await?;
-    std::fs::write(&sidecar, serde_json::to_vec_pretty(&dataset)?)?;
-    Ok((url, dataset))
+    let generate = |url: String, threads| async move { generate(&url, threads).await };
+    kept_database(args, "bench-inbox", " with their messages", generate).await
 }
 
 /// One connection to the server, kept open, with the session's cookie.

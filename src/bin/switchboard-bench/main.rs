@@ -236,36 +236,53 @@ fn fixed(path: &'static str, body: Value) -> Arc<load::MakeCall> {
 
 /// The database of the run, generated the first time, and what it holds.
 async fn prepare(args: &Args) -> anyhow::Result<(String, Dataset)> {
+    let generate = |url: String, threads| async move { dataset::generate(&url, threads).await };
+    let dataset = kept_database(args, "bench", "", generate).await?;
+    println!("dataset: {:?}", dataset.1);
+    Ok(dataset)
+}
+
+/// The database named `name` (a SQLite file `{name}-{threads}.db` in --dir,
+/// or --database's, whose sidecar file is `{name}-postgres-{threads}.json`)
+/// and what it holds (its sidecar, a JSON file beside it): made by
+/// `generate` the first time, read from the sidecar afterwards.
+async fn kept_database<T, F, G>(
+    args: &Args,
+    name: &str,
+    what: &str,
+    generate: G,
+) -> anyhow::Result<(String, T)>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+    G: FnOnce(String, usize) -> F,
+    F: std::future::Future<Output = anyhow::Result<T>>,
+{
     let (url, sidecar) = match &args.database {
         Some(url) => (
             url.clone(),
             args.dir
-                .join(format!("bench-postgres-{}.json", args.threads)),
+                .join(format!("{name}-postgres-{}.json", args.threads)),
         ),
         None => {
-            let db = args.dir.join(format!("bench-{}.db", args.threads));
+            let db = args.dir.join(format!("{name}-{}.db", args.threads));
             (
                 format!("sqlite://{}", db.display()),
                 db.with_extension("json"),
             )
         }
     };
-    let dataset: Dataset = match std::fs::read(&sidecar) {
-        Ok(bytes) => serde_json::from_slice(&bytes)?,
-        Err(_) => {
-            if args.database.is_none() {
-                let db = sidecar.with_extension("db");
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-                }
-            }
-            println!("generating {} threads ...", args.threads);
-            let dataset = dataset::generate(&url, args.threads).await?;
-            std::fs::write(&sidecar, serde_json::to_vec_pretty(&dataset)?)?;
-            dataset
+    if let Ok(bytes) = std::fs::read(&sidecar) {
+        return Ok((url, serde_json::from_slice(&bytes)?));
+    }
+    if args.database.is_none() {
+        let db = sidecar.with_extension("db");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
         }
-    };
-    println!("dataset: {dataset:?}");
+    }
+    println!("generating {} threads{what} ...", args.threads);
+    let dataset = generate(url.clone(), args.threads).await?;
+    std::fs::write(&sidecar, serde_json::to_vec_pretty(&dataset)?)?;
     Ok((url, dataset))
 }
 
