@@ -24,8 +24,10 @@
   async function refresh() {
     pending = null;
     const main = document.querySelector("main[data-live]");
-    if (main.dataset.live === "list" && main.contains(document.activeElement) &&
-        document.activeElement.matches("input, select")) {
+    // Not while a filter (on the list) or the assignee (in a thread) is
+    // being chosen: try again in a second.
+    const choosing = main.dataset.live === "list" ? "input, select" : ".actions select";
+    if (main.contains(document.activeElement) && document.activeElement.matches(choosing)) {
       pending = setTimeout(refresh, 1000);
       return;
     }
@@ -33,7 +35,7 @@
     if (!response.ok || response.redirected) return;
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
     const parts = main.dataset.live === "list"
-      ? ["main[data-live]"]
+      ? [".results"]
       : [".meta", ".actions", "ol.messages"];
     for (const selector of [".top .count", ...parts]) {
       const now = document.querySelector(selector);

@@ -297,31 +297,35 @@ pub fn list(view: &ListPage<'_>) -> Markup {
                     }
                     button type="submit" { "Filter" }
                 }
-                @match view.search {
-                    Some((_, false)) => {
-                        p.hint role="status" { "Type at least 3 characters to search." }
-                    }
-                    Some((q, true)) => {
-                        p.hint role="status" {
-                            "Open and resolved threads with “" (q) "” in the guest's name, the subject or a message."
-                            @if view.narrowed {
-                                " It is in so many that these are among the "
-                                (SEARCH_WINDOW) " most recent: add a word to narrow it."
+                // What a live update replaces: never the filters someone
+                // may be changing.
+                div.results {
+                    @match view.search {
+                        Some((_, false)) => {
+                            p.hint role="status" { "Type at least 3 characters to search." }
+                        }
+                        Some((q, true)) => {
+                            p.hint role="status" {
+                                "Open and resolved threads with “" (q) "” in the guest's name, the subject or a message."
+                                @if view.narrowed {
+                                    " It is in so many that these are among the "
+                                    (SEARCH_WINDOW) " most recent: add a word to narrow it."
+                                }
                             }
                         }
+                        None => {}
                     }
-                    None => {}
-                }
-                @if view.rows.is_empty() {
-                    p.empty { "No threads." }
-                }
-                ol.threads {
-                    @for row in view.rows {
-                        (thread_row(row, view.search.filter(|(_, on)| *on).map(|(q, _)| q), view.unread.contains(&row.thread.id)))
+                    @if view.rows.is_empty() {
+                        p.empty { "No threads." }
                     }
-                }
-                @if let Some(after) = view.next {
-                    a.next href=(f.link(f.state, Some(after))) { "Older threads →" }
+                    ol.threads {
+                        @for row in view.rows {
+                            (thread_row(row, view.search.filter(|(_, on)| *on).map(|(q, _)| q), view.unread.contains(&row.thread.id)))
+                        }
+                    }
+                    @if let Some(after) = view.next {
+                        a.next href=(f.link(f.state, Some(after))) { "Older threads →" }
+                    }
                 }
             }
         },
